@@ -1,0 +1,1 @@
+"""Use cases: the trading cycle, backtest and paper runners; talks only through ports."""

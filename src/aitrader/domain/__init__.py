@@ -1,0 +1,1 @@
+"""The pure core: values, market data, trading records, signals, strategies, risk, metrics."""

@@ -1,0 +1,42 @@
+"""Bar: one closed OHLCV interval, stamped in UTC at its open and its close."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import attrs
+
+from aitrader.domain.values import Price, Symbol, exact_decimal
+
+
+def require_utc(value: datetime, name: str) -> None:
+    """Raise unless value is timezone-aware UTC."""
+    if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+        raise ValueError(f"{name} must be timezone-aware UTC, was {value!r}")
+
+
+@attrs.frozen
+class Bar:
+    """A closed bar; ts_close is the moment it became knowable."""
+
+    symbol: Symbol
+    ts_open: datetime
+    ts_close: datetime
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: Decimal = attrs.field(converter=exact_decimal)
+
+    def __attrs_post_init__(self) -> None:
+        require_utc(self.ts_open, "ts_open")
+        require_utc(self.ts_close, "ts_close")
+        if self.ts_close <= self.ts_open:
+            raise ValueError(f"{self.symbol} bar closes at {self.ts_close} before it opens")
+        if self.high < max(self.open, self.close, self.low):
+            raise ValueError(f"{self.symbol} bar at {self.ts_close}: high below open/close/low")
+        if self.low > min(self.open, self.close):
+            raise ValueError(f"{self.symbol} bar at {self.ts_close}: low above open/close")
+        if self.volume < 0:
+            raise ValueError(f"{self.symbol} bar at {self.ts_close}: negative volume")

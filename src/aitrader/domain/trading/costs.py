@@ -1,0 +1,61 @@
+"""Commission and slippage models: what a fill costs beyond its price."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import attrs
+
+from aitrader.domain.values import PRICE_TICK, Side, exact_decimal, to_cents
+
+_ZERO = Decimal(0)
+_BPS = Decimal(10_000)
+_PERCENT = Decimal(100)
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative, was {value}")
+
+
+@attrs.frozen
+class CommissionModel:
+    """Per share + per order + percent of notional (0.2 means 0.2 %), combinable; in cents."""
+
+    per_share: Decimal = attrs.field(default=_ZERO, converter=exact_decimal,
+                                     validator=_non_negative)
+    per_order: Decimal = attrs.field(default=_ZERO, converter=exact_decimal,
+                                     validator=_non_negative)
+    percent: Decimal = attrs.field(default=_ZERO, converter=exact_decimal,
+                                   validator=_non_negative)
+
+    def commission(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Commission for one fill of qty at price, rounded to cents (zero for zero qty)."""
+        if qty == 0:
+            return _ZERO
+        raw = self.per_share * qty + self.per_order + self.percent * qty * price / _PERCENT
+        return to_cents(raw)
+
+    def upper_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Commission of one order at most: what a budget must leave room for."""
+        return self.commission(qty, price) + Decimal("0.01")
+
+
+@attrs.frozen
+class SlippageModel:
+    """Fills move against the trader by `bps` basis points, rounded to the price tick against
+    the trader too."""
+
+    bps: Decimal = attrs.field(default=_ZERO, converter=exact_decimal, validator=_non_negative)
+
+    def fill_price(self, side: Side, price: Decimal) -> Decimal:
+        """The price a market or stop order of side gets when the market is at price."""
+        if self.bps == 0:
+            return price
+        moved = price * (1 + side.sign * self.bps / _BPS)
+        rounding = ROUND_CEILING if side is Side.BUY else ROUND_FLOOR
+        return moved.quantize(PRICE_TICK, rounding=rounding)
+
+    def worst_price(self, price: Decimal) -> Decimal:
+        """The dearest price a buy at price can fill at (for budgets)."""
+        return self.fill_price(Side.BUY, price)

@@ -1,0 +1,78 @@
+"""Fills and the order events a broker reports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from aitrader.domain.market import require_utc
+from aitrader.domain.trading.orders import OrderStatus
+from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
+
+
+@attrs.frozen
+class Fill:
+    """An execution: last_qty units at last_px, unique by trade_id."""
+
+    trade_id: str
+    client_order_id: str
+    symbol: Symbol
+    side: Side
+    last_qty: Quantity
+    last_px: Price
+    commission: Money
+    ts_event: datetime
+
+    def __attrs_post_init__(self) -> None:
+        require_utc(self.ts_event, "ts_event")
+        if self.last_qty.is_zero():
+            raise ValueError(f"fill {self.trade_id} has zero quantity")
+        if self.commission.amount < 0:
+            raise ValueError(f"fill {self.trade_id} has a negative commission")
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.last_qty.value * self.side.sign
+
+    @property
+    def notional(self) -> Decimal:
+        return self.last_qty.value * self.last_px.value
+
+    @property
+    def cash_change(self) -> Decimal:
+        """Cash moved by this fill: buys pay, sells receive, commission always costs."""
+        return -self.signed_qty * self.last_px.value - self.commission.amount
+
+
+class EventKind(enum.Enum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def status(self) -> OrderStatus:
+        return OrderStatus(self.value)
+
+
+@attrs.frozen
+class OrderEvent:
+    """A fact a broker reported about an order."""
+
+    client_order_id: str
+    kind: EventKind
+    ts_event: datetime
+    reason: str | None = None
+    fill: Fill | None = None
+    broker_order_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        require_utc(self.ts_event, "ts_event")
+        is_fill = self.kind in (EventKind.FILLED, EventKind.PARTIALLY_FILLED)
+        if is_fill != (self.fill is not None):
+            raise ValueError(f"{self.kind.value} event for {self.client_order_id}: fill mismatch")

@@ -1,0 +1,164 @@
+"""Order intents, orders and the transition table that is the only way an order changes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from aitrader.domain.market import require_utc
+from aitrader.domain.values import Price, Quantity, Side, Symbol
+
+
+class OrderType(enum.Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(enum.Enum):
+    DAY = "day"
+    GTC = "gtc"
+
+
+class OrderStatus(enum.Enum):
+    """FIX-style order states; PENDING_NEW is persisted before the broker is called."""
+
+    PENDING_NEW = "pending_new"
+    UNKNOWN = "unknown"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        return self not in _TERMINAL
+
+
+_TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+)
+_S = OrderStatus
+_LIVE_EXITS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED})
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.PENDING_NEW: frozenset({_S.ACCEPTED, _S.REJECTED, _S.UNKNOWN, _S.CANCELED})
+    | _LIVE_EXITS,
+    _S.UNKNOWN: frozenset({_S.ACCEPTED, _S.REJECTED}) | _LIVE_EXITS,
+    _S.ACCEPTED: frozenset({_S.PENDING_CANCEL}) | _LIVE_EXITS,
+    _S.PARTIALLY_FILLED: frozenset({_S.PENDING_CANCEL}) | _LIVE_EXITS,
+    _S.PENDING_CANCEL: _LIVE_EXITS,
+    _S.FILLED: frozenset(),
+    _S.CANCELED: frozenset(),
+    _S.EXPIRED: frozenset(),
+    _S.REJECTED: frozenset(),
+}
+
+
+@attrs.frozen
+class InvalidTransition:
+    """An order was asked to move along an edge the transition table does not have."""
+
+    client_order_id: str
+    current: OrderStatus
+    requested: OrderStatus
+    code: str = "invalid_transition"
+
+
+@attrs.frozen
+class OrderIntent:
+    """What the engine wants to trade, before risk gates and before it has an id."""
+
+    symbol: Symbol
+    side: Side
+    quantity: Quantity
+    order_type: OrderType = OrderType.MARKET
+    time_in_force: TimeInForce = TimeInForce.DAY
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    extended_hours: bool = False
+    reference_price: Price | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.quantity.is_zero():
+            raise ValueError("an order intent needs a positive quantity")
+        needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        if needs_limit != (self.limit_price is not None):
+            raise ValueError(f"{self.order_type.value} order: limit price mismatch")
+        if needs_stop != (self.stop_price is not None):
+            raise ValueError(f"{self.order_type.value} order: stop price mismatch")
+
+    @property
+    def signed_qty(self) -> Decimal:
+        return self.quantity.value * self.side.sign
+
+
+@attrs.frozen
+class Order:
+    """An intent with an id, as it moves through its life at the broker."""
+
+    client_order_id: str
+    intent: OrderIntent
+    created_at: datetime
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    filled_qty: Decimal = Decimal(0)
+    avg_px: Decimal | None = None
+    broker_order_id: str | None = None
+    reason: str | None = None
+    updated_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        require_utc(self.created_at, "created_at")
+        if not self.client_order_id:
+            raise ValueError("an order needs a client_order_id")
+        if self.filled_qty < 0 or self.filled_qty > self.intent.quantity.value:
+            raise ValueError(f"{self.client_order_id}: filled quantity out of range")
+
+    @property
+    def symbol(self) -> Symbol:
+        return self.intent.symbol
+
+    @property
+    def side(self) -> Side:
+        return self.intent.side
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        return self.intent.quantity.value - self.filled_qty
+
+    def moved_to(
+        self, status: OrderStatus, at: datetime, reason: str | None = None
+    ) -> Result[Order, InvalidTransition]:
+        """Move to status if the transition table allows it."""
+        if status not in TRANSITIONS[self.status]:
+            return Failure(InvalidTransition(self.client_order_id, self.status, status))
+        return Success(attrs.evolve(self, status=status, updated_at=at,
+                                    reason=reason if reason is not None else self.reason))
+
+    def filled_by(
+        self, qty: Decimal, px: Decimal, at: datetime
+    ) -> Result[Order, InvalidTransition]:
+        """Book a fill of qty at px: partially filled or filled, by the transition table."""
+        total = self.filled_qty + qty
+        status = (
+            OrderStatus.FILLED if total == self.intent.quantity.value
+            else OrderStatus.PARTIALLY_FILLED
+        )
+        if status not in TRANSITIONS[self.status] or qty <= 0 or total > self.intent.quantity.value:
+            return Failure(InvalidTransition(self.client_order_id, self.status, status))
+        previous = (self.avg_px or Decimal(0)) * self.filled_qty
+        avg = (previous + px * qty) / total
+        return Success(attrs.evolve(self, status=status, filled_qty=total, avg_px=avg,
+                                    updated_at=at))

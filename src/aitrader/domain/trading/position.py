@@ -1,0 +1,62 @@
+"""Position: a signed quantity with its cost basis and realized P&L, changed only by fills."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from aitrader.domain.trading.fills import Fill
+from aitrader.domain.values import Symbol
+
+_ZERO = Decimal(0)
+
+
+@attrs.frozen
+class Position:
+    """Signed quantity (negative is short); cost_basis is signed_qty times the average entry."""
+
+    symbol: Symbol
+    signed_qty: Decimal = _ZERO
+    cost_basis: Decimal = _ZERO
+    realized_pnl: Decimal = _ZERO
+    commission: Decimal = _ZERO
+
+    @property
+    def is_flat(self) -> bool:
+        return self.signed_qty == 0
+
+    @property
+    def avg_px(self) -> Decimal:
+        """Average entry price; zero when flat."""
+        return _ZERO if self.signed_qty == 0 else self.cost_basis / self.signed_qty
+
+    def unrealized_pnl(self, mark: Decimal) -> Decimal:
+        return self.signed_qty * mark - self.cost_basis
+
+    def market_value(self, mark: Decimal) -> Decimal:
+        return self.signed_qty * mark
+
+    def apply(self, fill: Fill) -> Position:
+        """Book a fill: extend, reduce, close or flip through flat; realize P&L on what closed."""
+        if fill.symbol != self.symbol:
+            raise ValueError(f"fill for {fill.symbol} applied to position in {self.symbol}")
+        qty, px = fill.signed_qty, fill.last_px.value
+        held = self.signed_qty
+        commission = self.commission + fill.commission.amount
+        if held == 0 or (held > 0) == (qty > 0):
+            return attrs.evolve(self, signed_qty=held + qty, cost_basis=self.cost_basis + qty * px,
+                                commission=commission)
+        closed = min(abs(qty), abs(held))
+        closed_cost = (
+            self.cost_basis if closed == abs(held) else self.cost_basis * closed / abs(held)
+        )
+        direction = 1 if held > 0 else -1
+        realized = direction * closed * px - closed_cost
+        remaining = held + qty
+        if remaining == 0 or (remaining > 0) == (held > 0):
+            new_cost = self.cost_basis - closed_cost
+        else:
+            new_cost = remaining * px
+        return attrs.evolve(self, signed_qty=remaining, cost_basis=new_cost,
+                            realized_pnl=self.realized_pnl + realized, commission=commission)

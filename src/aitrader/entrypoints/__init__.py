@@ -1,0 +1,1 @@
+"""Entry points: configuration, the composition root, the CLI."""

@@ -1,0 +1,1 @@
+"""Capabilities the application needs from the outside world, as typing.Protocols."""
