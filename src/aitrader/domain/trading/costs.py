@@ -37,8 +37,9 @@ class CommissionModel:
         return to_cents(raw)
 
     def upper_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        """Commission of one order at most: what a budget must leave room for."""
-        return self.commission(qty, price) + Decimal("0.01")
+        """Commission a budget must leave room for: exact, since it is computed at the worst
+        price the order is budgeted at and rises with price."""
+        return self.commission(qty, price)
 
 
 @attrs.frozen
@@ -47,6 +48,11 @@ class SlippageModel:
     the trader too."""
 
     bps: Decimal = attrs.field(default=_ZERO, converter=exact_decimal, validator=_non_negative)
+
+    @bps.validator
+    def _below_whole(self, _attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
+        if value >= _BPS:
+            raise ValueError(f"slippage must be below 10000 bps, was {value}")
 
     def fill_price(self, side: Side, price: Decimal) -> Decimal:
         """The price a market or stop order of side gets when the market is at price."""

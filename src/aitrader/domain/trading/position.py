@@ -10,6 +10,7 @@ from aitrader.domain.trading.fills import Fill
 from aitrader.domain.values import Symbol
 
 _ZERO = Decimal(0)
+_COST_STEP = Decimal("1e-10")
 
 
 @attrs.frozen
@@ -48,8 +49,11 @@ class Position:
             return attrs.evolve(self, signed_qty=held + qty, cost_basis=self.cost_basis + qty * px,
                                 commission=commission)
         closed = min(abs(qty), abs(held))
+        # A partial close takes its share of the cost basis, rounded to a fixed 1e-10 so every
+        # later sum stays exact: realized + remaining cost always equals the cost it came from.
         closed_cost = (
-            self.cost_basis if closed == abs(held) else self.cost_basis * closed / abs(held)
+            self.cost_basis if closed == abs(held)
+            else (self.cost_basis * closed / abs(held)).quantize(_COST_STEP)
         )
         direction = 1 if held > 0 else -1
         realized = direction * closed * px - closed_cost

@@ -1,0 +1,117 @@
+"""How long SqlJournal.flush takes on SQLite: 1,000,000 equity points; 50,000 decisions,
+orders and fills. Prints figures only; run with `.venv/bin/python bench/bench_journal.py`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from aitrader.adapters.sql import SqlJournal
+from aitrader.domain.audit import Decision, GateVerdict, RunManifest
+from aitrader.domain.trading import EventKind, Fill, Order, OrderEvent, OrderIntent, OrderStatus
+from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
+
+T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
+POINTS = 1_000_000
+RECORDS = 50_000
+
+
+def timed(label: str, action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    elapsed = time.perf_counter() - start
+    print(f"{label:<58} {elapsed:7.3f} s")
+    return elapsed
+
+
+def open_journal(directory: Path, name: str, run_id: str) -> SqlJournal:
+    journal = SqlJournal.open(f"sqlite:///{directory / name}").unwrap()
+    journal.start_run(RunManifest(
+        run_id=run_id, mode="backtest", strategy="bench", symbols=(Symbol("AAPL"),), config={},
+        data_digest="-", code_version="-", started_at=T0,
+    )).unwrap()
+    return journal
+
+
+def curve() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ts = np.int64(1_704_205_800_000_000_000) + np.arange(POINTS, dtype=np.int64) * 60_000_000_000
+    equity = 100_000.0 + np.cumsum(np.random.default_rng(1).normal(0.0, 25.0, POINTS))
+    cash = np.where(np.arange(POINTS) % 5_000 < 2_500, 100_000.0, 40_000.0)
+    return ts, equity, cash
+
+
+def bench_equity(directory: Path) -> None:
+    journal = open_journal(directory, "equity.db", "eq")
+    ts, equity, cash = curve()
+    journal.record_equity("eq", ts, equity, cash)
+    timed(f"flush {POINTS:,} equity points (chunked)", journal.flush)
+    timed(f"read {POINTS:,} equity points", lambda: journal.equity("eq").unwrap())
+    journal.close()
+    size = (directory / "equity.db").stat().st_size
+    print(f"{'  database size after the flush':<58} {size / 1e6:7.1f} MB")
+    bench_row_per_point(directory, ts, equity, cash)
+
+
+def bench_row_per_point(directory: Path, ts: np.ndarray, equity: np.ndarray,
+                        cash: np.ndarray) -> None:
+    """The alternative that was not chosen: one row per point through sqlite3 executemany."""
+    connection = sqlite3.connect(directory / "rows.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("CREATE TABLE equity (run_id TEXT, ts_ns INTEGER, equity REAL, cash REAL)")
+
+    def insert() -> None:
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO equity VALUES (?, ?, ?, ?)",
+                               zip(["eq"] * POINTS, ts.tolist(), equity.tolist(), cash.tolist(),
+                                   strict=True))
+        connection.execute("COMMIT")
+
+    timed(f"  (not chosen) {POINTS:,} rows via DBAPI executemany", insert)
+    connection.close()
+
+
+def bench_records(directory: Path) -> None:
+    journal = open_journal(directory, "records.db", "rec")
+    symbol, gates = Symbol("AAPL"), (GateVerdict("max_position", True),)
+    for i in range(RECORDS):
+        at = T0 + timedelta(minutes=i)
+        coid = f"rec-{i}"
+        journal.record_decision("rec", Decision(
+            seq=i, ts=at, symbol=symbol, close=Decimal("187.25"),
+            signals={"fast": 187.1, "slow": 186.9}, target_exposure=0.5, previous_exposure=0.0,
+            current_qty=Decimal(0), target_qty=Decimal(10), sizing={"method": "fixed"},
+            verdicts=gates, action="buy", client_order_id=coid,
+        ))
+        intent = OrderIntent(symbol=symbol, side=Side.BUY, quantity=Quantity(10),
+                             reference_price=Price("187.25"))
+        order = Order(coid, intent, at)
+        journal.record_order("rec", order)
+        journal.record_order("rec", order.moved_to(OrderStatus.ACCEPTED, at).unwrap())
+        trade = Fill(f"t-{i}", coid, symbol, Side.BUY, Quantity(10), Price("187.26"),
+                     Money("0.35"), at)
+        journal.record_event("rec", i, OrderEvent(coid, EventKind.FILLED, at, fill=trade))
+    timed(f"flush {RECORDS:,} decisions + orders + fill events", journal.flush)
+    timed(f"read back {RECORDS:,} decisions, orders and fills", lambda: (
+        journal.decisions("rec").unwrap(), journal.orders("rec").unwrap(),
+        journal.fills("rec").unwrap(),
+    ))
+    journal.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as directory:
+        bench_equity(Path(directory))
+        bench_records(Path(directory))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Set up .venv and run the demo backtest on the bundled sample data (extra args go to backtest).
+source "$(dirname "$0")/_venv.sh"
+exec .venv/bin/aitrader backtest "$@"

@@ -1,0 +1,64 @@
+"""Clock adapters: the only place that reads the wall clock or sleeps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aitrader.domain.market import require_utc
+from aitrader.ports.clock import Clock
+
+
+class SystemClock(Clock):
+    """Wall-clock time; waiting sleeps for real."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wait_until(self, moment: datetime) -> None:
+        require_utc(moment, "moment")
+        delay = (moment - self.now()).total_seconds()
+        if delay > 0:
+            self._sleep(delay)
+
+
+class SteppingClock(Clock):
+    """Simulated time moved by the bars; waiting jumps, never backwards."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start if start is not None else datetime(1970, 1, 1, tzinfo=UTC)
+        require_utc(self._now, "start")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def wait_until(self, moment: datetime) -> None:
+        self._now = max(self._now, moment)
+
+
+class AcceleratedClock(Clock):
+    """Simulated time that passes `speed` times faster than real time; speed 0 never sleeps."""
+
+    def __init__(self, speed: float, sleep: Callable[[float], None] = time.sleep,
+                 start: datetime | None = None) -> None:
+        if speed < 0:
+            raise ValueError(f"speed must be 0 or positive, was {speed}")
+        self._speed = speed
+        self._sleep = sleep
+        self._now = start
+
+    def now(self) -> datetime:
+        if self._now is None:
+            raise RuntimeError("the accelerated clock has not been started by a first bar")
+        return self._now
+
+    def wait_until(self, moment: datetime) -> None:
+        require_utc(moment, "moment")
+        if self._now is not None and moment > self._now and self._speed > 0:
+            self._sleep((moment - self._now).total_seconds() / self._speed)
+        if self._now is None or moment > self._now:
+            self._now = moment

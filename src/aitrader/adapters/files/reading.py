@@ -1,0 +1,209 @@
+"""Read one bar file (CSV or Parquet) into validated BarFrames, or fail with one line.
+
+Every check runs before a BarFrame is built; a problem names the file and the place in it.
+Checks run in stages (parsing, then the data gate per symbol, then the timeframe); within a
+stage the problem on the earliest row is reported.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aitrader.adapters.files.columns import ColumnsError, resolve_columns
+from aitrader.adapters.files.tables import (
+    FileDataError,
+    column_names,
+    read_table,
+    symbol_from_name,
+    where,
+)
+from aitrader.adapters.files.timestamps import (
+    RowError,
+    Stamps,
+    first_failure,
+    infer_timeframe,
+    parse_timestamps,
+    sessions,
+)
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import BarFrame, find_bad_bars
+from aitrader.domain.values import Symbol
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BarLabel = Literal["open", "close"]
+_T = TypeVar("_T", bound=np.generic)
+
+_PRICES = ("open", "high", "low", "close", "volume")
+
+
+def read_frames(
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
+) -> dict[Symbol, BarFrame]:
+    """Parse and validate a whole bar file into one frame per symbol, sorted by symbol."""
+    names = column_names(path)
+    try:
+        columns = resolve_columns(names)
+    except ColumnsError as error:
+        raise FileDataError("invalid_data", f"{path}: {error}") from error
+    named = None if "symbol" in columns else symbol_from_name(path)
+    table = read_table(path, len(names))
+    if table.num_rows == 0:
+        raise FileDataError("invalid_data", f"{path}: no data rows")
+    try:
+        return _frames(path, table, columns, named, bar_label, timeframe)
+    except RowError as error:
+        raise FileDataError("invalid_data", f"{where(path, error.row)}: {error.problem}") \
+            from error
+    except ColumnsError as error:
+        raise FileDataError("invalid_data", f"{path}: {error}") from error
+
+
+def _frames(
+    path: Path, table: pa.Table, columns: dict[str, int], named: Symbol | None,
+    bar_label: BarLabel, asked: Timeframe | None,
+) -> dict[Symbol, BarFrame]:
+    problems: list[RowError] = []
+    stamps = Stamps(np.empty(0, np.int64), False)
+    values: dict[str, FloatArray] = {}
+    groups: list[tuple[Symbol, IntArray | None]] = [] if named is None else [(named, None)]
+    try:
+        stamps = parse_timestamps(table.column(columns["timestamp"]))
+    except RowError as error:
+        problems.append(error)
+    for name in _PRICES:
+        try:
+            values[name] = _floats(table.column(columns[name]), name)
+        except RowError as error:
+            problems.append(error)
+    if named is None:
+        try:
+            groups = _symbol_groups(table.column(columns["symbol"]))
+        except RowError as error:
+            problems.append(error)
+    if problems:
+        raise min(problems, key=lambda problem: problem.row)
+
+    steps: list[IntArray] = []
+    for _symbol, rows in groups:
+        issues = find_bad_bars(_take(stamps.ns, rows),
+                               *(_take(values[n], rows) for n in _PRICES))
+        if issues:
+            problems.append(RowError(_original(rows, issues[0].row), issues[0].reason))
+        steps.append(np.diff(_take(stamps.ns, rows)))
+    if problems:
+        raise min(problems, key=lambda problem: problem.row)
+
+    timeframe = _timeframe(path, stamps, np.concatenate(steps), asked)
+    if timeframe.is_intraday:
+        length = int(timeframe.length.total_seconds()) * 1_000_000_000
+        for (_symbol, rows), step in zip(groups, steps, strict=True):
+            short = np.flatnonzero(step < length)
+            if len(short):
+                apart = timedelta(microseconds=int(step[short[0]]) // 1_000)
+                problems.append(RowError(_original(rows, int(short[0]) + 1),
+                                         f"bar starts {apart} after the previous one, sooner "
+                                         f"than its {timeframe.value} length"))
+        if problems:
+            raise min(problems, key=lambda problem: problem.row)
+        ts_open = stamps.ns if bar_label == "open" else stamps.ns - length
+        ts_close = ts_open + length
+    else:
+        ts_open, ts_close = sessions(stamps.ns)
+
+    frames = {
+        symbol: BarFrame(
+            symbol=symbol, timeframe=timeframe,
+            ts_open=_take(ts_open, rows), ts_close=_take(ts_close, rows),
+            open=_take(values["open"], rows), high=_take(values["high"], rows),
+            low=_take(values["low"], rows), close=_take(values["close"], rows),
+            volume=_take(values["volume"], rows),
+        )
+        for symbol, rows in groups
+    }
+    return dict(sorted(frames.items()))
+
+
+def _take(array: npt.NDArray[_T], rows: IntArray | None) -> npt.NDArray[_T]:
+    """One symbol's values (all of them when the file holds one symbol)."""
+    return array if rows is None else array[rows]
+
+
+def _original(rows: IntArray | None, row: int) -> int:
+    """The file row of a symbol's row."""
+    return row if rows is None else int(rows[row])
+
+
+def _timeframe(path: Path, stamps: Stamps, steps: IntArray, asked: Timeframe | None) -> Timeframe:
+    try:
+        found = Timeframe.DAY_1 if stamps.is_daily else infer_timeframe(steps)
+    except ValueError as error:
+        raise FileDataError("invalid_data", f"{path}: {error}") from error
+    if found is None:
+        if asked is None:
+            raise FileDataError("invalid_data", f"{path}: one bar per symbol is too few to "
+                                "infer the timeframe; pass timeframe")
+        return asked
+    if asked is not None and asked is not found:
+        raise FileDataError("timeframe_mismatch", f"{path}: the file holds {found.value} bars, "
+                            f"not the {asked.value} bars asked for")
+    return found
+
+
+def _floats(column: pa.ChunkedArray, name: str) -> FloatArray:
+    array = column.combine_chunks()
+    if array.null_count:
+        raise RowError(_first(pc.is_null(array)), f"{name} is missing")
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        array = pc.utf8_trim_whitespace(array)
+        empty = pc.equal(array, "")
+        if pc.any(empty).as_py():
+            raise RowError(_first(empty), f"{name} is missing")
+        try:
+            array = pc.cast(array, pa.float64())
+        except pa.ArrowInvalid:
+            row = first_failure(array, lambda part: pc.cast(part, pa.float64()))
+            raise RowError(row, f"{name} is not a number: {array[row].as_py()!r}") from None
+    elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+              or pa.types.is_decimal(kind)):
+        raise ColumnsError(f"column {name} has type {kind}; expected numbers")
+    return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
+
+
+def _symbol_groups(column: pa.ChunkedArray) -> list[tuple[Symbol, IntArray | None]]:
+    """Each symbol with its rows in file order; symbols are trimmed and upper-cased."""
+    raw = column.combine_chunks()
+    if raw.null_count:
+        raise RowError(_first(pc.is_null(raw)), "symbol is missing")
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.cast(raw, pa.string())))
+    encoded = text.dictionary_encode()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    symbols: list[Symbol] = []
+    for code, value in enumerate(encoded.dictionary.to_pylist()):
+        try:
+            symbols.append(Symbol(value))
+        except ValueError:
+            row = int(np.flatnonzero(codes == code)[0])
+            raise RowError(row, f"symbol {raw[row].as_py()!r} is not a valid ticker") from None
+    if len(symbols) == 1:
+        return [(symbols[0], None)]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(symbols)))
+    starts = np.concatenate(([0], bounds[:-1]))
+    return [(symbol, order[start:end]) for symbol, start, end in
+            zip(symbols, starts.tolist(), bounds.tolist(), strict=True)]
+
+
+def _first(mask: pa.Array) -> int:
+    return int(np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False)))[0])
+
+

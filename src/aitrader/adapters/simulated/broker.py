@@ -1,0 +1,294 @@
+"""SimulatedBroker: orders matched against the bars it is shown, booked into an Account.
+
+Time: the broker has no clock. Submit-time events are stamped with the order's `created_at`,
+fills with the bar time (see matching.py), expiries with the open of the bar that revealed a new
+session, and cancels with the latest time the broker has seen (a bar close or an order's
+`created_at`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from aitrader.adapters.simulated.matching import Execution, match, session_date
+from aitrader.adapters.simulated.rules import Exposure, exposure_increase, reference_price
+from aitrader.domain.market import Bar
+from aitrader.domain.trading import (
+    Account,
+    CommissionModel,
+    EventKind,
+    Fill,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OrderType,
+    SlippageModel,
+    TimeInForce,
+)
+from aitrader.domain.values import Money, Price, Quantity, Side, Symbol, exact_decimal
+from aitrader.ports.broker import Broker
+from aitrader.ports.errors import BrokerError
+
+_ZERO = Decimal(0)
+_NO_COMMISSION = CommissionModel()
+_NO_SLIPPAGE = SlippageModel()
+_EVENT_OF = {
+    OrderStatus.ACCEPTED: EventKind.ACCEPTED,
+    OrderStatus.REJECTED: EventKind.REJECTED,
+    OrderStatus.CANCELED: EventKind.CANCELED,
+    OrderStatus.EXPIRED: EventKind.EXPIRED,
+}
+
+
+class SimulatedBroker(Broker):
+    """A bar-based venue: whole fills at the open or inside a bar, exact cash and positions.
+
+    A fill is not re-checked for buying power: a market order that gaps up can take cash
+    slightly negative, as a margin account would. Bars not newer than the last one seen for
+    their symbol are ignored, so showing a bar twice never fills an order against a bar that was
+    already known when the order was placed.
+    """
+
+    def __init__(
+        self,
+        *,
+        cash: Decimal,
+        commission: CommissionModel = _NO_COMMISSION,
+        slippage: SlippageModel = _NO_SLIPPAGE,
+        fill_at: Literal["open", "close"] = "open",
+        allow_short: bool = False,
+        fractional: bool = False,
+        margin_multiplier: Decimal = Decimal(1),
+    ) -> None:
+        if fill_at not in ("open", "close"):
+            raise ValueError(f"fill_at must be 'open' or 'close', was {fill_at!r}")
+        margin = exact_decimal(margin_multiplier)
+        if margin <= 0:
+            raise ValueError(f"margin_multiplier must be positive, was {margin}")
+        self._commission = commission
+        self._slippage = slippage
+        self._fill_at = fill_at
+        self._allow_short = allow_short
+        self._fractional = fractional
+        self._margin = margin
+        self._account = Account(cash=exact_decimal(cash))
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, None] = {}  # open client ids, oldest first (dicts keep order)
+        self._open_by_symbol: dict[Symbol, dict[str, None]] = {}
+        self._last_bar: dict[Symbol, Bar] = {}
+        self._exposure = Exposure()
+        self._day: dict[str, date] = {}
+        self._triggered: set[str] = set()
+        self._reserved: dict[str, Decimal] = {}
+        self._reserved_total = _ZERO
+        self._events: list[OrderEvent] = []
+        self._sequence = 0
+        self._now: datetime | None = None
+
+    # -- the Broker port -------------------------------------------------------------------
+
+    def submit(self, order: Order) -> Result[Order, BrokerError]:
+        """Validate a PENDING_NEW order and accept it; with fill_at="close" a market order fills
+        at the last close now."""
+        client_order_id = order.client_order_id
+        if client_order_id in self._orders:
+            # No event: it would be read as news about the order that owns this id.
+            return Failure(BrokerError(
+                "duplicate_client_order_id",
+                f"client_order_id {client_order_id} was already submitted",
+            ))
+        if order.status is not OrderStatus.PENDING_NEW:
+            raise ValueError(f"{client_order_id}: submit needs PENDING_NEW, was {order.status}")
+        at = order.created_at
+        self._advance(at)
+        admitted = self._admit(order)
+        if isinstance(admitted, Failure):
+            error = admitted.failure()
+            self._record(order, OrderStatus.REJECTED, at, f"{error.code}: {error.message}")
+            return Failure(error)
+        self._sequence += 1
+        numbered = attrs.evolve(order, broker_order_id=f"sim-{self._sequence}")
+        accepted = self._record(numbered, OrderStatus.ACCEPTED, at)
+        bar = self._last_bar[order.symbol]
+        if self._fill_at == "close" and order.intent.order_type is OrderType.MARKET:
+            price = self._slippage.fill_price(order.side, bar.close.value)
+            return Success(self._fill(accepted, Execution(price, bar.ts_close)))
+        self._rest(accepted, admitted.unwrap())
+        return Success(accepted)
+
+    def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
+        """Cancel an open order at once; the CANCELED event is queued."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            return Failure(_unknown(client_order_id))
+        if order.status.is_terminal:
+            return Failure(BrokerError(
+                "not_cancelable", f"{client_order_id} is {order.status.value}, not open"
+            ))
+        self._record(order, OrderStatus.CANCELED, self._now or order.created_at)
+        return Success(None)
+
+    def order(self, client_order_id: str) -> Result[Order, BrokerError]:
+        """Look an order up by client_order_id, rejected ones included."""
+        order = self._orders.get(client_order_id)
+        return Failure(_unknown(client_order_id)) if order is None else Success(order)
+
+    def open_orders(self) -> Result[Sequence[Order], BrokerError]:
+        """Orders not yet terminal, oldest first."""
+        return Success([self._orders[client_order_id] for client_order_id in self._open])
+
+    def account(self) -> Result[Account, BrokerError]:
+        """Cash and positions, booked from every fill so far."""
+        return Success(self._account)
+
+    def observe(self, bar: Bar) -> None:
+        """Expire DAY orders whose session has passed, then match the symbol's open orders."""
+        symbol = bar.symbol
+        last = self._last_bar.get(symbol)
+        if last is not None and bar.ts_close <= last.ts_close:
+            return
+        self._last_bar[symbol] = bar
+        held = self._account.positions.get(symbol)
+        if held is not None and held.signed_qty and last is not None:
+            self._exposure.remarked(held.signed_qty, last.close.value, bar.close.value)
+        self._advance(bar.ts_close)
+        waiting = self._open_by_symbol.get(symbol)
+        if not waiting:
+            return
+        today = session_date(bar)
+        for client_order_id in list(waiting):
+            if self._orders[client_order_id].intent.time_in_force is TimeInForce.DAY:
+                day = self._day.setdefault(client_order_id, today)
+                if today > day:
+                    self._record(self._orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
+        for client_order_id in list(self._open_by_symbol.get(symbol, ())):
+            order = self._orders[client_order_id]
+            result = match(order.intent, bar, self._slippage,
+                           triggered=client_order_id in self._triggered)
+            if result.triggered:
+                self._triggered.add(client_order_id)
+            if result.execution is not None:
+                self._fill(order, result.execution)
+
+    def events(self) -> Sequence[OrderEvent]:
+        """Drain the queued events, oldest first."""
+        drained, self._events = self._events, []
+        return drained
+
+    # -- validation ------------------------------------------------------------------------
+
+    def _admit(self, order: Order) -> Result[Decimal, BrokerError]:
+        """Check an order against the venue's rules; on success, the cash it reserves."""
+        intent = order.intent
+        client_order_id, symbol, qty = order.client_order_id, order.symbol, order.leaves_qty
+        if not self._fractional and qty != qty.to_integral_value():
+            return Failure(BrokerError(
+                "fractional_not_allowed",
+                f"{client_order_id}: {qty} {symbol} is not a whole number of shares",
+            ))
+        bar = self._last_bar.get(symbol)
+        if bar is None:
+            return Failure(BrokerError(
+                "no_market_data", f"{client_order_id}: no bar has been seen for {symbol}"
+            ))
+        others = (self._orders[other] for other in self._open_by_symbol.get(symbol, ()))
+        held = self._account.position(symbol).signed_qty
+        increase = exposure_increase(intent.side, qty, held, others)
+        if increase == 0:
+            return Success(_ZERO)
+        if intent.side is Side.SELL and not self._allow_short:
+            return Failure(BrokerError(
+                "shorting_not_allowed",
+                f"{client_order_id}: selling {qty} {symbol} would go {increase} short "
+                f"(long net of open sells is {qty - increase})",
+            ))
+        reference = reference_price(intent, bar)
+        cost = (increase * self._slippage.worst_price(reference)
+                + self._commission.upper_bound(qty, reference))
+        power = self.buying_power()
+        if cost > power:
+            return Failure(BrokerError(
+                "insufficient_buying_power",
+                f"{client_order_id}: {intent.side.value} {qty} {symbol} needs {cost}, "
+                f"buying power is {power}",
+            ))
+        return Success(cost)
+
+    def buying_power(self) -> Decimal:
+        """max(0, equity * margin - gross position value) - cash reserved by open orders."""
+        equity = self._account.cash + self._exposure.net
+        return max(_ZERO, equity * self._margin - self._exposure.gross) - self._reserved_total
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _record(
+        self, order: Order, status: OrderStatus, at: datetime, reason: str | None = None
+    ) -> Order:
+        """Move order along the transition table, store it and queue the event."""
+        moved = order.moved_to(status, at, reason).unwrap()
+        self._store(moved)
+        self._events.append(OrderEvent(
+            moved.client_order_id, _EVENT_OF[status], at, reason=reason,
+            broker_order_id=moved.broker_order_id,
+        ))
+        return moved
+
+    def _fill(self, order: Order, execution: Execution) -> Order:
+        """Fill what is left of order at the execution and book it into the account."""
+        qty, price, at = order.leaves_qty, execution.price, execution.ts_event
+        fill = Fill(
+            trade_id=f"{order.client_order_id}-1",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            last_qty=Quantity(qty),
+            last_px=Price(price),
+            commission=Money(self._commission.commission(qty, price)),
+            ts_event=at,
+        )
+        filled = order.filled_by(qty, price, at).unwrap()
+        before = self._account.position(order.symbol).signed_qty
+        self._account = self._account.apply(fill)
+        after = self._account.position(order.symbol).signed_qty
+        self._exposure.traded(before, after, self._last_bar[order.symbol].close.value)
+        self._store(filled)
+        self._events.append(OrderEvent(
+            filled.client_order_id, EventKind.FILLED, at, fill=fill,
+            broker_order_id=filled.broker_order_id,
+        ))
+        return filled
+
+    def _rest(self, order: Order, reservation: Decimal) -> None:
+        client_order_id = order.client_order_id
+        self._open[client_order_id] = None
+        self._open_by_symbol.setdefault(order.symbol, {})[client_order_id] = None
+        if reservation:
+            self._reserved[client_order_id] = reservation
+            self._reserved_total += reservation
+
+    def _store(self, order: Order) -> None:
+        client_order_id = order.client_order_id
+        self._orders[client_order_id] = order
+        if order.status.is_terminal and client_order_id in self._open:
+            del self._open[client_order_id]
+            waiting = self._open_by_symbol[order.symbol]
+            del waiting[client_order_id]
+            if not waiting:
+                del self._open_by_symbol[order.symbol]
+            self._day.pop(client_order_id, None)
+            self._triggered.discard(client_order_id)
+            self._reserved_total -= self._reserved.pop(client_order_id, _ZERO)
+
+    def _advance(self, at: datetime) -> None:
+        if self._now is None or at > self._now:
+            self._now = at
+
+
+def _unknown(client_order_id: str) -> BrokerError:
+    return BrokerError("unknown_order", f"no order with client_order_id {client_order_id}")

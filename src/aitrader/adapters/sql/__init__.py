@@ -1,0 +1,6 @@
+"""The SQL journal (SQLite | PostgreSQL) and its schema migrations."""
+
+from aitrader.adapters.sql.journal import SqlJournal
+from aitrader.adapters.sql.migrate import current_revision, downgrade, head_revision, upgrade
+
+__all__ = ["SqlJournal", "current_revision", "downgrade", "head_revision", "upgrade"]

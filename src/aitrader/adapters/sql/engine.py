@@ -1,0 +1,101 @@
+"""Engines for the journal: SQLite set up for safe transactions, PostgreSQL with timeouts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from returns.result import Failure, Result, Success
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from aitrader.ports.errors import JournalError
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+CONNECT_TIMEOUT_S = 10
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_USERINFO = re.compile(r"(://[^:/@]*):[^@/]*@")
+
+
+def safe_url(url: str | URL) -> str:
+    """Render a database URL with its password masked, fit for messages and logs."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return _USERINFO.sub(r"\1:***@", url)
+
+
+def driver_message(exc: BaseException, url: str | URL) -> str:
+    """The first line of the driver's message, without SQL, parameters or the password."""
+    origin = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    lines = str(origin).strip().splitlines()
+    text = lines[0] if lines else type(origin).__name__
+    password = url.password if isinstance(url, URL) else _password_of(url)
+    if password:
+        text = text.replace(str(password), "***")
+    return text
+
+
+def create_journal_engine(url: str) -> Result[Engine, JournalError]:
+    """Build an engine for url: SQLite files get their directory, WAL and foreign keys."""
+    try:
+        parsed = sa.make_url(url)
+    except (ArgumentError, ValueError):
+        return Failure(JournalError("invalid_url", f"not a database URL: {safe_url(url)}"))
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        return Failure(JournalError(
+            "invalid_url", f"the journal runs on SQLite or PostgreSQL, not {safe_url(parsed)}"
+        ))
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return Success(_sqlite_engine(parsed))
+        kwargs: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+        if "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        return Success(sa.create_engine(parsed, **kwargs))
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        return Failure(JournalError(
+            "unavailable", f"cannot open journal {safe_url(parsed)}: {driver_message(exc, parsed)}"
+        ))
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling defers BEGIN and commits before DDL; turn it off
+        # and emit BEGIN ourselves so a flush and a migration are truly all-or-nothing.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        password = sa.make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
+    return None if password is None else str(password)

@@ -1,0 +1,275 @@
+"""SqlJournal: the Journal port on SQLAlchemy Core, for SQLite and PostgreSQL.
+
+Writes are buffered in memory and written by flush() in one transaction. If that transaction
+fails nothing of the batch is written and the buffer is kept, so a transient failure (a locked
+or briefly unreachable database) can be retried by flushing again.
+
+The equity curve is stored as chunks of up to 10,000 consecutive points per row (ts_ns as zlib'd
+int64 deltas, equity as raw little-endian float64, cash as zlib'd float64), not a row per point.
+Measured on SQLite for 1,000,000 points: one row per point through the raw DBAPI executemany
+took 1.55 s; packing chunks takes ~0.03 s and the whole flush ~0.06 s (bench/bench_journal.py).
+zlib on the noisy equity column cost 0.18 s to save 20 %, so that column stays raw, while the
+regular timestamp deltas and the mostly flat cash column compress ~100x almost for free.
+Appending to a run (paper mode flushes as it goes) tops up its last partial chunk first, so a
+run keeps about one row per 10,000 points and reads back in order; the bytes are exact floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+import structlog
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from aitrader.adapters.sql import rows, tables
+from aitrader.adapters.sql.bulk import insert_many
+from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url
+from aitrader.adapters.sql.migrate import ensure_schema
+from aitrader.domain.audit import Decision, RunInfo, RunManifest, RunSummary
+from aitrader.domain.trading import Fill, Order, OrderEvent
+from aitrader.ports.errors import JournalError
+from aitrader.ports.journal import Journal
+
+log = structlog.get_logger(__name__)
+
+CHUNK_POINTS = 10_000
+T = TypeVar("T")
+
+
+class _UnknownRunError(Exception):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+class SqlJournal(Journal):
+    """The journal in a SQL database; build it with SqlJournal.open(url)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._url = safe_url(engine.url)
+        self._decisions: list[rows.Row] = []
+        self._orders: dict[tuple[str, str], Order] = {}
+        self._events: list[rows.Row] = []
+        self._fills: list[rows.Row] = []
+        self._equity: dict[str, list[rows.EquityColumns]] = {}
+
+    @classmethod
+    def open(cls, url: str) -> Result[SqlJournal, JournalError]:
+        """Connect to url; create the schema in an empty database, refuse an outdated one."""
+        created = create_journal_engine(url)
+        if not is_successful(created):
+            return Failure(created.failure())
+        engine = created.unwrap()
+        checked = ensure_schema(engine)
+        if not is_successful(checked):
+            engine.dispose()
+            return Failure(checked.failure())
+        return Success(cls(engine))
+
+    def close(self) -> None:
+        """Release the database connections (buffered writes not flushed are dropped)."""
+        self._engine.dispose()
+
+    def start_run(self, manifest: RunManifest) -> Result[None, JournalError]:
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(tables.runs.insert(), rows.manifest_row(manifest))
+        except sa.exc.IntegrityError:
+            return Failure(JournalError(
+                "run_exists", f"journal {self._url} already has a run {manifest.run_id!r}"
+            ))
+        except SQLAlchemyError as exc:
+            return Failure(self._error(exc, f"cannot start run {manifest.run_id!r}"))
+        return Success(None)
+
+    def record_decision(self, run_id: str, decision: Decision) -> None:
+        self._decisions.append(rows.decision_row(run_id, decision))
+
+    def record_order(self, run_id: str, order: Order) -> None:
+        self._orders[(run_id, order.client_order_id)] = order
+
+    def record_event(self, run_id: str, seq: int, event: OrderEvent) -> None:
+        self._events.append(rows.event_row(run_id, seq, event))
+        if event.fill is not None:
+            self._fills.append(rows.fill_row(run_id, seq, event.fill))
+
+    def record_equity(
+        self, run_id: str, ts_ns: npt.NDArray[np.int64], equity: npt.NDArray[np.float64],
+        cash: npt.NDArray[np.float64],
+    ) -> None:
+        columns = (
+            np.array(ts_ns, dtype=np.int64), np.array(equity, dtype=np.float64),
+            np.array(cash, dtype=np.float64),
+        )
+        if columns[0].ndim != 1 or not len(columns[0]) == len(columns[1]) == len(columns[2]):
+            raise ValueError("equity columns must be 1-D and of equal length")
+        if len(columns[0]):
+            self._equity.setdefault(run_id, []).append(columns)
+
+    def flush(self) -> Result[None, JournalError]:
+        if not self._has_buffered():
+            return Success(None)
+        try:
+            with self._engine.begin() as connection:
+                self._write_buffer(connection)
+        except SQLAlchemyError as exc:
+            log.warning("journal.flush_failed", url=self._url, error=driver_message(exc, ""))
+            return Failure(self._error(exc, "cannot flush"))
+        self._clear_buffer()
+        return Success(None)
+
+    def finish_run(self, summary: RunSummary) -> Result[None, JournalError]:
+        runs = tables.runs
+        update = runs.update().where(runs.c.run_id == summary.run_id)
+        try:
+            with self._engine.begin() as connection:
+                self._write_buffer(connection)
+                result = connection.execute(update.values(rows.summary_values(summary)))
+                if result.rowcount != 1:
+                    raise _UnknownRunError(summary.run_id)
+        except _UnknownRunError as exc:
+            return Failure(self._unknown(exc.run_id))
+        except SQLAlchemyError as exc:
+            return Failure(self._error(exc, f"cannot finish run {summary.run_id!r}"))
+        self._clear_buffer()
+        return Success(None)
+
+    def runs(self, limit: int) -> Result[Sequence[RunInfo], JournalError]:
+        runs = tables.runs
+        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+        return self._read("cannot list runs", lambda connection: tuple(
+            RunInfo(rows.to_manifest(row), rows.to_summary(row))
+            for row in connection.execute(query.limit(max(limit, 0))).mappings()
+        ))
+
+    def run(self, run_id: str) -> Result[RunInfo, JournalError]:
+        def read(connection: Connection) -> RunInfo:
+            query = sa.select(tables.runs).where(tables.runs.c.run_id == run_id)
+            row = connection.execute(query).mappings().first()
+            if row is None:
+                raise _UnknownRunError(run_id)
+            return RunInfo(rows.to_manifest(row), rows.to_summary(row))
+
+        return self._read(f"cannot read run {run_id!r}", read)
+
+    def orders(self, run_id: str) -> Result[Sequence[Order], JournalError]:
+        table = tables.orders
+        return self._read_run(run_id, table, table.c.id, rows.to_order)
+
+    def fills(self, run_id: str) -> Result[Sequence[Fill], JournalError]:
+        table = tables.fills
+        return self._read_run(run_id, table, table.c.seq, rows.to_fill)
+
+    def decisions(self, run_id: str) -> Result[Sequence[Decision], JournalError]:
+        table = tables.decisions
+        return self._read_run(run_id, table, table.c.seq, rows.to_decision)
+
+    def equity(
+        self, run_id: str
+    ) -> Result[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
+                JournalError]:
+        table = tables.equity
+        chunks = self._read_run(run_id, table, table.c.chunk, rows.to_equity_columns)
+        return chunks.map(_concatenate)
+
+    def _read_run(
+        self, run_id: str, table: sa.Table, order: sa.ColumnElement[Any],
+        to_record: Callable[[sa.RowMapping], T],
+    ) -> Result[Sequence[T], JournalError]:
+        def read(connection: Connection) -> Sequence[T]:
+            _require_run(connection, run_id)
+            query = sa.select(table).where(table.c.run_id == run_id).order_by(order)
+            return tuple(to_record(row) for row in connection.execute(query).mappings())
+
+        return self._read(f"cannot read {table.name} of run {run_id!r}", read)
+
+    def _read(self, doing: str, read: Callable[[Connection], T]) -> Result[T, JournalError]:
+        try:
+            with self._engine.connect() as connection:
+                return Success(read(connection))
+        except _UnknownRunError as exc:
+            return Failure(self._unknown(exc.run_id))
+        except SQLAlchemyError as exc:
+            return Failure(self._error(exc, doing))
+
+    def _write_buffer(self, connection: Connection) -> None:
+        insert_many(connection, tables.decisions, self._decisions)
+        insert_many(connection, tables.orders, [
+            rows.order_row(run_id, order) for (run_id, _), order in self._orders.items()
+        ], conflict=("run_id", "client_order_id"))  # the row, and its id, stay in place
+        insert_many(connection, tables.order_events, self._events)
+        insert_many(connection, tables.fills, self._fills)
+        for run_id, parts in self._equity.items():
+            _append_equity(connection, run_id, parts)
+
+    def _has_buffered(self) -> bool:
+        return bool(self._decisions or self._orders or self._events or self._fills or self._equity)
+
+    def _clear_buffer(self) -> None:
+        self._decisions = []
+        self._orders = {}
+        self._events = []
+        self._fills = []
+        self._equity = {}
+
+    def _unknown(self, run_id: str) -> JournalError:
+        return JournalError("unknown_run", f"journal {self._url} has no run {run_id!r}")
+
+    def _error(self, exc: SQLAlchemyError, doing: str) -> JournalError:
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            code = "unavailable"
+        elif isinstance(exc, sa.exc.IntegrityError):
+            code = "conflict"
+        else:
+            code = "failed"
+        return JournalError(code, f"journal {self._url}: {doing}: "
+                                  f"{driver_message(exc, self._engine.url)}")
+
+
+def _require_run(connection: Connection, run_id: str) -> None:
+    query = sa.select(tables.runs.c.run_id).where(tables.runs.c.run_id == run_id)
+    if connection.execute(query).first() is None:
+        raise _UnknownRunError(run_id)
+
+
+def _append_equity(connection: Connection, run_id: str, parts: list[rows.EquityColumns]) -> None:
+    table = tables.equity
+    last = connection.execute(
+        sa.select(table).where(table.c.run_id == run_id).order_by(table.c.chunk.desc()).limit(1)
+    ).mappings().first()
+    chunk = 0
+    if last is not None and last["points"] < CHUNK_POINTS:
+        parts = [rows.to_equity_columns(last), *parts]
+        chunk = last["chunk"]
+        connection.execute(
+            table.delete().where(table.c.run_id == run_id, table.c.chunk == chunk)
+        )
+    elif last is not None:
+        chunk = last["chunk"] + 1
+    ts, equity, cash = _concatenate(parts)
+    connection.execute(table.insert(), [
+        rows.equity_chunk_row(run_id, chunk + i, (
+            ts[start:start + CHUNK_POINTS], equity[start:start + CHUNK_POINTS],
+            cash[start:start + CHUNK_POINTS],
+        ))
+        for i, start in enumerate(range(0, len(ts), CHUNK_POINTS))
+    ])
+
+
+def _concatenate(parts: Sequence[rows.EquityColumns]) -> rows.EquityColumns:
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    return (
+        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )

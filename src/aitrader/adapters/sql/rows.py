@@ -1,0 +1,203 @@
+"""Translation between journal rows and domain records, canonical JSON and equity chunks."""
+
+from __future__ import annotations
+
+import enum
+import json
+import zlib
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+
+from aitrader.domain.audit import Decision, GateVerdict, RunManifest, RunSummary
+from aitrader.domain.trading import (
+    Fill,
+    Order,
+    OrderEvent,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
+
+Row = dict[str, Any]
+EquityColumns = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+ZLIB_LEVEL = 1
+
+
+def canonical_json(value: object) -> str:
+    """Sorted, compact JSON; decimals and other exact values travel as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Decimal | Symbol | Price | Quantity | Money):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"cannot journal a {type(value).__name__} as JSON: {value!r}")
+
+
+def manifest_row(manifest: RunManifest) -> Row:
+    return {
+        "run_id": manifest.run_id, "mode": manifest.mode, "strategy": manifest.strategy,
+        "symbols": canonical_json([s.value for s in manifest.symbols]),
+        "config": canonical_json(manifest.config), "data_digest": manifest.data_digest,
+        "code_version": manifest.code_version, "started_at": manifest.started_at,
+        "status": "running",
+    }
+
+
+def summary_values(summary: RunSummary) -> Row:
+    return {
+        "status": summary.status, "bars": summary.bars, "digest": summary.digest,
+        "decisions_digest": summary.decisions_digest, "finished_at": summary.finished_at,
+        "metrics": canonical_json(summary.metrics),
+    }
+
+
+def to_manifest(row: sa.RowMapping) -> RunManifest:
+    return RunManifest(
+        run_id=row["run_id"], mode=row["mode"], strategy=row["strategy"],
+        symbols=tuple(Symbol(s) for s in json.loads(row["symbols"])),
+        config=json.loads(row["config"]), data_digest=row["data_digest"],
+        code_version=row["code_version"], started_at=row["started_at"],
+    )
+
+
+def to_summary(row: sa.RowMapping) -> RunSummary | None:
+    if row["finished_at"] is None:
+        return None
+    return RunSummary(
+        run_id=row["run_id"], status=row["status"], bars=row["bars"], digest=row["digest"],
+        decisions_digest=row["decisions_digest"], finished_at=row["finished_at"],
+        metrics=json.loads(row["metrics"]) if row["metrics"] is not None else {},
+    )
+
+
+def decision_row(run_id: str, d: Decision) -> Row:
+    verdicts = [{"rule": v.rule, "passed": v.passed, "reason": v.reason} for v in d.verdicts]
+    return {
+        "run_id": run_id, "seq": d.seq, "ts": d.ts, "symbol": d.symbol.value, "close": d.close,
+        "signals": canonical_json(d.signals), "target_exposure": d.target_exposure,
+        "previous_exposure": d.previous_exposure, "current_qty": d.current_qty,
+        "target_qty": d.target_qty, "sizing": canonical_json(d.sizing),
+        "verdicts": canonical_json(verdicts), "action": d.action,
+        "client_order_id": d.client_order_id,
+    }
+
+
+def to_decision(row: sa.RowMapping) -> Decision:
+    verdicts = tuple(
+        GateVerdict(rule=v["rule"], passed=v["passed"], reason=v["reason"])
+        for v in json.loads(row["verdicts"])
+    )
+    return Decision(
+        seq=row["seq"], ts=row["ts"], symbol=Symbol(row["symbol"]), close=row["close"],
+        signals=json.loads(row["signals"]), target_exposure=row["target_exposure"],
+        previous_exposure=row["previous_exposure"], current_qty=row["current_qty"],
+        target_qty=row["target_qty"], sizing=json.loads(row["sizing"]), verdicts=verdicts,
+        action=row["action"], client_order_id=row["client_order_id"],
+    )
+
+
+def _value(price: Price | None) -> Decimal | None:
+    return None if price is None else price.value
+
+
+def _price(value: Decimal | None) -> Price | None:
+    return None if value is None else Price(value)
+
+
+def order_row(run_id: str, order: Order) -> Row:
+    intent = order.intent
+    return {
+        "run_id": run_id, "client_order_id": order.client_order_id,
+        "symbol": intent.symbol.value, "side": intent.side.value,
+        "order_type": intent.order_type.value, "time_in_force": intent.time_in_force.value,
+        "quantity": intent.quantity.value, "limit_price": _value(intent.limit_price),
+        "stop_price": _value(intent.stop_price), "extended_hours": intent.extended_hours,
+        "reference_price": _value(intent.reference_price), "status": order.status.value,
+        "filled_qty": order.filled_qty, "avg_px": order.avg_px,
+        "broker_order_id": order.broker_order_id, "reason": order.reason,
+        "created_at": order.created_at, "updated_at": order.updated_at,
+    }
+
+
+def to_order(row: sa.RowMapping) -> Order:
+    intent = OrderIntent(
+        symbol=Symbol(row["symbol"]), side=Side(row["side"]),
+        quantity=Quantity(row["quantity"]), order_type=OrderType(row["order_type"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        limit_price=_price(row["limit_price"]), stop_price=_price(row["stop_price"]),
+        extended_hours=bool(row["extended_hours"]),
+        reference_price=_price(row["reference_price"]),
+    )
+    return Order(
+        client_order_id=row["client_order_id"], intent=intent, created_at=row["created_at"],
+        status=OrderStatus(row["status"]), filled_qty=row["filled_qty"], avg_px=row["avg_px"],
+        broker_order_id=row["broker_order_id"], reason=row["reason"],
+        updated_at=row["updated_at"],
+    )
+
+
+def event_row(run_id: str, seq: int, event: OrderEvent) -> Row:
+    return {
+        "run_id": run_id, "seq": seq, "client_order_id": event.client_order_id,
+        "kind": event.kind.value, "ts_event": event.ts_event, "reason": event.reason,
+        "broker_order_id": event.broker_order_id,
+        "trade_id": None if event.fill is None else event.fill.trade_id,
+    }
+
+
+def fill_row(run_id: str, seq: int, fill: Fill) -> Row:
+    return {
+        "run_id": run_id, "trade_id": fill.trade_id, "seq": seq,
+        "client_order_id": fill.client_order_id, "symbol": fill.symbol.value,
+        "side": fill.side.value, "last_qty": fill.last_qty.value, "last_px": fill.last_px.value,
+        "commission": fill.commission.amount, "ts_event": fill.ts_event,
+    }
+
+
+def to_fill(row: sa.RowMapping) -> Fill:
+    return Fill(
+        trade_id=row["trade_id"], client_order_id=row["client_order_id"],
+        symbol=Symbol(row["symbol"]), side=Side(row["side"]),
+        last_qty=Quantity(row["last_qty"]), last_px=Price(row["last_px"]),
+        commission=Money(row["commission"]), ts_event=row["ts_event"],
+    )
+
+
+def equity_chunk_row(run_id: str, chunk: int, columns: EquityColumns) -> Row:
+    """Pack consecutive points: ts as zlib'd int64 deltas, equity raw, cash zlib'd (all LE)."""
+    ts, equity, cash = columns
+    deltas = np.diff(ts, prepend=np.int64(0)).astype("<i8", copy=False)
+    return {
+        "run_id": run_id, "chunk": chunk, "points": len(ts),
+        "first_ts_ns": int(ts[0]), "last_ts_ns": int(ts[-1]),
+        "ts_ns": zlib.compress(deltas.tobytes(), ZLIB_LEVEL),
+        "equity": equity.astype("<f8", copy=False).tobytes(),
+        "cash": zlib.compress(cash.astype("<f8", copy=False).tobytes(), ZLIB_LEVEL),
+    }
+
+
+def to_equity_columns(row: sa.RowMapping) -> EquityColumns:
+    """Unpack one chunk exactly as it was packed."""
+    deltas = np.frombuffer(zlib.decompress(row["ts_ns"]), dtype="<i8")
+    ts = np.cumsum(deltas, dtype=np.int64)
+    equity = np.frombuffer(bytes(row["equity"]), dtype="<f8").astype(np.float64)
+    cash = np.frombuffer(zlib.decompress(row["cash"]), dtype="<f8").astype(np.float64)
+    if not len(ts) == len(equity) == len(cash) == row["points"]:
+        raise ValueError(f"equity chunk {row['chunk']} is corrupt: lengths disagree")
+    return ts, equity, cash

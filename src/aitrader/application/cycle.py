@@ -1,0 +1,268 @@
+"""The trading cycle: one code path from a closed bar to journaled decisions, orders and fills.
+
+Backtests and paper trading differ only in where the signal rows come from (batch twins or
+streaming kernels) and which adapters sit behind the ports; everything here is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+import attrs
+import structlog
+from returns.result import Failure, Success
+
+from aitrader.application.digest import RunDigest
+from aitrader.domain.audit import Decision, GateVerdict
+from aitrader.domain.market import Bar
+from aitrader.domain.portfolio import FixedFraction
+from aitrader.domain.risk import Gate, RiskContext, judge
+from aitrader.domain.series import from_ns
+from aitrader.domain.strategies import Decider, Strategy, Target
+from aitrader.domain.trading import (
+    Account,
+    EventKind,
+    Fill,
+    Order,
+    OrderEvent,
+    OrderIntent,
+    OrderStatus,
+)
+from aitrader.domain.values import Price, Quantity, Side, Symbol, decimal_from_float
+from aitrader.ports.broker import Broker
+from aitrader.ports.clock import Clock, IdSource
+from aitrader.ports.journal import Journal
+
+log = structlog.get_logger(__name__)
+_ZERO = Decimal(0)
+_AMBIGUOUS = frozenset({"timeout", "unavailable"})
+
+
+class BarSource(Protocol):
+    """Anything that can materialise bar i as a domain Bar (a BarFrame, a single streamed bar)."""
+
+    def bar(self, i: int) -> Bar: ...
+
+
+class _Book:
+    """Per-symbol working state of the cycle."""
+
+    __slots__ = ("bar", "close", "decider", "exposure", "open_orders", "qty_f", "symbol")
+
+    def __init__(self, symbol: Symbol, decider: Decider) -> None:
+        self.symbol = symbol
+        self.decider = decider
+        self.exposure = 0.0
+        self.close = 0.0
+        self.qty_f = 0.0
+        self.open_orders: dict[str, Order] = {}
+        self.bar: Bar | None = None
+
+
+@attrs.frozen
+class CycleSettings:
+    """Knobs of the cycle that are not strategy or risk parameters."""
+
+    flush_before_submit: bool = False
+
+
+class TradingCycle:
+    """Runs decide -> size -> gate -> submit -> book for each closed bar of each symbol."""
+
+    def __init__(
+        self, *, run_id: str, strategy: Strategy, symbols: Sequence[Symbol], cash: Decimal,
+        sizing: FixedFraction, gates: Sequence[Gate], broker: Broker, journal: Journal,
+        clock: Clock, ids: IdSource, digest: RunDigest, signal_names: Sequence[str],
+        settings: CycleSettings = CycleSettings(),
+    ) -> None:
+        self.run_id = run_id
+        self.books = [_Book(s, strategy.decider()) for s in symbols]
+        self._index = {s: k for k, s in enumerate(symbols)}
+        self.account = Account(cash)
+        self.cash_f = float(cash)
+        self.active: list[_Book] = []
+        self.fills: list[Fill] = []
+        self.orders: dict[str, Order] = {}
+        self.traded_notional = _ZERO
+        self._sizing, self._gates, self._broker = sizing, tuple(gates), broker
+        self._journal, self._clock, self._ids, self._digest = journal, clock, ids, digest
+        self._names = tuple(signal_names)
+        self._settings = settings
+        self._order_seq = self._decision_seq = self._event_seq = 0
+        self._trade_ids: set[str] = set()
+        self._owner: dict[str, _Book] = {}
+        self._ts_ns = 0
+        # (ts_ns, symbol index, cash, signed qty) after each fill: the equity curve's change points
+        self.changes: list[tuple[int, int, float, float]] = []
+
+    def index_of(self, symbol: Symbol) -> int:
+        return self._index[symbol]
+
+    def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
+        """Process symbol k's closed bar i whose close and signals are `row`."""
+        book = self.books[k]
+        book.close = row[0]
+        book.bar = None
+        if book.open_orders:
+            self._ts_ns = ts_ns
+            book.bar = source.bar(i)
+            self._broker.observe(book.bar)
+            self._drain()
+        target = book.decider(row)
+        if target is None or target.exposure == book.exposure:
+            return
+        self._decide(book, target, row, source, i, ts_ns)
+
+    def equity_f(self) -> float:
+        """Cash plus positions marked at the last closes, as a float mark."""
+        equity = self.cash_f
+        for book in self.active:
+            equity += book.qty_f * book.close
+        return equity
+
+    def gross_f(self) -> float:
+        return sum(abs(book.qty_f * book.close) for book in self.active)
+
+    def _equity(self) -> Decimal:
+        total = self.account.cash
+        for book in self.active:
+            qty = self.account.position(book.symbol).signed_qty
+            total += qty * decimal_from_float(book.close)
+        return total
+
+    def _decide(self, book: _Book, target: Target, row: Sequence[float], source: BarSource,
+                i: int, ts_ns: int) -> None:
+        self._ts_ns = ts_ns
+        ts = from_ns(ts_ns)
+        self._clock.wait_until(ts)
+        price = decimal_from_float(book.close)
+        equity = self._equity()
+        sizing = self._sizing.size(target.exposure, equity, price)
+        wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
+        held = self.account.position(book.symbol).signed_qty
+        pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
+        delta = wanted - held - pending
+        previous, book.exposure = book.exposure, target.exposure
+        verdicts: tuple[GateVerdict, ...] = ()
+        order: Order | None = None
+        action = "hold"
+        if delta != 0:
+            side = Side.BUY if delta > 0 else Side.SELL
+            intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
+                                 reference_price=Price(price))
+            reserved = sum((o.leaves_qty * (o.intent.reference_price or Price(price)).value
+                            for b in self.books for o in b.open_orders.values()
+                            if o.side is Side.BUY), _ZERO)
+            ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
+                              pending_qty=pending, price=sizing.unit_cost, reserved_cash=reserved,
+                              estimated_commission=sizing.commission)
+            verdict, verdicts = judge(self._gates, intent, ctx)
+            if isinstance(verdict, Success):
+                self._order_seq += 1
+                cid = self._ids.client_order_id(self._order_seq)
+                self._digest.register_order(self._order_seq, cid)
+                order = Order(cid, intent, created_at=ts)
+                action = "order"
+            else:
+                action = "rejected"
+        self._decision_seq += 1
+        decision = Decision(
+            seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
+            signals=dict(zip(self._names[1:], row[1:], strict=True)),
+            target_exposure=target.exposure, previous_exposure=previous, current_qty=held,
+            target_qty=wanted, sizing=sizing.explain(), verdicts=verdicts, action=action,
+            client_order_id=order.client_order_id if order else None)
+        self._journal.record_decision(self.run_id, decision)
+        self._digest.decision(decision)
+        if order is not None:
+            self._submit(book, order, source, i)
+
+    def _record_order(self, order: Order) -> None:
+        self.orders[order.client_order_id] = order
+        self._journal.record_order(self.run_id, order)
+        self._digest.order(order)
+
+    def _record_event(self, event: OrderEvent) -> None:
+        self._event_seq += 1
+        self._journal.record_event(self.run_id, self._event_seq, event)
+        self._digest.event(self._event_seq, event)
+
+    def _submit(self, book: _Book, order: Order, source: BarSource, i: int) -> None:
+        self._record_order(order)
+        if self._settings.flush_before_submit:
+            flushed = self._journal.flush()
+            if isinstance(flushed, Failure):
+                log.error("order.not_sent", client_order_id=order.client_order_id,
+                          reason=str(flushed.failure()))
+                self._reject(order, "journal_unavailable")
+                return
+        if book.bar is None:
+            book.bar = source.bar(i)
+            self._broker.observe(book.bar)
+        result = self._broker.submit(order)
+        self._owner[order.client_order_id] = book
+        if isinstance(result, Success):
+            sent = attrs.evolve(order, broker_order_id=result.unwrap().broker_order_id)
+            book.open_orders[order.client_order_id] = sent
+        else:
+            error = result.failure()
+            if error.code in _AMBIGUOUS:
+                unknown = order.moved_to(OrderStatus.UNKNOWN, order.created_at, error.code)
+                book.open_orders[order.client_order_id] = unknown.unwrap()
+                self._record_order(unknown.unwrap())
+            else:
+                self._reject(order, f"{error.code}: {error.message}")
+        self._drain()
+
+    def _reject(self, order: Order, reason: str) -> None:
+        rejected = order.moved_to(OrderStatus.REJECTED, order.created_at, reason).unwrap()
+        self._record_event(OrderEvent(order.client_order_id, EventKind.REJECTED,
+                                      order.created_at, reason=reason))
+        self._record_order(rejected)
+        log.info("order.rejected", client_order_id=order.client_order_id, reason=reason)
+
+    def _drain(self) -> None:
+        for event in self._broker.events():
+            book = self._owner.get(event.client_order_id)
+            if book is not None and event.client_order_id in book.open_orders:
+                self._apply(book, event)
+
+    def _apply(self, book: _Book, event: OrderEvent) -> None:
+        order = book.open_orders[event.client_order_id]
+        fill = event.fill
+        if fill is not None:
+            if fill.trade_id in self._trade_ids:
+                return
+            moved = order.filled_by(fill.last_qty.value, fill.last_px.value, event.ts_event)
+        else:
+            moved = order.moved_to(event.kind.status, event.ts_event, event.reason)
+        if isinstance(moved, Failure):
+            log.warning("order.invalid_event", client_order_id=order.client_order_id,
+                        event=event.kind.value, status=order.status.value)
+            return
+        updated = moved.unwrap()
+        self._record_event(event)
+        if fill is not None:
+            self._book_fill(book, fill)
+        if updated.status.is_terminal:
+            del book.open_orders[updated.client_order_id]
+        else:
+            book.open_orders[updated.client_order_id] = updated
+        self._record_order(updated)
+
+    def _book_fill(self, book: _Book, fill: Fill) -> None:
+        self._trade_ids.add(fill.trade_id)
+        self.fills.append(fill)
+        self._digest.fill(fill)
+        self.account = self.account.apply(fill)
+        self.traded_notional += fill.notional
+        self.cash_f = float(self.account.cash)
+        qty = self.account.position(book.symbol).signed_qty
+        book.qty_f = float(qty)
+        self.changes.append((self._ts_ns, self._index[book.symbol], self.cash_f, book.qty_f))
+        if qty and book not in self.active:
+            self.active.append(book)
+        elif not qty and book in self.active:
+            self.active.remove(book)

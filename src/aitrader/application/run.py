@@ -1,0 +1,136 @@
+"""What every run shares: its specification, its opening and its closing books."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from returns.result import Failure, Result, Success
+
+from aitrader.application.cycle import CycleSettings, TradingCycle
+from aitrader.application.digest import RunDigest
+from aitrader.domain.audit import RunManifest, RunSummary
+from aitrader.domain.metrics import Metrics, performance
+from aitrader.domain.portfolio import FixedFraction
+from aitrader.domain.risk import Gate
+from aitrader.domain.strategies import Strategy, signal_names
+from aitrader.domain.trading import Fill, Order
+from aitrader.domain.trading.round_trips import RoundTrip, round_trips
+from aitrader.domain.values import Symbol
+from aitrader.ports.broker import Broker
+from aitrader.ports.clock import Clock, IdSource
+from aitrader.ports.journal import Journal
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@attrs.frozen
+class RunSpec:
+    """Everything a run needs besides its adapters."""
+
+    mode: str
+    strategy: Strategy
+    symbols: tuple[Symbol, ...]
+    cash: Decimal
+    sizing: FixedFraction
+    gates: tuple[Gate, ...]
+    config: Mapping[str, object]
+    code_version: str
+    settings: CycleSettings = CycleSettings()
+
+
+@attrs.frozen
+class Adapters:
+    """The ports a run talks through."""
+
+    broker: Broker
+    journal: Journal
+    clock: Clock
+    ids: IdSource
+
+
+@attrs.frozen
+class RunError:
+    """A run could not start or finish: code and one-line message."""
+
+    code: str
+    message: str
+
+
+@attrs.frozen
+class RunResult:
+    """The outcome of a finished run, for reports and exports."""
+
+    run_id: str
+    mode: str
+    strategy: str
+    symbols: tuple[Symbol, ...]
+    bars: int
+    digest: str
+    decisions_digest: str
+    metrics: Metrics
+    trades: tuple[RoundTrip, ...]
+    orders: tuple[Order, ...]
+    fills: tuple[Fill, ...]
+    ts_ns: IntArray = attrs.field(eq=False, repr=False)
+    equity: FloatArray = attrs.field(eq=False, repr=False)
+    cash: FloatArray = attrs.field(eq=False, repr=False)
+
+
+def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
+             ) -> Result[tuple[TradingCycle, RunDigest], RunError]:
+    """Journal the manifest and build the cycle; nothing is written if the journal refuses."""
+    run_id = adapters.ids.run_id()
+    manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
+                           symbols=spec.symbols, config=spec.config, data_digest=data_digest,
+                           code_version=spec.code_version, started_at=adapters.clock.now())
+    started = adapters.journal.start_run(manifest)
+    if isinstance(started, Failure):
+        return Failure(RunError("journal", str(started.failure())))
+    digest = RunDigest()
+    digest.manifest({k: v for k, v in spec.config.items() if k not in _NOT_DIGESTED}, data_digest)
+    cycle = TradingCycle(
+        run_id=run_id, strategy=spec.strategy, symbols=spec.symbols, cash=spec.cash,
+        sizing=spec.sizing, gates=spec.gates, broker=adapters.broker, journal=adapters.journal,
+        clock=adapters.clock, ids=adapters.ids, digest=digest,
+        signal_names=signal_names(spec.strategy), settings=spec.settings)
+    return Success((cycle, digest))
+
+
+# Where a run writes and how it is paced do not change what it decides.
+_NOT_DIGESTED = frozenset({"mode", "journal", "output", "paper"})
+
+
+def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: RunDigest,
+              bars: int, curve: tuple[IntArray, FloatArray, FloatArray, FloatArray],
+              periods_per_year: float) -> Result[RunResult, RunError]:
+    """Compute metrics and digests, then journal the summary."""
+    ts_ns, equity, cash, gross = curve
+    trips = tuple(round_trips(cycle.fills))
+    commissions = float(sum((f.commission.amount for f in cycle.fills), Decimal(0)))
+    metrics = performance(
+        ts_ns=ts_ns, equity=equity, periods_per_year=periods_per_year,
+        trade_pnls=np.array([float(t.net_pnl) for t in trips], dtype=np.float64),
+        gross_exposure=gross, traded_notional=float(cycle.traded_notional),
+        commissions=commissions)
+    summary = RunSummary(run_id=cycle.run_id, status="finished", bars=bars, digest=digest.digest,
+                         decisions_digest=digest.decisions_digest,
+                         finished_at=adapters.clock.now(), metrics=metrics.to_dict())
+    finished = adapters.journal.finish_run(summary)
+    if isinstance(finished, Failure):
+        return Failure(RunError("journal", str(finished.failure())))
+    return Success(RunResult(
+        run_id=cycle.run_id, mode=spec.mode, strategy=spec.strategy.name, symbols=spec.symbols,
+        bars=bars, digest=digest.digest, decisions_digest=digest.decisions_digest,
+        metrics=metrics, trades=trips, orders=tuple(cycle.orders.values()),
+        fills=tuple(cycle.fills), ts_ns=ts_ns, equity=equity, cash=cash))
+
+
+def frames_digest(digests: Sequence[str]) -> str:
+    """One digest over per-symbol data digests, in symbol order."""
+    return hashlib.sha256("|".join(digests).encode()).hexdigest()

@@ -1,0 +1,58 @@
+"""Fixed-fraction sizing: a float exposure becomes a Decimal quantity that fits its budget."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from aitrader.domain.trading import CommissionModel, SlippageModel
+from aitrader.domain.values import round_down
+
+WHOLE = Decimal(1)
+FRACTIONAL_STEP = Decimal("0.0001")
+
+
+@attrs.frozen
+class Sizing:
+    """The target quantity and the arithmetic that produced it (journaled as strings)."""
+
+    quantity: Decimal
+    budget: Decimal
+    unit_cost: Decimal
+    commission: Decimal
+
+    def explain(self) -> dict[str, str]:
+        return {"budget": str(self.budget), "unit_cost": str(self.unit_cost),
+                "commission": str(self.commission), "quantity": str(self.quantity)}
+
+
+@attrs.frozen
+class FixedFraction:
+    """Invest `fraction` of equity, split equally over `slots` symbols, scaled by |exposure|."""
+
+    fraction: Decimal
+    slots: int
+    commission: CommissionModel
+    slippage: SlippageModel
+    step: Decimal = WHOLE
+
+    def __attrs_post_init__(self) -> None:
+        if not Decimal(0) < self.fraction:
+            raise ValueError(f"fraction must be positive, was {self.fraction}")
+        if self.slots < 1:
+            raise ValueError("sizing needs at least one symbol")
+
+    def size(self, exposure: float, equity: Decimal, price: Decimal) -> Sizing:
+        """Unsigned quantity for |exposure| of the symbol's budget at price, with commission."""
+        weight = Decimal(repr(abs(exposure)))
+        budget = max(Decimal(0), equity * self.fraction * weight / self.slots)
+        unit = self.slippage.worst_price(price)
+        if budget == 0:
+            return Sizing(Decimal(0), budget, unit, Decimal(0))
+        per_unit = unit * (1 + self.commission.percent / 100) + self.commission.per_share
+        qty = round_down(max(Decimal(0), budget - self.commission.per_order) / per_unit, self.step)
+        while qty > 0 and qty * unit + self.commission.upper_bound(qty, unit) > budget:
+            qty -= self.step
+        fee = self.commission.commission(qty, unit)
+        return Sizing(max(qty, Decimal(0)), budget, unit, fee)

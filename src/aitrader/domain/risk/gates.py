@@ -1,0 +1,124 @@
+"""Risk gates: each a frozen callable returning Result[OrderIntent, RiskRejection]."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from aitrader.domain.audit import GateVerdict
+from aitrader.domain.trading import OrderIntent
+
+
+@attrs.frozen
+class RiskRejection:
+    """A gate's refusal: a stable rule code and a reason with the numbers."""
+
+    rule: str
+    reason: str
+
+
+@attrs.frozen
+class RiskContext:
+    """What the gates know when they judge an intent (all Decimal, one symbol)."""
+
+    equity: Decimal
+    cash: Decimal
+    position_qty: Decimal
+    pending_qty: Decimal
+    price: Decimal
+    reserved_cash: Decimal
+    estimated_commission: Decimal
+
+    def after(self, intent: OrderIntent) -> Decimal:
+        """The signed position once this intent and the pending orders have filled."""
+        return self.position_qty + self.pending_qty + intent.signed_qty
+
+    def is_reducing(self, intent: OrderIntent) -> bool:
+        """True when the intent only shrinks the absolute position."""
+        before = self.position_qty + self.pending_qty
+        return abs(self.after(intent)) < abs(before) and (self.after(intent) * before) >= 0
+
+
+class Gate(Protocol):
+    """One risk rule."""
+
+    @property
+    def rule(self) -> str:
+        """The stable code of this rule, journaled with every verdict."""
+        ...
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+        """Pass the intent on, or refuse it with this gate's rule code."""
+        ...
+
+
+@attrs.frozen
+class LongOnly:
+    """Refuse any intent that would leave the position short."""
+
+    rule: str = "long_only"
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+        after = ctx.after(intent)
+        if after < 0:
+            return Failure(RiskRejection(self.rule, f"would leave {intent.symbol} short {-after}"
+                                                    " and shorting is not enabled"))
+        return Success(intent)
+
+
+@attrs.frozen
+class MaxPositionFraction:
+    """Refuse an intent whose resulting position is worth more than `limit` of equity."""
+
+    limit: Decimal
+    rule: str = "max_position_fraction"
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+        value = abs(ctx.after(intent)) * ctx.price
+        cap = self.limit * max(ctx.equity, Decimal(0))
+        if value > cap and not ctx.is_reducing(intent):
+            return Failure(RiskRejection(
+                self.rule, f"{intent.symbol} position {value:.2f} would exceed "
+                           f"{self.limit} of equity ({cap:.2f})"))
+        return Success(intent)
+
+
+@attrs.frozen
+class BuyingPower:
+    """Refuse an exposure-increasing intent that costs more than unreserved cash times margin."""
+
+    margin_multiplier: Decimal = Decimal(1)
+    rule: str = "buying_power"
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+        if ctx.is_reducing(intent):
+            return Success(intent)
+        before = abs(ctx.position_qty + ctx.pending_qty)
+        added = max(Decimal(0), abs(ctx.after(intent)) - before)
+        cost = added * ctx.price + ctx.estimated_commission
+        gross = abs(ctx.position_qty) * ctx.price
+        available = max(Decimal(0), ctx.equity * self.margin_multiplier - gross) - ctx.reserved_cash
+        if cost > available:
+            return Failure(RiskRejection(
+                self.rule, f"{intent.symbol} order needs {cost:.2f} but buying power is "
+                           f"{available:.2f}"))
+        return Success(intent)
+
+
+def judge(
+    gates: Sequence[Gate], intent: OrderIntent, ctx: RiskContext
+) -> tuple[Result[OrderIntent, RiskRejection], tuple[GateVerdict, ...]]:
+    """Run the gates in order; the first refusal stops the intent. Returns every verdict given."""
+    verdicts: list[GateVerdict] = []
+    for gate in gates:
+        result = gate(intent, ctx)
+        if isinstance(result, Failure):
+            rejection = result.failure()
+            verdicts.append(GateVerdict(rejection.rule, False, rejection.reason))
+            return result, tuple(verdicts)
+        verdicts.append(GateVerdict(gate.rule, True))
+    return Success(intent), tuple(verdicts)

@@ -1,0 +1,100 @@
+"""What a strategy is: signal kernels in, a target exposure and an edge estimate out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+
+@attrs.frozen
+class Target:
+    """Desired exposure in [-1, 1] of the symbol's allocation, with the edge behind it."""
+
+    exposure: float
+    expected_return: float = math.nan
+    variance: float = math.nan
+    reason: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not -1.0 <= self.exposure <= 1.0:
+            raise ValueError(f"target exposure must be in [-1, 1], was {self.exposure}")
+
+
+FLAT = Target(0.0, reason="flat")
+
+
+class Decider(Protocol):
+    """One symbol's decision state: maps each bar's signal row to a target (None = no view)."""
+
+    def __call__(self, row: Sequence[float]) -> Target | None:
+        """Decide on a closed bar's row: its close, then the signal values in signal_names order."""
+        ...
+
+
+@attrs.frozen
+class SignalSpec:
+    """A kernel a strategy needs, and the prefix its output columns are named with."""
+
+    prefix: str
+    kernel: Any  # a domain.signals Kernel; Any because Kernel is generic in its state
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        outputs: tuple[str, ...] = self.kernel.outputs
+        if outputs == ("value",):
+            return (self.prefix,)
+        return tuple(f"{self.prefix}_{name}" for name in outputs)
+
+
+class Strategy(Protocol):
+    """A named, parametrised rule set; never builds orders and never calls a port."""
+
+    @property
+    def name(self) -> str:
+        """The registry name (for manifests and reports)."""
+        ...
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        """The kernels this strategy reads, in row order."""
+        ...
+
+    def decider(self) -> Decider:
+        """A fresh decision state for one symbol."""
+        ...
+
+    def params(self) -> Mapping[str, object]:
+        """The parameters as configured (for manifests)."""
+        ...
+
+
+def signal_names(strategy: Strategy) -> tuple[str, ...]:
+    """Column names of a decider's row: 'close', then each signal's columns in order."""
+    return ("close", *(name for spec in strategy.signals() for name in spec.columns))
+
+
+def warmup(strategy: Strategy) -> int:
+    """Bars before every signal the strategy reads is defined."""
+    return max((int(spec.kernel.warmup) for spec in strategy.signals()), default=0)
+
+
+@attrs.frozen
+class ParamSpec:
+    """One parameter: its type, default and check."""
+
+    kind: type
+    default: object
+    check: Callable[[Any], str | None] = attrs.field(default=lambda _value: None)
+    help: str = ""
+
+
+def at_least(minimum: int) -> Callable[[Any], str | None]:
+    """A check that a number is >= minimum."""
+    return lambda value: None if value >= minimum else f"must be at least {minimum}"
+
+
+def positive(value: Any) -> str | None:
+    """A check that a number is > 0."""
+    return None if value > 0 else "must be positive"

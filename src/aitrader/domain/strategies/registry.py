@@ -1,0 +1,91 @@
+"""The bundled strategies by name, built from user parameters with every mistake named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from aitrader.domain.strategies import breakout, sma_cross
+from aitrader.domain.strategies.base import ParamSpec, Strategy
+
+
+@attrs.frozen
+class StrategyError:
+    """A strategy name or parameter the user gave cannot be used."""
+
+    code: str
+    message: str
+
+
+@attrs.frozen
+class _Entry:
+    params: Mapping[str, ParamSpec]
+    build: Callable[..., Strategy]
+    summary: str
+
+
+STRATEGIES: Mapping[str, _Entry] = {
+    "sma_cross": _Entry(sma_cross.PARAMS, sma_cross.SmaCross, "SMA fast/slow crossover"),
+    "breakout": _Entry(breakout.PARAMS, breakout.Breakout,
+                       "Donchian channel breakout with an ATR trailing stop"),
+}
+
+
+def describe_strategies() -> dict[str, dict[str, object]]:
+    """Every strategy's summary and parameters with their defaults."""
+    return {
+        name: {"summary": e.summary,
+               "params": {p: {"type": s.kind.__name__, "default": s.default, "help": s.help}
+                          for p, s in e.params.items()}}
+        for name, e in STRATEGIES.items()
+    }
+
+
+def _coerce(name: str, spec: ParamSpec, value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if spec.kind is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"expected true or false, got {value!r}")
+            return text.lower() in ("true", "1", "yes")
+        try:
+            return spec.kind(text)
+        except ValueError:
+            raise ValueError(f"expected {spec.kind.__name__}, got {value!r}") from None
+    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, spec.kind) or (spec.kind is int and isinstance(value, bool)):
+        raise ValueError(f"expected {spec.kind.__name__}, got {value!r}")
+    return value
+
+
+def build_strategy(
+    name: str, params: Mapping[str, object], allow_short: bool
+) -> Result[Strategy, StrategyError]:
+    """Build a bundled strategy; unknown names, parameters or values fail with a clear message."""
+    entry = STRATEGIES.get(name)
+    if entry is None:
+        known = ", ".join(sorted(STRATEGIES))
+        return Failure(StrategyError("unknown_strategy",
+                                     f"unknown strategy {name!r} (choose from {known})"))
+    values: dict[str, object] = {}
+    for key, raw in params.items():
+        spec = entry.params.get(key)
+        if spec is None:
+            known = ", ".join(sorted(entry.params))
+            return Failure(StrategyError(
+                "unknown_parameter", f"strategy {name} has no parameter {key!r} (it has {known})"))
+        try:
+            value = _coerce(key, spec, raw)
+        except ValueError as error:
+            return Failure(StrategyError("invalid_parameter", f"parameter {key}: {error}"))
+        problem = spec.check(value)
+        if problem:
+            return Failure(StrategyError("invalid_parameter", f"parameter {key} {problem}"))
+        values[key] = value
+    try:
+        return Success(entry.build(**values, allow_short=allow_short))
+    except ValueError as error:
+        return Failure(StrategyError("invalid_parameter", f"strategy {name}: {error}"))

@@ -1,0 +1,247 @@
+"""The aitrader command line: backtest, paper replay, journal and run inspection.
+
+Exit codes: 0 ok, 1 the run failed, 2 bad input (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import structlog
+import typer
+
+from aitrader.domain.strategies import describe_strategies
+from aitrader.entrypoints import runs_cli
+from aitrader.entrypoints.config import ConfigError, load_config
+from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
+from aitrader.entrypoints.reporting import export, json_document, metrics_table
+from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="aitrader: risk-first systematic trading for US equities.")
+db_app = typer.Typer(no_args_is_help=True, help="The journal database.")
+runs_app = typer.Typer(no_args_is_help=True, help="Journaled runs.")
+app.add_typer(db_app, name="db")
+app.add_typer(runs_app, name="runs")
+
+Strategy = Annotated[str | None, typer.Option("--strategy", help="Strategy name (see `aitrader strategies`).")]
+Param = Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter name=value (repeatable).")]
+Symbols = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols (default: all in the data).")]
+Start = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD, US-Eastern) or ISO datetime.")]
+End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or ISO datetime (exclusive).")]
+Data = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory (default: bundled sample).")]
+BarLabel = Annotated[str | None, typer.Option("--bar-label", help="Timestamps label the bar's open or close.")]
+Timeframe = Annotated[str | None, typer.Option("--timeframe", help="Expected timeframe: 1m, 5m, 15m, 1h, 1D.")]
+Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
+PerShare = Annotated[str | None, typer.Option("--commission-per-share", help="Commission per share ($).")]
+PerOrder = Annotated[str | None, typer.Option("--commission-per-order", help="Commission per order ($).")]
+Pct = Annotated[str | None, typer.Option("--commission-pct", help="Commission in percent of notional (0.2 = 0.2 %).")]
+Slippage = Annotated[str | None, typer.Option("--slippage-bps", help="Slippage against you, basis points.")]
+FillAt = Annotated[str | None, typer.Option("--fill-at", help="Market orders fill at the next bar's open or this bar's close.")]
+AllowShort = Annotated[bool | None, typer.Option("--allow-short/--long-only", help="Enable short selling.")]
+Fractional = Annotated[bool | None, typer.Option("--fractional/--whole-shares", help="Trade fractional shares.")]
+Fraction = Annotated[str | None, typer.Option("--fraction", help="Fraction of equity to invest, split over symbols.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
+JournalUrl = Annotated[str | None, typer.Option("--journal", help="Journal URL (sqlite:///path or postgresql+psycopg://...).")]
+Out = Annotated[Path | None, typer.Option("--out", help="Directory for trades.csv, orders.csv, equity.csv.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+Replay = Annotated[bool, typer.Option("--replay", help="Replay history as a live stream.")]
+Speed = Annotated[float | None, typer.Option("--speed", help="Replay speed-up; 0 = fastest.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the result.")]
+
+
+def _configure_logging() -> None:
+    structlog.configure(
+        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
+                    structlog.dev.ConsoleRenderer(colors=False)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    if value is None:
+        return
+    node = tree
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _params(pairs: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--param {pair!r}: expected name=value")
+        params[name.strip()] = value.strip()
+    return params
+
+
+class _Progress:
+    """Periodic progress lines on stderr, at most one a second."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= 1.0 or done == total:
+            self._last = now
+            print(f"{self._label}: {done}/{total} bars ({100 * done / max(total, 1):.0f} %)",
+                  file=sys.stderr, flush=True)
+
+
+def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json: bool,
+         quiet: bool) -> None:
+    started = time.perf_counter()
+    config = load_config(config_file, overrides=overrides)
+    prepared = prepare(config)
+    loaded = time.perf_counter()
+    progress = None if (quiet or as_json) else _Progress(mode)
+    result = execute(prepared, progress)
+    ran = time.perf_counter()
+    outputs = export(result, Path(config.output.dir))
+    timings = {"load_s": loaded - started, "run_s": ran - loaded,
+               "report_s": time.perf_counter() - ran}
+    if as_json:
+        print(json.dumps(json_document(result, timings, outputs), default=str))
+        return
+    print(metrics_table(result))
+    if not quiet:
+        print(f"  wrote {', '.join(outputs.values())}; journal {redact(config.journal.url)}")
+
+
+def _overrides(mode: str, strategy: str | None, param: list[str] | None, symbols: str | None,
+               start: str | None, end: str | None, data: Path | None, bar_label: str | None,
+               timeframe: str | None, cash: str | None, per_share: str | None,
+               per_order: str | None, pct: str | None, slippage: str | None,
+               fill_at: str | None, allow_short: bool | None, fractional: bool | None,
+               fraction: str | None, journal: str | None, out: Path | None) -> dict[str, Any]:
+    tree: dict[str, Any] = {"mode": mode}
+    for path, value in [
+        ("strategy.name", strategy), ("data.symbols", symbols), ("data.start", start),
+        ("data.end", end), ("data.path", str(data) if data else None),
+        ("data.bar_label", bar_label), ("data.timeframe", timeframe), ("broker.cash", cash),
+        ("broker.commission_per_share", per_share), ("broker.commission_per_order", per_order),
+        ("broker.commission_pct", pct), ("broker.slippage_bps", slippage),
+        ("broker.fill_at", fill_at), ("risk.allow_short", allow_short),
+        ("broker.fractional", fractional), ("portfolio.fraction", fraction),
+        ("journal.url", journal), ("output.dir", str(out) if out else None),
+    ]:
+        _set(tree, path, value)
+    if param:
+        _set(tree, "strategy.params", _params(param))
+    return tree
+
+
+@app.command()
+def backtest(
+    strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
+    end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
+    cash: Cash = None, commission_per_share: PerShare = None,
+    commission_per_order: PerOrder = None, commission_pct: Pct = None,
+    slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
+    fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
+    journal: JournalUrl = None, out: Out = None, as_json: AsJson = False, quiet: Quiet = False,
+) -> None:
+    """Backtest a strategy; with no options, the demo on the bundled sample data."""
+    overrides = _overrides("backtest", strategy, param, symbols, start, end, data, bar_label,
+                           timeframe, cash, commission_per_share, commission_per_order,
+                           commission_pct, slippage_bps, fill_at, allow_short, fractional,
+                           fraction, journal, out)
+    _run("backtest", overrides, config, as_json, quiet)
+
+
+@app.command()
+def paper(
+    replay: Replay = False,
+    speed: Speed = None,
+    strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
+    end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
+    cash: Cash = None, commission_per_share: PerShare = None,
+    commission_per_order: PerOrder = None, commission_pct: Pct = None,
+    slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
+    fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
+    journal: JournalUrl = None, out: Out = None, as_json: AsJson = False, quiet: Quiet = False,
+) -> None:
+    """Paper-trade locally: simulated broker, bars replayed through a clock."""
+    if not replay:
+        raise UserError("paper trading on a live feed needs the Alpaca adapter (not available "
+                        "yet); use `aitrader paper --replay` to replay history")
+    overrides = _overrides("paper", strategy, param, symbols, start, end, data, bar_label,
+                           timeframe, cash, commission_per_share, commission_per_order,
+                           commission_pct, slippage_bps, fill_at, allow_short, fractional,
+                           fraction, journal, out)
+    _set(overrides, "paper.speed", speed)
+    _run("paper", overrides, config, as_json, quiet)
+
+
+@app.command("strategies")
+def strategies(as_json: AsJson = False) -> None:
+    """List the bundled strategies and their parameters."""
+    described = describe_strategies()
+    if as_json:
+        print(json.dumps(described))
+        return
+    for name, info in described.items():
+        print(f"{name}: {info['summary']}")
+        params = info["params"]
+        assert isinstance(params, dict)
+        for pname, spec in params.items():
+            print(f"  {pname} ({spec['type']}, default {spec['default']}): {spec['help']}")
+
+
+def _journal_url(journal: str | None, config_file: Path | None) -> str:
+    overrides: dict[str, Any] = {}
+    _set(overrides, "journal.url", journal)
+    return load_config(config_file, overrides=overrides).journal.url
+
+
+@db_app.command("upgrade")
+def db_upgrade(journal: JournalUrl = None, config: ConfigFile = None) -> None:
+    """Create or migrate the journal schema to the newest revision."""
+    url = _journal_url(journal, config)
+    try:
+        revision = upgrade_journal(url)
+    except JournalUnavailableError as error:
+        raise RunFailedError(str(error)) from None
+    print(f"journal {redact(url)} is at revision {revision}")
+
+
+runs_cli.register(runs_app, _journal_url)
+
+
+def main() -> None:
+    """Console entry point: map failures to exit codes and one-line messages."""
+    _configure_logging()
+    try:
+        app(standalone_mode=False)
+    except (UserError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except RunFailedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2 if isinstance(error, click.UsageError) else 1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Configuration: defaults < YAML file < AITRADER_* environment < command-line flags.
+
+Parsed into frozen attrs classes; a bad key or value is named with its dotted path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import attrs
+import cattrs
+import yaml
+
+ENV_PREFIX = "AITRADER_"
+MODES = ("backtest", "paper", "live")
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a message naming the key and the source."""
+
+
+def _decimal(value: Any, _type: type) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def _bool(value: Any, _type: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _non_negative(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
+    if v < 0:
+        raise ValueError(f"{a.name} must not be negative, was {v}")
+
+
+def _positive(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
+    if v <= 0:
+        raise ValueError(f"{a.name} must be positive, was {v}")
+
+
+@attrs.frozen
+class StrategyConfig:
+    name: str = "sma_cross"
+    params: dict[str, str | int | float | bool] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class DataConfig:
+    path: str | None = None
+    symbols: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    bar_label: Literal["open", "close"] = "open"
+    timeframe: str | None = None
+
+
+@attrs.frozen
+class BrokerConfig:
+    cash: Decimal = attrs.field(default=Decimal(100_000), validator=_positive)
+    commission_per_share: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    commission_per_order: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    commission_pct: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    fill_at: Literal["open", "close"] = "open"
+    fractional: bool = False
+    margin_multiplier: Decimal = attrs.field(default=Decimal(1), validator=_positive)
+
+
+@attrs.frozen
+class PortfolioConfig:
+    fraction: Decimal = attrs.field(default=Decimal(1), validator=_positive)
+
+
+@attrs.frozen
+class RiskConfig:
+    allow_short: bool = False
+    max_position_fraction: Decimal = attrs.field(default=Decimal(1), validator=_positive)
+
+
+@attrs.frozen
+class JournalConfig:
+    url: str = "sqlite:///.aitrader/journal.db"
+
+
+@attrs.frozen
+class PaperConfig:
+    speed: float = attrs.field(default=0.0)
+
+    @speed.validator
+    def _speed(self, _a: attrs.Attribute[float], v: float) -> None:
+        if v < 0:
+            raise ValueError(f"speed must be 0 (as fast as possible) or positive, was {v}")
+
+
+@attrs.frozen
+class OutputConfig:
+    dir: str = "out"
+
+
+@attrs.frozen
+class Config:
+    """The whole validated configuration."""
+
+    mode: Literal["backtest", "paper", "live"] = "backtest"
+    strategy: StrategyConfig = attrs.field(factory=StrategyConfig)
+    data: DataConfig = attrs.field(factory=DataConfig)
+    broker: BrokerConfig = attrs.field(factory=BrokerConfig)
+    portfolio: PortfolioConfig = attrs.field(factory=PortfolioConfig)
+    risk: RiskConfig = attrs.field(factory=RiskConfig)
+    journal: JournalConfig = attrs.field(factory=JournalConfig)
+    paper: PaperConfig = attrs.field(factory=PaperConfig)
+    output: OutputConfig = attrs.field(factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (decimals as strings) for manifests and the container."""
+        result: dict[str, Any] = _converter.unstructure(self)
+        return result
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(Decimal, _decimal)
+_converter.register_structure_hook(bool, _bool)
+_converter.register_unstructure_hook(Decimal, str)
+
+
+def _split_list(value: Any, _type: type) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    raise ValueError(f"expected a list, got {value!r}")
+
+
+_converter.register_structure_hook_func(lambda t: t == list[str], _split_list)
+
+
+def _scalar(value: Any, _type: type) -> str | int | float | bool:
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"expected a single value, got {value!r}")
+
+
+_converter.register_structure_hook_func(lambda t: t == (str | int | float | bool), _scalar)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """AITRADER_SECTION__KEY=value pairs as a nested mapping (AITRADER_MODE for the top level)."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name.endswith("_API_KEY"):
+            continue
+        if "__" not in name and name != "AITRADER_MODE":
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return tree
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"config file {path}: {error.strerror or error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path}{where}: not valid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of sections at the top level")
+    return data
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Merge the layers and validate; raises ConfigError naming the bad key and its source."""
+    env = env_overrides(os.environ if environ is None else environ)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if path is not None:
+        layers.append((f"config file {path}", _read_file(path)))
+    layers += [("environment", env), ("command line", overrides or {})]
+    merged: dict[str, Any] = {}
+    for _source, layer in layers:
+        merged = _merge(merged, layer)
+    try:
+        return _converter.structure(merged, Config)
+    except cattrs.BaseValidationError as error:
+        problem = cattrs.transform_error(error, path="config", format_exception=_explain)[0]
+        sources = ", ".join(name for name, layer in layers if layer)
+        raise ConfigError(f"{_tidy(problem)} (from {sources or 'defaults'})") from None
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"invalid configuration: {error}") from None
+
+
+def _explain(error: BaseException, kind: type | None) -> str:
+    if isinstance(error, cattrs.ForbiddenExtraKeysError):
+        return f"unknown key(s) {', '.join(sorted(error.extra_fields))}"
+    if isinstance(error, KeyError):
+        return "required key is missing"
+    if isinstance(error, ValueError | TypeError) and str(error):
+        return str(error).split(" in literal ")[0]
+    if get_origin(kind) is Literal:
+        return f"expected one of {', '.join(map(str, get_args(kind)))}"
+    name = getattr(kind, "__name__", str(kind))
+    return f"invalid value, expected {name}"
+
+
+def _tidy(problem: str) -> str:
+    """cattrs says 'invalid value for type, expected X @ config.broker.cash'; lead with the key."""
+    if " @ " in problem:
+        message, where = problem.rsplit(" @ ", 1)
+        key = where.removeprefix("config.").replace("['", ".").replace("']", "")
+        return f"config key {key}: {message}"
+    return problem

@@ -1,0 +1,111 @@
+"""Reports of a finished run: the metrics table, the JSON document and the CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aitrader.application.run import RunResult
+from aitrader.domain.series import from_ns
+
+_PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
+_LABELS = [
+    ("total_return", "Total return"), ("cagr", "CAGR"), ("volatility", "Volatility (ann.)"),
+    ("sharpe", "Sharpe"), ("sortino", "Sortino"), ("max_drawdown", "Max drawdown"),
+    ("max_drawdown_duration_days", "Max drawdown duration (days)"), ("calmar", "Calmar"),
+    ("trades", "Trades"), ("win_rate", "Win rate"), ("profit_factor", "Profit factor"),
+    ("avg_trade", "Average trade ($)"), ("exposure", "Exposure time"), ("turnover", "Turnover"),
+    ("commissions", "Commissions ($)"), ("final_equity", "Final equity ($)"),
+]
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if key in _PERCENT:
+        return f"{value * 100:.2f} %"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:,.2f}" if key in ("avg_trade", "commissions", "final_equity") else \
+        f"{value:.3f}"
+
+
+def metrics_table(result: RunResult) -> str:
+    """A human-readable summary of the run."""
+    metrics = result.metrics.to_dict()
+    lines = [
+        f"run {result.run_id}  {result.mode}  {result.strategy}  "
+        f"{','.join(map(str, result.symbols))}  {result.bars} bars",
+    ]
+    width = max(len(label) for _, label in _LABELS)
+    lines += [f"  {label:<{width}}  {_fmt(key, metrics.get(key))}" for key, label in _LABELS]
+    lines.append(f"  {'digest':<{width}}  {result.digest}")
+    return "\n".join(lines)
+
+
+def json_document(result: RunResult, timings: Mapping[str, float],
+                  outputs: Mapping[str, str]) -> dict[str, Any]:
+    """The --json document: one object, fractions for returns and ratios."""
+    return {
+        "run_id": result.run_id,
+        "mode": result.mode,
+        "strategy": result.strategy,
+        "symbols": [str(s) for s in result.symbols],
+        "bars": result.bars,
+        "digest": result.digest,
+        "decisions_digest": result.decisions_digest,
+        "metrics": result.metrics.to_dict(),
+        "timings": {k: round(v, 6) for k, v in timings.items()},
+        "outputs": dict(outputs),
+    }
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Write atomically: a reader sees the old file or the whole new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _iso(value: object) -> str:
+    return "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def export(result: RunResult, out: Path) -> dict[str, str]:
+    """Write trades.csv, orders.csv and equity.csv into out; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.csv" for name in ("trades", "orders", "equity")}
+    _write_csv(paths["trades"], [
+        "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
+        "gross_pnl", "commission", "net_pnl", "return_pct"],
+        ([t.symbol, t.direction, _iso(t.entry_ts), _iso(t.exit_ts), t.quantity, t.entry_px,
+          t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.return_pct:.6f}"]
+         for t in result.trades))
+    _write_csv(paths["orders"], [
+        "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
+        "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
+        "updated_at", "reason"],
+        ([o.client_order_id, o.symbol, o.side.value, o.intent.order_type.value,
+          o.intent.time_in_force.value, o.intent.quantity, o.intent.limit_price or "",
+          o.intent.stop_price or "", o.status.value, o.filled_qty,
+          "" if o.avg_px is None else o.avg_px, _iso(o.created_at), _iso(o.updated_at),
+          o.reason or ""] for o in result.orders))
+    _write_csv(paths["equity"], ["ts", "equity", "cash"],
+               ([from_ns(t).isoformat(), f"{e:.6f}", f"{c:.6f}"]
+                for t, e, c in zip(result.ts_ns.tolist(), result.equity.tolist(),
+                                   result.cash.tolist(), strict=True)))
+    return {name: str(path) for name, path in paths.items()}

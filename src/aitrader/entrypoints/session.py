@@ -1,0 +1,208 @@
+"""Turning a validated configuration into a run: strategy, data, adapters, spec."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+from returns.result import Failure
+
+import aitrader
+from aitrader.application.backtest import run_backtest
+from aitrader.application.cycle import CycleSettings
+from aitrader.application.paper import run_paper
+from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
+from aitrader.domain.market import Timeframe
+from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
+from aitrader.domain.risk import BuyingPower, Gate, LongOnly, MaxPositionFraction
+from aitrader.domain.series import BarFrame
+from aitrader.domain.strategies import Strategy, build_strategy
+from aitrader.domain.values import Symbol
+from aitrader.entrypoints.config import Config
+from aitrader.entrypoints.container import Container
+
+EASTERN = ZoneInfo("America/New_York")
+_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+
+
+class UserError(Exception):
+    """Bad input from the user: one line, exit code 2."""
+
+
+class RunFailedError(Exception):
+    """The run started but could not finish: exit code 1."""
+
+
+def redact(url: str) -> str:
+    """Hide the password of a database URL."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | None:
+    """A date (US-Eastern trading day; an end date is inclusive) or an ISO datetime, as UTC."""
+    if text is None or not str(text).strip():
+        return None
+    value = str(text).strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            if is_end:
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), EASTERN).astimezone(UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{what}: {value!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=EASTERN)
+    return moment.astimezone(UTC)
+
+
+def code_version() -> str:
+    """Package version plus a digest of its source, so a manifest pins the exact code."""
+    h = hashlib.sha256()
+    root = resources.files(aitrader)
+    for path in sorted(_python_files(root), key=str):
+        h.update(path.read_bytes())
+    return f"{aitrader.__version__}+{h.hexdigest()[:12]}"
+
+
+def _python_files(root: Any) -> list[Any]:
+    found = []
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.name != "__pycache__":
+            found.extend(_python_files(entry))
+        elif entry.name.endswith(".py"):
+            found.append(entry)
+    return found
+
+
+@attrs.frozen
+class Prepared:
+    """A run ready to go: its spec, data and container."""
+
+    spec: RunSpec
+    frames: tuple[BarFrame, ...]
+    container: Container
+    config: Config
+
+
+def build_container(config: Config) -> Container:
+    container = Container()
+    container.config.from_dict(config.to_dict())
+    return container
+
+
+def _strategy(config: Config) -> Strategy:
+    built = build_strategy(config.strategy.name, config.strategy.params, config.risk.allow_short)
+    if isinstance(built, Failure):
+        raise UserError(built.failure().message)
+    return built.unwrap()
+
+
+def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
+    start = parse_moment(config.data.start, is_end=False, what="--start")
+    end = parse_moment(config.data.end, is_end=True, what="--end")
+    if start is not None and end is not None and start >= end:
+        raise UserError(f"--start {config.data.start} is not before --end {config.data.end}")
+    if config.data.timeframe:
+        try:
+            Timeframe.parse(config.data.timeframe)
+        except ValueError as error:
+            raise UserError(f"--timeframe: {error}") from None
+    market_data = container.market_data()
+    if config.data.symbols:
+        try:
+            symbols = [Symbol.parse(s) for s in config.data.symbols]
+        except ValueError as error:
+            raise UserError(f"--symbols: {error}") from None
+    else:
+        listed = market_data.symbols()
+        if isinstance(listed, Failure):
+            raise UserError(listed.failure().message)
+        symbols = list(listed.unwrap())
+    if len(set(symbols)) != len(symbols):
+        raise UserError("--symbols: a symbol is listed twice")
+    if not symbols:
+        raise UserError(f"no symbols found in {market_data.describe()}")
+    frames = []
+    for symbol in symbols:
+        loaded = market_data.bars(symbol, None, start, end)
+        if isinstance(loaded, Failure):
+            raise UserError(loaded.failure().message)
+        frame = loaded.unwrap()
+        if len(frame) == 0:
+            span = f"{config.data.start or 'the start'} and {config.data.end or 'the end'}"
+            raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
+        frames.append(frame)
+    if len({f.timeframe for f in frames}) > 1:
+        raise UserError("all symbols must share one timeframe; got "
+                        + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
+    return tuple(frames)
+
+
+def prepare(config: Config) -> Prepared:
+    """Validate everything that can be validated before anything is written."""
+    if config.mode == "live":
+        raise UserError("live trading is not available yet: it needs the Alpaca broker adapter; "
+                        "use `aitrader paper --replay` or `aitrader backtest`")
+    strategy = _strategy(config)
+    container = build_container(config)
+    frames = _frames(container, config)
+    broker = config.broker
+    gates: list[Gate] = [MaxPositionFraction(config.risk.max_position_fraction)]
+    if not config.risk.allow_short:
+        gates.insert(0, LongOnly())
+    gates.append(BuyingPower(broker.margin_multiplier))
+    spec = RunSpec(
+        mode=config.mode, strategy=strategy, symbols=tuple(f.symbol for f in frames),
+        cash=broker.cash,
+        sizing=FixedFraction(fraction=config.portfolio.fraction, slots=len(frames),
+                             commission=container.commission(), slippage=container.slippage(),
+                             step=FRACTIONAL_STEP if broker.fractional else WHOLE),
+        gates=tuple(gates), config=manifest_config(config, strategy, frames),
+        code_version=code_version(), settings=CycleSettings(flush_before_submit=False))
+    return Prepared(spec, frames, container, config)
+
+
+def manifest_config(
+    config: Config, strategy: Strategy, frames: Sequence[BarFrame]
+) -> dict[str, Any]:
+    """The configuration as journaled: resolved values, symbols, strategy params, no secrets."""
+    resolved = config.to_dict()
+    resolved["journal"] = {"url": redact(config.journal.url)}
+    resolved["strategy"] = {"name": strategy.name,
+                            "params": dict(strategy.params())}
+    resolved["data"]["symbols"] = [str(f.symbol) for f in frames]
+    resolved["data"]["timeframe"] = frames[0].timeframe.value
+    resolved["data"].pop("path", None)
+    return resolved
+
+
+def execute(prepared: Prepared, progress: Callable[[int, int], None] | None) -> RunResult:
+    """Open the journal and run; journal problems and run failures raise RunFailedError."""
+    container = prepared.container
+    try:
+        journal = container.journal()
+    except Exception as error:  # the container reports a journal it cannot open
+        raise RunFailedError(str(error)) from None
+    adapters = Adapters(broker=container.broker(), journal=journal, clock=container.clock(),
+                        ids=container.ids())
+    if prepared.config.mode == "paper":
+        stream = container.replay_stream(frames=prepared.frames)
+        data_digest = frames_digest([f.digest() for f in prepared.frames])
+        ppy = prepared.frames[0].timeframe.periods_per_year
+        total = sum(len(f) for f in prepared.frames)
+        ticker = (lambda done: progress(done, total)) if progress else None
+        result = run_paper(prepared.spec, stream, data_digest, adapters, ppy, ticker)
+    else:
+        result = run_backtest(prepared.spec, prepared.frames, adapters, progress)
+    if isinstance(result, Failure):
+        raise RunFailedError(result.failure().message)
+    return result.unwrap()
+
