@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aitrader.adapters.clocks import SteppingClock
+from aitrader.adapters.clocks import SteppingClock, SystemClock
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.sql import SqlJournal
@@ -71,7 +71,8 @@ def main() -> None:
             config={"bench": "sma_cross 10/50"}, code_version="bench")
         adapters = Adapters(
             broker=SimulatedBroker(cash=cash, commission=commission, slippage=slippage),
-            journal=journal, clock=SteppingClock(), ids=RunScopedIds())
+            journal=journal, clock=SteppingClock(), ids=RunScopedIds(),
+            wall_clock=SystemClock())
         started = time.perf_counter()
         result = run_backtest(spec, [frame], adapters).unwrap()
         elapsed = time.perf_counter() - started

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from returns.pipeline import is_successful
+from returns.result import Result
 
 from aitrader.adapters.sql import SqlJournal, current_revision, downgrade, head_revision
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest, RunSummary
@@ -27,6 +29,7 @@ from aitrader.domain.trading import (
 from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
 from aitrader.ports.errors import JournalError
 
+T = TypeVar("T")
 T0 = datetime(2024, 3, 8, 14, 30, tzinfo=UTC)
 AAPL = Symbol("AAPL")
 
@@ -91,16 +94,14 @@ def summary(run_id: str = "run-1") -> RunSummary:
     )
 
 
-def ok(result: object) -> object:
-    assert is_successful(result), result  # type: ignore[arg-type]
-    return result.unwrap()  # type: ignore[attr-defined]
+def ok(result: Result[T, Any]) -> T:
+    assert is_successful(result), result
+    return result.unwrap()
 
 
-def error(result: object) -> JournalError:
-    assert not is_successful(result), result  # type: ignore[arg-type]
-    failure = result.failure()  # type: ignore[attr-defined]
-    assert isinstance(failure, JournalError)
-    return failure
+def error(result: Result[Any, JournalError]) -> JournalError:
+    assert not is_successful(result), result
+    return result.failure()
 
 
 def test_every_record_type_reads_back_exactly(journal: SqlJournal) -> None:
@@ -246,7 +247,8 @@ def test_small_equity_appends_fill_up_chunks_and_read_back_in_order(
     ok(journal.start_run(manifest()))
     for start in range(0, 350, 7):
         points = np.arange(start, start + 7, dtype=np.int64)
-        journal.record_equity("run-1", points, points * 1.5, points * 0.5)
+        journal.record_equity("run-1", points, (points * 1.5).astype(np.float64),
+                              (points * 0.5).astype(np.float64))
         ok(journal.flush())
 
     ts, equity, cash = ok(journal.equity("run-1"))
@@ -289,3 +291,15 @@ def test_an_unreachable_database_is_reported_without_its_password() -> None:
     assert refused.code == "unavailable"
     assert "s3cret" not in refused.message
     assert "user:***@127.0.0.1:1/db" in refused.message
+
+
+def test_a_database_newer_than_the_code_is_refused(journal_url: str) -> None:
+    ok(SqlJournal.open(journal_url)).close()
+    engine = sa.create_engine(journal_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    engine.dispose()
+
+    refused = error(SqlJournal.open(journal_url))
+    assert refused.code == "schema_unknown"
+    assert "from_the_future" in refused.message

@@ -66,6 +66,7 @@ class CycleSettings:
     """Knobs of the cycle that are not strategy or risk parameters."""
 
     flush_before_submit: bool = False
+    margin_multiplier: Decimal = Decimal(1)
 
 
 class TradingCycle:
@@ -125,11 +126,25 @@ class TradingCycle:
     def gross_f(self) -> float:
         return sum(abs(book.qty_f * book.close) for book in self.active)
 
-    def _equity(self) -> Decimal:
-        total = self.account.cash
+    def _portfolio(self) -> tuple[Decimal, Decimal]:
+        """Equity and gross position value at the last closes, in Decimal."""
+        equity, gross = self.account.cash, _ZERO
         for book in self.active:
-            qty = self.account.position(book.symbol).signed_qty
-            total += qty * decimal_from_float(book.close)
+            value = self.account.position(book.symbol).signed_qty * decimal_from_float(book.close)
+            equity += value
+            gross += abs(value)
+        return equity, gross
+
+    def _reserved(self) -> Decimal:
+        """Cash the open exposure-increasing orders may still spend, at their reference prices."""
+        total = _ZERO
+        for book in self.books:
+            if not book.open_orders:
+                continue
+            held = self.account.position(book.symbol).signed_qty
+            for o in book.open_orders.values():
+                if (o.side is Side.BUY) == (held >= 0) and o.intent.reference_price is not None:
+                    total += o.leaves_qty * o.intent.reference_price.value
         return total
 
     def _decide(self, book: _Book, target: Target, row: Sequence[float], source: BarSource,
@@ -138,10 +153,15 @@ class TradingCycle:
         ts = from_ns(ts_ns)
         self._clock.wait_until(ts)
         price = decimal_from_float(book.close)
-        equity = self._equity()
-        sizing = self._sizing.size(target.exposure, equity, price)
-        wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
+        equity, gross = self._portfolio()
         held = self.account.position(book.symbol).signed_qty
+        reserved = self._reserved()
+        # Never size beyond the buying power left: what this symbol already holds in the
+        # target's direction, plus what is free after every position and open order.
+        free = max(_ZERO, equity * self._settings.margin_multiplier - gross) - reserved
+        kept = abs(held) * price if (held > 0) == (target.exposure > 0) else _ZERO
+        sizing = self._sizing.size(target.exposure, equity, price, cap=max(_ZERO, free + kept))
+        wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
         pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
         delta = wanted - held - pending
         previous, book.exposure = book.exposure, target.exposure
@@ -152,12 +172,9 @@ class TradingCycle:
             side = Side.BUY if delta > 0 else Side.SELL
             intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
                                  reference_price=Price(price))
-            reserved = sum((o.leaves_qty * (o.intent.reference_price or Price(price)).value
-                            for b in self.books for o in b.open_orders.values()
-                            if o.side is Side.BUY), _ZERO)
             ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
                               pending_qty=pending, price=sizing.unit_cost, reserved_cash=reserved,
-                              estimated_commission=sizing.commission)
+                              estimated_commission=sizing.commission, gross_exposure=gross)
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -204,7 +221,7 @@ class TradingCycle:
         result = self._broker.submit(order)
         self._owner[order.client_order_id] = book
         if isinstance(result, Success):
-            sent = attrs.evolve(order, broker_order_id=result.unwrap().broker_order_id)
+            sent = order.with_broker_id(result.unwrap().broker_order_id)
             book.open_orders[order.client_order_id] = sent
         else:
             error = result.failure()

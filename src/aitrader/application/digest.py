@@ -27,6 +27,12 @@ class RunDigest:
         self._decisions = hashlib.sha256()
         self._order_seq: dict[str, int] = {}
 
+    def _scrub(self, text: str | None, client_order_id: str) -> str:
+        """A reason may quote the order's id; hash it with the id replaced by its number."""
+        if text is None:
+            return "None"
+        return text.replace(client_order_id, self._ref(client_order_id))
+
     def _ref(self, client_order_id: str | None) -> str:
         if client_order_id is None:
             return "-"
@@ -60,13 +66,14 @@ class RunDigest:
         self._both(
             f"order|{self._ref(o.client_order_id)}|{i.symbol}|{i.side.value}|{i.quantity}|"
             f"{i.order_type.value}|{i.time_in_force.value}|{i.limit_price}|{i.stop_price}|"
-            f"{o.status.value}|{o.filled_qty}|{o.avg_px}|{o.created_at.isoformat()}|{o.reason}\n"
+            f"{o.status.value}|{o.filled_qty}|{o.avg_px}|{o.created_at.isoformat()}|"
+            f"{self._scrub(o.reason, o.client_order_id)}\n"
         )
 
     def event(self, seq: int, e: OrderEvent) -> None:
         self._all.update(
             f"event|{seq}|{self._ref(e.client_order_id)}|{e.kind.value}|"
-            f"{e.ts_event.isoformat()}|{e.reason}\n".encode()
+            f"{e.ts_event.isoformat()}|{self._scrub(e.reason, e.client_order_id)}\n".encode()
         )
 
     def fill(self, f: Fill) -> None:

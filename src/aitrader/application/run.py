@@ -46,12 +46,14 @@ class RunSpec:
 
 @attrs.frozen
 class Adapters:
-    """The ports a run talks through."""
+    """The ports a run talks through; `clock` is the run's time, `wall_clock` stamps the
+    manifest with when the run really started and finished."""
 
     broker: Broker
     journal: Journal
     clock: Clock
     ids: IdSource
+    wall_clock: Clock
 
 
 @attrs.frozen
@@ -88,7 +90,7 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
     run_id = adapters.ids.run_id()
     manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
                            symbols=spec.symbols, config=spec.config, data_digest=data_digest,
-                           code_version=spec.code_version, started_at=adapters.clock.now())
+                           code_version=spec.code_version, started_at=adapters.wall_clock.now())
     started = adapters.journal.start_run(manifest)
     if isinstance(started, Failure):
         return Failure(RunError("journal", str(started.failure())))
@@ -120,7 +122,8 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         commissions=commissions)
     summary = RunSummary(run_id=cycle.run_id, status="finished", bars=bars, digest=digest.digest,
                          decisions_digest=digest.decisions_digest,
-                         finished_at=adapters.clock.now(), metrics=metrics.to_dict())
+                         finished_at=adapters.wall_clock.now(),
+                         metrics=metrics.to_dict())
     finished = adapters.journal.finish_run(summary)
     if isinstance(finished, Failure):
         return Failure(RunError("journal", str(finished.failure())))

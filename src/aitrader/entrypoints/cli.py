@@ -91,11 +91,12 @@ class _Progress:
     def __init__(self, label: str) -> None:
         self._label = label
         self._last = time.monotonic()
+        self._shown = False
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self._last >= 1.0 or done == total:
-            self._last = now
+        if now - self._last >= 1.0 or (done == total and self._shown):
+            self._last, self._shown = now, True
             print(f"{self._label}: {done}/{total} bars ({100 * done / max(total, 1):.0f} %)",
                   file=sys.stderr, flush=True)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from aitrader.adapters.clocks import AcceleratedClock, SteppingClock
+from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
 from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.replay import ReplayBarStream
@@ -70,6 +70,7 @@ class Container(containers.DeclarativeContainer):
         backtest=providers.Singleton(SteppingClock),
         paper=providers.Singleton(AcceleratedClock, speed=config.paper.speed),
     )
+    wall_clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RunScopedIds)
     market_data = providers.Singleton(
         _market_data, path=config.data.path, bar_label=config.data.bar_label,

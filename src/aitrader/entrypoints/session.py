@@ -166,7 +166,8 @@ def prepare(config: Config) -> Prepared:
                              commission=container.commission(), slippage=container.slippage(),
                              step=FRACTIONAL_STEP if broker.fractional else WHOLE),
         gates=tuple(gates), config=manifest_config(config, strategy, frames),
-        code_version=code_version(), settings=CycleSettings(flush_before_submit=False))
+        code_version=code_version(), settings=CycleSettings(flush_before_submit=False,
+                               margin_multiplier=broker.margin_multiplier))
     return Prepared(spec, frames, container, config)
 
 
@@ -192,7 +193,7 @@ def execute(prepared: Prepared, progress: Callable[[int, int], None] | None) -> 
     except Exception as error:  # the container reports a journal it cannot open
         raise RunFailedError(str(error)) from None
     adapters = Adapters(broker=container.broker(), journal=journal, clock=container.clock(),
-                        ids=container.ids())
+                        ids=container.ids(), wall_clock=container.wall_clock())
     if prepared.config.mode == "paper":
         stream = container.replay_stream(frames=prepared.frames)
         data_digest = frames_digest([f.digest() for f in prepared.frames])

@@ -13,7 +13,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-import attrs
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.simulated.matching import Execution, match, session_date
@@ -113,7 +112,7 @@ class SimulatedBroker(Broker):
             self._record(order, OrderStatus.REJECTED, at, f"{error.code}: {error.message}")
             return Failure(error)
         self._sequence += 1
-        numbered = attrs.evolve(order, broker_order_id=f"sim-{self._sequence}")
+        numbered = order.with_broker_id(f"sim-{self._sequence}")
         accepted = self._record(numbered, OrderStatus.ACCEPTED, at)
         bar = self._last_bar[order.symbol]
         if self._fill_at == "close" and order.intent.order_type is OrderType.MARKET:

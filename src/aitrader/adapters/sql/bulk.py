@@ -1,10 +1,11 @@
 """Bulk writes through the DBAPI's executemany, skipping SQLAlchemy's per-row parameter work.
 
-SQLAlchemy builds and type-processes a parameter dict per row; for the tens of thousands of rows
-a backtest flushes that cost ~2.5x the database's own time (50,000 decisions, orders and fills:
-3.6 s through Core, see bench/bench_journal.py). Here each table's converters are picked once
-from its column types and rows become tuples. Values leave exactly as the column types would
-send them: Decimal as text on SQLite, datetimes as naive UTC in SQLAlchemy's SQLite format.
+SQLAlchemy builds and type-processes a parameter dict per row, which for the tens of thousands
+of rows a backtest flushes costs more than the database itself: 50,000 decisions, orders, order
+events and fills took 3.2 s through Core executemany and 1.6 s here (SQLite, same rows, same
+machine). Converters are picked once per column from its type, columns are converted whole and
+zipped into tuples. Values leave as the column types would send them: Decimal as text on
+SQLite, datetimes as naive UTC in SQLAlchemy's SQLite format (so they read back the same way).
 """
 
 from __future__ import annotations

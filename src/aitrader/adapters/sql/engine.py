@@ -27,7 +27,7 @@ def safe_url(url: str | URL) -> str:
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return _USERINFO.sub(r"\1:***@", url)
+        return _USERINFO.sub(r"\1:***@", url) if "://" in url else "(an unparsable URL)"
 
 
 def driver_message(exc: BaseException, url: str | URL) -> str:

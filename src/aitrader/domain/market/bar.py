@@ -12,6 +12,8 @@ from aitrader.domain.values import Price, Symbol, exact_decimal
 
 def require_utc(value: datetime, name: str) -> None:
     """Raise unless value is timezone-aware UTC."""
+    if value.tzinfo is UTC:
+        return
     if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
         raise ValueError(f"{name} must be timezone-aware UTC, was {value!r}")
 
@@ -34,9 +36,10 @@ class Bar:
         require_utc(self.ts_close, "ts_close")
         if self.ts_close <= self.ts_open:
             raise ValueError(f"{self.symbol} bar closes at {self.ts_close} before it opens")
-        if self.high < max(self.open, self.close, self.low):
+        o, h, low, c = self.open.value, self.high.value, self.low.value, self.close.value
+        if h < o or h < c or h < low:
             raise ValueError(f"{self.symbol} bar at {self.ts_close}: high below open/close/low")
-        if self.low > min(self.open, self.close):
+        if low > o or low > c:
             raise ValueError(f"{self.symbol} bar at {self.ts_close}: low above open/close")
         if self.volume < 0:
             raise ValueError(f"{self.symbol} bar at {self.ts_close}: negative volume")

@@ -43,10 +43,14 @@ class FixedFraction:
         if self.slots < 1:
             raise ValueError("sizing needs at least one symbol")
 
-    def size(self, exposure: float, equity: Decimal, price: Decimal) -> Sizing:
-        """Unsigned quantity for |exposure| of the symbol's budget at price, with commission."""
+    def size(self, exposure: float, equity: Decimal, price: Decimal,
+             cap: Decimal | None = None) -> Sizing:
+        """Unsigned quantity for |exposure| of the symbol's budget at price, with commission;
+        the budget is held to `cap` (the buying power it may use) when one is given."""
         weight = Decimal(repr(abs(exposure)))
         budget = max(Decimal(0), equity * self.fraction * weight / self.slots)
+        if cap is not None:
+            budget = min(budget, cap)
         unit = self.slippage.worst_price(price)
         if budget == 0:
             return Sizing(Decimal(0), budget, unit, Decimal(0))

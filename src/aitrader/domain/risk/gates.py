@@ -23,7 +23,8 @@ class RiskRejection:
 
 @attrs.frozen
 class RiskContext:
-    """What the gates know when they judge an intent (all Decimal, one symbol)."""
+    """What the gates know when they judge an intent: one symbol's position and price, the
+    portfolio's equity, cash, gross position value and cash reserved by open orders."""
 
     equity: Decimal
     cash: Decimal
@@ -32,6 +33,7 @@ class RiskContext:
     price: Decimal
     reserved_cash: Decimal
     estimated_commission: Decimal
+    gross_exposure: Decimal = Decimal(0)
 
     def after(self, intent: OrderIntent) -> Decimal:
         """The signed position once this intent and the pending orders have filled."""
@@ -100,7 +102,7 @@ class BuyingPower:
         before = abs(ctx.position_qty + ctx.pending_qty)
         added = max(Decimal(0), abs(ctx.after(intent)) - before)
         cost = added * ctx.price + ctx.estimated_commission
-        gross = abs(ctx.position_qty) * ctx.price
+        gross = max(ctx.gross_exposure, abs(ctx.position_qty) * ctx.price)
         available = max(Decimal(0), ctx.equity * self.margin_multiplier - gross) - ctx.reserved_cash
         if cost > available:
             return Failure(RiskRejection(

@@ -138,14 +138,20 @@ class Order:
     def leaves_qty(self) -> Decimal:
         return self.intent.quantity.value - self.filled_qty
 
+    def with_broker_id(self, broker_order_id: str | None) -> Order:
+        """The same order, known at the broker by broker_order_id."""
+        return Order(self.client_order_id, self.intent, self.created_at, self.status,
+                     self.filled_qty, self.avg_px, broker_order_id, self.reason, self.updated_at)
+
     def moved_to(
         self, status: OrderStatus, at: datetime, reason: str | None = None
     ) -> Result[Order, InvalidTransition]:
         """Move to status if the transition table allows it."""
         if status not in TRANSITIONS[self.status]:
             return Failure(InvalidTransition(self.client_order_id, self.status, status))
-        return Success(attrs.evolve(self, status=status, updated_at=at,
-                                    reason=reason if reason is not None else self.reason))
+        return Success(Order(self.client_order_id, self.intent, self.created_at, status,
+                             self.filled_qty, self.avg_px, self.broker_order_id,
+                             reason if reason is not None else self.reason, at))
 
     def filled_by(
         self, qty: Decimal, px: Decimal, at: datetime
@@ -160,5 +166,5 @@ class Order:
             return Failure(InvalidTransition(self.client_order_id, self.status, status))
         previous = (self.avg_px or Decimal(0)) * self.filled_qty
         avg = (previous + px * qty) / total
-        return Success(attrs.evolve(self, status=status, filled_qty=total, avg_px=avg,
-                                    updated_at=at))
+        return Success(Order(self.client_order_id, self.intent, self.created_at, status, total,
+                             avg, self.broker_order_id, self.reason, at))

@@ -46,8 +46,8 @@ class Position:
         held = self.signed_qty
         commission = self.commission + fill.commission.amount
         if held == 0 or (held > 0) == (qty > 0):
-            return attrs.evolve(self, signed_qty=held + qty, cost_basis=self.cost_basis + qty * px,
-                                commission=commission)
+            return Position(self.symbol, held + qty, self.cost_basis + qty * px,
+                            self.realized_pnl, commission)
         closed = min(abs(qty), abs(held))
         # A partial close takes its share of the cost basis, rounded to a fixed 1e-10 so every
         # later sum stays exact: realized + remaining cost always equals the cost it came from.
@@ -62,5 +62,4 @@ class Position:
             new_cost = self.cost_basis - closed_cost
         else:
             new_cost = remaining * px
-        return attrs.evolve(self, signed_qty=remaining, cost_basis=new_cost,
-                            realized_pnl=self.realized_pnl + realized, commission=commission)
+        return Position(self.symbol, remaining, new_cost, self.realized_pnl + realized, commission)

@@ -10,7 +10,7 @@ import attrs
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,14}$")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class Symbol:
     """A ticker as the exchange spells it (upper case, e.g. AAPL, BRK.B)."""
 
