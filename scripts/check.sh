@@ -5,4 +5,4 @@ set -x
 .venv/bin/ruff check src tests bench migrations
 .venv/bin/lint-imports --config importlinter.cfg
 .venv/bin/mypy
-.venv/bin/pytest "$@"
+.venv/bin/pytest -q "$@"
