@@ -1,0 +1,76 @@
+"""Configuration layers merge in order and every bad key or value is named."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aitrader.entrypoints.config import ConfigError, load_config
+from aitrader.entrypoints.session import UserError, parse_moment, redact
+
+
+def test_defaults_are_a_paper_safe_backtest_with_all_in_long_only_sizing() -> None:
+    config = load_config(None, {})
+    assert config.mode == "backtest"
+    assert config.broker.cash == Decimal(100_000)
+    assert config.portfolio.fraction == Decimal(1)
+    assert config.risk.allow_short is False
+
+
+def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("broker:\n  cash: 1000\n  slippage_bps: 3\nrisk:\n  allow_short: true\n")
+    config = load_config(path, {"AITRADER_BROKER__CASH": "2000"},
+                         {"broker": {"slippage_bps": "5"}})
+    assert config.broker.cash == Decimal(2000)
+    assert config.broker.slippage_bps == Decimal(5)
+    assert config.risk.allow_short is True
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("broker:\n  cashh: 1\n", "config key broker: unknown key(s) cashh"),
+        ("broker:\n  cash: abc\n", "config key broker.cash: expected a number"),
+        ("broker:\n  fill_at: noon\n", "config key broker.fill_at: expected one of open, close"),
+        ("mode: live2\n", "config key mode: expected one of backtest, paper, live"),
+        ("risk:\n  allow_short: maybe\n", "expected true or false"),
+        ("broker: [1, 2\n", "not valid YAML"),
+        ("- 1\n", "expected a mapping"),
+    ],
+)
+def test_a_bad_config_file_is_named_with_the_key(tmp_path: Path, text: str,
+                                                 fragment: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    assert fragment in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_bad_environment_value_names_the_key_and_its_source() -> None:
+    with pytest.raises(ConfigError, match=r"broker.cash.*environment"):
+        load_config(None, {"AITRADER_BROKER__CASH": "-5x"})
+
+
+def test_api_keys_in_the_environment_are_never_read_as_configuration() -> None:
+    load_config(None, {"AITRADER_ALPACA_API_KEY": "secret"})
+
+
+def test_a_date_is_an_eastern_trading_day_and_an_end_date_is_inclusive() -> None:
+    start = parse_moment("2010-01-04", is_end=False, what="--start")
+    end = parse_moment("2010-01-04", is_end=True, what="--end")
+    assert start is not None
+    assert start.isoformat() == "2010-01-04T05:00:00+00:00"
+    assert end is not None
+    assert end.isoformat() == "2010-01-05T05:00:00+00:00"
+    with pytest.raises(UserError, match="--start"):
+        parse_moment("04/01/2010", is_end=False, what="--start")
+
+
+def test_database_passwords_are_redacted() -> None:
+    assert redact("postgresql+psycopg://bob:s3cret@db:5432/x") == \
+        "postgresql+psycopg://bob:***@db:5432/x"

@@ -1,0 +1,90 @@
+"""Strategies map signal rows to targets; the registry names every mistake."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from returns.result import Failure, Success
+
+from aitrader.domain.strategies import build_strategy, signal_names, warmup
+from aitrader.domain.strategies.breakout import Breakout
+from aitrader.domain.strategies.sma_cross import SmaCross
+
+NAN = math.nan
+
+
+def test_sma_cross_is_long_above_flat_below_and_silent_in_warmup() -> None:
+    decide = SmaCross(2, 3).decider()
+    assert decide([10.0, NAN, NAN]) is None
+    long = decide([10.0, 11.0, 10.5])
+    assert long is not None
+    assert long.exposure == 1.0
+    flat = decide([10.0, 10.0, 10.5])
+    assert flat is not None
+    assert flat.exposure == 0.0
+
+
+def test_sma_cross_with_shorting_reverses_on_each_cross() -> None:
+    decide = SmaCross(2, 3, allow_short=True).decider()
+    exposures = [t.exposure for t in (decide([1.0, a, b]) for a, b in
+                                      [(2.0, 1.0), (1.0, 2.0), (3.0, 2.0)]) if t]
+    assert exposures == [1.0, -1.0, 1.0]
+
+
+def test_sma_cross_row_is_close_then_fast_then_slow() -> None:
+    assert signal_names(SmaCross(10, 50)) == ("close", "sma_fast", "sma_slow")
+    assert warmup(SmaCross(10, 50)) == 49
+
+
+def test_breakout_enters_above_the_previous_high_and_exits_on_the_trailing_stop() -> None:
+    decide = Breakout(entry=3, atr=2, atr_mult=2.0).decider()
+    # row: close, donchian upper, donchian lower, atr
+    assert decide([10.0, 10.5, 9.5, 0.5]) is None  # no previous channel yet
+    assert decide([10.2, 10.5, 9.5, 0.5]).exposure == 0.0  # type: ignore[union-attr]
+    entered = decide([11.0, 11.0, 9.5, 0.5])  # close 11 > previous upper 10.5
+    assert entered is not None
+    assert entered.exposure == 1.0
+    held = decide([12.0, 12.0, 9.5, 0.5])  # best close 12, stop 11
+    assert held is not None
+    assert held.exposure == 1.0
+    stopped = decide([10.9, 12.0, 9.5, 0.5])
+    assert stopped is not None
+    assert stopped.exposure == 0.0
+    assert "stop" in stopped.reason
+
+
+def test_breakout_goes_short_below_the_previous_low_only_when_allowed() -> None:
+    row0, row1 = [10.0, 10.5, 9.5, 0.5], [9.0, 10.5, 9.0, 0.5]
+    long_only = Breakout(entry=3, atr=2).decider()
+    long_only(row0)
+    assert long_only(row1).exposure == 0.0  # type: ignore[union-attr]
+    shorting = Breakout(entry=3, atr=2, allow_short=True).decider()
+    shorting(row0)
+    assert shorting(row1).exposure == -1.0  # type: ignore[union-attr]
+
+
+def test_parameters_from_the_command_line_are_typed_and_checked() -> None:
+    built = build_strategy("sma_cross", {"fast": "5", "slow": "20"}, allow_short=False)
+    assert isinstance(built, Success)
+    assert built.unwrap().params() == {"fast": 5, "slow": 20, "allow_short": False}
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "code", "fragment"),
+    [
+        ("nope", {}, "unknown_strategy", "choose from breakout, sma_cross"),
+        ("sma_cross", {"speed": "1"}, "unknown_parameter", "no parameter 'speed'"),
+        ("sma_cross", {"fast": "abc"}, "invalid_parameter", "expected int"),
+        ("sma_cross", {"fast": "0"}, "invalid_parameter", "at least 1"),
+        ("sma_cross", {"fast": "60"}, "invalid_parameter", "must be shorter"),
+        ("breakout", {"atr_mult": "-1"}, "invalid_parameter", "must be positive"),
+    ],
+)
+def test_a_bad_strategy_or_parameter_is_named(
+    name: str, params: dict[str, object], code: str, fragment: str
+) -> None:
+    built = build_strategy(name, params, allow_short=False)
+    assert isinstance(built, Failure)
+    assert built.failure().code == code
+    assert fragment in built.failure().message
