@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import structlog
 import typer
 
@@ -24,9 +23,10 @@ from aitrader.entrypoints.reporting import export, json_document, metrics_table
 from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="aitrader: risk-first systematic trading for US equities.")
-db_app = typer.Typer(no_args_is_help=True, help="The journal database.")
-runs_app = typer.Typer(no_args_is_help=True, help="Journaled runs.")
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The journal database.")
+runs_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Journaled runs.")
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
 
@@ -225,23 +225,13 @@ def main() -> None:
     """Console entry point: map failures to exit codes and one-line messages."""
     _configure_logging()
     try:
-        app(standalone_mode=False)
+        app()  # Typer reports usage errors itself (exit 2) and exits 0 on success
     except (UserError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except RunFailedError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    except typer.Exit as stop:
-        sys.exit(stop.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(1)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2 if isinstance(error, click.UsageError) else 1)
-        raise
 
 
 if __name__ == "__main__":
