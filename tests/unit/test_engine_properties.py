@@ -18,7 +18,7 @@ from typing import Literal
 import attrs
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from returns.result import Result
 
@@ -43,6 +43,7 @@ from aitrader.domain.trading import (
     Fill,
     Order,
     OrderEvent,
+    OrderStatus,
     SlippageModel,
 )
 from aitrader.domain.values import Symbol
@@ -59,6 +60,7 @@ CASH = Decimal(100_000)
 ENGINE = settings(max_examples=25, deadline=None)
 
 FillAt = Literal["open", "close"]
+FILL_AT: tuple[FillAt, ...] = ("open", "close")
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ def strategies_named(name: str, allow_short: bool) -> st.SearchStrategy[Strategy
 @st.composite
 def scenarios(
     draw: st.DrawFn, *, strategy: str | None = None, allow_short: bool | None = None,
-    fill_at: FillAt | None = None, frictionless_all_in: bool = False,
+    fill_at: FillAt | None = None, frictionless_all_in: bool = False, symbols: int | None = None,
 ) -> Scenario:
     """A scenario; the keyword arguments pin what a property needs pinned."""
     short = draw(st.booleans()) if allow_short is None else allow_short
@@ -176,31 +178,44 @@ def scenarios(
         fractional = draw(st.booleans())
     return Scenario(
         seed=draw(st.integers(0, 2**32 - 1)),
-        symbols=draw(st.integers(1, 3)),
+        symbols=symbols or draw(st.integers(1, 3)),
         bars=draw(st.integers(60, 300)),
         timeframe=draw(st.sampled_from([Timeframe.DAY_1, Timeframe.MINUTE_1])),
         gaps=draw(st.booleans()),
         strategy=draw(strategies_named(name, short)),
         allow_short=short,
-        fill_at=fill_at or draw(st.sampled_from(["open", "close"])),
+        fill_at=draw(st.sampled_from(FILL_AT)) if fill_at is None else fill_at,
         commission=commission, slippage=slippage, fraction=fraction, fractional=fractional)
 
 
 # -- running ------------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class Sent:
+    """An order as it reached the venue, with the venue's state just before it arrived."""
+
+    order: Order
+    position_after: Decimal  # held + open orders + this order, signed
+    account: Account
+    open_orders: int
+    buying_power: Decimal
+
+
 class WatchedBroker(Broker):
-    """A SimulatedBroker that remembers, for every order sent, the position it would leave."""
+    """A SimulatedBroker that remembers, for every order sent, what it would leave and when."""
 
     def __init__(self, inner: SimulatedBroker) -> None:
         self.inner = inner
-        self.after_submit: list[tuple[Order, Decimal]] = []
+        self.sent: list[Sent] = []
 
     def submit(self, order: Order) -> Result[Order, BrokerError]:
-        held = self.inner.account().unwrap().position(order.symbol).signed_qty
-        pending = sum((o.leaves_qty * o.side.sign for o in self.inner.open_orders().unwrap()
-                       if o.symbol == order.symbol), Decimal(0))
-        self.after_submit.append((order, held + pending + order.intent.signed_qty))
+        account = self.inner.account().unwrap()
+        waiting = self.inner.open_orders().unwrap()
+        pending = sum((o.leaves_qty * o.side.sign for o in waiting if o.symbol == order.symbol),
+                      Decimal(0))
+        after = account.position(order.symbol).signed_qty + pending + order.intent.signed_qty
+        self.sent.append(Sent(order, after, account, len(waiting), self.inner.buying_power()))
         return self.inner.submit(order)
 
     def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
@@ -255,9 +270,17 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlJournal]:
     opened.close()
 
 
-def decision_keys(journal: SqlJournal, run_id: str) -> list[tuple[object, ...]]:
+DecisionKey = tuple[datetime, Symbol, float, Decimal, str]
+
+
+def decision_keys(journal: SqlJournal, run_id: str) -> list[DecisionKey]:
     return [(d.ts, d.symbol, d.target_exposure, d.target_qty, d.action)
             for d in journal.decisions(run_id).unwrap()]
+
+
+def execution(fill: Fill) -> tuple[object, ...]:
+    """A fill without its ids (run ids differ from run to run)."""
+    return (fill.symbol, fill.side, fill.last_qty, fill.last_px, fill.commission, fill.ts_event)
 
 
 def booked_at(fill: Fill, frames: Sequence[BarFrame], fill_at: FillAt) -> int:
@@ -342,7 +365,7 @@ def test_truncating_future_bars_never_changes_an_earlier_decision(
 @pytest.mark.parametrize("fill_at", ["open", "close"])
 @pytest.mark.parametrize("allow_short", [False, True], ids=["long_only", "allow_short"])
 @pytest.mark.parametrize("strategy", ["sma_cross", "breakout"])
-@settings(max_examples=6, deadline=None)
+@ENGINE
 @given(data=st.data())
 def test_backtest_and_paper_replay_make_the_same_decisions(
     journal: SqlJournal, strategy: str, allow_short: bool, fill_at: FillAt, data: st.DataObject
@@ -353,7 +376,7 @@ def test_backtest_and_paper_replay_make_the_same_decisions(
     replayed = paper(scenario, frames, journal).result
     assert replayed.decisions_digest == tested.decisions_digest
     assert decision_keys(journal, replayed.run_id) == decision_keys(journal, tested.run_id)
-    assert replayed.fills == tested.fills
+    assert list(map(execution, replayed.fills)) == list(map(execution, tested.fills))
 
 
 @ENGINE
@@ -373,7 +396,7 @@ def test_a_long_only_run_never_sends_an_order_that_would_leave_a_position_short(
     journal: SqlJournal, scenario: Scenario
 ) -> None:
     run = backtest(scenario, scenario.frames(), journal)
-    assert all(after >= 0 for _order, after in run.broker.after_submit)
+    assert all(sent.position_after >= 0 for sent in run.broker.sent)
     held: dict[Symbol, Decimal] = {}
     for fill in run.result.fills:
         held[fill.symbol] = held.get(fill.symbol, Decimal(0)) + fill.signed_qty
@@ -391,3 +414,74 @@ def test_all_in_whole_share_sizing_never_takes_cash_below_zero_when_filling_at_t
         cash += fill.cash_change
         assert cash >= 0, f"cash {cash} after {fill}"
     assert all(c >= 0 for c in run.result.cash.tolist())
+    refused = [o for o in run.result.orders if o.status is not OrderStatus.FILLED]
+    assert refused == [], "the venue refused an order that sizing and the gates let through"
+
+
+# -- known bugs -------------------------------------------------------------------------------
+
+
+def marks_seen_by_the_cycle(frames: Sequence[BarFrame], order: Order) -> dict[Symbol, Decimal]:
+    """Each symbol's latest close the cycle knew when it sent `order`: symbols before the
+    order's in run order have been stepped at the order's time, the later ones not yet."""
+    ts = to_ns(order.created_at)
+    k = [f.symbol for f in frames].index(order.symbol)
+    marks = {}
+    for j, frame in enumerate(frames):
+        seen = int(np.searchsorted(frame.ts_close, ts, side="right" if j <= k else "left"))
+        if seen:
+            marks[frame.symbol] = Decimal(repr(float(frame.close[seen - 1])))
+    return marks
+
+
+STALE_MARKS = Scenario(
+    seed=0, symbols=2, bars=60, timeframe=Timeframe.DAY_1, gaps=False,
+    strategy=SmaCross(2, 3, allow_short=True), allow_short=True, fill_at="close",
+    commission=CommissionModel(), slippage=SlippageModel(), fraction=Decimal(1),
+    fractional=False)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "TradingCycle.on_bar shows SimulatedBroker a bar only when that symbol has open orders or "
+    "is about to trade, so the venue marks every other position at a stale close; its buying "
+    "power (equity * margin - gross) is then wrong for shorts and margin, and it refuses "
+    "orders the cycle sized and the gates passed (STALE_MARKS: 'sell 364 BBB needs 51250.92, "
+    "buying power is 49806.11'), leaving the old position in place"))
+@ENGINE
+@example(scenario=STALE_MARKS)
+@given(scenario=scenarios(allow_short=True, fill_at="close"))
+def test_the_simulated_venue_judges_buying_power_at_the_closes_the_cycle_has_seen(
+    journal: SqlJournal, scenario: Scenario
+) -> None:
+    frames = scenario.frames()
+    run = backtest(scenario, frames, journal)
+    for sent in run.broker.sent:
+        assert sent.open_orders == 0  # market orders fill at once at the close
+        marks = marks_seen_by_the_cycle(frames, sent.order)
+        held = {s: p.signed_qty for s, p in sent.account.positions.items() if p.signed_qty}
+        equity = sent.account.cash + sum((q * marks[s] for s, q in held.items()), Decimal(0))
+        gross = sum((abs(q) * marks[s] for s, q in held.items()), Decimal(0))
+        assert sent.buying_power == max(Decimal(0), equity - gross), sent.order
+
+
+FLIP_COMMISSION = attrs.evolve(
+    STALE_MARKS, symbols=1, commission=CommissionModel(percent="0.1"), fraction=Decimal("0.5"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "A reversal (short -> long or long -> short) is one order for |held| + target shares, but "
+    "the cycle caps and gates it with sizing.commission, the commission on the target shares "
+    "only; SimulatedBroker charges commission on the whole order and refuses it, so the old "
+    "position stays while the book records the new exposure (FLIP_COMMISSION: short 479, "
+    "target long 442, 'buy 921 AAA needs 48619.44, buying power is 48610.54')"))
+@ENGINE
+@example(scenario=FLIP_COMMISSION)
+@given(scenario=scenarios(allow_short=True, fill_at="close", symbols=1))
+def test_the_venue_accepts_every_single_symbol_order_sized_and_gated_at_the_close(
+    journal: SqlJournal, scenario: Scenario
+) -> None:
+    if scenario.slippage.bps:  # slippage is budgeted at the worst price; keep the fill exact
+        scenario = attrs.evolve(scenario, slippage=SlippageModel())
+    run = backtest(scenario, scenario.frames(), journal)
+    refused = [o for o in run.result.orders if o.status is not OrderStatus.FILLED]
+    assert refused == [], refused[0].reason if refused else ""

@@ -37,6 +37,7 @@ class SteppingClock(Clock):
         return self._now
 
     def wait_until(self, moment: datetime) -> None:
+        require_utc(moment, "moment")
         self._now = max(self._now, moment)
 
 
@@ -45,8 +46,10 @@ class AcceleratedClock(Clock):
 
     def __init__(self, speed: float, sleep: Callable[[float], None] = time.sleep,
                  start: datetime | None = None) -> None:
-        if speed < 0:
-            raise ValueError(f"speed must be 0 or positive, was {speed}")
+        if not speed >= 0 or speed == float("inf"):
+            raise ValueError(f"speed must be a finite number, 0 or positive, was {speed}")
+        if start is not None:
+            require_utc(start, "start")
         self._speed = speed
         self._sleep = sleep
         self._now = start
