@@ -225,13 +225,29 @@ def main() -> None:
     """Console entry point: map failures to exit codes and one-line messages."""
     _configure_logging()
     try:
-        app()  # Typer reports usage errors itself (exit 2) and exits 0 on success
+        code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except RunFailedError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:
+        # Usage errors from Typer's vendored click: one line, their exit code (2).
+        describe = getattr(error, "format_message", None)
+        if not callable(describe) or not isinstance(getattr(error, "exit_code", None), int):
+            raise
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
+            print(describe())
+            sys.exit(0)
+        print(f"error: {describe()} (see --help)", file=sys.stderr)
+        sys.exit(error.exit_code)  # type: ignore[attr-defined]
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
