@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from returns.result import Failure, Result
@@ -25,13 +26,30 @@ Progress = Callable[[int, int], None]
 _CHUNK = 1 << 16
 
 
-def signal_rows(strategy: Strategy, frame: BarFrame) -> list[list[float]]:
-    """Each bar's decider row (close, then every signal column) from the batch twins."""
+def signal_columns(strategy: Strategy, frame: BarFrame) -> list[FloatArray]:
+    """The decider's columns (close, then every signal output) from the batch twins."""
     columns: list[FloatArray] = [frame.close]
     for spec in strategy.signals():
         columns.extend(spec.kernel.batch(frame.high, frame.low, frame.close))
-    rows: list[list[float]] = np.column_stack(columns).tolist()
+    # float64 throughout, as np.column_stack would make them (no copy when they already are)
+    return [np.asarray(c, dtype=np.float64) for c in columns]
+
+
+def signal_rows(strategy: Strategy, frame: BarFrame) -> list[list[float]]:
+    """Each bar's decider row (close, then every signal column) from the batch twins."""
+    rows: list[list[float]] = np.column_stack(signal_columns(strategy, frame)).tolist()
     return rows
+
+
+def _rows(columns: Sequence[FloatArray], start: int, stop: int) -> Iterator[tuple[float, ...]]:
+    """Rows start..stop as tuples, made one at a time from per-chunk lists: a million row
+    lists cost ~0.5 s and ~100 MB to build, and the garbage collector then walks them."""
+    return zip(*[c[start:stop].tolist() for c in columns], strict=True)
+
+
+def _chunked_rows(columns: Sequence[FloatArray]) -> Iterator[tuple[float, ...]]:
+    for start in range(0, len(columns[0]), _CHUNK):
+        yield from _rows(columns, start, start + _CHUNK)
 
 
 def _timeline(frames: Sequence[BarFrame]) -> tuple[list[int], list[int], IntArray]:
@@ -69,12 +87,46 @@ def mark_to_market(
             qty_after = np.array([c[3] for c in mine], dtype=np.float64)
             at = np.searchsorted(mine_ts, stamps, side="right") - 1
             qty = np.where(at >= 0, qty_after[np.maximum(at, 0)], 0.0)
-            bar = np.searchsorted(frame.ts_close, stamps, side="right") - 1
-            close = np.where(bar >= 0, frame.close[np.maximum(bar, 0)], 0.0)
+            if stamps is frame.ts_close:  # one symbol: stamp i is bar i
+                close = frame.close
+            else:
+                bar = np.searchsorted(frame.ts_close, stamps, side="right") - 1
+                close = np.where(bar >= 0, frame.close[np.maximum(bar, 0)], 0.0)
             value = qty * close
             equity = equity + value
             gross = gross + np.abs(value)
     return equity, cash, gross
+
+
+def _loop(on_bar: Callable[[int, Sequence[float], BarFrame, int, int], None],
+          frames: Sequence[BarFrame], columns: list[list[FloatArray]],
+          progress: Progress | None) -> tuple[int, IntArray]:
+    """Feed every bar to the cycle in time order; the bar count and the curve's stamps."""
+    if len(frames) == 1:
+        frame = frames[0]
+        total = len(frame)
+        for start in range(0, total, _CHUNK):
+            stop = min(start + _CHUNK, total)
+            rows = _rows(columns[0], start, stop)
+            stamps: list[int] = frame.ts_close[start:stop].tolist()
+            for i, row, ts_ns in zip(range(start, stop), rows, stamps, strict=True):
+                on_bar(0, row, frame, i, ts_ns)
+            if progress is not None:
+                progress(stop, total)
+        return total, frame.ts_close
+    ks, idx, ts_sorted = _timeline(frames)
+    ts_list = ts_sorted.tolist()
+    total = len(ks)
+    # each symbol's bars come in their own order, so its rows are simply taken in turn
+    nexts = [_chunked_rows(c).__next__ for c in columns]
+    for start in range(0, total, _CHUNK):
+        stop = min(start + _CHUNK, total)
+        for j in range(start, stop):
+            k = ks[j]
+            on_bar(k, nexts[k](), frames[k], idx[j], ts_list[j])
+        if progress is not None:
+            progress(stop, total)
+    return total, np.unique(ts_sorted)
 
 
 def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
@@ -88,34 +140,19 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
     if isinstance(opened, Failure):
         return opened
     cycle, digest = opened.unwrap()
-    rows = [signal_rows(spec.strategy, f) for f in frames]
-    on_bar = cycle.on_bar
-    if len(frames) == 1:
-        frame, only = frames[0], rows[0]
-        ts_list: list[int] = frame.ts_close.tolist()
-        total = len(only)
-        for start in range(0, total, _CHUNK):
-            stop = min(start + _CHUNK, total)
-            for i in range(start, stop):
-                on_bar(0, only[i], frame, i, ts_list[i])
-            if progress is not None:
-                progress(stop, total)
-        stamps = frame.ts_close
-    else:
-        ks, idx, ts_sorted = _timeline(frames)
-        ts_list = ts_sorted.tolist()
-        total = len(ks)
-        for start in range(0, total, _CHUNK):
-            stop = min(start + _CHUNK, total)
-            for j in range(start, stop):
-                k, i = ks[j], idx[j]
-                on_bar(k, rows[k][i], frames[k], i, ts_list[j])
-            if progress is not None:
-                progress(stop, total)
-        stamps = np.unique(ts_sorted)
-    equity, cash, gross = mark_to_market(frames, stamps, float(spec.cash), cycle.changes)
-    adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
-    digest.equity(stamps, equity)
-    periods = frames[0].timeframe.periods_per_year if frames else 252.0
-    return close_run(spec, adapters, cycle, digest, total, (stamps, equity, cash, gross),
-                     periods)
+    columns = [signal_columns(spec.strategy, f) for f in frames]
+    # A run allocates tens of thousands of long-lived records and no reference cycles, so the
+    # collector's passes would only rescan them (~1 s per million bars); it resumes afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        total, stamps = _loop(cycle.on_bar, frames, columns, progress)
+        equity, cash, gross = mark_to_market(frames, stamps, float(spec.cash), cycle.changes)
+        adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
+        digest.equity(stamps, equity)
+        periods = frames[0].timeframe.periods_per_year if frames else 252.0
+        return close_run(spec, adapters, cycle, digest, total, (stamps, equity, cash, gross),
+                         periods)
+    finally:
+        if collecting:
+            gc.enable()

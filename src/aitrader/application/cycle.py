@@ -49,13 +49,18 @@ class BarSource(Protocol):
 class _Book:
     """Per-symbol working state of the cycle."""
 
-    __slots__ = ("bar", "close", "decider", "exposure", "open_orders", "qty_f", "symbol")
+    __slots__ = ("bar", "close", "decider", "exposure", "k", "open_orders", "qty", "qty_f",
+                 "symbol")
 
-    def __init__(self, symbol: Symbol, decider: Decider) -> None:
+    def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
+        self.k = k
         self.symbol = symbol
         self.decider = decider
         self.exposure = 0.0
         self.close = 0.0
+        # The account's signed quantity in this symbol, kept here after every fill so the
+        # per-order arithmetic does not look the position up by symbol again and again.
+        self.qty = _ZERO
         self.qty_f = 0.0
         self.open_orders: dict[str, Order] = {}
         self.bar: Bar | None = None
@@ -79,7 +84,7 @@ class TradingCycle:
         settings: CycleSettings = CycleSettings(),
     ) -> None:
         self.run_id = run_id
-        self.books = [_Book(s, strategy.decider()) for s in symbols]
+        self.books = [_Book(k, s, strategy.decider()) for k, s in enumerate(symbols)]
         self._index = {s: k for k, s in enumerate(symbols)}
         self.account = Account(cash)
         self.cash_f = float(cash)
@@ -130,7 +135,7 @@ class TradingCycle:
         """Equity and gross position value at the last closes, in Decimal."""
         equity, gross = self.account.cash, _ZERO
         for book in self.active:
-            value = self.account.position(book.symbol).signed_qty * decimal_from_float(book.close)
+            value = book.qty * decimal_from_float(book.close)
             equity += value
             gross += abs(value)
         return equity, gross
@@ -141,7 +146,7 @@ class TradingCycle:
         for book in self.books:
             if not book.open_orders:
                 continue
-            held = self.account.position(book.symbol).signed_qty
+            held = book.qty
             for o in book.open_orders.values():
                 if (o.side is Side.BUY) == (held >= 0) and o.intent.reference_price is not None:
                     total += o.leaves_qty * o.intent.reference_price.value
@@ -154,7 +159,7 @@ class TradingCycle:
         self._clock.wait_until(ts)
         price = decimal_from_float(book.close)
         equity, gross = self._portfolio()
-        held = self.account.position(book.symbol).signed_qty
+        held = book.qty
         reserved = self._reserved()
         # Never size beyond the buying power left: what this symbol already holds in the
         # target's direction, plus what is free after every position and open order.
@@ -276,9 +281,9 @@ class TradingCycle:
         self.account = self.account.apply(fill)
         self.traded_notional += fill.notional
         self.cash_f = float(self.account.cash)
-        qty = self.account.position(book.symbol).signed_qty
+        qty = book.qty = self.account.position(book.symbol).signed_qty
         book.qty_f = float(qty)
-        self.changes.append((self._ts_ns, self._index[book.symbol], self.cash_f, book.qty_f))
+        self.changes.append((self._ts_ns, book.k, self.cash_f, book.qty_f))
         if qty and book not in self.active:
             self.active.append(book)
         elif not qty and book in self.active:

@@ -107,18 +107,17 @@ class SimulatedBroker(Broker):
         at = order.created_at
         self._advance(at)
         admitted = self._admit(order)
-        if isinstance(admitted, Failure):
-            error = admitted.failure()
-            self._record(order, OrderStatus.REJECTED, at, f"{error.code}: {error.message}")
-            return Failure(error)
+        if isinstance(admitted, BrokerError):
+            self._record(order, OrderStatus.REJECTED, at, f"{admitted.code}: {admitted.message}")
+            return Failure(admitted)
         self._sequence += 1
         numbered = order.with_broker_id(f"sim-{self._sequence}")
         accepted = self._record(numbered, OrderStatus.ACCEPTED, at)
-        bar = self._last_bar[order.symbol]
         if self._fill_at == "close" and order.intent.order_type is OrderType.MARKET:
+            bar = self._last_bar[order.symbol]
             price = self._slippage.fill_price(order.side, bar.close.value)
             return Success(self._fill(accepted, Execution(price, bar.ts_close)))
-        self._rest(accepted, admitted.unwrap())
+        self._rest(accepted, admitted)
         return Success(accepted)
 
     def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
@@ -153,21 +152,24 @@ class SimulatedBroker(Broker):
         if last is not None and bar.ts_close <= last.ts_close:
             return
         self._last_bar[symbol] = bar
-        held = self._account.positions.get(symbol)
-        if held is not None and held.signed_qty and last is not None:
-            self._exposure.remarked(held.signed_qty, last.close.value, bar.close.value)
-        self._advance(bar.ts_close)
+        if last is not None:
+            held = self._account.positions.get(symbol)
+            if held is not None and held.signed_qty:
+                self._exposure.remarked(held.signed_qty, last.close.value, bar.close.value)
+        if self._now is None or bar.ts_close > self._now:
+            self._now = bar.ts_close
         waiting = self._open_by_symbol.get(symbol)
         if not waiting:
             return
         today = session_date(bar)
+        orders = self._orders
         for client_order_id in list(waiting):
-            if self._orders[client_order_id].intent.time_in_force is TimeInForce.DAY:
+            if orders[client_order_id].intent.time_in_force is TimeInForce.DAY:
                 day = self._day.setdefault(client_order_id, today)
                 if today > day:
-                    self._record(self._orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
+                    self._record(orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
         for client_order_id in list(self._open_by_symbol.get(symbol, ())):
-            order = self._orders[client_order_id]
+            order = orders[client_order_id]
             result = match(order.intent, bar, self._slippage,
                            triggered=client_order_id in self._triggered)
             if result.triggered:
@@ -182,42 +184,43 @@ class SimulatedBroker(Broker):
 
     # -- validation ------------------------------------------------------------------------
 
-    def _admit(self, order: Order) -> Result[Decimal, BrokerError]:
-        """Check an order against the venue's rules; on success, the cash it reserves."""
+    def _admit(self, order: Order) -> Decimal | BrokerError:
+        """Check an order against the venue's rules: the cash it reserves, or why not."""
         intent = order.intent
         client_order_id, symbol, qty = order.client_order_id, order.symbol, order.leaves_qty
         if not self._fractional and qty != qty.to_integral_value():
-            return Failure(BrokerError(
+            return BrokerError(
                 "fractional_not_allowed",
                 f"{client_order_id}: {qty} {symbol} is not a whole number of shares",
-            ))
+            )
         bar = self._last_bar.get(symbol)
         if bar is None:
-            return Failure(BrokerError(
+            return BrokerError(
                 "no_market_data", f"{client_order_id}: no bar has been seen for {symbol}"
-            ))
-        others = (self._orders[other] for other in self._open_by_symbol.get(symbol, ()))
+            )
+        resting = self._open_by_symbol.get(symbol, ())
+        others = [self._orders[other] for other in resting] if resting else ()
         held = self._account.position(symbol).signed_qty
         increase = exposure_increase(intent.side, qty, held, others)
         if increase == 0:
-            return Success(_ZERO)
+            return _ZERO
         if intent.side is Side.SELL and not self._allow_short:
-            return Failure(BrokerError(
+            return BrokerError(
                 "shorting_not_allowed",
                 f"{client_order_id}: selling {qty} {symbol} would go {increase} short "
                 f"(long net of open sells is {qty - increase})",
-            ))
+            )
         reference = reference_price(intent, bar)
         cost = (increase * self._slippage.worst_price(reference)
                 + self._commission.upper_bound(qty, reference))
         power = self.buying_power()
         if cost > power:
-            return Failure(BrokerError(
+            return BrokerError(
                 "insufficient_buying_power",
                 f"{client_order_id}: {intent.side.value} {qty} {symbol} needs {cost}, "
                 f"buying power is {power}",
-            ))
-        return Success(cost)
+            )
+        return cost
 
     def buying_power(self) -> Decimal:
         """max(0, equity * margin - gross position value) - cash reserved by open orders."""
@@ -241,21 +244,15 @@ class SimulatedBroker(Broker):
     def _fill(self, order: Order, execution: Execution) -> Order:
         """Fill what is left of order at the execution and book it into the account."""
         qty, price, at = order.leaves_qty, execution.price, execution.ts_event
-        fill = Fill(
-            trade_id=f"{order.client_order_id}-1",
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            last_qty=Quantity(qty),
-            last_px=Price(price),
-            commission=Money(self._commission.commission(qty, price)),
-            ts_event=at,
-        )
+        client_order_id, symbol = order.client_order_id, order.intent.symbol
+        fill = Fill(f"{client_order_id}-1", client_order_id, symbol, order.intent.side,
+                    Quantity(qty), Price(price), Money(self._commission.commission(qty, price)),
+                    at)
         filled = order.filled_by(qty, price, at).unwrap()
-        before = self._account.position(order.symbol).signed_qty
+        before = self._account.position(symbol).signed_qty
         self._account = self._account.apply(fill)
-        after = self._account.position(order.symbol).signed_qty
-        self._exposure.traded(before, after, self._last_bar[order.symbol].close.value)
+        after = self._account.positions[symbol].signed_qty
+        self._exposure.traded(before, after, self._last_bar[symbol].close.value)
         self._store(filled)
         self._events.append(OrderEvent(
             filled.client_order_id, EventKind.FILLED, at, fill=fill,

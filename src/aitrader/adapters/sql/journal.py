@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from aitrader.adapters.sql import rows, tables
-from aitrader.adapters.sql.bulk import insert_many
+from aitrader.adapters.sql.bulk import BulkWriter
 from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url
 from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.audit import Decision, RunInfo, RunManifest, RunSummary
@@ -56,10 +56,11 @@ class SqlJournal(Journal):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._url = safe_url(engine.url)
-        self._decisions: list[rows.Row] = []
+        # Records are kept as given and turned into rows when flushed: one pass per table then,
+        # instead of a dict per record while the run is being timed.
+        self._decisions: list[tuple[str, Decision]] = []
         self._orders: dict[tuple[str, str], Order] = {}
-        self._events: list[rows.Row] = []
-        self._fills: list[rows.Row] = []
+        self._events: list[tuple[str, int, OrderEvent]] = []
         self._equity: dict[str, list[rows.EquityColumns]] = {}
 
     @classmethod
@@ -92,15 +93,13 @@ class SqlJournal(Journal):
         return Success(None)
 
     def record_decision(self, run_id: str, decision: Decision) -> None:
-        self._decisions.append(rows.decision_row(run_id, decision))
+        self._decisions.append((run_id, decision))
 
     def record_order(self, run_id: str, order: Order) -> None:
         self._orders[(run_id, order.client_order_id)] = order
 
     def record_event(self, run_id: str, seq: int, event: OrderEvent) -> None:
-        self._events.append(rows.event_row(run_id, seq, event))
-        if event.fill is not None:
-            self._fills.append(rows.fill_row(run_id, seq, event.fill))
+        self._events.append((run_id, seq, event))
 
     def record_equity(
         self, run_id: str, ts_ns: npt.NDArray[np.int64], equity: npt.NDArray[np.float64],
@@ -203,23 +202,30 @@ class SqlJournal(Journal):
             return Failure(self._error(exc, doing))
 
     def _write_buffer(self, connection: Connection) -> None:
-        insert_many(connection, tables.decisions, self._decisions)
-        insert_many(connection, tables.orders, [
-            rows.order_row(run_id, order) for (run_id, _), order in self._orders.items()
+        writer = BulkWriter(connection)
+        writer.insert(tables.decisions, rows.DECISION_COLUMNS, [
+            rows.decision_values(run_id, decision) for run_id, decision in self._decisions
+        ])
+        writer.insert(tables.orders, rows.ORDER_COLUMNS, [
+            rows.order_values(run_id, order) for (run_id, _), order in self._orders.items()
         ], conflict=("run_id", "client_order_id"))  # the row, and its id, stay in place
-        insert_many(connection, tables.order_events, self._events)
-        insert_many(connection, tables.fills, self._fills)
+        writer.insert(tables.order_events, rows.EVENT_COLUMNS, [
+            rows.event_values(run_id, seq, event) for run_id, seq, event in self._events
+        ])
+        writer.insert(tables.fills, rows.FILL_COLUMNS, [
+            rows.fill_values(run_id, seq, event.fill) for run_id, seq, event in self._events
+            if event.fill is not None
+        ])
         for run_id, parts in self._equity.items():
             _append_equity(connection, run_id, parts)
 
     def _has_buffered(self) -> bool:
-        return bool(self._decisions or self._orders or self._events or self._fills or self._equity)
+        return bool(self._decisions or self._orders or self._events or self._equity)
 
     def _clear_buffer(self) -> None:
         self._decisions = []
         self._orders = {}
         self._events = []
-        self._fills = []
         self._equity = {}
 
     def _unknown(self, run_id: str) -> JournalError:

@@ -11,6 +11,9 @@ from aitrader.domain.values import round_down
 
 WHOLE = Decimal(1)
 FRACTIONAL_STEP = Decimal("0.0001")
+_ZERO = Decimal(0)
+# |exposure| as the Decimal its repr spells; strategies emit a handful of distinct exposures.
+_WEIGHTS: dict[float, Decimal] = {}
 
 
 @attrs.frozen
@@ -47,16 +50,20 @@ class FixedFraction:
              cap: Decimal | None = None) -> Sizing:
         """Unsigned quantity for |exposure| of the symbol's budget at price, with commission;
         the budget is held to `cap` (the buying power it may use) when one is given."""
-        weight = Decimal(repr(abs(exposure)))
-        budget = max(Decimal(0), equity * self.fraction * weight / self.slots)
+        weight = _WEIGHTS.get(abs(exposure)) if type(exposure) is float else None
+        if weight is None:
+            weight = Decimal(repr(abs(exposure)))
+            if type(exposure) is float and weight.is_finite() and len(_WEIGHTS) < 1024:
+                _WEIGHTS[abs(exposure)] = weight
+        budget = max(_ZERO, equity * self.fraction * weight / self.slots)
         if cap is not None:
             budget = min(budget, cap)
         unit = self.slippage.worst_price(price)
         if budget == 0:
-            return Sizing(Decimal(0), budget, unit, Decimal(0))
+            return Sizing(_ZERO, budget, unit, _ZERO)
         per_unit = unit * (1 + self.commission.percent / 100) + self.commission.per_share
-        qty = round_down(max(Decimal(0), budget - self.commission.per_order) / per_unit, self.step)
+        qty = round_down(max(_ZERO, budget - self.commission.per_order) / per_unit, self.step)
         while qty > 0 and qty * unit + self.commission.upper_bound(qty, unit) > budget:
             qty -= self.step
         fee = self.commission.commission(qty, unit)
-        return Sizing(max(qty, Decimal(0)), budget, unit, fee)
+        return Sizing(max(qty, _ZERO), budget, unit, fee)

@@ -12,6 +12,8 @@ from returns.result import Failure, Result, Success
 from aitrader.domain.audit import GateVerdict
 from aitrader.domain.trading import OrderIntent
 
+_ZERO = Decimal(0)
+
 
 @attrs.frozen
 class RiskRejection:
@@ -42,7 +44,8 @@ class RiskContext:
     def is_reducing(self, intent: OrderIntent) -> bool:
         """True when the intent only shrinks the absolute position."""
         before = self.position_qty + self.pending_qty
-        return abs(self.after(intent)) < abs(before) and (self.after(intent) * before) >= 0
+        after = before + intent.signed_qty  # the same sum as after(), in the same order
+        return abs(after) < abs(before) and (after * before) >= 0
 
 
 class Gate(Protocol):
@@ -81,7 +84,7 @@ class MaxPositionFraction:
 
     def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
         value = abs(ctx.after(intent)) * ctx.price
-        cap = self.limit * max(ctx.equity, Decimal(0))
+        cap = self.limit * max(ctx.equity, _ZERO)
         if value > cap and not ctx.is_reducing(intent):
             return Failure(RiskRejection(
                 self.rule, f"{intent.symbol} position {value:.2f} would exceed "
@@ -100,10 +103,10 @@ class BuyingPower:
         if ctx.is_reducing(intent):
             return Success(intent)
         before = abs(ctx.position_qty + ctx.pending_qty)
-        added = max(Decimal(0), abs(ctx.after(intent)) - before)
+        added = max(_ZERO, abs(ctx.after(intent)) - before)
         cost = added * ctx.price + ctx.estimated_commission
         gross = max(ctx.gross_exposure, abs(ctx.position_qty) * ctx.price)
-        available = max(Decimal(0), ctx.equity * self.margin_multiplier - gross) - ctx.reserved_cash
+        available = max(_ZERO, ctx.equity * self.margin_multiplier - gross) - ctx.reserved_cash
         if cost > available:
             return Failure(RiskRejection(
                 self.rule, f"{intent.symbol} order needs {cost:.2f} but buying power is "
@@ -118,9 +121,18 @@ def judge(
     verdicts: list[GateVerdict] = []
     for gate in gates:
         result = gate(intent, ctx)
-        if isinstance(result, Failure):
+        # `type(...) is Success` first: isinstance against returns' ABCs is the slow check
+        if type(result) is not Success and isinstance(result, Failure):
             rejection = result.failure()
             verdicts.append(GateVerdict(rejection.rule, False, rejection.reason))
             return result, tuple(verdicts)
-        verdicts.append(GateVerdict(gate.rule, True))
+        rule = gate.rule
+        passed = _PASSED.get(rule)
+        if passed is None:
+            passed = _PASSED[rule] = GateVerdict(rule, True)
+        verdicts.append(passed)
     return Success(intent), tuple(verdicts)
+
+
+# A passed verdict is the same frozen record every time for a rule, so it is built once.
+_PASSED: dict[str, GateVerdict] = {}

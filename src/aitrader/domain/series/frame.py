@@ -25,9 +25,35 @@ def to_ns(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
+# Consecutive bars share stamps (one's close is the next one's open) and a cycle stamps its
+# decision with the bar's close, so recent conversions are remembered (datetimes are immutable).
+_MOMENTS: dict[int, datetime] = {}
+_PRICES: dict[float, Price] = {}
+_MEMO_SIZE = 1 << 12
+
+
 def from_ns(ns: int) -> datetime:
     """Convert integer nanoseconds since the Unix epoch to an aware UTC datetime."""
-    return _EPOCH + timedelta(microseconds=int(ns) // 1_000)
+    moment = _MOMENTS.get(ns) if type(ns) is int else None
+    if moment is None:
+        moment = _EPOCH + timedelta(microseconds=int(ns) // 1_000)
+        if type(ns) is int:
+            if len(_MOMENTS) >= _MEMO_SIZE:
+                _MOMENTS.clear()
+            _MOMENTS[ns] = moment
+    return moment
+
+
+def _price(value: float) -> Price:
+    """The Price a float column holds; prices repeat, and a Price is immutable, so the ones
+    already built (and validated) are reused."""
+    price = _PRICES.get(value) if value > 0 else None
+    if price is None:
+        price = Price(decimal_from_float(value))
+        if len(_PRICES) >= _MEMO_SIZE << 4:
+            _PRICES.clear()
+        _PRICES[value] = price
+    return price
 
 
 def _column(kind: type) -> object:
@@ -66,15 +92,11 @@ class BarFrame:
 
     def bar(self, i: int) -> Bar:
         """Materialise bar i as a Decimal domain Bar."""
+        # .item() hands back a Python int or float without a numpy scalar in between
         return Bar(
-            symbol=self.symbol,
-            ts_open=from_ns(int(self.ts_open[i])),
-            ts_close=from_ns(int(self.ts_close[i])),
-            open=Price(decimal_from_float(float(self.open[i]))),
-            high=Price(decimal_from_float(float(self.high[i]))),
-            low=Price(decimal_from_float(float(self.low[i]))),
-            close=Price(decimal_from_float(float(self.close[i]))),
-            volume=Decimal(repr(float(self.volume[i]))),
+            self.symbol, from_ns(self.ts_open.item(i)), from_ns(self.ts_close.item(i)),
+            _price(self.open.item(i)), _price(self.high.item(i)), _price(self.low.item(i)),
+            _price(self.close.item(i)), Decimal(repr(self.volume.item(i))),
         )
 
     def window(self, start: datetime | None, end: datetime | None) -> BarFrame:

@@ -24,9 +24,10 @@ class Account:
 
     def apply(self, fill: Fill) -> Account:
         """Book a fill into cash and its position."""
+        symbol = fill.symbol
         positions = dict(self.positions)
-        positions[fill.symbol] = self.position(fill.symbol).apply(fill)
-        return Account(cash=self.cash + fill.cash_change, positions=positions)
+        positions[symbol] = (positions.get(symbol) or Position(symbol)).apply(fill)
+        return Account(self.cash + fill.cash_change, positions)
 
     def equity(self, marks: Mapping[Symbol, Decimal]) -> Decimal:
         """Cash plus every position marked at marks[symbol]."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import attrs
@@ -27,8 +27,9 @@ class Fill:
     ts_event: datetime
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.ts_event, "ts_event")
-        if self.last_qty.is_zero():
+        if self.ts_event.tzinfo is not UTC:
+            require_utc(self.ts_event, "ts_event")
+        if self.last_qty.value == 0:
             raise ValueError(f"fill {self.trade_id} has zero quantity")
         if self.commission.amount < 0:
             raise ValueError(f"fill {self.trade_id} has a negative commission")
@@ -55,9 +56,14 @@ class EventKind(enum.Enum):
     CANCELED = "canceled"
     EXPIRED = "expired"
 
+    __hash__ = object.__hash__  # see OrderStatus
+
     @property
     def status(self) -> OrderStatus:
-        return OrderStatus(self.value)
+        return _STATUS_OF[self]
+
+
+_STATUS_OF = {kind: OrderStatus(kind.value) for kind in EventKind}
 
 
 @attrs.frozen
@@ -72,7 +78,8 @@ class OrderEvent:
     broker_order_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.ts_event, "ts_event")
+        if self.ts_event.tzinfo is not UTC:
+            require_utc(self.ts_event, "ts_event")
         is_fill = self.kind in (EventKind.FILLED, EventKind.PARTIALLY_FILLED)
         if is_fill != (self.fill is not None):
             raise ValueError(f"{self.kind.value} event for {self.client_order_id}: fill mismatch")

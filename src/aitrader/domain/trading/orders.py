@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import attrs
@@ -19,10 +19,14 @@ class OrderType(enum.Enum):
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
 
+    __hash__ = object.__hash__  # see OrderStatus
+
 
 class TimeInForce(enum.Enum):
     DAY = "day"
     GTC = "gtc"
+
+    __hash__ = object.__hash__  # see OrderStatus
 
 
 class OrderStatus(enum.Enum):
@@ -38,6 +42,10 @@ class OrderStatus(enum.Enum):
     EXPIRED = "expired"
     REJECTED = "rejected"
 
+    # Members are singletons compared by identity, so identity hashing is exact; Enum's own
+    # __hash__ is Python code, and every order step looks statuses up in tables and sets.
+    __hash__ = object.__hash__
+
     @property
     def is_terminal(self) -> bool:
         return self in _TERMINAL
@@ -47,6 +55,7 @@ class OrderStatus(enum.Enum):
         return self not in _TERMINAL
 
 
+_ZERO = Decimal(0)
 _TERMINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 )
@@ -91,8 +100,11 @@ class OrderIntent:
     reference_price: Price | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.quantity.is_zero():
+        if self.quantity.value == 0:
             raise ValueError("an order intent needs a positive quantity")
+        if (self.order_type is OrderType.MARKET and self.limit_price is None
+                and self.stop_price is None):
+            return  # the common case: nothing else to check
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
         needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
         if needs_limit != (self.limit_price is not None):
@@ -120,7 +132,8 @@ class Order:
     updated_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.created_at, "created_at")
+        if self.created_at.tzinfo is not UTC:
+            require_utc(self.created_at, "created_at")
         if not self.client_order_id:
             raise ValueError("an order needs a client_order_id")
         if self.filled_qty < 0 or self.filled_qty > self.intent.quantity.value:
@@ -164,7 +177,7 @@ class Order:
         )
         if status not in TRANSITIONS[self.status] or qty <= 0 or total > self.intent.quantity.value:
             return Failure(InvalidTransition(self.client_order_id, self.status, status))
-        previous = (self.avg_px or Decimal(0)) * self.filled_qty
+        previous = (self.avg_px or _ZERO) * self.filled_qty
         avg = (previous + px * qty) / total
         return Success(Order(self.client_order_id, self.intent, self.created_at, status, total,
                              avg, self.broker_order_id, self.reason, at))

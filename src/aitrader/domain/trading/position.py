@@ -40,7 +40,7 @@ class Position:
 
     def apply(self, fill: Fill) -> Position:
         """Book a fill: extend, reduce, close or flip through flat; realize P&L on what closed."""
-        if fill.symbol != self.symbol:
+        if fill.symbol is not self.symbol and fill.symbol != self.symbol:
             raise ValueError(f"fill for {fill.symbol} applied to position in {self.symbol}")
         qty, px = fill.signed_qty, fill.last_px.value
         held = self.signed_qty

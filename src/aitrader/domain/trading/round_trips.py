@@ -86,13 +86,14 @@ class _Trip:
     def with_fill(self, fill: Fill) -> _Trip:
         """Book a fill that adds to the trip or closes no more than it holds."""
         position = self.position.apply(fill)
+        # direct constructors: attrs.evolve re-reads every field by name (_Trip has no checks)
         if fill.side.sign == self.sign:
-            return attrs.evolve(self, position=position,
-                                entered=self.entered + fill.last_qty.value,
-                                entry_notional=self.entry_notional + fill.notional)
-        return attrs.evolve(self, position=position, exit_ts=fill.ts_event,
-                            exited=self.exited + fill.last_qty.value,
-                            exit_notional=self.exit_notional + fill.notional)
+            return _Trip(self.sign, position, self.entry_ts, self.exit_ts,
+                         self.entered + fill.last_qty.value, self.entry_notional + fill.notional,
+                         self.exited, self.exit_notional)
+        return _Trip(self.sign, position, self.entry_ts, fill.ts_event, self.entered,
+                     self.entry_notional, self.exited + fill.last_qty.value,
+                     self.exit_notional + fill.notional)
 
     @property
     def direction(self) -> Direction:

@@ -9,6 +9,8 @@ PRICE_TICK = Decimal("0.0001")
 
 def exact_decimal(value: Decimal | int | str) -> Decimal:
     """Convert to a finite Decimal; refuse floats, which cannot carry money exactly."""
+    if type(value) is Decimal and value.is_finite():  # the common case, checked first
+        return value
     if isinstance(value, bool):
         raise TypeError("a bool is not a number")
     if isinstance(value, float):
@@ -27,11 +29,26 @@ def exact_decimal(value: Decimal | int | str) -> Decimal:
     return result
 
 
+# Prices repeat (a few thousand distinct cents over a million bars) and repr + parse is most
+# of a conversion, so positive floats are remembered; -0.0 == 0.0 is why only positives are.
+_FROM_FLOAT: dict[float, Decimal] = {}
+_FROM_FLOAT_SIZE = 1 << 16
+
+
 def decimal_from_float(value: float) -> Decimal:
     """Convert a float mark (a price read from a float column) to the Decimal it was written as."""
+    if type(value) is float and value > 0:
+        known = _FROM_FLOAT.get(value)
+        if known is not None:
+            return known
     if not math.isfinite(value):
         raise ValueError(f"number must be finite, was {value!r}")
-    return Decimal(repr(value))
+    result = Decimal(repr(value))
+    if type(value) is float and value > 0:
+        if len(_FROM_FLOAT) >= _FROM_FLOAT_SIZE:
+            _FROM_FLOAT.clear()
+        _FROM_FLOAT[value] = result
+    return result
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:

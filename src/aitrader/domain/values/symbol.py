@@ -36,6 +36,9 @@ class Side(enum.Enum):
     BUY = "buy"
     SELL = "sell"
 
+    # Members are singletons compared by identity, so identity hashing is exact (and C code).
+    __hash__ = object.__hash__
+
     @property
     def sign(self) -> int:
         return 1 if self is Side.BUY else -1
