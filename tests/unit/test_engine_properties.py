@@ -441,12 +441,6 @@ STALE_MARKS = Scenario(
     fractional=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TradingCycle.on_bar shows SimulatedBroker a bar only when that symbol has open orders or "
-    "is about to trade, so the venue marks every other position at a stale close; its buying "
-    "power (equity * margin - gross) is then wrong for shorts and margin, and it refuses "
-    "orders the cycle sized and the gates passed (STALE_MARKS: 'sell 364 BBB needs 51250.92, "
-    "buying power is 49806.11'), leaving the old position in place"))
 @ENGINE
 @example(scenario=STALE_MARKS)
 @given(scenario=scenarios(allow_short=True, fill_at="close"))
@@ -468,12 +462,6 @@ FLIP_COMMISSION = attrs.evolve(
     STALE_MARKS, symbols=1, commission=CommissionModel(percent="0.1"), fraction=Decimal("0.5"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A reversal (short -> long or long -> short) is one order for |held| + target shares, but "
-    "the cycle caps and gates it with sizing.commission, the commission on the target shares "
-    "only; SimulatedBroker charges commission on the whole order and refuses it, so the old "
-    "position stays while the book records the new exposure (FLIP_COMMISSION: short 479, "
-    "target long 442, 'buy 921 AAA needs 48619.44, buying power is 48610.54')"))
 @ENGINE
 @example(scenario=FLIP_COMMISSION)
 @given(scenario=scenarios(allow_short=True, fill_at="close", symbols=1))
@@ -485,3 +473,24 @@ def test_the_venue_accepts_every_single_symbol_order_sized_and_gated_at_the_clos
     run = backtest(scenario, scenario.frames(), journal)
     refused = [o for o in run.result.orders if o.status is not OrderStatus.FILLED]
     assert refused == [], refused[0].reason if refused else ""
+
+
+@pytest.mark.parametrize("fill_at", ["open", "close"])
+def test_an_all_in_reversal_closes_first_then_reaches_the_new_target(
+    journal: SqlJournal, fill_at: FillAt
+) -> None:
+    """Up 40 bars then down 40: sma_cross 2/3 with shorting must end short, not flat."""
+    n = 80
+    close = np.concatenate([np.linspace(100, 140, n // 2), np.linspace(139, 90, n // 2)])
+    ts_open = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 86_400_000_000_000
+    frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
+                     ts_close=ts_open + 23_400_000_000_000, open=close, high=close * 1.01,
+                     low=close * 0.99, close=close, volume=np.full(n, 1000.0))
+    scenario = Scenario(seed=0, symbols=1, bars=n, timeframe=Timeframe.DAY_1, gaps=False,
+                        strategy=SmaCross(2, 3, allow_short=True), allow_short=True,
+                        fill_at=fill_at, commission=CommissionModel(per_order=Decimal(1)),
+                        slippage=SlippageModel(), fraction=Decimal(1), fractional=False)
+    run = backtest(scenario, [frame], journal)
+    final = run.broker.account().unwrap().position(Symbol("AAA")).signed_qty
+    # all-in short at ~136 with ~135k of equity is ~990 shares; flat would be 0
+    assert final < -900

@@ -37,6 +37,7 @@ from aitrader.ports.journal import Journal
 
 log = structlog.get_logger(__name__)
 _ZERO = Decimal(0)
+_CENT = Decimal("0.01")
 _AMBIGUOUS = frozenset({"timeout", "unavailable"})
 
 
@@ -49,8 +50,8 @@ class BarSource(Protocol):
 class _Book:
     """Per-symbol working state of the cycle."""
 
-    __slots__ = ("bar", "close", "decider", "exposure", "k", "open_orders", "qty", "qty_f",
-                 "symbol")
+    __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "qty", "qty_f",
+                 "retry_after", "shown", "source", "symbol")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -64,6 +65,14 @@ class _Book:
         self.qty_f = 0.0
         self.open_orders: dict[str, Order] = {}
         self.bar: Bar | None = None
+        # The last bar processed and the last one shown to the broker, so held symbols can be
+        # marked at the broker before another symbol's order is judged on buying power.
+        self.source: BarSource | None = None
+        self.i = -1
+        self.shown: tuple[BarSource | None, int] = (None, -1)
+        # Fills seen when a decision fell short of its target (capped or refused); the target
+        # is pursued again once another fill has changed what the account can afford.
+        self.retry_after: int | None = None
 
 
 @attrs.frozen
@@ -111,15 +120,26 @@ class TradingCycle:
         book = self.books[k]
         book.close = row[0]
         book.bar = None
+        book.source, book.i = source, i
         if book.open_orders:
             self._ts_ns = ts_ns
-            book.bar = source.bar(i)
-            self._broker.observe(book.bar)
+            self._show(book)
             self._drain()
         target = book.decider(row)
-        if target is None or target.exposure == book.exposure:
+        if target is None:
+            return
+        if target.exposure == book.exposure and (
+                book.retry_after is None or book.open_orders
+                or len(self.fills) == book.retry_after):
             return
         self._decide(book, target, row, source, i, ts_ns)
+
+    def _show(self, book: _Book) -> None:
+        """Show the broker this symbol's current bar (once)."""
+        assert book.source is not None
+        book.bar = book.source.bar(book.i)
+        book.shown = (book.source, book.i)
+        self._broker.observe(book.bar)
 
     def equity_f(self) -> float:
         """Cash plus positions marked at the last closes, as a float mark."""
@@ -163,9 +183,17 @@ class TradingCycle:
         reserved = self._reserved()
         # Never size beyond the buying power left: what this symbol already holds in the
         # target's direction, plus what is free after every position and open order.
+        # A reversal is judged with the old position still on the books (as the broker judges
+        # it), so its closing leg's commission comes out of what is free; the rest of the
+        # target follows once the close has filled (see retry_after).
         free = max(_ZERO, equity * self._settings.margin_multiplier - gross) - reserved
-        kept = abs(held) * price if (held > 0) == (target.exposure > 0) else _ZERO
-        sizing = self._sizing.size(target.exposure, equity, price, cap=max(_ZERO, free + kept))
+        if (held > 0) == (target.exposure > 0):
+            free += abs(held) * price
+        elif held:
+            closing = self._sizing.commission.commission(abs(held), self._sizing.slippage
+                                                         .worst_price(price))
+            free -= closing + _CENT
+        sizing = self._sizing.size(target.exposure, equity, price, cap=max(_ZERO, free))
         wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
         pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
         delta = wanted - held - pending
@@ -177,9 +205,10 @@ class TradingCycle:
             side = Side.BUY if delta > 0 else Side.SELL
             intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
                                  reference_price=Price(price))
+            fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
             ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
                               pending_qty=pending, price=sizing.unit_cost, reserved_cash=reserved,
-                              estimated_commission=sizing.commission, gross_exposure=gross)
+                              estimated_commission=fee, gross_exposure=gross)
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -189,6 +218,8 @@ class TradingCycle:
                 action = "order"
             else:
                 action = "rejected"
+        short_of_target = sizing.capped or action == "rejected"
+        book.retry_after = len(self.fills) if short_of_target else None
         self._decision_seq += 1
         decision = Decision(
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
@@ -221,8 +252,11 @@ class TradingCycle:
                 self._reject(order, "journal_unavailable")
                 return
         if book.bar is None:
-            book.bar = source.bar(i)
-            self._broker.observe(book.bar)
+            self._show(book)
+        for held in self.active:  # mark every position at the broker before it judges
+            if held is not book and held.source is not None and \
+                    held.shown != (held.source, held.i):
+                self._show(held)
         result = self._broker.submit(order)
         self._owner[order.client_order_id] = book
         if isinstance(result, Success):

@@ -24,10 +24,14 @@ class Sizing:
     budget: Decimal
     unit_cost: Decimal
     commission: Decimal
+    capped: bool = False
 
     def explain(self) -> dict[str, str]:
-        return {"budget": str(self.budget), "unit_cost": str(self.unit_cost),
-                "commission": str(self.commission), "quantity": str(self.quantity)}
+        shown = {"budget": str(self.budget), "unit_cost": str(self.unit_cost),
+                 "commission": str(self.commission), "quantity": str(self.quantity)}
+        if self.capped:
+            shown["capped_by"] = "buying_power"
+        return shown
 
 
 @attrs.frozen
@@ -56,14 +60,15 @@ class FixedFraction:
             if type(exposure) is float and weight.is_finite() and len(_WEIGHTS) < 1024:
                 _WEIGHTS[abs(exposure)] = weight
         budget = max(_ZERO, equity * self.fraction * weight / self.slots)
+        capped = cap is not None and cap < budget
         if cap is not None:
             budget = min(budget, cap)
         unit = self.slippage.worst_price(price)
         if budget == 0:
-            return Sizing(_ZERO, budget, unit, _ZERO)
+            return Sizing(_ZERO, budget, unit, _ZERO, capped)
         per_unit = unit * (1 + self.commission.percent / 100) + self.commission.per_share
         qty = round_down(max(_ZERO, budget - self.commission.per_order) / per_unit, self.step)
         while qty > 0 and qty * unit + self.commission.upper_bound(qty, unit) > budget:
             qty -= self.step
         fee = self.commission.commission(qty, unit)
-        return Sizing(max(qty, _ZERO), budget, unit, fee)
+        return Sizing(max(qty, _ZERO), budget, unit, fee, capped)
