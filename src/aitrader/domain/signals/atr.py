@@ -12,6 +12,7 @@ from aitrader.domain.signals.kernel import (
     NAN,
     FloatArray,
     Kernel,
+    OnePeriodKernel,
     as_columns,
     check_period,
     nan_column,
@@ -23,7 +24,9 @@ AtrState = tuple[int, float, float]
 
 
 @attrs.frozen
-class Atr:
+class Atr(OnePeriodKernel):
+    label = "atr"
+
     """Wilder's average true range over `period` bars.
 
     True range is max(high - low, |high - prev close|, |low - prev close|), and high - low on the
@@ -45,18 +48,6 @@ class Atr:
     @_divisor.default
     def _divisor_default(self) -> float:
         return float(check_period(self.period))
-
-    @property
-    def name(self) -> str:
-        return f"atr({self.period})"
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        return ("value",)
-
-    @property
-    def warmup(self) -> int:
-        return self.period - 1
 
     def initial(self) -> AtrState:
         return (0, NAN, 0.0)

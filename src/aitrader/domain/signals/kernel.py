@@ -96,3 +96,22 @@ def valid_period(_instance: object, _attribute: attrs.Attribute[int], value: int
 def nan_column(n: int) -> FloatArray:
     """A fresh column of n NaNs."""
     return np.full(n, np.nan, dtype=np.float64)
+
+
+class OnePeriodKernel:
+    """Shared surface of kernels with one `period` and one output: name, outputs, warmup."""
+
+    label = "kernel"
+    period: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.label}({self.period})"
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return ("value",)
+
+    @property
+    def warmup(self) -> int:
+        return self.period - 1

@@ -12,6 +12,7 @@ from aitrader.domain.signals.kernel import (
     NAN,
     FloatArray,
     Kernel,
+    OnePeriodKernel,
     as_columns,
     check_period,
     nan_column,
@@ -26,7 +27,9 @@ EmaState = tuple[int, float, float]
 
 
 @attrs.frozen
-class Sma:
+class Sma(OnePeriodKernel):
+    label = "sma"
+
     """Mean of the last `period` closes, as a difference of running totals.
 
     value_t = (c_t - c_{t-period}) / period with c_t the running total of closes and c_{-1} = 0.
@@ -37,18 +40,6 @@ class Sma:
     """
 
     period: int = attrs.field(validator=valid_period)
-
-    @property
-    def name(self) -> str:
-        return f"sma({self.period})"
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        return ("value",)
-
-    @property
-    def warmup(self) -> int:
-        return self.period - 1
 
     def initial(self) -> SmaState:
         return (0, 0.0, (0.0,) * self.period)
@@ -79,7 +70,9 @@ class Sma:
 
 
 @attrs.frozen
-class Ema:
+class Ema(OnePeriodKernel):
+    label = "ema"
+
     """Exponential moving average of closes, alpha = 2 / (period + 1).
 
     Convention: the first value (bar period-1) is the mean of the first `period` closes, summed
@@ -94,18 +87,6 @@ class Ema:
     @_alpha.default
     def _alpha_default(self) -> float:
         return 2.0 / (check_period(self.period) + 1)  # defaults run before validators
-
-    @property
-    def name(self) -> str:
-        return f"ema({self.period})"
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        return ("value",)
-
-    @property
-    def warmup(self) -> int:
-        return self.period - 1
 
     def initial(self) -> EmaState:
         return (0, 0.0, NAN)
