@@ -17,6 +17,7 @@ from aitrader.application.run import (
     RunSpec,
     close_run,
     frames_digest,
+    guarded,
     open_run,
 )
 from aitrader.domain.series import BarFrame
@@ -140,19 +141,23 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
     if isinstance(opened, Failure):
         return opened
     cycle, digest = opened.unwrap()
-    columns = [signal_columns(spec.strategy, f) for f in frames]
-    # A run allocates tens of thousands of long-lived records and no reference cycles, so the
-    # collector's passes would only rescan them (~1 s per million bars); it resumes afterwards.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        total, stamps = _loop(cycle.on_bar, frames, columns, progress)
-        equity, cash, gross = mark_to_market(frames, stamps, float(spec.cash), cycle.changes)
-        adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
-        digest.equity(stamps, equity)
-        periods = frames[0].timeframe.periods_per_year if frames else 252.0
-        return close_run(spec, adapters, cycle, digest, total, (stamps, equity, cash, gross),
-                         periods)
-    finally:
-        if collecting:
-            gc.enable()
+
+    def body() -> Result[RunResult, RunError]:
+        columns = [signal_columns(spec.strategy, f) for f in frames]
+        # A run allocates tens of thousands of long-lived records and no reference cycles, so the
+        # collector's passes would only rescan them (~1 s per million bars); it resumes afterwards.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            total, stamps = _loop(cycle.on_bar, frames, columns, progress)
+            equity, cash, gross = mark_to_market(frames, stamps, float(spec.cash), cycle.changes)
+            adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
+            digest.equity(stamps, equity)
+            periods = frames[0].timeframe.periods_per_year if frames else 252.0
+            return close_run(spec, adapters, cycle, digest, total, (stamps, equity, cash, gross),
+                             periods)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return guarded(adapters, cycle, body)

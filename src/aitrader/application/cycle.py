@@ -161,16 +161,26 @@ class TradingCycle:
         return equity, gross
 
     def _reserved(self) -> Decimal:
-        """Cash the open exposure-increasing orders may still spend, at their reference prices."""
+        """Cash the open exposure-increasing orders may still spend, costed as the broker costs
+        them: at the worst price their slippage allows, plus commission."""
         total = _ZERO
+        sizing = self._sizing
         for book in self.books:
             if not book.open_orders:
                 continue
             held = book.qty
             for o in book.open_orders.values():
-                if (o.side is Side.BUY) == (held >= 0) and o.intent.reference_price is not None:
-                    total += o.leaves_qty * o.intent.reference_price.value
+                ref = o.intent.reference_price
+                increases = held >= 0 if o.side is Side.BUY else held <= 0
+                if increases and ref is not None:
+                    unit = sizing.slippage.worst_price(ref.value)
+                    total += o.leaves_qty * unit + sizing.commission.commission(o.leaves_qty,
+                                                                                unit)
         return total
+
+    def portfolio(self) -> tuple[Decimal, Decimal]:
+        """Equity and gross position value at the last closes, in Decimal."""
+        return self._portfolio()
 
     def _decide(self, book: _Book, target: Target, row: Sequence[float], source: BarSource,
                 i: int, ts_ns: int) -> None:
@@ -270,6 +280,8 @@ class TradingCycle:
                 self._record_order(unknown.unwrap())
             else:
                 self._reject(order, f"{error.code}: {error.message}")
+                if error.code == "insufficient_buying_power":  # short of target: try again
+                    book.retry_after = len(self.fills)
         self._drain()
 
     def _reject(self, order: Order, reason: str) -> None:

@@ -14,6 +14,7 @@ from aitrader.application.run import (
     RunResult,
     RunSpec,
     close_run,
+    guarded,
     open_run,
 )
 from aitrader.domain.market import Bar
@@ -44,55 +45,59 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
     if isinstance(opened, Failure):
         return opened
     cycle, digest = opened.unwrap()
-    specs = spec.strategy.signals()
-    states = [[s.kernel.initial() for s in specs] for _ in spec.symbols]
-    points: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
-    written = 0
-    bars = 0
-    last_ts: int | None = None
 
-    def mark() -> None:
-        points[1].append(cycle.equity_f())
-        points[2].append(cycle.cash_f)
-        points[3].append(cycle.gross_f() if cycle.active else 0.0)
+    def body() -> Result[RunResult, RunError]:
+        specs = spec.strategy.signals()
+        states = [[s.kernel.initial() for s in specs] for _ in spec.symbols]
+        points: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
+        written = 0
+        bars = 0
+        last_ts: int | None = None
 
-    def write_equity(upto: int) -> None:
-        nonlocal written
-        ts = np.array(points[0][written:upto], dtype=np.int64)
-        eq = np.array(points[1][written:upto], dtype=np.float64)
-        cash = np.array(points[2][written:upto], dtype=np.float64)
-        adapters.journal.record_equity(cycle.run_id, ts, eq, cash)
-        digest.equity(ts, eq)
-        written = upto
+        def mark() -> None:
+            points[1].append(cycle.equity_f())
+            points[2].append(cycle.cash_f)
+            points[3].append(cycle.gross_f() if cycle.active else 0.0)
 
-    for bar in stream:
-        if bar.symbol not in spec.symbols:
-            continue
-        k = cycle.index_of(bar.symbol)
-        high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
-        row = [close]
-        symbol_states = states[k]
-        for j, s in enumerate(specs):
-            symbol_states[j], outputs = s.kernel.step(symbol_states[j], high, low, close)
-            row.extend(outputs)
-        ts_ns = to_ns(bar.ts_close)
-        if ts_ns != last_ts:
-            if last_ts is not None:
-                mark()
-            points[0].append(ts_ns)
-            last_ts = ts_ns
-        cycle.on_bar(k, row, _One(bar), 0, ts_ns)
-        bars += 1
-        if bars % flush_every == 0:
-            write_equity(len(points[1]))
-            flushed = adapters.journal.flush()
-            if isinstance(flushed, Failure):
-                return Failure(RunError("journal", str(flushed.failure())))
-            if progress is not None:
-                progress(bars)
-    if last_ts is not None:
-        mark()
-    write_equity(len(points[1]))
-    curve = (np.array(points[0], dtype=np.int64), np.array(points[1], dtype=np.float64),
-             np.array(points[2], dtype=np.float64), np.array(points[3], dtype=np.float64))
-    return close_run(spec, adapters, cycle, digest, bars, curve, periods_per_year)
+        def write_equity(upto: int) -> None:
+            nonlocal written
+            ts = np.array(points[0][written:upto], dtype=np.int64)
+            eq = np.array(points[1][written:upto], dtype=np.float64)
+            cash = np.array(points[2][written:upto], dtype=np.float64)
+            adapters.journal.record_equity(cycle.run_id, ts, eq, cash)
+            digest.equity(ts, eq)
+            written = upto
+
+        for bar in stream:
+            if bar.symbol not in spec.symbols:
+                continue
+            k = cycle.index_of(bar.symbol)
+            high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
+            row = [close]
+            symbol_states = states[k]
+            for j, s in enumerate(specs):
+                symbol_states[j], outputs = s.kernel.step(symbol_states[j], high, low, close)
+                row.extend(outputs)
+            ts_ns = to_ns(bar.ts_close)
+            if ts_ns != last_ts:
+                if last_ts is not None:
+                    mark()
+                points[0].append(ts_ns)
+                last_ts = ts_ns
+            cycle.on_bar(k, row, _One(bar), 0, ts_ns)
+            bars += 1
+            if bars % flush_every == 0:
+                write_equity(len(points[1]))
+                flushed = adapters.journal.flush()
+                if isinstance(flushed, Failure):
+                    return Failure(RunError("journal", str(flushed.failure())))
+                if progress is not None:
+                    progress(bars)
+        if last_ts is not None:
+            mark()
+        write_equity(len(points[1]))
+        curve = (np.array(points[0], dtype=np.int64), np.array(points[1], dtype=np.float64),
+                 np.array(points[2], dtype=np.float64), np.array(points[3], dtype=np.float64))
+        return close_run(spec, adapters, cycle, digest, bars, curve, periods_per_year)
+
+    return guarded(adapters, cycle, body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
@@ -120,6 +120,9 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         trade_pnls=np.array([float(t.net_pnl) for t in trips], dtype=np.float64),
         gross_exposure=gross, traded_notional=float(cycle.traded_notional),
         commissions=commissions)
+    # Money figures come from the Decimal ledger, not from the float curve.
+    final_equity, _gross = cycle.portfolio()
+    metrics = attrs.evolve(metrics, final_equity=float(final_equity), commissions=commissions)
     summary = RunSummary(run_id=cycle.run_id, status="finished", bars=bars, digest=digest.digest,
                          decisions_digest=digest.decisions_digest,
                          finished_at=adapters.wall_clock.now(),
@@ -132,6 +135,19 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         bars=bars, digest=digest.digest, decisions_digest=digest.decisions_digest,
         metrics=metrics, trades=trips, orders=tuple(cycle.orders.values()),
         fills=tuple(cycle.fills), ts_ns=ts_ns, equity=equity, cash=cash))
+
+
+def guarded(adapters: Adapters, cycle: TradingCycle,
+            body: Callable[[], Result[RunResult, RunError]]) -> Result[RunResult, RunError]:
+    """Run a started run's body; if it raises, journal the run as failed and say why."""
+    try:
+        return body()
+    except Exception as error:  # the run has started: record how it ended, then report it
+        reason = f"{type(error).__name__}: {error}"
+        adapters.journal.finish_run(RunSummary(
+            run_id=cycle.run_id, status="failed", bars=0, digest="", decisions_digest="",
+            finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
+        return Failure(RunError("failed", f"run {cycle.run_id} failed: {reason}"))
 
 
 def frames_digest(digests: Sequence[str]) -> str:

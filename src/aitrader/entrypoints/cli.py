@@ -110,7 +110,12 @@ def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json
     progress = None if (quiet or as_json) else _Progress(mode)
     result = execute(prepared, progress)
     ran = time.perf_counter()
-    outputs = export(result, Path(config.output.dir))
+    try:
+        outputs = export(result, Path(config.output.dir))
+    except OSError as error:
+        raise RunFailedError(f"run {result.run_id} finished and is journaled, but its reports "
+                             f"could not be written to {config.output.dir}: "
+                             f"{error.strerror or error}") from None
     timings = {"load_s": loaded - started, "run_s": ran - loaded,
                "report_s": time.perf_counter() - ran}
     if as_json:

@@ -58,6 +58,16 @@ def _positive(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
         raise ValueError(f"{a.name} must be positive, was {v}")
 
 
+def _below(limit: int) -> Any:
+    def check(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
+        if v >= limit:
+            raise ValueError(f"{a.name} must be below {limit}, was {v}")
+    return check
+
+
+_MAX_CASH = 10**15
+
+
 @attrs.frozen
 class StrategyConfig:
     name: str = "sma_cross"
@@ -76,11 +86,14 @@ class DataConfig:
 
 @attrs.frozen
 class BrokerConfig:
-    cash: Decimal = attrs.field(default=Decimal(100_000), validator=_positive)
+    cash: Decimal = attrs.field(default=Decimal(100_000),
+                                validator=[_positive, _below(_MAX_CASH)])
     commission_per_share: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
     commission_per_order: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
-    commission_pct: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
-    slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    commission_pct: Decimal = attrs.field(default=Decimal(0),
+                                          validator=[_non_negative, _below(100)])
+    slippage_bps: Decimal = attrs.field(default=Decimal(0),
+                                        validator=[_non_negative, _below(10_000)])
     fill_at: Literal["open", "close"] = "open"
     fractional: bool = False
     margin_multiplier: Decimal = attrs.field(default=Decimal(1), validator=_positive)
@@ -108,8 +121,8 @@ class PaperConfig:
 
     @speed.validator
     def _speed(self, _a: attrs.Attribute[float], v: float) -> None:
-        if v < 0:
-            raise ValueError(f"speed must be 0 (as fast as possible) or positive, was {v}")
+        if not 0 <= v < float("inf"):
+            raise ValueError(f"speed must be 0 (as fast as possible) or a positive number, was {v}")
 
 
 @attrs.frozen

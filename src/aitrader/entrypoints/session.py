@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,8 @@ from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container
 
 EASTERN = ZoneInfo("America/New_York")
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
 
 class UserError(Exception):
@@ -40,8 +42,8 @@ class RunFailedError(Exception):
 
 
 def redact(url: str) -> str:
-    """Hide the password of a database URL."""
-    return _PASSWORD.sub(r"\1***@", url)
+    """Hide the password of a database URL, in its user part or its query string."""
+    return _QUERY_SECRET.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | None:
@@ -60,6 +62,11 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
         raise UserError(f"{what}: {value!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=EASTERN)
+        back = moment.astimezone(UTC).astimezone(EASTERN).replace(tzinfo=None)
+        if back != moment.replace(tzinfo=None) or moment.replace(fold=1).utcoffset() != \
+                moment.utcoffset():
+            raise UserError(f"{what}: {value!r} does not exist or is ambiguous in US-Eastern "
+                            "time (a clock change); give it a UTC offset")
     return moment.astimezone(UTC)
 
 
@@ -159,16 +166,34 @@ def prepare(config: Config) -> Prepared:
     if not config.risk.allow_short:
         gates.insert(0, LongOnly())
     gates.append(BuyingPower(broker.margin_multiplier))
-    spec = RunSpec(
+    try:
+        spec = _spec(config, strategy, container, frames, gates)
+    except ValueError as error:  # a value the domain refuses that the config did not catch
+        raise UserError(f"invalid configuration: {error}") from None
+    out = Path(config.output.dir)  # last: a run refused above leaves nothing behind
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {out}: {error.strerror or error}") from None
+    return Prepared(spec, frames, container, config)
+
+
+def _spec(config: Config, strategy: Strategy, container: Container,
+          frames: Sequence[BarFrame], gates: Sequence[Gate]) -> RunSpec:
+    broker = config.broker
+    return RunSpec(
         mode=config.mode, strategy=strategy, symbols=tuple(f.symbol for f in frames),
         cash=broker.cash,
         sizing=FixedFraction(fraction=config.portfolio.fraction, slots=len(frames),
                              commission=container.commission(), slippage=container.slippage(),
-                             step=FRACTIONAL_STEP if broker.fractional else WHOLE),
+                             step=FRACTIONAL_STEP if broker.fractional else WHOLE,
+                             max_position_fraction=config.risk.max_position_fraction),
         gates=tuple(gates), config=manifest_config(config, strategy, frames),
-        code_version=code_version(), settings=CycleSettings(flush_before_submit=False,
+        code_version=code_version(),
+        # Backtests are re-creatable from their inputs; any other mode persists each intent
+        # before the broker hears of it.
+        settings=CycleSettings(flush_before_submit=config.mode != "backtest",
                                margin_multiplier=broker.margin_multiplier))
-    return Prepared(spec, frames, container, config)
 
 
 def manifest_config(

@@ -22,7 +22,7 @@ class IdSource(Protocol):
     """Identifiers for runs and orders."""
 
     def run_id(self) -> str:
-        """A new run id, unique within the journal."""
+        """This run's id (the same on every call), unique within the journal."""
         ...
 
     def client_order_id(self, seq: int) -> str:

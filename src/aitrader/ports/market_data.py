@@ -37,5 +37,5 @@ class BarStream(Protocol):
     """Closed bars delivered as they become knowable."""
 
     def __iter__(self) -> Iterator[Bar]:
-        """Yield closed bars across symbols in (ts_close, symbol) order, each once."""
+        """Yield closed bars across symbols by ts_close, ties in the run's symbol order, once."""
         ...

@@ -18,16 +18,19 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 10
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _USERINFO = re.compile(r"(://[^:/@]*):[^@/]*@")
+# libpq also takes secrets as query parameters (?password=..., ?sslpassword=...)
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
 
 def safe_url(url: str | URL) -> str:
     """Render a database URL with its password masked, fit for messages and logs."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
+        return _QUERY_SECRET.sub(r"\1***", url.render_as_string(hide_password=True))
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        shown = sa.make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return _USERINFO.sub(r"\1:***@", url) if "://" in url else "(an unparsable URL)"
+        shown = _USERINFO.sub(r"\1:***@", url) if "://" in url else "(an unparsable URL)"
+    return _QUERY_SECRET.sub(r"\1***", shown)
 
 
 def driver_message(exc: BaseException, url: str | URL) -> str:

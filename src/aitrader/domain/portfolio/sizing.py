@@ -43,6 +43,7 @@ class FixedFraction:
     commission: CommissionModel
     slippage: SlippageModel
     step: Decimal = WHOLE
+    max_position_fraction: Decimal | None = None
 
     def __attrs_post_init__(self) -> None:
         if not Decimal(0) < self.fraction:
@@ -60,6 +61,8 @@ class FixedFraction:
             if type(exposure) is float and weight.is_finite() and len(_WEIGHTS) < 1024:
                 _WEIGHTS[abs(exposure)] = weight
         budget = max(_ZERO, equity * self.fraction * weight / self.slots)
+        if self.max_position_fraction is not None:  # the risk cap bounds the size, not just vets it
+            budget = min(budget, max(_ZERO, equity) * self.max_position_fraction)
         capped = cap is not None and cap < budget
         if cap is not None:
             budget = min(budget, cap)
