@@ -51,7 +51,7 @@ class _Book:
     """Per-symbol working state of the cycle."""
 
     __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "qty", "qty_f",
-                 "retry_after", "shown", "source", "symbol")
+                 "retry_after", "shown", "source", "symbol", "unknown")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -73,6 +73,7 @@ class _Book:
         # Fills seen when a decision fell short of its target (capped or refused); the target
         # is pursued again once another fill has changed what the account can afford.
         self.retry_after: int | None = None
+        self.unknown: set[str] = set()  # orders whose submit was ambiguous, until looked up
 
 
 @attrs.frozen
@@ -125,14 +126,48 @@ class TradingCycle:
             self._ts_ns = ts_ns
             self._show(book)
             self._drain()
+            if book.unknown:
+                self._resolve(book)
         target = book.decider(row)
         if target is None:
+            return
+        if book.unknown:  # never decide on top of an order whose fate is not known
+            book.retry_after = -1
             return
         if target.exposure == book.exposure and (
                 book.retry_after is None or book.open_orders
                 or len(self.fills) == book.retry_after):
             return
         self._decide(book, target, row, source, i, ts_ns)
+
+    def _resolve(self, book: _Book) -> None:
+        """Look up orders whose submit was ambiguous; never resend them."""
+        for cid in list(book.unknown):
+            order = book.open_orders.get(cid)
+            if order is None or order.status is not OrderStatus.UNKNOWN:
+                book.unknown.discard(cid)  # an event has told us already
+                continue
+            found = self._broker.order(cid)
+            if isinstance(found, Success):
+                status = found.unwrap().status
+                if status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN):
+                    continue
+                # The broker has it: from here its events drive the order as usual.
+                moved = order.moved_to(OrderStatus.ACCEPTED if status.is_open or
+                                       status is OrderStatus.FILLED else status,
+                                       order.created_at, "resolved by lookup")
+            elif found.failure().code == "unknown_order":
+                moved = order.moved_to(OrderStatus.REJECTED, order.created_at,
+                                       "the broker never received it")
+            else:
+                continue  # still unreachable: ask again on the next bar
+            updated = moved.unwrap()
+            book.unknown.discard(cid)
+            self._record_order(updated)
+            if updated.status.is_terminal:
+                del book.open_orders[cid]
+            else:
+                book.open_orders[cid] = updated
 
     def _show(self, book: _Book) -> None:
         """Show the broker this symbol's current bar (once)."""
@@ -277,6 +312,7 @@ class TradingCycle:
             if error.code in _AMBIGUOUS:
                 unknown = order.moved_to(OrderStatus.UNKNOWN, order.created_at, error.code)
                 book.open_orders[order.client_order_id] = unknown.unwrap()
+                book.unknown.add(order.client_order_id)
                 self._record_order(unknown.unwrap())
             else:
                 self._reject(order, f"{error.code}: {error.message}")

@@ -1,0 +1,95 @@
+"""An ambiguous submit is resolved by looking the order up, never by sending it again."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from decimal import Decimal
+
+import numpy as np
+from returns.result import Failure, Result
+
+from aitrader.adapters.clocks import SteppingClock
+from aitrader.adapters.ids import RunScopedIds
+from aitrader.adapters.simulated import SimulatedBroker
+from aitrader.adapters.sql import SqlJournal
+from aitrader.application.backtest import run_backtest
+from aitrader.application.run import Adapters, RunSpec
+from aitrader.domain.market import Bar, Timeframe
+from aitrader.domain.portfolio import FixedFraction
+from aitrader.domain.risk import BuyingPower, LongOnly
+from aitrader.domain.series import BarFrame
+from aitrader.domain.strategies.sma_cross import SmaCross
+from aitrader.domain.trading import (
+    Account,
+    CommissionModel,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    SlippageModel,
+)
+from aitrader.domain.values import Symbol
+from aitrader.ports.broker import Broker
+from aitrader.ports.errors import BrokerError
+
+
+class FirstSubmitTimesOut(Broker):
+    """A venue whose first submit is lost on the way: the caller hears 'timeout'."""
+
+    def __init__(self, inner: SimulatedBroker) -> None:
+        self.inner = inner
+        self.submits: list[str] = []
+        self.lookups: list[str] = []
+
+    def submit(self, order: Order) -> Result[Order, BrokerError]:
+        self.submits.append(order.client_order_id)
+        if len(self.submits) == 1:
+            return Failure(BrokerError("timeout", "no answer within 10 s"))
+        return self.inner.submit(order)
+
+    def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
+        return self.inner.cancel(client_order_id)
+
+    def order(self, client_order_id: str) -> Result[Order, BrokerError]:
+        self.lookups.append(client_order_id)
+        return self.inner.order(client_order_id)
+
+    def open_orders(self) -> Result[Sequence[Order], BrokerError]:
+        return self.inner.open_orders()
+
+    def account(self) -> Result[Account, BrokerError]:
+        return self.inner.account()
+
+    def observe(self, bar: Bar) -> None:
+        self.inner.observe(bar)
+
+    def events(self) -> Sequence[OrderEvent]:
+        return self.inner.events()
+
+
+def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> None:
+    n = 120
+    close = 100 + 10 * np.sin(np.arange(n) / 8.0)
+    ts_open = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 86_400_000_000_000
+    frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
+                     ts_close=ts_open + 23_400_000_000_000, open=close, high=close + 0.5,
+                     low=close - 0.5, close=close, volume=np.full(n, 1000.0))
+    cash = Decimal(10_000)
+    commission, slippage = CommissionModel(), SlippageModel()
+    broker = FirstSubmitTimesOut(SimulatedBroker(cash=cash))
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
+        spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
+                       cash=cash, sizing=FixedFraction(Decimal(1), 1, commission, slippage),
+                       gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
+        adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
+                            ids=RunScopedIds(), wall_clock=SteppingClock())
+        result = run_backtest(spec, [frame], adapters).unwrap()
+        journal.close()
+    first = broker.submits[0]
+    assert broker.submits.count(first) == 1  # never sent twice
+    assert first in broker.lookups  # resolved by asking
+    lost = next(o for o in result.orders if o.client_order_id == first)
+    assert lost.status is OrderStatus.REJECTED
+    assert lost.reason == "the broker never received it"
+    assert len(result.fills) > 0  # trading carried on once the fate was known
