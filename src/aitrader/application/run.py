@@ -18,7 +18,7 @@ from aitrader.domain.metrics import Metrics, performance
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate
 from aitrader.domain.strategies import Strategy, signal_names
-from aitrader.domain.trading import Fill, Order
+from aitrader.domain.trading import Account, Fill, Order
 from aitrader.domain.trading.round_trips import RoundTrip, round_trips
 from aitrader.domain.values import Symbol
 from aitrader.ports.broker import Broker
@@ -86,7 +86,16 @@ class RunResult:
 
 def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
              ) -> Result[tuple[TradingCycle, RunDigest], RunError]:
-    """Journal the manifest and build the cycle; nothing is written if the journal refuses."""
+    """Reconcile with the broker, journal the manifest and build the cycle; nothing is written
+    if the broker's account is not the one the run expects or the journal refuses."""
+    expected = Account(spec.cash)
+    found = adapters.broker.account()
+    if isinstance(found, Failure):
+        return Failure(RunError("broker", f"cannot read the broker account: {found.failure()}"))
+    mismatch = ledger_difference(expected, found.unwrap())
+    if mismatch:
+        return Failure(RunError("unreconciled", f"the broker account is not the one this run "
+                                                f"starts from: {mismatch}; not trading"))
     run_id = adapters.ids.run_id()
     manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
                            symbols=spec.symbols, config=spec.config, data_digest=data_digest,
@@ -111,7 +120,13 @@ _NOT_DIGESTED = frozenset({"mode", "journal", "output", "paper"})
 def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: RunDigest,
               bars: int, curve: tuple[IntArray, FloatArray, FloatArray, FloatArray],
               periods_per_year: float) -> Result[RunResult, RunError]:
-    """Compute metrics and digests, then journal the summary."""
+    """Check the ledgers agree, compute metrics and digests, then journal the summary."""
+    booked = adapters.broker.account()
+    if isinstance(booked, Success):
+        mismatch = ledger_difference(cycle.account, booked.unwrap())
+        if mismatch:  # a bug, not a market event: fail loudly rather than report wrong numbers
+            raise RuntimeError(f"the engine's ledger does not reconcile with the broker's: "
+                               f"{mismatch}")
     ts_ns, equity, cash, gross = curve
     trips = tuple(round_trips(cycle.fills))
     commissions = float(sum((f.commission.amount for f in cycle.fills), Decimal(0)))
@@ -148,6 +163,20 @@ def guarded(adapters: Adapters, cycle: TradingCycle,
             run_id=cycle.run_id, status="failed", bars=0, digest="", decisions_digest="",
             finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
         return Failure(RunError("failed", f"run {cycle.run_id} failed: {reason}"))
+
+
+def ledger_difference(ours: Account, theirs: Account) -> str:
+    """'' when cash and every non-flat position agree exactly, else what differs."""
+    problems = []
+    if ours.cash != theirs.cash:
+        problems.append(f"cash {ours.cash} here, {theirs.cash} at the broker")
+    symbols = {s for s, p in ours.positions.items() if p.signed_qty} | {
+        s for s, p in theirs.positions.items() if p.signed_qty}
+    for symbol in sorted(symbols):
+        here, there = ours.position(symbol).signed_qty, theirs.position(symbol).signed_qty
+        if here != there:
+            problems.append(f"{symbol} {here} here, {there} at the broker")
+    return "; ".join(problems)
 
 
 def frames_digest(digests: Sequence[str]) -> str:
