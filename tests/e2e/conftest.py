@@ -108,7 +108,10 @@ class Cli:
         return _document(self.paper("--replay", *args, "--json", out=out))
 
     def journaled_runs(self) -> list[dict[str, Any]]:
-        """`aitrader runs list --json`: the journal's runs, newest first."""
+        """`aitrader runs list --json`: the journal's runs, newest first (none if the journal
+        was never created)."""
+        if not self.db_path.exists():
+            return []
         listed = self.runs("list", "--json")
         assert listed.code == 0, listed.stderr
         runs: list[dict[str, Any]] = listed.json()

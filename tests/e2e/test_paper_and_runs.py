@@ -85,10 +85,19 @@ def test_db_upgrade_creates_and_migrates_an_empty_journal(cli: Cli) -> None:
 
 
 def test_runs_list_says_so_when_the_journal_is_empty(cli: Cli) -> None:
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
     result = cli.runs("list")
 
     assert result.code == 0, result.stderr
     assert "no runs yet" in result.stdout
+
+
+def test_reading_a_journal_that_does_not_exist_creates_nothing(cli: Cli) -> None:
+    result = cli.runs("list")
+
+    assert result.code == 2
+    assert "no journal at" in result.error_line()
+    assert not cli.db_path.exists()
 
 
 def test_runs_list_shows_runs_newest_first(cli: Cli, tmp_path: Path) -> None:

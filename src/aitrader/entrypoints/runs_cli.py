@@ -31,12 +31,25 @@ def _info_dict(info: RunInfo) -> dict[str, Any]:
     }
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite journal URL whose file does not exist, else None."""
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+    return None if path.exists() else path
+
+
 def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
     """Attach the runs commands to the runs group."""
 
     def journal_for(journal: str | None, config: Path | None) -> Any:
+        url = journal_url(journal, config)
+        missing = _missing_sqlite_file(url)
+        if missing is not None:  # reading never creates a journal where a typo points
+            raise UserError(f"no journal at {missing} (run `aitrader backtest` first, or pass "
+                            "--journal)")
         try:
-            return open_journal(journal_url(journal, config))
+            return open_journal(url)
         except JournalUnavailableError as error:
             raise RunFailedError(str(error)) from None
 
