@@ -10,11 +10,16 @@ import attrs
 from aitrader.domain.values import Price, Symbol, exact_decimal
 
 
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
+
+
 def require_utc(value: datetime, name: str) -> None:
-    """Raise unless value is timezone-aware UTC."""
-    if value.tzinfo is UTC:
+    """Raise unless value is timezone-aware UTC (not merely a zone at offset zero today)."""
+    zone = value.tzinfo
+    if zone is UTC:
         return
-    if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+    named = getattr(zone, "key", None) or getattr(zone, "zone", None)  # zoneinfo, pytz
+    if zone is None or not (zone == UTC or named in _UTC_NAMES):
         raise ValueError(f"{name} must be timezone-aware UTC, was {value!r}")
 
 
