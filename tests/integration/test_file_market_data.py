@@ -169,6 +169,115 @@ def test_yyyymmdd_integers_and_midnight_datetimes_are_dates(tmp_path: Path) -> N
         "2024-01-02 21:00", "2024-01-03 21:00"]
 
 
+def timed(time: str, rows: list[str] = DAILY) -> list[str]:
+    """Daily rows with a time of day (or a whole replacement stamp) after their date."""
+    return [f"{row[:10]}{time}{row[10:]}" for row in rows]
+
+
+def test_daily_bars_stamped_at_the_close_with_an_offset_load_as_daily_with_bar_label_close(
+    tmp_path: Path,
+) -> None:
+    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY)))
+    path = write(tmp_path / "AAPL.csv", HEADER, *timed("T16:00:00-05:00"))
+    asked = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    assert asked.timeframe is Timeframe.DAY_1
+    assert stamps(asked.ts_open) == [
+        "2024-01-02 14:30", "2024-01-03 14:30", "2024-01-04 14:30", "2024-01-05 14:30"]
+    assert asked.digest() == dates.digest()
+    assert frame(FileMarketData(path, bar_label="close")).digest() == dates.digest()
+
+
+def test_daily_bars_stamped_at_the_naive_new_york_open_load_as_daily_with_bar_label_open(
+    tmp_path: Path,
+) -> None:
+    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY)))
+    path = write(tmp_path / "AAPL.csv", HEADER, *timed(" 09:30"))
+    for timeframe in (Timeframe.DAY_1, None):
+        bars = frame(FileMarketData(path, bar_label="open", timeframe=timeframe))
+        assert bars.timeframe is Timeframe.DAY_1
+        assert bars.digest() == dates.digest()
+
+
+def test_daily_bars_stamped_at_the_close_in_utc_keep_their_session_across_a_dst_change(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "AAPL.csv", HEADER, "2024-03-07T21:00:00Z,1,2,1,2,10",
+                 "2024-03-08T21:00:00Z,1,2,1,2,10", "2024-03-11T20:00:00Z,1,2,1,2,10",
+                 "2024-03-12T20:00:00Z,1,2,1,2,10")
+    for timeframe in (Timeframe.DAY_1, None):
+        bars = frame(FileMarketData(path, bar_label="close", timeframe=timeframe))
+        assert bars.timeframe is Timeframe.DAY_1
+        assert stamps(bars.ts_open) == [
+            "2024-03-07 14:30", "2024-03-08 14:30", "2024-03-11 13:30", "2024-03-12 13:30"]
+        assert stamps(bars.ts_close) == [
+            "2024-03-07 21:00", "2024-03-08 21:00", "2024-03-11 20:00", "2024-03-12 20:00"]
+
+
+def test_bars_a_day_apart_at_one_wall_clock_time_are_inferred_daily_without_a_timeframe(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "AAPL.csv", HEADER, *timed(" 16:00"))
+    write(tmp_path / "MSFT.csv", HEADER, *timed("T16:00:00-05:00", DAILY[:2]))
+    write(tmp_path / "IBM.csv", HEADER, *timed(" 23:59:59.999999", DAILY[:3]))
+    source = FileMarketData(tmp_path, bar_label="close")
+    assert stamps(frame(source, AAPL).ts_close) == [
+        "2024-01-02 21:00", "2024-01-03 21:00", "2024-01-04 21:00", "2024-01-05 21:00"]
+    assert stamps(frame(source, MSFT).ts_open) == ["2024-01-02 14:30", "2024-01-03 14:30"]
+    assert stamps(frame(source, Symbol("IBM")).ts_open) == [
+        "2024-01-02 14:30", "2024-01-03 14:30", "2024-01-04 14:30"]
+    assert frame(source, MSFT, Timeframe.DAY_1).timeframe is Timeframe.DAY_1
+
+
+def test_daily_bars_at_mixed_wall_clock_times_are_refused_without_a_timeframe_but_load_as_1d(
+    tmp_path: Path,
+) -> None:
+    # Without a timeframe the spacing alone cannot tell daily from odd intraday bars: refused
+    # exactly as before. Asking for 1D says they are daily, and then they load.
+    path = tmp_path / "AAPL.csv"
+    lines = [HEADER, "2024-01-02 09:30,1,2,1,2,10", "2024-01-03 16:00,1,2,1,2,10",
+             "2024-01-04 16:00,1,2,1,2,10"]
+    assert invalid(path, *lines, bar_label="close") == (
+        f"{path}: bars are most often 1 day, 0:00:00 apart, which is not a supported intraday "
+        "timeframe (1m, 5m, 15m, 1h); dates alone make daily bars")
+    bars = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    assert stamps(bars.ts_close) == ["2024-01-02 21:00", "2024-01-03 21:00", "2024-01-04 21:00"]
+
+
+def test_a_midnight_close_ends_the_previous_session_and_a_second_bar_on_a_date_is_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-03 00:00,1,2,1,2,10",
+                 "2024-01-03 16:00,1,2,1,2,10")
+    closed = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    assert stamps(closed.ts_close) == ["2024-01-02 21:00", "2024-01-03 21:00"]
+    opened = error(FileMarketData(path, bar_label="open", timeframe=Timeframe.DAY_1))
+    assert (opened.code, opened.message) == (
+        "invalid_data",
+        f"{path} line 3: duplicate timestamp (a second bar on the 2024-01-03 session)")
+
+
+def test_new_york_midnights_stay_dates_whatever_bar_label_says(tmp_path: Path) -> None:
+    path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-02T05:00:00Z,1,2,1,2,10",
+                 "2024-07-01T04:00:00Z,1,2,1,2,10")
+    for label in ("open", "close"):
+        bars = frame(FileMarketData(path, bar_label=label, timeframe=Timeframe.DAY_1))
+        assert stamps(bars.ts_close) == ["2024-01-02 21:00", "2024-07-01 20:00"]
+
+
+def test_intraday_bars_asked_for_as_daily_and_timed_daily_bars_asked_for_as_hourly_mismatch(
+    tmp_path: Path,
+) -> None:
+    minutes = write(tmp_path / "a" / "AAPL.csv", HEADER, "2024-01-02 09:30,1,2,1,2,10",
+                    "2024-01-02 09:31,1,2,1,2,10")
+    daily = error(FileMarketData(minutes, timeframe=Timeframe.DAY_1))
+    assert (daily.code, daily.message) == (
+        "timeframe_mismatch", f"{minutes}: the file holds 1m bars, not the 1D bars asked for")
+    days = write(tmp_path / "b" / "AAPL.csv", HEADER, *timed(" 16:00"))
+    hourly = error(FileMarketData(days, bar_label="close", timeframe=Timeframe.HOUR_1))
+    assert (hourly.code, hourly.message) == (
+        "timeframe_mismatch", f"{days}: the file holds 1D bars, not the 1h bars asked for")
+
+
 def test_naive_minute_times_are_new_york_time_on_both_sides_of_a_dst_change(
     tmp_path: Path,
 ) -> None:

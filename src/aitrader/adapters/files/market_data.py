@@ -36,11 +36,16 @@ class FileMarketData(MarketData):
 
     Timestamps are ISO 8601 dates or datetimes, or YYYYMMDD integers. Naive times are New York
     exchange time (DST-aware); times with a UTC offset are taken as given. They label the bar's
-    open, or its close with `bar_label="close"`. Dates alone make daily bars spanning the
-    regular session, 09:30-16:00 New York time, whatever `bar_label` says; early closes are
-    the exchange calendar's concern, not this adapter's. Intraday timeframes are inferred from
-    the most common spacing (1m, 5m, 15m or 1h) unless `timeframe` is given; bars are never
-    resampled, so asking for another timeframe is a 'timeframe_mismatch'.
+    open, or its close with `bar_label="close"`. Dates alone (or New York midnights) make daily
+    bars spanning the regular session, 09:30-16:00 New York time, whatever `bar_label` says;
+    early closes are the exchange calendar's concern, not this adapter's. Daily bars may also
+    carry a time of day (a vendor's 09:30 open or 16:00 close stamp): they are read as daily
+    when `timeframe` is 1D, or when they are most often a day or more apart and all at one New
+    York wall-clock time. Their session is the New York date of the stamp, or with
+    `bar_label="close"` of the instant just before it (a midnight close ends the day before).
+    Intraday timeframes are inferred from the most common spacing (1m, 5m, 15m or 1h) unless
+    `timeframe` is given; bars are never resampled, so asking for another timeframe is a
+    'timeframe_mismatch'.
 
     Any problem in a file (an unknown or missing column, an unparseable value, a non-positive
     price, high below low, negative volume, unsorted or repeated times per symbol) fails the

@@ -29,9 +29,12 @@ from aitrader.adapters.files.timestamps import (
     Stamps,
     first_failure,
     infer_timeframe,
+    looks_daily,
     parse_timestamps,
+    session_dates,
     sessions,
 )
+from aitrader.adapters.files.zone import naive
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, find_bad_bars
 from aitrader.domain.values import Symbol
@@ -116,7 +119,8 @@ def _frames(
         ts_open = stamps.ns if bar_label == "open" else stamps.ns - length
         ts_close = ts_open + length
     else:
-        ts_open, ts_close = sessions(stamps.ns)
+        ts_open, ts_close = sessions(stamps.ns if stamps.is_daily
+                                     else _session_dates(stamps.ns, bar_label, groups))
 
     frames = {
         symbol: BarFrame(
@@ -141,10 +145,35 @@ def _original(rows: IntArray | None, row: int) -> int:
     return row if rows is None else int(rows[row])
 
 
+def _session_dates(
+    utc: IntArray, bar_label: BarLabel, groups: list[tuple[Symbol, IntArray | None]]
+) -> IntArray:
+    """The New York session dates of daily bars stamped with a time of day; raise RowError
+    when a symbol has two bars on one date."""
+    dates = session_dates(utc, bar_label)
+    problems: list[RowError] = []
+    for _symbol, rows in groups:
+        mine = _take(dates, rows)
+        same = np.flatnonzero(np.diff(mine) == 0)
+        if len(same):
+            row = int(same[0]) + 1
+            day = naive(int(mine[row])).date().isoformat()
+            problems.append(RowError(_original(rows, row),
+                                     f"duplicate timestamp (a second bar on the {day} session)"))
+    if problems:
+        raise min(problems, key=lambda problem: problem.row)
+    return dates
+
+
 def _timeframe(path: Path, stamps: Stamps, steps: IntArray, asked: Timeframe | None) -> Timeframe:
+    """Dates, or times of day that look daily, are 1D; so is any spacing no intraday
+    timeframe has when 1D is asked for. Otherwise the intraday timeframe is inferred."""
     try:
-        found = Timeframe.DAY_1 if stamps.is_daily else infer_timeframe(steps)
+        found = (Timeframe.DAY_1 if stamps.is_daily or looks_daily(stamps.ns, steps)
+                 else infer_timeframe(steps))
     except ValueError as error:
+        if asked is Timeframe.DAY_1:
+            return asked
         raise FileDataError("invalid_data", f"{path}: {error}") from error
     if found is None:
         if asked is None:

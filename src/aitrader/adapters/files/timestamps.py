@@ -1,7 +1,9 @@
 """Timestamps of bar files: parsed vectorised to UTC epoch nanoseconds, DST-aware.
 
 Naive times are US-Eastern exchange time (America/New_York); times with an offset or `Z` are
-converted from it. Values that are all dates (ISO dates, YYYYMMDD, or midnight) are daily bars.
+converted from it. Values that are all dates (ISO dates, YYYYMMDD, or midnight) are daily bars;
+so are times of day (a vendor's 09:30 open or 16:00 close stamp) when 1D is asked for, or when
+they are most often a day or more apart and all at one New York wall-clock time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from aitrader.domain.market import Timeframe
 IntArray = npt.NDArray[np.int64]
 
 _HOUR_NS = 3_600 * 1_000_000_000
+_NS_PER_US = 1_000
 _YYYYMMDD = re.compile(r"^\d{8}$")
 # An offset ends a datetime (longer than a bare date, whose '-02' would look like one).
 _OFFSET = r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
@@ -153,16 +156,35 @@ def sessions(dates: IntArray) -> tuple[IntArray, IntArray]:
             localize(dates + 16 * _HOUR_NS, "session close"))
 
 
+def session_dates(utc: IntArray, bar_label: str) -> IntArray:
+    """New York session dates (local midnight ns) of daily bars stamped with a time of day.
+
+    A stamp labelling the open falls on its session's date; one labelling the close ends the
+    bar, so a close at midnight belongs to the day before.
+    """
+    wall = utc_to_wall(utc if bar_label == "open" else utc - _NS_PER_US)
+    return wall - wall % DAY_NS
+
+
+def looks_daily(utc: IntArray, steps: IntArray) -> bool:
+    """Whether stamps with a time of day are daily bars: all at one New York wall-clock time
+    and most often a day or more apart on that clock (in UTC a DST change makes one 23 hours).
+    """
+    spacing = _most_common(steps)
+    if spacing is None or spacing < DAY_NS - _HOUR_NS:
+        return False
+    time_of_day = utc_to_wall(utc) % DAY_NS
+    return bool(np.all(time_of_day == time_of_day[0]))
+
+
 def infer_timeframe(steps: IntArray) -> Timeframe | None:
     """The intraday timeframe whose length is the most common positive step; None if no step.
 
     Raise ValueError when that spacing is not a supported intraday timeframe.
     """
-    positive = steps[steps > 0]
-    if len(positive) == 0:
+    spacing = _most_common(steps)
+    if spacing is None:
         return None
-    values, counts = np.unique(positive, return_counts=True)
-    spacing = int(values[int(np.argmax(counts))])  # ties go to the shortest spacing
     for timeframe in Timeframe:
         if timeframe.is_intraday and timeframe.length.total_seconds() * 1e9 == spacing:
             return timeframe
@@ -170,6 +192,15 @@ def infer_timeframe(steps: IntArray) -> Timeframe | None:
     supported = ", ".join(t.value for t in Timeframe if t.is_intraday)
     raise ValueError(f"bars are most often {shown} apart, which is not a supported intraday "
                      f"timeframe ({supported}); dates alone make daily bars")
+
+
+def _most_common(steps: IntArray) -> int | None:
+    """The most common positive step (ties go to the shortest); None if there is none."""
+    positive = steps[steps > 0]
+    if len(positive) == 0:
+        return None
+    values, counts = np.unique(positive, return_counts=True)
+    return int(values[int(np.argmax(counts))])
 
 
 def first_failure(array: pa.Array, convert: Callable[[pa.Array], object]) -> int:

@@ -9,7 +9,6 @@ import attrs
 
 from aitrader.domain.values import Price, Symbol, exact_decimal
 
-
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
 
 
