@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -15,29 +14,27 @@ from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.sql import SqlJournal
 from aitrader.application.backtest import run_backtest
 from aitrader.application.run import Adapters, RunSpec
-from aitrader.domain.market import Bar, Timeframe
+from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import BuyingPower, LongOnly
 from aitrader.domain.series import BarFrame
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.trading import (
-    Account,
     CommissionModel,
     Order,
-    OrderEvent,
     OrderStatus,
     SlippageModel,
 )
 from aitrader.domain.values import Symbol
-from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
+from tests.fakes import DelegatingBroker
 
 
-class FirstSubmitTimesOut(Broker):
+class FirstSubmitTimesOut(DelegatingBroker):
     """A venue whose first submit is lost on the way: the caller hears 'timeout'."""
 
     def __init__(self, inner: SimulatedBroker) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.submits: list[str] = []
         self.lookups: list[str] = []
 
@@ -47,24 +44,9 @@ class FirstSubmitTimesOut(Broker):
             return Failure(BrokerError("timeout", "no answer within 10 s"))
         return self.inner.submit(order)
 
-    def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
-        return self.inner.cancel(client_order_id)
-
     def order(self, client_order_id: str) -> Result[Order, BrokerError]:
         self.lookups.append(client_order_id)
         return self.inner.order(client_order_id)
-
-    def open_orders(self) -> Result[Sequence[Order], BrokerError]:
-        return self.inner.open_orders()
-
-    def account(self) -> Result[Account, BrokerError]:
-        return self.inner.account()
-
-    def observe(self, bar: Bar) -> None:
-        self.inner.observe(bar)
-
-    def events(self) -> Sequence[OrderEvent]:
-        return self.inner.events()
 
 
 def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> None:

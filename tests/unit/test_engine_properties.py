@@ -30,7 +30,7 @@ from aitrader.adapters.sql import SqlJournal
 from aitrader.application.backtest import run_backtest
 from aitrader.application.paper import run_paper
 from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
-from aitrader.domain.market import Bar, Timeframe
+from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
 from aitrader.domain.risk import BuyingPower, Gate, LongOnly, MaxPositionFraction
 from aitrader.domain.series import BarFrame, find_bad_bars, from_ns, to_ns
@@ -42,13 +42,12 @@ from aitrader.domain.trading import (
     CommissionModel,
     Fill,
     Order,
-    OrderEvent,
     OrderStatus,
     SlippageModel,
 )
 from aitrader.domain.values import Symbol
-from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
+from tests.fakes import DelegatingBroker
 
 MINUTE_NS = 60 * 1_000_000_000
 DAY_NS = 86_400 * 1_000_000_000
@@ -202,11 +201,11 @@ class Sent:
     buying_power: Decimal
 
 
-class WatchedBroker(Broker):
+class WatchedBroker(DelegatingBroker):
     """A SimulatedBroker that remembers, for every order sent, what it would leave and when."""
 
     def __init__(self, inner: SimulatedBroker) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.sent: list[Sent] = []
 
     def submit(self, order: Order) -> Result[Order, BrokerError]:
@@ -217,24 +216,6 @@ class WatchedBroker(Broker):
         after = account.position(order.symbol).signed_qty + pending + order.intent.signed_qty
         self.sent.append(Sent(order, after, account, len(waiting), self.inner.buying_power()))
         return self.inner.submit(order)
-
-    def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
-        return self.inner.cancel(client_order_id)
-
-    def order(self, client_order_id: str) -> Result[Order, BrokerError]:
-        return self.inner.order(client_order_id)
-
-    def open_orders(self) -> Result[Sequence[Order], BrokerError]:
-        return self.inner.open_orders()
-
-    def account(self) -> Result[Account, BrokerError]:
-        return self.inner.account()
-
-    def observe(self, bar: Bar) -> None:
-        self.inner.observe(bar)
-
-    def events(self) -> Sequence[OrderEvent]:
-        return self.inner.events()
 
 
 @attrs.frozen

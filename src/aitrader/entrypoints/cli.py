@@ -126,26 +126,28 @@ def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json
         print(f"  wrote {', '.join(outputs.values())}; journal {redact(config.journal.url)}")
 
 
-def _overrides(mode: str, strategy: str | None, param: list[str] | None, symbols: str | None,
-               start: str | None, end: str | None, data: Path | None, bar_label: str | None,
-               timeframe: str | None, cash: str | None, per_share: str | None,
-               per_order: str | None, pct: str | None, slippage: str | None,
-               fill_at: str | None, allow_short: bool | None, fractional: bool | None,
-               fraction: str | None, journal: str | None, out: Path | None) -> dict[str, Any]:
+# command-line option -> configuration key (see entrypoints.config.Config)
+_OPTION_KEYS = {
+    "strategy": "strategy.name", "symbols": "data.symbols", "start": "data.start",
+    "end": "data.end", "data": "data.path", "bar_label": "data.bar_label",
+    "timeframe": "data.timeframe", "cash": "broker.cash",
+    "commission_per_share": "broker.commission_per_share",
+    "commission_per_order": "broker.commission_per_order",
+    "commission_pct": "broker.commission_pct", "slippage_bps": "broker.slippage_bps",
+    "fill_at": "broker.fill_at", "allow_short": "risk.allow_short",
+    "fractional": "broker.fractional", "fraction": "portfolio.fraction",
+    "journal": "journal.url", "out": "output.dir", "speed": "paper.speed",
+}
+
+
+def _overrides(mode: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The command line's layer of the configuration: the options the user gave."""
     tree: dict[str, Any] = {"mode": mode}
-    for path, value in [
-        ("strategy.name", strategy), ("data.symbols", symbols), ("data.start", start),
-        ("data.end", end), ("data.path", str(data) if data else None),
-        ("data.bar_label", bar_label), ("data.timeframe", timeframe), ("broker.cash", cash),
-        ("broker.commission_per_share", per_share), ("broker.commission_per_order", per_order),
-        ("broker.commission_pct", pct), ("broker.slippage_bps", slippage),
-        ("broker.fill_at", fill_at), ("risk.allow_short", allow_short),
-        ("broker.fractional", fractional), ("portfolio.fraction", fraction),
-        ("journal.url", journal), ("output.dir", str(out) if out else None),
-    ]:
-        _set(tree, path, value)
-    if param:
-        _set(tree, "strategy.params", _params(param))
+    for option, key in _OPTION_KEYS.items():
+        value = options.get(option)
+        _set(tree, key, str(value) if isinstance(value, Path) else value)
+    if options.get("param"):
+        _set(tree, "strategy.params", _params(options["param"]))
     return tree
 
 
@@ -160,10 +162,7 @@ def backtest(
     journal: JournalUrl = None, out: Out = None, as_json: AsJson = False, quiet: Quiet = False,
 ) -> None:
     """Backtest a strategy; with no options, the demo on the bundled sample data."""
-    overrides = _overrides("backtest", strategy, param, symbols, start, end, data, bar_label,
-                           timeframe, cash, commission_per_share, commission_per_order,
-                           commission_pct, slippage_bps, fill_at, allow_short, fractional,
-                           fraction, journal, out)
+    overrides = _overrides("backtest", locals())
     _run("backtest", overrides, config, as_json, quiet)
 
 
@@ -183,11 +182,7 @@ def paper(
     if not replay:
         raise UserError("paper trading on a live feed needs the Alpaca adapter (not available "
                         "yet); use `aitrader paper --replay` to replay history")
-    overrides = _overrides("paper", strategy, param, symbols, start, end, data, bar_label,
-                           timeframe, cash, commission_per_share, commission_per_order,
-                           commission_pct, slippage_bps, fill_at, allow_short, fractional,
-                           fraction, journal, out)
-    _set(overrides, "paper.speed", speed)
+    overrides = _overrides("paper", locals())
     _run("paper", overrides, config, as_json, quiet)
 
 
