@@ -1,0 +1,30 @@
+"""Calendar: the exchange's trading days and sessions (holidays, early closes, DST)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from aitrader.domain.market import Session, SessionWindow
+
+
+class Calendar(Protocol):
+    """An exchange calendar (XNYS by default; `24/7` for continuous markets)."""
+
+    @property
+    def name(self) -> str:
+        """The calendar's name as configured (XNYS, 24/7, ...)."""
+        ...
+
+    def sessions_on(self, day: date) -> Sequence[SessionWindow]:
+        """The sessions of one exchange day (its local date), in time order; empty when closed."""
+        ...
+
+    def session_at(self, moment: datetime) -> Session:
+        """The session an aware UTC moment falls in (CLOSED outside every session)."""
+        ...
+
+    def trading_days(self, start: date, end: date) -> Sequence[date]:
+        """Days with a regular session between start and end, both inclusive, in order."""
+        ...
