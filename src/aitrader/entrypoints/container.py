@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import numpy as np
@@ -19,7 +19,7 @@ from dependency_injector import containers, providers
 
 from aitrader.adapters.calendars import open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
-from aitrader.adapters.files import FileMarketData
+from aitrader.adapters.files import FileDataError, FileMarketData, read_raw
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.adapters.replay import ReplayBarStream
@@ -40,7 +40,7 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.source import GatedMarketData
 from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import GateRules
+from aitrader.domain.series import GateRules, RawBars
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
@@ -180,6 +180,26 @@ def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: st
     tf = Timeframe.parse(timeframe) if timeframe else Timeframe.DAY_1
     return GatedMarketData(chain, calendar, open_cache(vendors), store, tf,
                            str(vendors.get("adjustment", "raw")), gate_rules(vendors))
+
+
+def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawBars]:
+    """A bar file's (or directory's) bars as written, unjudged, one RawBars per symbol."""
+    root = Path(path)
+    if not root.exists():
+        raise VendorSetupError(f"{path}: no such file or directory")
+    files = sorted(p for p in root.iterdir() if p.suffix.lower() in (".csv", ".parquet", ".pq")
+                   and not p.name.startswith(".")) if root.is_dir() else [root]
+    if not files:
+        raise VendorSetupError(f"{path}: no CSV or Parquet files in it")
+    tf = Timeframe.parse(timeframe) if timeframe else None
+    label: Literal["open", "close"] = "close" if bar_label == "close" else "open"
+    found: list[RawBars] = []
+    for file in files:
+        try:
+            found.extend(read_raw(file, label, tf).values())
+        except FileDataError as error:
+            raise VendorSetupError(error.message) from None
+    return found
 
 
 def upgrade_journal(url: str) -> str:

@@ -80,18 +80,24 @@ def fill_gaps(
     added: list[BarFrame] = []
     step = frame.timeframe.length
     if chain is not None:
+        wanted_ns = set(missing.tolist())
         for first, last, _count in runs(missing, expected):
             start, end = from_ns(first), from_ns(last) + step / 2
-            fetched = chain.fetch(frame.symbol, frame.timeframe, start, end, adjustment)
-            if not isinstance(fetched, Success):
-                continue
-            vendor, answer = fetched.unwrap()
-            clean, report = gate(vendor, answer, calendar, rules)
-            reports.append(report)
-            wanted = np.isin(clean.ts_close, missing)
-            if bool(wanted.any()):
-                added.append(_rows(clean, wanted))
-                filled_by.append(vendor)
+            for name in chain.names:  # each vendor in turn, until the run is filled
+                fetched = chain.fetch(frame.symbol, frame.timeframe, start, end, adjustment,
+                                      only=name)
+                if not isinstance(fetched, Success):
+                    continue
+                vendor, answer = fetched.unwrap()
+                clean, report = gate(vendor, answer, calendar, rules)
+                reports.append(report)
+                hit = np.isin(clean.ts_close, np.asarray(sorted(wanted_ns), dtype=np.int64))
+                if bool(hit.any()):
+                    added.append(_rows(clean, hit))
+                    filled_by.append(vendor)
+                    wanted_ns -= set(clean.ts_close[hit].tolist())
+                if not any(first <= t <= last for t in wanted_ns):
+                    break
     merged = _merge(frame, added)
     still = find_missing(expected, merged.ts_close)
     gaps = tuple(Gap(from_ns(a), from_ns(b), n) for a, b, n in runs(still, expected))

@@ -15,7 +15,7 @@ from datetime import datetime
 import attrs
 from returns.result import Failure, Result, Success
 
-from aitrader.application.data.chain import VendorChain
+from aitrader.application.data.chain import Attempt, VendorChain
 from aitrader.application.data.sessions import tag_sessions
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, GateRules, gatekeep
@@ -100,6 +100,11 @@ class GatedMarketData(MarketData):
             digest = stored.unwrap()
         self.used.append(Used(vendor, symbol, tf, len(frame), False, digest))
         return Success(frame)
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Every vendor call of the chain so far and how it ended."""
+        return list(self._chain.attempts)
 
     def cached(self, symbol: Symbol, timeframe: Timeframe, start: datetime,
                end: datetime) -> Result[BarFrame | None, MarketDataError]:
