@@ -38,7 +38,7 @@ def fake_vendor() -> Iterator[FakeVendor]:
     fake = FakeVendor()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             fake.requests.append((parts.path, parse_qs(parts.query), dict(self.headers)))
             status, body = fake.reply_for(parts.path)

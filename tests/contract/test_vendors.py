@@ -74,13 +74,16 @@ def test_yahoo_daily_bars_close_at_four_and_are_raw_unless_asked() -> None:
     raw = vendor.fetch(Symbol.parse("AAPL"), Timeframe.DAY_1, *DAY, "raw").unwrap()
     assert closes(raw)[0] == et("2020-08-31 16:00")
     assert raw.raw.ts_open[0] == int(et("2020-08-31 09:30").timestamp()) * 10**9
-    assert len(raw.raw) == 4 and np.isnan(raw.raw.open[3])  # null stays missing: gated later
+    assert len(raw.raw) == 4
+    assert np.isnan(raw.raw.open[3])
     assert [s.ratio for s in raw.splits] == [4.0]
     request = seen[0]
     assert request.url.path == "/v8/finance/chart/AAPL"
-    assert request.url.params["interval"] == "1d" and request.url.params["events"] == "div,split"
+    assert request.url.params["interval"] == "1d"
+    assert request.url.params["events"] == "div,split"
     split = vendor.fetch(Symbol.parse("AAPL"), Timeframe.DAY_1, *DAY, "split").unwrap()
-    assert split.raw.close[0] == pytest.approx(129.04) and split.splits == ()
+    assert split.raw.close[0] == pytest.approx(129.04)
+    assert split.splits == ()
     every = vendor.fetch(Symbol.parse("AAPL"), Timeframe.DAY_1, *DAY, "all").unwrap()
     assert every.raw.close[0] == pytest.approx(126.8)
 
@@ -99,7 +102,8 @@ def test_yahoo_unknown_symbol_and_rate_limit() -> None:
     transport, _ = serve((404, payload("yahoo_chart_not_found.json")))
     failed = YahooVendor(settings(), transport).fetch(
         Symbol.parse("NOPE"), Timeframe.DAY_1, *DAY, "raw")
-    assert isinstance(failed, Failure) and failed.failure().code == "unknown_symbol"
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "unknown_symbol"
     transport, _ = serve((200, payload("yahoo_chart_not_found.json")))
     failed = YahooVendor(settings(), transport).fetch(
         Symbol.parse("NOPE"), Timeframe.DAY_1, *DAY, "raw")
@@ -145,7 +149,8 @@ def test_alphavantage_rate_limit_comes_as_a_200_body(name: str) -> None:
     transport, _ = serve((200, payload(name)))
     failed = AlphaVantageVendor(settings(), transport).fetch(
         IBM, Timeframe.DAY_1, *DAY, "raw")
-    assert isinstance(failed, Failure) and failed.failure().code == "rate_limited"
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "rate_limited"
     assert SECRET not in failed.failure().message
 
 
@@ -169,7 +174,8 @@ def test_finnhub_daily_candles_are_stamped_on_their_day() -> None:
                                                       "split").unwrap()
     assert closes(bars) == [et("2024-01-02 16:00"), et("2024-01-03 16:00"),
                             et("2024-01-04 16:00")]
-    assert seen[0].url.params["resolution"] == "D" and seen[0].url.params["token"] == SECRET
+    assert seen[0].url.params["resolution"] == "D"
+    assert seen[0].url.params["token"] == SECRET
 
 
 def test_finnhub_intraday_empty_limit_and_unsupported_adjustment() -> None:
@@ -179,7 +185,8 @@ def test_finnhub_intraday_empty_limit_and_unsupported_adjustment() -> None:
     assert closes(bars) == [et("2024-01-02 09:31"), et("2024-01-02 09:32")]
     transport, _ = serve((200, payload("finnhub_no_data.json")))
     empty = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "split")
-    assert isinstance(empty, Success) and len(empty.unwrap().raw) == 0
+    assert isinstance(empty, Success)
+    assert len(empty.unwrap().raw) == 0
     transport, _ = serve((429, payload("finnhub_limit.json")))
     limited = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "split")
     assert limited.failure().code == "rate_limited"  # type: ignore[union-attr]
@@ -197,7 +204,8 @@ def test_twelvedata_pages_backwards_until_a_short_page(monkeypatch: pytest.Monke
         AAPL, Timeframe.HOUR_1, et("2024-01-02 09:00"), et("2024-01-02 13:00"), "raw").unwrap()
     assert len(seen) == 2
     assert seen[1].url.params["end_date"] == "2024-01-02 15:29:59"
-    assert seen[0].url.params["adjust"] == "none" and seen[0].url.params["timezone"] == "UTC"
+    assert seen[0].url.params["adjust"] == "none"
+    assert seen[0].url.params["timezone"] == "UTC"
     assert closes(bars) == [et("2024-01-02 10:30"), et("2024-01-02 11:30"),
                             et("2024-01-02 12:30")]
 

@@ -31,7 +31,8 @@ def test_sessions_json_lists_the_day_in_utc(cli: Cli) -> None:
                          "end": "2024-07-01T20:00:00+00:00"}
     assert cli("data", "sessions", "--date", "2024-12-25", "--json").json() == []
     text = cli("data", "sessions", "--date", "2024-07-01")
-    assert "REGULAR" in text.stdout and "2024-07-01T09:30:00-04:00" in text.stdout
+    assert "REGULAR" in text.stdout
+    assert "2024-07-01T09:30:00-04:00" in text.stdout
     always = cli("data", "sessions", "--date", "2024-12-25", "--calendar", "24/7", "--json")
     assert [w["session"] for w in always.json()] == ["REGULAR"]
 
@@ -54,7 +55,8 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
     outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
     assert outcome.code == 1
     report = outcome.json()["reports"][0]
-    assert report["received"] == 31 and report["passed"] == 27
+    assert report["received"] == 31
+    assert report["passed"] == 27
     assert report["reasons"] == {"high is below open or close": 1, "volume is negative": 1,
                                  "outside every session": 1,
                                  "repeats the previous bar exactly (stale feed)": 1}
@@ -91,8 +93,11 @@ def test_fetch_from_yahoo_caches_and_a_second_fetch_makes_no_call(
         second = cli(*args)
         assert len(fake.requests) == 1
     fetched, cached = first.json()["symbols"][0], second.json()["symbols"][0]
-    assert fetched["vendor"] == "yahoo" and not fetched["cached"] and cached["cached"]
-    assert fetched["bars"] == 3 and fetched["quarantined"] == 1  # the null open on 09-03
+    assert fetched["vendor"] == "yahoo"
+    assert not fetched["cached"]
+    assert cached["cached"]
+    assert fetched["bars"] == 3
+    assert fetched["quarantined"] == 1
     assert fetched["reasons"] == {"open is not a finite number": 1}
     assert fetched["digest"] == cached["digest"]
     assert list((tmp_path / ".aitrader" / "cache" / "yahoo" / "AAPL" / "1D").glob("*.parquet"))
@@ -117,7 +122,8 @@ def test_a_rate_limited_vendor_falls_back_to_the_next(
     assert [a["outcome"] for a in document["attempts"]] == ["rate_limited", "ok"]
     alone = cli("data", "fetch", "--vendor", "alphavantage", "--symbols", "IBM", "--start",
                 "2010-01-04", "--end", "2010-01-29", "--journal", cli.journal_url)
-    assert alone.code == 1 and "k-secret-1" not in alone.stderr
+    assert alone.code == 1
+    assert "k-secret-1" not in alone.stderr
     alone.error_line()
 
 
@@ -133,7 +139,8 @@ def test_compare_reports_where_two_sources_disagree(cli: Cli, tmp_path: Path,
                   "--symbol", "KO", "--start", "2010-01-01", "--end", "2010-01-31", "--json")
     assert outcome.code == 1, outcome.stderr
     document = outcome.json()
-    assert document["compared"] == len(rows) - 1 and document["only_left"] == 1
+    assert document["compared"] == len(rows) - 1
+    assert document["only_left"] == 1
     assert {d["field"] for d in document["disagreements"]} >= {"close", "missing_right"}
     same = cli("data", "compare", "--vendors", "sample,sample2", "--symbol", "KO", "--start",
                "2010-01-01", "--end", "2010-01-31")
@@ -149,7 +156,8 @@ def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
                   "2024-06-03", "--end", "2024-06-28", "--json")
     assert outcome.code == 1, outcome.stderr
     [report] = outcome.json()
-    assert report["missing"] == 2 and report["gaps"][0]["first"].startswith("2024-06-12")
+    assert report["missing"] == 2
+    assert report["gaps"][0]["first"].startswith("2024-06-12")
     assert report["expected"] == 19
 
 

@@ -42,8 +42,9 @@ def test_alpaca_pages_with_next_page_token_and_labels_bars_at_close() -> None:
     assert [from_ns(int(t)) for t in bars.raw.ts_close] == [
         utc("2024-01-02 14:31"), utc("2024-01-02 14:32"), utc("2024-01-02 14:33")]
     assert bars.raw.close.tolist() == [187.2, 187.1, 186.9]
-    (path, first, headers), (_, second, _) = fake.requests
-    assert first["symbols"] == ["AAPL"] and first["timeframe"] == ["1Min"]
+    (_path, first, headers), (_, second, _) = fake.requests
+    assert first["symbols"] == ["AAPL"]
+    assert first["timeframe"] == ["1Min"]
     assert first["adjustment"] == ["split"]
     assert second["page_token"] == ["QUFQTHxNfDIwMjQtMDEtMDJUMTQ6MzE6MDBa"]
     assert headers["APCA-API-KEY-ID"] == "AKTEST"
@@ -62,7 +63,8 @@ def test_alpaca_rate_limit_is_reported_at_once_not_retried_by_the_sdk() -> None:
         fake.answer("/v2/stocks/bars", 429, {"message": "too many requests"})
         failed = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
                                         utc("2024-07-05 00:00"), "raw")
-    assert isinstance(failed, Failure) and failed.failure().code == "rate_limited"
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "rate_limited"
     assert len(fake.requests) == 1
 
 

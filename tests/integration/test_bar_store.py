@@ -32,7 +32,8 @@ def test_bars_are_written_exactly_and_a_refetch_replaces_them(journal_url: str) 
         )).all()
     engine.dispose()
     assert len(rows) == 1500
-    assert rows[0][1] == 200.0 and rows[10][1] == frame(1500, 100.0).close[10]
+    assert rows[0][1] == 200.0
+    assert rows[10][1] == frame(1500, 100.0).close[10]
 
 
 def test_quarantined_bars_are_recorded_with_reason_and_source(journal_url: str) -> None:

@@ -111,7 +111,8 @@ def test_a_non_retryable_failure_moves_on_at_once() -> None:
     sleeps: list[float] = []
     assert chain(bad, good, sleeps=sleeps).fetch(
         AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw").unwrap()[0] == "good"
-    assert bad.calls == 1 and sleeps == []
+    assert bad.calls == 1
+    assert sleeps == []
 
 
 def test_the_breaker_opens_after_repeated_failures_and_half_opens_after_the_cooldown() -> None:
@@ -122,7 +123,8 @@ def test_the_breaker_opens_after_repeated_failures_and_half_opens_after_the_cool
         assert isinstance(the_chain.fetch(AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw"), Failure)
     calls = bad.calls
     skipped = the_chain.fetch(AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
-    assert bad.calls == calls and "circuit open" in skipped.failure().message
+    assert bad.calls == calls
+    assert "circuit open" in skipped.failure().message
     clock.moment += timedelta(seconds=61)
     the_chain.fetch(AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
     assert bad.calls > calls
@@ -137,13 +139,16 @@ def test_a_cached_range_makes_no_vendor_call_and_gives_the_same_digest(tmp_path:
 
     first = source()
     fetched = first.bars(AAPL, None, *DAYSPAN).unwrap()
-    assert vendor.calls == 1 and not first.used[0].cached
+    assert vendor.calls == 1
+    assert not first.used[0].cached
     again = source()
     cached = again.bars(AAPL, None, *DAYSPAN).unwrap()
     inner = again.bars(AAPL, None, et("2024-01-02 09:40"), et("2024-01-02 09:50")).unwrap()
     assert vendor.calls == 1  # no network for a range already fetched
-    assert again.used[0].cached and again.used[0].digest == first.used[0].digest
-    assert cached.digest() == fetched.digest() and len(inner) == 10
+    assert again.used[0].cached
+    assert again.used[0].digest == first.used[0].digest
+    assert cached.digest() == fetched.digest()
+    assert len(inner) == 10
     again.bars(AAPL, None, et("2024-01-02 09:31"), et("2024-01-02 11:00"))
     assert vendor.calls == 2  # a wider range asks again
 
@@ -166,7 +171,8 @@ def test_vendor_bars_are_gated_before_anyone_sees_them() -> None:
     source = GatedMarketData(chain(FakeVendor("v", Success(VendorBars(raw)))), XNYS, None, None,
                              Timeframe.MINUTE_1, "raw")
     frame = source.bars(AAPL, None, *DAYSPAN).unwrap()
-    assert len(frame) == 29 and to_ns(OPEN) + 3 * MIN not in frame.ts_close.tolist()
+    assert len(frame) == 29
+    assert to_ns(OPEN) + 3 * MIN not in frame.ts_close.tolist()
     assert [q.reason for q in source.reports[0].quarantined] == ["high is below low"]
 
 
@@ -184,7 +190,8 @@ def test_bars_are_tagged_with_their_session_across_dst_and_holidays() -> None:
     assert tagged == [Session.PRE, Session.REGULAR, Session.POST, Session.CLOSED,
                       Session.REGULAR, Session.OVERNIGHT, Session.CLOSED, Session.POST,
                       Session.CLOSED]
-    assert et("2024-03-11 09:30").hour == 13 and et("2024-03-08 09:30").hour == 14
+    assert et("2024-03-11 09:30").hour == 13
+    assert et("2024-03-08 09:30").hour == 14
 
 
 def test_expected_bars_follow_holidays_early_closes_and_dst() -> None:
@@ -192,9 +199,11 @@ def test_expected_bars_follow_holidays_early_closes_and_dst() -> None:
     assert [datetime.fromtimestamp(t / 1e9, UTC).astimezone(EASTERN).date() for t in days] == [
         date(2024, 7, 1), date(2024, 7, 2), date(2024, 7, 3), date(2024, 7, 5)]
     early = expected_closes(XNYS, Timeframe.HOUR_1, et("2024-07-03 00:00"), et("2024-07-04 00:00"))
-    assert len(early) == 4 and int(early[-1]) == to_ns(et("2024-07-03 13:00"))
+    assert len(early) == 4
+    assert int(early[-1]) == to_ns(et("2024-07-03 13:00"))
     full = expected_closes(XNYS, Timeframe.MINUTE_5, et("2024-03-11 00:00"), et("2024-03-12 00:00"))
-    assert len(full) == 78 and int(full[0]) == to_ns(et("2024-03-11 09:35"))
+    assert len(full) == 78
+    assert int(full[0]) == to_ns(et("2024-03-11 09:35"))
     always = expected_for(open_calendar("24/7"), Timeframe.HOUR_1, datetime(2024, 7, 6, tzinfo=UTC),
                           datetime(2024, 7, 7, tzinfo=UTC), extended=False)
     assert len(always) == 24
@@ -218,7 +227,9 @@ def test_compare_lists_disagreements_beyond_the_tolerance_and_one_sided_bars() -
     raw.close[1] *= 1.01
     raw.high[1] = max(raw.high[1], raw.close[1])
     result = compare_frames("a", left, "b", raw.to_frame(), 0.005, 0.5)
-    assert result.compared == 4 and result.only_left == 1 and result.only_right == 0
+    assert result.compared == 4
+    assert result.only_left == 1
+    assert result.only_right == 0
     assert [(d.field, d.ts_close) for d in result.disagreements] == [
         ("high", OPEN + timedelta(minutes=1)), ("close", OPEN + timedelta(minutes=1)),
         ("missing_right", OPEN + timedelta(minutes=4))]
@@ -257,7 +268,9 @@ def test_a_stream_backfills_the_bars_missed_while_disconnected_before_resuming()
     stream = BackfillingStream(ListStream(live), history, Timeframe.MINUTE_1)
     got = [b.ts_close for b in stream]
     assert got == [whole.bar(i).ts_close for i in range(10)]
-    assert stream.backfilled == 4 and stream.duplicates == 1 and len(history.asked) == 1
+    assert stream.backfilled == 4
+    assert stream.duplicates == 1
+    assert len(history.asked) == 1
 
 
 @pytest.mark.parametrize("adjustment", ["split", "all"])

@@ -134,7 +134,8 @@ def test_corrupt_bars_never_pass_and_sound_ones_are_never_dropped(
             assert _is_sound(raw, row)
     assert bool(np.all(np.diff(clean.ts_close) > 0))
     for item in report.quarantined:
-        assert item.reason in ALL_REASONS and item.reason
+        assert item.reason in ALL_REASONS
+        assert item.reason
 
 
 def test_each_reason_is_named() -> None:
@@ -160,7 +161,8 @@ def test_a_jump_is_quarantined_unless_a_split_explains_it() -> None:
     assert "no split explains" in report.quarantined[0].reason
     explained = GateRules(splits=(Split(8 * MIN, 2.0),))
     clean, report = gatekeep(raw, None, explained, "test")
-    assert report.quarantined == () and len(clean) == 2
+    assert report.quarantined == ()
+    assert len(clean) == 2
     wrong_ratio = GateRules(splits=(Split(8 * MIN, 4.0),))
     _, report = gatekeep(raw, None, wrong_ratio, "test")
     assert [q.row for q in report.quarantined] == [1]
@@ -169,11 +171,13 @@ def test_a_jump_is_quarantined_unless_a_split_explains_it() -> None:
 def test_bars_from_the_future_are_quarantined_and_a_quiet_feed_is_stale() -> None:
     raw = _two_bars(100.5)
     clean, report = gatekeep(raw, None, GateRules(as_of_ns=10 * MIN), "test")
-    assert [q.row for q in report.quarantined] == [1] and len(clean) == 1
+    assert [q.row for q in report.quarantined] == [1]
+    assert len(clean) == 1
     _, fresh = gatekeep(raw, None, GateRules(as_of_ns=20 * MIN, max_age_ns=10 * MIN), "test")
     assert not fresh.stale
     _, stale = gatekeep(raw, None, GateRules(as_of_ns=40 * MIN, max_age_ns=10 * MIN), "test")
-    assert stale.stale and stale.quarantined == ()
+    assert stale.stale
+    assert stale.quarantined == ()
 
 
 def test_a_spike_is_quarantined_but_the_bar_after_it_is_not() -> None:
