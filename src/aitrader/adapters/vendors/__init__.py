@@ -4,6 +4,7 @@ none of them gates: that is the application's gatekeeper's job."""
 
 from aitrader.adapters.vendors._http import VendorSettings
 from aitrader.adapters.vendors.alpaca import AlpacaVendor
+from aitrader.adapters.vendors.alpaca_stream import DEFAULT_STREAM_URL, AlpacaBarStream
 from aitrader.adapters.vendors.alphavantage import AlphaVantageVendor
 from aitrader.adapters.vendors.finnhub import FinnhubVendor
 from aitrader.adapters.vendors.twelvedata import TwelveDataVendor
@@ -18,5 +19,6 @@ DEFAULT_BASE_URLS = {
 }
 """Each HTTP vendor's production base URL (AITRADER_<VENDOR>_BASE_URL overrides it)."""
 
-__all__ = ["DEFAULT_BASE_URLS", "AlpacaVendor", "AlphaVantageVendor", "FinnhubVendor",
-           "TwelveDataVendor", "VendorSettings", "YahooVendor"]
+__all__ = ["DEFAULT_BASE_URLS", "DEFAULT_STREAM_URL", "AlpacaBarStream", "AlpacaVendor",
+           "AlphaVantageVendor", "FinnhubVendor", "TwelveDataVendor", "VendorSettings",
+           "YahooVendor"]
