@@ -55,7 +55,7 @@ async def _serve_one(socket: ServerConnection, script: Script) -> None:
         await socket.send(msgpack.packb([bar], datetime=True))
     if script.connections:  # drop the line: the client must reconnect
         return
-    await asyncio.Future()  # keep the last connection open
+    await socket.wait_closed()  # keep the last connection open until the server stops
 
 
 @contextmanager

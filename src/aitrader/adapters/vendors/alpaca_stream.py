@@ -76,7 +76,9 @@ class AlpacaBarStream(BarStream):
             stream.stop()
         except (RuntimeError, TimeoutError, AttributeError) as error:  # loop already gone
             log.info("stream.stop_failed", error=type(error).__name__)
-        thread.join(timeout=self._settings.timeout_s)
+        # alpaca-py's loop notices the stop within its 5 s receive timeout; the thread is a
+        # daemon, so a consumer that is done is not held up waiting for it.
+        thread.join(timeout=0.5)
 
     def _to_bar(self, message: Any) -> Bar | None:
         def field(key: str) -> Any:
