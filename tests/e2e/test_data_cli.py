@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, write_csv
 from tests.http_fake import fake_vendor
+from tests.ws_fake import Script, fake_stream, message
 
 PAYLOADS = Path(__file__).parents[1] / "contract" / "payloads"
 
@@ -175,3 +176,19 @@ def test_vendor_flags_refuse_bad_input_in_one_line(cli: Cli, args: tuple[str, ..
     outcome = cli.backtest(*args, "--symbols", "AAPL")
     assert outcome.code == 2
     outcome.error_line()
+
+
+def test_stream_prints_live_bars_as_json_lines(cli: Cli,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    script = Script([message(0), message(1), message(2)])
+    with fake_stream(script) as url:
+        monkeypatch.setenv("AITRADER_ALPACA_STREAM_URL", url)
+        monkeypatch.setenv("AITRADER_ALPACA_API_KEY", "AKTEST")
+        monkeypatch.setenv("AITRADER_ALPACA_API_SECRET", "s3cr3t")
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--json")
+    assert outcome.code == 0, outcome.stderr
+    lines = [json.loads(line) for line in outcome.stdout.splitlines()]
+    assert [line["ts_close"] for line in lines] == ["2024-01-02T14:31:00+00:00",
+                                                    "2024-01-02T14:32:00+00:00"]
+    assert lines[0]["close"] == "100.0"
+    assert script.auth[0]["key"] == "AKTEST"

@@ -148,6 +148,7 @@ VENDOR_NAMES = ("alpaca", "alphavantage", "finnhub", "twelvedata", "yahoo", "sam
 @attrs.frozen
 class VendorConfig:
     base_url: str | None = None
+    stream_url: str | None = None  # Alpaca's websocket (AITRADER_ALPACA_STREAM_URL overrides)
 
 
 def _fraction(_i: object, a: attrs.Attribute[float], v: float) -> None:
@@ -170,6 +171,7 @@ class VendorsConfig:
     breaker_failures: int = attrs.field(default=3, validator=_count)
     breaker_cooldown_s: float = attrs.field(default=60.0, validator=_fraction)
     max_jump: float = attrs.field(default=0.5, validator=_fraction)
+    feed: Literal["iex", "sip"] = "iex"
     alpaca: VendorConfig = attrs.field(factory=VendorConfig)
     alphavantage: VendorConfig = attrs.field(factory=VendorConfig)
     finnhub: VendorConfig = attrs.field(factory=VendorConfig)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
 import httpx
 import numpy as np
 from dependency_injector import containers, providers
@@ -29,6 +30,8 @@ from aitrader.adapters.sql import SqlBarStore, SqlJournal
 from aitrader.adapters.sql import upgrade as sql_upgrade
 from aitrader.adapters.vendors import (
     DEFAULT_BASE_URLS,
+    DEFAULT_STREAM_URL,
+    AlpacaBarStream,
     AlpacaVendor,
     AlphaVantageVendor,
     FinnhubVendor,
@@ -42,6 +45,7 @@ from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import GateRules, RawBars
 from aitrader.domain.trading import CommissionModel, SlippageModel
+from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.journal import Journal
@@ -154,6 +158,19 @@ def open_chain(spec: str, vendors: Mapping[str, Any], path: str | None = None,
                          cooldown_s=float(vendors.get("breaker_cooldown_s", 60.0)))
     jitter = np.random.default_rng().random  # backoff jitter only; never reaches a decision
     return VendorChain(chain, SystemClock(), time.sleep, jitter, policy)
+
+
+def open_bar_stream(symbols: Sequence[Symbol], vendors: Mapping[str, Any],
+                    environ: Mapping[str, str] | None = None) -> AlpacaBarStream:
+    """Alpaca's live minute bars (AITRADER_ALPACA_STREAM_URL, else vendors.alpaca.stream_url,
+    else Alpaca's own for the configured feed)."""
+    env = os.environ if environ is None else environ
+    settings = vendor_settings("alpaca", vendors, env)
+    feed = str(vendors.get("feed", "iex"))
+    configured = (vendors.get("alpaca") or {}).get("stream_url")
+    url = (env.get("AITRADER_ALPACA_STREAM_URL") or configured
+           or DEFAULT_STREAM_URL.removesuffix("/iex") + f"/{feed}")
+    return AlpacaBarStream(attrs.evolve(settings, base_url=url), symbols, feed)
 
 
 def open_cache(vendors: Mapping[str, Any]) -> BarCache:

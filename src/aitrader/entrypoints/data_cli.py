@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import GapReport, expected_for, fill_gaps
 from aitrader.application.data.sessions import tag_sessions
 from aitrader.application.data.source import GatedMarketData, gate
+from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, gatekeep, merge_reports
 from aitrader.domain.values import Symbol
@@ -31,6 +33,7 @@ from aitrader.entrypoints.container import (
     VendorSetupError,
     gate_rules,
     open_bar_store,
+    open_bar_stream,
     open_cache,
     open_chain,
     raw_file_bars,
@@ -382,3 +385,38 @@ def compare(
 def _num(value: float) -> float | None:
     return None if math.isnan(value) else value
 
+
+
+@app.command("stream")
+def stream(
+    symbols: SymbolsOpt = None,
+    vendor: Annotated[str, typer.Option("--vendor", help="Vendor chain that backfills bars missed while disconnected.")] = "alpaca",
+    count: Annotated[int | None, typer.Option("--bars", min=1, help="Stop after this many bars (default: until interrupted).")] = None,
+    calendar: CalendarOpt = None, config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, per bar.")] = False,
+) -> None:
+    """Print Alpaca's live one-minute bars; bars missed during a reconnect are backfilled first."""
+    cfg = _config(config, calendar=calendar, timeframe="1m")
+    wanted = _symbols(symbols)
+    live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
+    feed = BackfillingStream(live, _source(cfg, vendor, None), Timeframe.MINUTE_1)
+    seen = 0
+    bars = iter(feed)
+    try:
+        for bar in bars:
+            values = {"symbol": str(bar.symbol), "ts_open": bar.ts_open.isoformat(),
+                      "ts_close": bar.ts_close.isoformat(), "open": str(bar.open.value),
+                      "high": str(bar.high.value), "low": str(bar.low.value),
+                      "close": str(bar.close.value), "volume": str(bar.volume)}
+            print(json.dumps(values) if as_json else " ".join(values.values()), flush=True)
+            seen += 1
+            if count is not None and seen >= count:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.close()
+        bars.close()  # type: ignore[attr-defined]
+    if not as_json:
+        print(f"{seen} bars, {feed.backfilled} backfilled, {feed.duplicates} duplicates "
+              f"dropped, {live.dropped} invalid dropped", file=sys.stderr)
