@@ -192,3 +192,19 @@ def test_stream_prints_live_bars_as_json_lines(cli: Cli,
                                                     "2024-01-02T14:32:00+00:00"]
     assert lines[0]["close"] == "100.0"
     assert script.auth[0]["key"] == "AKTEST"
+
+
+def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
+    outcome = cli("data", "validate", "2010-01-04..2010-01-29", "--vendor", "sample",
+                  "--symbols", "KO,IBM", "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    reports = outcome.json()["reports"]
+    assert [r["symbol"] for r in reports] == ["KO", "IBM"]
+    assert all(r["received"] == r["passed"] > 0 for r in reports)
+
+
+def test_paper_replay_on_a_vendor_makes_the_backtests_decisions(cli: Cli) -> None:
+    args = ("--symbols", "JNJ", "--start", "2009-09-01", "--end", "2010-08-01")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, "--vendor", "sample")
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
