@@ -1,4 +1,4 @@
-"""`aitrader data fetch|validate|gaps|sessions|compare`: the market data layer from the shell.
+"""`aitrader data fetch|validate|gaps|sessions|compare|stream`: market data from the shell.
 
 Exit codes as everywhere: 0 ok, 1 the data failed a check (something quarantined, gaps left,
 vendors disagree) or a vendor could not serve, 2 bad input.
@@ -51,7 +51,7 @@ EASTERN = ZoneInfo("America/New_York")
 _SHOWN = 50
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                  help="Market data: fetch, validate, gaps, sessions, compare.")
+                  help="Market data: fetch, validate, gaps, sessions, compare, stream.")
 
 VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Vendor or comma-separated chain: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
 SymbolsOpt = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols.")]

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from alpaca.common.exceptions import APIError
-from alpaca.data.enums import Adjustment as AlpacaAdjustment
-from alpaca.data.historical.stock import StockHistoricalDataClient
-from alpaca.data.requests import StockBarsRequest
-from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import VendorSettings
@@ -28,15 +22,15 @@ from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
-_FRAMES = {
-    Timeframe.MINUTE_1: TimeFrame(1, TimeFrameUnit.Minute),
-    Timeframe.MINUTE_5: TimeFrame(5, TimeFrameUnit.Minute),
-    Timeframe.MINUTE_15: TimeFrame(15, TimeFrameUnit.Minute),
-    Timeframe.HOUR_1: TimeFrame(1, TimeFrameUnit.Hour),
-    Timeframe.DAY_1: TimeFrame(1, TimeFrameUnit.Day),
-}
-_ADJUST = {"raw": AlpacaAdjustment.RAW, "split": AlpacaAdjustment.SPLIT,
-           "all": AlpacaAdjustment.ALL}
+if TYPE_CHECKING:
+    from alpaca.data.historical.stock import StockHistoricalDataClient
+
+# alpaca-py (and requests) are imported on first use: they cost a third of a second, which
+# every command would otherwise pay whether or not it talks to Alpaca.
+_AMOUNTS = {Timeframe.MINUTE_1: (1, "Minute"), Timeframe.MINUTE_5: (5, "Minute"),
+            Timeframe.MINUTE_15: (15, "Minute"), Timeframe.HOUR_1: (1, "Hour"),
+            Timeframe.DAY_1: (1, "Day")}
+_ADJUST = ("raw", "split", "all")
 _NEVER_RETRIED = [599]  # alpaca-py retries only these status codes; 599 is never sent
 
 
@@ -52,6 +46,8 @@ class AlpacaVendor(BarVendor):
         return "alpaca"
 
     def _connect(self) -> StockHistoricalDataClient:
+        from alpaca.data.historical.stock import StockHistoricalDataClient  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+
         if self._client is None:
             client = StockHistoricalDataClient(
                 self._settings.api_key, self._settings.api_secret,
@@ -73,16 +69,24 @@ class AlpacaVendor(BarVendor):
                                            "and AITRADER_ALPACA_API_SECRET"))
         if adjustment not in _ADJUST:
             return Failure(MarketDataError("unsupported", f"alpaca: adjustment {adjustment}"))
-        request = StockBarsRequest(symbol_or_symbols=str(symbol), timeframe=_FRAMES[timeframe],
+        from alpaca.common.exceptions import APIError  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+        from alpaca.data.enums import Adjustment as AlpacaAdjustment  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+        from alpaca.data.requests import StockBarsRequest  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+        from requests import RequestException, Timeout  # noqa: PLC0415 - alpaca-py's transport
+
+        amount, unit = _AMOUNTS[timeframe]
+        request = StockBarsRequest(symbol_or_symbols=str(symbol),
+                                   timeframe=TimeFrame(amount, TimeFrameUnit[unit]),
                                    start=start - timeframe.length, end=end,
-                                   adjustment=_ADJUST[adjustment])
+                                   adjustment=AlpacaAdjustment(adjustment))
         try:
             raw = self._connect().get_stock_bars(request)
         except APIError as error:
             return Failure(_api_error(error))
-        except requests.Timeout:
+        except Timeout:
             return Failure(MarketDataError("timeout", "alpaca /v2/stocks/bars: timed out"))
-        except requests.RequestException as error:
+        except RequestException as error:
             return Failure(MarketDataError("unavailable", f"alpaca /v2/stocks/bars: unreachable "
                                            f"({type(error).__name__})"))
         except (ValueError, KeyError, TypeError) as error:
@@ -97,7 +101,7 @@ class AlpacaVendor(BarVendor):
                                         end)))
 
 
-def _api_error(error: APIError) -> MarketDataError:
+def _api_error(error: Any) -> MarketDataError:
     try:
         status = error.status_code
     except AttributeError:

@@ -15,16 +15,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from alpaca.data.enums import DataFeed
-from alpaca.data.live.stock import StockDataStream
 
 from aitrader.adapters.vendors._http import VendorSettings
 from aitrader.domain.market import Bar
 from aitrader.domain.values import Price, Symbol
 from aitrader.ports.market_data import BarStream
+
+if TYPE_CHECKING:
+    from alpaca.data.live.stock import StockDataStream
 
 log = structlog.get_logger(__name__)
 
@@ -39,14 +40,17 @@ class AlpacaBarStream(BarStream):
                  feed: str = "iex") -> None:
         self._settings = settings
         self._symbols = [str(s) for s in symbols]
-        self._feed = DataFeed.SIP if feed == "sip" else DataFeed.IEX
+        self._feed = "sip" if feed == "sip" else "iex"
         self._queue: queue.Queue[object] = queue.Queue()
         self._stream: StockDataStream | None = None
         self.dropped = 0
 
     def __iter__(self) -> Iterator[Bar]:
+        from alpaca.data.enums import DataFeed  # noqa: PLC0415 - lazy: see alpaca.py
+        from alpaca.data.live.stock import StockDataStream  # noqa: PLC0415 - lazy: see alpaca.py
+
         stream = StockDataStream(self._settings.api_key or "", self._settings.api_secret or "",
-                                 feed=self._feed, url_override=self._settings.base_url)
+                                 feed=DataFeed(self._feed), url_override=self._settings.base_url)
         self._stream = stream
 
         async def on_bar(message: Any) -> None:
