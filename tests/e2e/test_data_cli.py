@@ -176,6 +176,7 @@ def test_vendor_flags_refuse_bad_input_in_one_line(cli: Cli, args: tuple[str, ..
     outcome = cli.backtest(*args, "--symbols", "AAPL")
     assert outcome.code == 2
     outcome.error_line()
+    assert not cli.db_path.exists()  # refused before anything was written
 
 
 def test_stream_prints_live_bars_as_json_lines(cli: Cli,

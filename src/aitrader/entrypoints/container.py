@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ import attrs
 import httpx
 import numpy as np
 from dependency_injector import containers, providers
+from returns.result import Result
 
 from aitrader.adapters.calendars import open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
@@ -43,11 +45,12 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.source import GatedMarketData
 from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import GateRules, RawBars
+from aitrader.domain.series import BarFrame, GateReport, GateRules, RawBars, to_ns
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
+from aitrader.ports.errors import MarketDataError
 from aitrader.ports.journal import Journal
 from aitrader.ports.market_data import MarketData
 from aitrader.ports.vendor import BarVendor
@@ -73,7 +76,7 @@ def _market_data(path: str | None, bar_label: str, timeframe: str | None,
     if vendor:
         if vendors is None or calendar is None:
             raise VendorSetupError("--vendor needs the vendors configuration and a calendar")
-        store = open_bar_store(journal_url) if journal_url else None
+        store = LazyBarStore(journal_url) if journal_url else None
         return gated_market_data(vendor, path, bar_label, timeframe, calendar, vendors, store)
     frame_tf = Timeframe.parse(timeframe) if timeframe else None
     if path is None:
@@ -185,8 +188,34 @@ def open_bar_store(url: str) -> BarStore:
     return store
 
 
-def gate_rules(vendors: Mapping[str, Any]) -> GateRules:
-    return GateRules(max_jump=float(vendors.get("max_jump", 0.5)))
+def gate_rules(vendors: Mapping[str, Any], as_of: datetime | None = None) -> GateRules:
+    """The gate's tolerances; with as_of, bars closing after it are quarantined (a vendor
+    cannot know a bar that has not closed yet)."""
+    return GateRules(max_jump=float(vendors.get("max_jump", 0.5)),
+                     as_of_ns=None if as_of is None else to_ns(as_of))
+
+
+class LazyBarStore(BarStore):
+    """The journal's bar tables, opened on first write, so a run refused before it records
+    anything leaves no journal behind."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._store: BarStore | None = None
+
+    def _open(self) -> BarStore:
+        if self._store is None:
+            self._store = open_bar_store(self._url)
+        return self._store
+
+    def write_bars(self, source: str, frame: BarFrame) -> Result[int, MarketDataError]:
+        """Insert or replace frame's bars for source; return how many were written."""
+        return self._open().write_bars(source, frame)
+
+    def record_quarantine(self, run_id: str | None,
+                          reports: Sequence[GateReport]) -> Result[int, MarketDataError]:
+        """Record every quarantined bar with its reason and source; return how many."""
+        return self._open().record_quarantine(run_id, reports)
 
 
 def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: str | None,
@@ -196,7 +225,8 @@ def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: st
     chain = open_chain(spec, vendors, path, bar_label, timeframe)
     tf = Timeframe.parse(timeframe) if timeframe else Timeframe.DAY_1
     return GatedMarketData(chain, calendar, open_cache(vendors), store, tf,
-                           str(vendors.get("adjustment", "raw")), gate_rules(vendors))
+                           str(vendors.get("adjustment", "raw")),
+                           gate_rules(vendors, SystemClock().now()))
 
 
 def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawBars]:

@@ -133,7 +133,14 @@ def _store(config: Config) -> BarStore:
 def _source(config: Config, spec: str, store: BarStore | None) -> GatedMarketData:
     vendors = config.to_dict()["vendors"]
     return GatedMarketData(_chain(config, spec), _calendar(config), open_cache(vendors), store,
-                           _timeframe(config), config.vendors.adjustment, gate_rules(vendors))
+                           _timeframe(config), config.vendors.adjustment,
+                           gate_rules(vendors, _now(config)))
+
+
+def _now(config: Config) -> datetime:
+    """The wall-clock time: no bar closing after it can be real."""
+    moment: datetime = build_container(config).wall_clock().now()
+    return moment
 
 
 def _report_dict(report: GateReport) -> dict[str, Any]:
@@ -213,7 +220,7 @@ def validate(
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
-    rules = gate_rules(cfg.to_dict()["vendors"])
+    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
     cal = _calendar(cfg)
     reports: list[GateReport] = []
     if Path(path_or_range).exists():
@@ -269,7 +276,7 @@ def gaps(
     first, last = _range(start, end)
     tf = _timeframe(cfg)
     cal = _calendar(cfg)
-    rules = gate_rules(cfg.to_dict()["vendors"])
+    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
     source: Any = build_container(cfg).market_data() if cfg.data.path and not \
         cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
