@@ -247,3 +247,9 @@ def test_timeouts_outages_and_server_errors_are_retryable_and_never_show_the_key
     failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert failed.failure().code == "unauthorized"
     assert SECRET not in repr(settings())
+
+
+def test_yahoo_empty_result_is_no_bars() -> None:
+    transport, _ = serve((200, payload("yahoo_chart_empty.json")))
+    bars = YahooVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
+    assert len(bars.unwrap().raw) == 0

@@ -58,6 +58,7 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
     report = outcome.json()["reports"][0]
     assert report["received"] == 31
     assert report["passed"] == 27
+    assert report["sessions"] == {"REGULAR": 27}
     assert report["reasons"] == {"high is below open or close": 1, "volume is negative": 1,
                                  "outside every session": 1,
                                  "repeats the previous bar exactly (stale feed)": 1}

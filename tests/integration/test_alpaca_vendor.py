@@ -82,3 +82,11 @@ def test_alpaca_unreachable_and_unauthorized() -> None:
         AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"), utc("2024-07-05 00:00"), "raw")
     assert keyless.failure().code == "unauthorized"  # type: ignore[union-attr]
     assert "AKTEST" not in keyless.failure().message  # type: ignore[union-attr]
+
+
+def test_alpaca_empty_result_is_no_bars() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_empty.json"))
+        bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-06 00:00"),
+                                      utc("2024-07-08 00:00"), "raw")
+    assert len(bars.unwrap().raw) == 0

@@ -146,15 +146,16 @@ def _now(config: Config) -> datetime:
 def _report_dict(report: GateReport) -> dict[str, Any]:
     return {"symbol": str(report.symbol), "source": report.source, "received": report.received,
             "passed": report.passed, "quarantined": len(report.quarantined),
-            "reasons": report.counts,
+            "reasons": report.counts, "sessions": dict(report.sessions),
             "bars": [{"ts_close": q.ts_close.isoformat() if q.ts_close else None,
                       "row": q.row, "reason": q.reason} for q in report.quarantined]}
 
 
 def _print_reports(reports: Sequence[GateReport]) -> None:
     for report in reports:
+        tags = ", ".join(f"{n} {s}" for s, n in report.sessions)
         print(f"{report.symbol} from {report.source}: {report.received} bars, {report.passed} "
-              f"passed, {len(report.quarantined)} quarantined")
+              f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined")
         for item in report.quarantined[:_SHOWN]:
             when = item.ts_close.isoformat() if item.ts_close else f"row {item.row}"
             print(f"  {when}  {item.reason}")
@@ -197,7 +198,8 @@ def fetch(
         results.append({"symbol": str(symbol), "timeframe": tf.value, "vendor": used.vendor,
                         "bars": len(frame), "cached": used.cached, "digest": used.digest,
                         "quarantined": len(report.quarantined) if report else 0,
-                        "reasons": report.counts if report else {}})
+                        "reasons": report.counts if report else {},
+                        "sessions": dict(report.sessions) if report else {}})
     if as_json:
         print(json.dumps({"symbols": results, "attempts": [
             {"vendor": a.vendor, "outcome": a.outcome} for a in source.attempts]}))

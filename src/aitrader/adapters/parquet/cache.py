@@ -9,7 +9,6 @@ temporary file and are renamed into place, so a crash leaves the previous state 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime
@@ -141,8 +140,3 @@ def _union(ranges: list[list[int]]) -> list[list[int]]:
 
 def _covers(ranges: list[list[int]], start: int, end: int) -> bool:
     return any(lo <= start and end <= hi for lo, hi in ranges)
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (for reports)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

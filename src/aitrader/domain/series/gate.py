@@ -135,6 +135,8 @@ class GateReport:
     passed: int
     quarantined: tuple[Quarantined, ...]
     stale: bool = False
+    sessions: tuple[tuple[str, int], ...] = ()
+    """Passing bars by session (PRE, REGULAR, POST, OVERNIGHT), when sessions were given."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -215,7 +217,11 @@ def gatekeep(
     if rules.as_of_ns is not None and rules.max_age_ns is not None:
         newest = int(clean.ts_close[-1]) if len(clean) else None
         stale = newest is None or newest < rules.as_of_ns - rules.max_age_ns
-    report = GateReport(raw.symbol, source, len(raw), len(clean), quarantined, stale)
+    tally: tuple[tuple[str, int], ...] = ()
+    if sessions is not None:
+        counts = np.bincount(sessions[codes == 0], minlength=len(SESSION_CODES))
+        tally = tuple((s.value, int(counts[k])) for s, k in SESSION_CODES.items() if counts[k])
+    report = GateReport(raw.symbol, source, len(raw), len(clean), quarantined, stale, tally)
     return clean, report
 
 
