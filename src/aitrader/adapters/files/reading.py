@@ -51,7 +51,8 @@ def read_frames(
     path: Path, bar_label: BarLabel, timeframe: Timeframe | None
 ) -> dict[Symbol, BarFrame]:
     """Parse and validate a whole bar file into one frame per symbol, sorted by symbol."""
-    return _read(path, bar_label, timeframe, strict=True)  # type: ignore[return-value]
+    return {symbol: raw.to_frame()
+            for symbol, raw in _read(path, bar_label, timeframe, strict=True).items()}
 
 
 def read_raw(
@@ -59,12 +60,12 @@ def read_raw(
 ) -> dict[Symbol, RawBars]:
     """Parse a bar file without judging its bars (for the gatekeeper's quarantine report):
     only unreadable files and unparseable values fail."""
-    return _read(path, bar_label, timeframe, strict=False)  # type: ignore[return-value]
+    return _read(path, bar_label, timeframe, strict=False)
 
 
 def _read(
     path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
-) -> dict[Symbol, BarFrame] | dict[Symbol, RawBars]:
+) -> dict[Symbol, RawBars]:
     names = column_names(path)
     try:
         columns = resolve_columns(names)
@@ -85,8 +86,8 @@ def _read(
 
 def _frames(
     path: Path, table: pa.Table, columns: dict[str, int], named: Symbol | None,
-    bar_label: BarLabel, asked: Timeframe | None, strict: bool = True,
-) -> dict[Symbol, BarFrame] | dict[Symbol, RawBars]:
+    bar_label: BarLabel, asked: Timeframe | None, strict: bool,
+) -> dict[Symbol, RawBars]:
     problems: list[RowError] = []
     stamps = Stamps(np.empty(0, np.int64), False)
     values: dict[str, FloatArray] = {}
@@ -136,24 +137,12 @@ def _frames(
         ts_open, ts_close = sessions(stamps.ns if stamps.is_daily
                                      else _session_dates(stamps.ns, bar_label, groups))
 
-    if not strict:
-        raws = {
-            symbol: RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
-                            *(_take(values[n], rows) for n in _PRICES))
-            for symbol, rows in groups
-        }
-        return dict(sorted(raws.items()))
-    frames = {
-        symbol: BarFrame(
-            symbol=symbol, timeframe=timeframe,
-            ts_open=_take(ts_open, rows), ts_close=_take(ts_close, rows),
-            open=_take(values["open"], rows), high=_take(values["high"], rows),
-            low=_take(values["low"], rows), close=_take(values["close"], rows),
-            volume=_take(values["volume"], rows),
-        )
+    raws = {
+        symbol: RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
+                        *(_take(values[n], rows) for n in _PRICES))
         for symbol, rows in groups
     }
-    return dict(sorted(frames.items()))
+    return dict(sorted(raws.items()))
 
 
 def _take(array: npt.NDArray[_T], rows: IntArray | None) -> npt.NDArray[_T]:
