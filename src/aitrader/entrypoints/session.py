@@ -229,6 +229,9 @@ def manifest_config(
     resolved["data"]["symbols"] = [str(f.symbol) for f in frames]
     resolved["data"]["timeframe"] = frames[0].timeframe.value
     resolved["data"].pop("path", None)
+    if not config.data.vendor:  # runs on files keep the manifest (and digest) they always had
+        resolved["data"].pop("vendor", None)
+        resolved.pop("vendors", None)
     return resolved
 
 
