@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -103,6 +104,11 @@ def test_fetch_from_yahoo_caches_and_a_second_fetch_makes_no_call(
     assert fetched["reasons"] == {"open is not a finite number": 1}
     assert fetched["digest"] == cached["digest"]
     assert list((tmp_path / ".aitrader" / "cache" / "yahoo" / "AAPL" / "1D").glob("*.parquet"))
+    with sqlite3.connect(cli.db_path) as db:  # and ingested into the journal's bars table
+        stored = db.execute("SELECT source, symbol, timeframe, close FROM bars "
+                            "ORDER BY ts_close_ns").fetchall()
+    assert stored == [("yahoo", "AAPL", "1D", 129.04), ("yahoo", "AAPL", "1D", 134.18),
+                      ("yahoo", "AAPL", "1D", 131.4)]
 
 
 def test_a_rate_limited_vendor_falls_back_to_the_next(

@@ -283,3 +283,14 @@ def test_adjusted_bars_are_cached_apart_from_raw_ones(tmp_path: Path, adjustment
         AAPL, None, *DAYSPAN)
     assert vendor.calls == 2
     assert {p.name for p in tmp_path.iterdir()} == {"v", f"v-{adjustment}"}
+
+
+def test_a_symbol_no_vendor_knows_is_reported_as_unknown_not_as_an_outage() -> None:
+    unknown: Result[VendorBars, MarketDataError] = Failure(
+        MarketDataError("unknown_symbol", "no such symbol"))
+    failed = chain(FakeVendor("a", unknown), FakeVendor("b", unknown)).fetch(
+        AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
+    assert failed.failure().code == "unknown_symbol"
+    mixed = chain(FakeVendor("a", unknown), FakeVendor("b", DOWN)).fetch(
+        AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
+    assert mixed.failure().code == "unavailable"

@@ -77,6 +77,7 @@ class VendorChain:
     ) -> Result[tuple[str, VendorBars], MarketDataError]:
         """The first vendor's answer (and its name); or every vendor's failure in one error."""
         failures: list[str] = []
+        codes: set[str] = set()
         for vendor in self._vendors:
             if only is not None and vendor.name != only:
                 continue
@@ -85,6 +86,7 @@ class VendorChain:
             if breaker.open_until is not None and now < breaker.open_until:
                 failures.append(f"{vendor.name}: skipped, circuit open after repeated failures")
                 self.attempts.append(Attempt(vendor.name, "circuit_open"))
+                codes.add("unavailable")
                 continue
             answer = self._try(vendor, symbol, timeframe, start, end, adjustment)
             if isinstance(answer, Success):
@@ -99,9 +101,10 @@ class VendorChain:
                     breaker.open_until = self._clock.now() + timedelta(
                         seconds=self._policy.cooldown_s)
             failures.append(error.message)
-            if error.code == "unknown_symbol" and len(self._vendors) == 1:
-                return Failure(error)
-        code = "unavailable" if failures else "unknown_vendor"
+            codes.add(error.code)
+        # One shared reason (every vendor said unknown_symbol, say) is kept; mixed ones mean
+        # the data could not be had.
+        code = codes.pop() if len(codes) == 1 else "unavailable" if failures else "unknown_vendor"
         message = "; ".join(failures) if failures else f"no vendor named {only!r} in the chain"
         return Failure(MarketDataError(code, f"no vendor could serve {symbol}: {message}"))
 
