@@ -216,3 +216,16 @@ def test_paper_replay_on_a_vendor_makes_the_backtests_decisions(cli: Cli) -> Non
     backtest = cli.backtest_json(*args)
     paper = cli.paper_json(*args, "--vendor", "sample")
     assert paper["decisions_digest"] == backtest["decisions_digest"]
+
+
+def test_local_files_are_read_afresh_never_from_the_cache(cli: Cli, tmp_path: Path) -> None:
+    first = write_csv(tmp_path / "a" / "XYZ.csv", DAILY_HEADER,
+                      daily_rows(10, start=date(2024, 7, 8)))
+    second = write_csv(tmp_path / "b" / "XYZ.csv", DAILY_HEADER,
+                       daily_rows(10, start=date(2024, 7, 8), base=80.0))
+    args = ("data", "fetch", "--vendor", "files", "--symbols", "XYZ", "--start", "2024-07-08",
+            "--end", "2024-07-19", "--journal", cli.journal_url, "--json", "--data")
+    one, two = cli(*args, str(first)).json(), cli(*args, str(second)).json()
+    assert one["symbols"][0]["digest"] != two["symbols"][0]["digest"]
+    assert not two["symbols"][0]["cached"]
+    assert not (tmp_path / ".aitrader" / "cache").exists()

@@ -226,7 +226,7 @@ def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: st
     tf = Timeframe.parse(timeframe) if timeframe else Timeframe.DAY_1
     return GatedMarketData(chain, calendar, open_cache(vendors), store, tf,
                            str(vendors.get("adjustment", "raw")),
-                           gate_rules(vendors, SystemClock().now()))
+                           gate_rules(vendors, SystemClock().now()), local=frozenset(LOCAL_VENDORS))
 
 
 def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawBars]:

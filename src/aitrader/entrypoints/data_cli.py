@@ -29,6 +29,7 @@ from aitrader.domain.series import BarFrame, GateReport, gatekeep, merge_reports
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
 from aitrader.entrypoints.container import (
+    LOCAL_VENDORS,
     JournalUnavailableError,
     VendorSetupError,
     gate_rules,
@@ -134,7 +135,7 @@ def _source(config: Config, spec: str, store: BarStore | None) -> GatedMarketDat
     vendors = config.to_dict()["vendors"]
     return GatedMarketData(_chain(config, spec), _calendar(config), open_cache(vendors), store,
                            _timeframe(config), config.vendors.adjustment,
-                           gate_rules(vendors, _now(config)))
+                           gate_rules(vendors, _now(config)), local=frozenset(LOCAL_VENDORS))
 
 
 def _now(config: Config) -> datetime:

@@ -29,7 +29,8 @@ from aitrader.ports.vendor import VendorBars
 
 @attrs.frozen
 class Used:
-    """One frame served: from which vendor, whether from the cache, and the cache's digest."""
+    """One frame served: from which vendor, whether from the cache, and the digest of the
+    cached content (of the frame itself for local sources, which are not cached)."""
 
     vendor: str
     symbol: Symbol
@@ -56,7 +57,8 @@ class GatedMarketData(MarketData):
 
     def __init__(self, chain: VendorChain, calendar: Calendar | None, cache: BarCache | None,
                  store: BarStore | None, timeframe: Timeframe, adjustment: str,
-                 rules: GateRules = DEFAULT_RULES, run_id: str | None = None) -> None:
+                 rules: GateRules = DEFAULT_RULES, run_id: str | None = None,
+                 local: frozenset[str] = frozenset()) -> None:
         self._chain = chain
         self._calendar = calendar
         self._cache = cache
@@ -65,6 +67,7 @@ class GatedMarketData(MarketData):
         self._adjustment = adjustment
         self._rules = rules
         self._run_id = run_id
+        self._local = local  # vendors that are files already: never cached (a path is no key)
         self.reports: list[GateReport] = []
         self.used: list[Used] = []
 
@@ -92,8 +95,8 @@ class GatedMarketData(MarketData):
             recorded = self._store.record_quarantine(self._run_id, [report])
             if not isinstance(recorded, Success):
                 return Failure(recorded.failure())
-        digest = None
-        if self._cache is not None:
+        digest = frame.digest()
+        if self._cache is not None and vendor not in self._local:
             stored = self._cache.store(self._source(vendor), frame, start, end)
             if not isinstance(stored, Success):
                 return Failure(stored.failure())
@@ -112,6 +115,8 @@ class GatedMarketData(MarketData):
         if self._cache is None:
             return Success(None)
         for vendor in self._chain.names:
+            if vendor in self._local:
+                continue
             loaded = self._cache.load(self._source(vendor), symbol, timeframe, start, end)
             if not isinstance(loaded, Success):
                 return Failure(loaded.failure())
