@@ -16,7 +16,7 @@ import structlog
 import typer
 
 from aitrader.domain.strategies import describe_strategies
-from aitrader.entrypoints import runs_cli
+from aitrader.entrypoints import data_cli, runs_cli
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
@@ -29,6 +29,7 @@ db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The jour
 runs_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Journaled runs.")
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
+app.add_typer(data_cli.app, name="data")
 
 Strategy = Annotated[str | None, typer.Option("--strategy", help="Strategy name (see `aitrader strategies`).")]
 Param = Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter name=value (repeatable).")]
@@ -38,6 +39,7 @@ End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or 
 Data = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory (default: bundled sample).")]
 BarLabel = Annotated[str | None, typer.Option("--bar-label", help="Timestamps label the bar's open or close.")]
 Timeframe = Annotated[str | None, typer.Option("--timeframe", help="Expected timeframe: 1m, 5m, 15m, 1h, 1D.")]
+Vendor = Annotated[str | None, typer.Option("--vendor", help="Fetch bars from a vendor (chain A,B) instead of --data: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
 Calendar = Annotated[str | None, typer.Option("--calendar", help="Exchange calendar: XNYS (default) or 24/7.")]
 Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
 PerShare = Annotated[str | None, typer.Option("--commission-per-share", help="Commission per share ($).")]
@@ -131,7 +133,8 @@ def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json
 _OPTION_KEYS = {
     "strategy": "strategy.name", "symbols": "data.symbols", "start": "data.start",
     "end": "data.end", "data": "data.path", "bar_label": "data.bar_label",
-    "timeframe": "data.timeframe", "calendar": "data.calendar", "cash": "broker.cash",
+    "timeframe": "data.timeframe", "calendar": "data.calendar", "vendor": "data.vendor",
+    "cash": "broker.cash",
     "commission_per_share": "broker.commission_per_share",
     "commission_per_order": "broker.commission_per_order",
     "commission_pct": "broker.commission_pct", "slippage_bps": "broker.slippage_bps",
@@ -156,7 +159,7 @@ def _overrides(mode: str, options: dict[str, Any]) -> dict[str, Any]:
 def backtest(
     strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
     end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
-    calendar: Calendar = None, cash: Cash = None, commission_per_share: PerShare = None,
+    calendar: Calendar = None, vendor: Vendor = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
     fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
@@ -173,7 +176,7 @@ def paper(
     speed: Speed = None,
     strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
     end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
-    calendar: Calendar = None, cash: Cash = None, commission_per_share: PerShare = None,
+    calendar: Calendar = None, vendor: Vendor = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
     fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,

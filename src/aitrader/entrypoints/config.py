@@ -90,6 +90,7 @@ class DataConfig:
     bar_label: Literal["open", "close"] = "open"
     timeframe: str | None = None
     calendar: str = attrs.field(default="XNYS", validator=_known_calendar)
+    vendor: str | None = None
 
 
 @attrs.frozen
@@ -138,6 +139,46 @@ class OutputConfig:
     dir: str = "out"
 
 
+# Market data vendors (issue 5). Keys and secrets are never configuration: they come only from
+# AITRADER_<VENDOR>_API_KEY (and AITRADER_ALPACA_API_SECRET); AITRADER_<VENDOR>_BASE_URL
+# overrides `base_url`.
+VENDOR_NAMES = ("alpaca", "alphavantage", "finnhub", "twelvedata", "yahoo", "sample", "files")
+
+
+@attrs.frozen
+class VendorConfig:
+    base_url: str | None = None
+    stream_url: str | None = None  # Alpaca's websocket (AITRADER_ALPACA_STREAM_URL overrides)
+
+
+def _fraction(_i: object, a: attrs.Attribute[float], v: float) -> None:
+    if not 0 < v < float("inf"):
+        raise ValueError(f"{a.name} must be a positive number, was {v}")
+
+
+def _count(_i: object, a: attrs.Attribute[int], v: int) -> None:
+    if not 1 <= v <= 10:
+        raise ValueError(f"{a.name} must be between 1 and 10, was {v}")
+
+
+@attrs.frozen
+class VendorsConfig:
+    cache_dir: str = ".aitrader/cache"
+    adjustment: Literal["raw", "split", "all"] = "raw"
+    timeout_s: float = attrs.field(default=10.0, validator=_fraction)
+    attempts: int = attrs.field(default=3, validator=_count)
+    backoff_s: float = attrs.field(default=0.5, validator=_fraction)
+    breaker_failures: int = attrs.field(default=3, validator=_count)
+    breaker_cooldown_s: float = attrs.field(default=60.0, validator=_fraction)
+    max_jump: float = attrs.field(default=0.5, validator=_fraction)
+    feed: Literal["iex", "sip"] = "iex"
+    alpaca: VendorConfig = attrs.field(factory=VendorConfig)
+    alphavantage: VendorConfig = attrs.field(factory=VendorConfig)
+    finnhub: VendorConfig = attrs.field(factory=VendorConfig)
+    twelvedata: VendorConfig = attrs.field(factory=VendorConfig)
+    yahoo: VendorConfig = attrs.field(factory=VendorConfig)
+
+
 @attrs.frozen
 class Config:
     """The whole validated configuration."""
@@ -151,6 +192,7 @@ class Config:
     journal: JournalConfig = attrs.field(factory=JournalConfig)
     paper: PaperConfig = attrs.field(factory=PaperConfig)
     output: OutputConfig = attrs.field(factory=OutputConfig)
+    vendors: VendorsConfig = attrs.field(factory=VendorsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (decimals as strings) for manifests and the container."""

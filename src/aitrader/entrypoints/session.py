@@ -26,7 +26,8 @@ from aitrader.domain.series import BarFrame
 from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config
-from aitrader.entrypoints.container import Container
+from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
+from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -122,7 +123,7 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
             Timeframe.parse(config.data.timeframe)
         except ValueError as error:
             raise UserError(f"--timeframe: {error}") from None
-    market_data = container.market_data()
+    market_data = _open_market_data(container, config)
     if config.data.symbols:
         try:
             symbols = [Symbol.parse(s) for s in config.data.symbols]
@@ -141,6 +142,8 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     for symbol in symbols:
         loaded = market_data.bars(symbol, None, start, end)
         if isinstance(loaded, Failure):
+            if loaded.failure().code in _UNREACHABLE:  # a vendor that could not serve
+                raise RunFailedError(loaded.failure().message)
             raise UserError(loaded.failure().message)
         frame = loaded.unwrap()
         if len(frame) == 0:
@@ -151,6 +154,25 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
     return tuple(frames)
+
+
+_UNREACHABLE = frozenset({"unavailable", "rate_limited", "timeout", "cache_unwritable",
+                          "cache_unreadable", "cache_corrupt"})
+
+
+def _open_market_data(container: Container, config: Config) -> MarketData:
+    """The configured source: files (--data), the sample, or a vendor chain (--vendor)."""
+    vendor = config.data.vendor
+    if vendor and config.data.path and "files" not in vendor.lower():
+        raise UserError("--vendor and --data are alternatives: give one (or --vendor files "
+                        "--data PATH)")
+    try:
+        market_data: MarketData = container.market_data()
+    except VendorSetupError as error:
+        raise UserError(f"--vendor: {error}") from None
+    except JournalUnavailableError as error:
+        raise RunFailedError(str(error)) from None
+    return market_data
 
 
 def prepare(config: Config) -> Prepared:
@@ -207,6 +229,9 @@ def manifest_config(
     resolved["data"]["symbols"] = [str(f.symbol) for f in frames]
     resolved["data"]["timeframe"] = frames[0].timeframe.value
     resolved["data"].pop("path", None)
+    if not config.data.vendor:  # runs on files keep the manifest (and digest) they always had
+        resolved["data"].pop("vendor", None)
+        resolved.pop("vendors", None)
     return resolved
 
 

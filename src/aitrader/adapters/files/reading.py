@@ -36,7 +36,7 @@ from aitrader.adapters.files.timestamps import (
 )
 from aitrader.adapters.files.zone import naive
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, find_bad_bars
+from aitrader.domain.series import BarFrame, RawBars, find_bad_bars
 from aitrader.domain.values import Symbol
 
 FloatArray = npt.NDArray[np.float64]
@@ -51,6 +51,21 @@ def read_frames(
     path: Path, bar_label: BarLabel, timeframe: Timeframe | None
 ) -> dict[Symbol, BarFrame]:
     """Parse and validate a whole bar file into one frame per symbol, sorted by symbol."""
+    return {symbol: raw.to_frame()
+            for symbol, raw in _read(path, bar_label, timeframe, strict=True).items()}
+
+
+def read_raw(
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
+) -> dict[Symbol, RawBars]:
+    """Parse a bar file without judging its bars (for the gatekeeper's quarantine report):
+    only unreadable files and unparseable values fail."""
+    return _read(path, bar_label, timeframe, strict=False)
+
+
+def _read(
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
+) -> dict[Symbol, RawBars]:
     names = column_names(path)
     try:
         columns = resolve_columns(names)
@@ -61,7 +76,7 @@ def read_frames(
     if table.num_rows == 0:
         raise FileDataError("invalid_data", f"{path}: no data rows")
     try:
-        return _frames(path, table, columns, named, bar_label, timeframe)
+        return _frames(path, table, columns, named, bar_label, timeframe, strict)
     except RowError as error:
         raise FileDataError("invalid_data", f"{where(path, error.row)}: {error.problem}") \
             from error
@@ -71,8 +86,8 @@ def read_frames(
 
 def _frames(
     path: Path, table: pa.Table, columns: dict[str, int], named: Symbol | None,
-    bar_label: BarLabel, asked: Timeframe | None,
-) -> dict[Symbol, BarFrame]:
+    bar_label: BarLabel, asked: Timeframe | None, strict: bool,
+) -> dict[Symbol, RawBars]:
     problems: list[RowError] = []
     stamps = Stamps(np.empty(0, np.int64), False)
     values: dict[str, FloatArray] = {}
@@ -98,7 +113,7 @@ def _frames(
     for _symbol, rows in groups:
         issues = find_bad_bars(_take(stamps.ns, rows),
                                *(_take(values[n], rows) for n in _PRICES))
-        if issues:
+        if issues and strict:
             problems.append(RowError(_original(rows, issues[0].row), issues[0].reason))
         steps.append(np.diff(_take(stamps.ns, rows)))
     if problems:
@@ -107,7 +122,7 @@ def _frames(
     timeframe = _timeframe(path, stamps, np.concatenate(steps), asked)
     if timeframe.is_intraday:
         length = int(timeframe.length.total_seconds()) * 1_000_000_000
-        for (_symbol, rows), step in zip(groups, steps, strict=True):
+        for (_symbol, rows), step in zip(groups, steps if strict else [], strict=strict):
             short = np.flatnonzero(step < length)
             if len(short):
                 apart = timedelta(microseconds=int(step[short[0]]) // 1_000)
@@ -122,17 +137,12 @@ def _frames(
         ts_open, ts_close = sessions(stamps.ns if stamps.is_daily
                                      else _session_dates(stamps.ns, bar_label, groups))
 
-    frames = {
-        symbol: BarFrame(
-            symbol=symbol, timeframe=timeframe,
-            ts_open=_take(ts_open, rows), ts_close=_take(ts_close, rows),
-            open=_take(values["open"], rows), high=_take(values["high"], rows),
-            low=_take(values["low"], rows), close=_take(values["close"], rows),
-            volume=_take(values["volume"], rows),
-        )
+    raws = {
+        symbol: RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
+                        *(_take(values[n], rows) for n in _PRICES))
         for symbol, rows in groups
     }
-    return dict(sorted(frames.items()))
+    return dict(sorted(raws.items()))
 
 
 def _take(array: npt.NDArray[_T], rows: IntArray | None) -> npt.NDArray[_T]:

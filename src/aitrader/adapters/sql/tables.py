@@ -209,3 +209,20 @@ risk_state = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# Bars as fetched and gated (issue 5): float columns hold the BarFrame's float64 values exactly;
+# times are UTC epoch nanoseconds, as in the Parquet cache.
+bars = sa.Table(
+    "bars", metadata,
+    sa.Column("source", sa.String, nullable=False),
+    sa.Column("symbol", sa.String, nullable=False),
+    sa.Column("timeframe", sa.String, nullable=False),
+    sa.Column("ts_close_ns", sa.BigInteger, nullable=False),
+    sa.Column("ts_open_ns", sa.BigInteger, nullable=False),
+    sa.Column("open", sa.Double, nullable=False),
+    sa.Column("high", sa.Double, nullable=False),
+    sa.Column("low", sa.Double, nullable=False),
+    sa.Column("close", sa.Double, nullable=False),
+    sa.Column("volume", sa.Double, nullable=False),
+    sa.PrimaryKeyConstraint("source", "symbol", "timeframe", "ts_close_ns"),
+)

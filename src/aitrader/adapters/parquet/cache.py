@@ -1,0 +1,142 @@
+"""ParquetBarCache: gated bars per source, symbol and timeframe, content-hashed.
+
+Layout: `<root>/<source>/<SYMBOL>/<timeframe>/<sha256>.parquet` holds every bar stored for that
+key; `index.json` beside it names the current file and the ranges fetched (merged, half-open
+[start, end) in UTC ns). A file's name is the SHA-256 of its columns, so a digest recorded by a
+run names exactly the bytes it used; a load checks the file against its name. Writes go to a
+temporary file and are renamed into place, so a crash leaves the previous state readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from returns.result import Failure, Result, Success
+
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import BarFrame, to_ns
+from aitrader.domain.values import Symbol
+from aitrader.ports.bar_cache import BarCache
+from aitrader.ports.errors import MarketDataError
+
+_COLUMNS = ("ts_open", "ts_close", "open", "high", "low", "close", "volume")
+
+
+def content_digest(frame: BarFrame) -> str:
+    """SHA-256 of the frame's columns (and its symbol and timeframe)."""
+    return frame.digest()
+
+
+class ParquetBarCache(BarCache):
+    """A directory of Parquet files; safe for one writer at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = Path(root)
+
+    def _dir(self, source: str, symbol: Symbol, timeframe: Timeframe) -> Path:
+        return self._root / source / str(symbol) / timeframe.value
+
+    def _index(self, folder: Path) -> dict[str, object] | None:
+        try:
+            loaded: dict[str, object] = json.loads((folder / "index.json").read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        return loaded
+
+    def load(
+        self, source: str, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
+    ) -> Result[tuple[BarFrame, str] | None, MarketDataError]:
+        """The bars with start <= ts_close < end and the stored content's digest, or None."""
+        folder = self._dir(source, symbol, timeframe)
+        try:
+            index = self._index(folder)
+            if index is None or not _covers(index["ranges"], to_ns(start), to_ns(end)):  # type: ignore[arg-type]
+                return Success(None)
+            digest = str(index["digest"])
+            frame = _read(folder / f"{digest}.parquet", symbol, timeframe)
+        except (OSError, ValueError, KeyError, pa.ArrowException) as error:
+            return Failure(MarketDataError("cache_unreadable",
+                                           f"cache {folder}: {type(error).__name__}: {error}"))
+        if content_digest(frame) != digest:
+            return Failure(MarketDataError("cache_corrupt",
+                                           f"cache {folder}/{digest}.parquet: content does not "
+                                           "match its digest"))
+        return Success((frame.window(start, end), digest))
+
+    def store(
+        self, source: str, frame: BarFrame, start: datetime, end: datetime,
+    ) -> Result[str, MarketDataError]:
+        """Merge frame into the stored bars (newer bars replace stored ones at the same
+        ts_close); record [start, end) as fetched; return the new content digest."""
+        folder = self._dir(source, frame.symbol, frame.timeframe)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            index = self._index(folder)
+            ranges: list[list[int]] = []
+            merged = frame
+            if index is not None:
+                ranges = [list(r) for r in index["ranges"]]  # type: ignore[attr-defined]
+                old = _read(folder / f"{index['digest']}.parquet", frame.symbol,
+                            frame.timeframe)
+                merged = _merge(old, frame)
+            ranges = _union([*ranges, [to_ns(start), to_ns(end)]])
+            digest = content_digest(merged)
+            target = folder / f"{digest}.parquet"
+            if not target.exists():
+                _write(target, merged)
+            _replace_text(folder / "index.json",
+                          json.dumps({"digest": digest, "ranges": ranges, "bars": len(merged)}))
+            if index is not None and index["digest"] != digest:
+                (folder / f"{index['digest']}.parquet").unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, pa.ArrowException) as error:
+            return Failure(MarketDataError("cache_unwritable",
+                                           f"cache {folder}: {type(error).__name__}: {error}"))
+        return Success(digest)
+
+
+def _read(path: Path, symbol: Symbol, timeframe: Timeframe) -> BarFrame:
+    table = pq.read_table(path, columns=list(_COLUMNS))
+    cols = {name: table.column(name).to_numpy() for name in _COLUMNS}
+    return BarFrame(symbol, timeframe, **cols)
+
+
+def _write(path: Path, frame: BarFrame) -> None:
+    table = pa.table({name: getattr(frame, name) for name in _COLUMNS})
+    partial = path.with_suffix(".parquet.partial")
+    pq.write_table(table, partial, compression="zstd")
+    os.replace(partial, path)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, "utf-8")
+    os.replace(partial, path)
+
+
+def _merge(old: BarFrame, new: BarFrame) -> BarFrame:
+    """Union by ts_close; where both hold a bar, the new one wins."""
+    keep_old = ~np.isin(old.ts_close, new.ts_close)
+    columns = {name: np.concatenate((getattr(old, name)[keep_old], getattr(new, name)))
+               for name in _COLUMNS}
+    order = np.argsort(columns["ts_close"], kind="stable")
+    return BarFrame(new.symbol, new.timeframe, **{k: v[order] for k, v in columns.items()})
+
+
+def _union(ranges: list[list[int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged
+
+
+def _covers(ranges: list[list[int]], start: int, end: int) -> bool:
+    return any(lo <= start and end <= hi for lo, hi in ranges)

@@ -1,0 +1,73 @@
+"""Vendor time to the system's: aware UTC nanoseconds, bars labelled at their close."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import RawBars, Split, to_ns
+from aitrader.domain.series.normalise import Adjustment, Dividend, adjust, order_and_dedupe
+from aitrader.domain.values import Symbol
+
+EASTERN = ZoneInfo("America/New_York")
+_OPEN, _CLOSE = time(9, 30), time(16, 0)
+NS = 1_000_000_000
+
+
+def session_day_ns(day: date) -> tuple[int, int]:
+    """A daily bar's span: the day's regular session, 09:30-16:00 New York time, as UTC ns
+    (the convention of the files adapter; early closes are the calendar's concern)."""
+    return (to_ns(datetime.combine(day, _OPEN, EASTERN)),
+            to_ns(datetime.combine(day, _CLOSE, EASTERN)))
+
+
+def eastern_date(ns: int) -> date:
+    """The New York date of a UTC instant."""
+    return datetime.fromtimestamp(ns / NS, UTC).astimezone(EASTERN).date()
+
+
+def parse_eastern(text: str) -> int:
+    """'YYYY-MM-DD HH:MM:SS' New York wall time as UTC ns."""
+    return to_ns(datetime.fromisoformat(text).replace(tzinfo=EASTERN))
+
+
+def parse_utc(text: str) -> int:
+    """An ISO datetime (naive = UTC, 'Z' accepted) as UTC ns."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_ns(moment)
+
+
+def build(
+    symbol: Symbol, timeframe: Timeframe, stamps: Sequence[int], labelled: str,
+    columns: Sequence[Sequence[float]], start: datetime, end: datetime,
+    adjustment: Adjustment = Adjustment.RAW, splits: tuple[Split, ...] = (),
+    dividends: tuple[Dividend, ...] = (),
+) -> RawBars:
+    """Vendor rows to RawBars: stamps (UTC ns) label the bar's open ('open'), close ('close') or
+    trading day ('day', a daily bar); ordered, deduplicated (last wins), adjusted as asked, and
+    windowed to start <= ts_close < end."""
+    ts = np.asarray(stamps, dtype=np.int64)
+    if labelled == "day":
+        spans = [session_day_ns(eastern_date(int(t))) for t in ts.tolist()]
+        ts_open = np.asarray([s[0] for s in spans], dtype=np.int64).reshape(-1)
+        ts_close = np.asarray([s[1] for s in spans], dtype=np.int64).reshape(-1)
+    else:
+        length = int(timeframe.length.total_seconds()) * NS
+        ts_open = ts if labelled == "open" else ts - length
+        ts_close = ts + length if labelled == "open" else ts
+    o, h, low, c, v = (np.asarray(col, dtype=np.float64).reshape(-1) for col in columns)
+    raw = order_and_dedupe(RawBars(symbol, timeframe, ts_open, ts_close, o, h, low, c, v))
+    raw = adjust(raw, splits, dividends, adjustment)
+    keep: npt.NDArray[np.bool_] = (raw.ts_close >= to_ns(start)) & (raw.ts_close < to_ns(end))
+    return raw.take(keep)
+
+
+def unix_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())

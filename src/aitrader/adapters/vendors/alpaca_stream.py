@@ -1,0 +1,108 @@
+"""AlpacaBarStream: minute bars from Alpaca's market data websocket (alpaca-py StockDataStream).
+
+alpaca-py runs the socket on its own asyncio loop, reconnecting after errors with backoff; this
+adapter runs that loop on a thread and hands bars over a queue. Alpaca stamps a bar at its open
+(ts_close = ts_open + 1 minute). A message that is not a valid bar (high below low, a
+non-positive price) is dropped and counted, never passed on. Bars missed while the socket was
+down are not this adapter's concern: the application's BackfillingStream fetches them over
+HTTP before the stream resumes. Iteration ends when `close()` is called.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from aitrader.adapters.vendors._http import VendorSettings
+from aitrader.domain.market import Bar
+from aitrader.domain.values import Price, Symbol
+from aitrader.ports.market_data import BarStream
+
+if TYPE_CHECKING:
+    from alpaca.data.live.stock import StockDataStream
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_STREAM_URL = "wss://stream.data.alpaca.markets/v2/iex"
+_END = object()
+
+
+class AlpacaBarStream(BarStream):
+    """Closed one-minute bars of `symbols` as Alpaca publishes them."""
+
+    def __init__(self, settings: VendorSettings, symbols: Sequence[Symbol],
+                 feed: str = "iex") -> None:
+        self._settings = settings
+        self._symbols = [str(s) for s in symbols]
+        self._feed = "sip" if feed == "sip" else "iex"
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._stream: StockDataStream | None = None
+        self.dropped = 0
+
+    def __iter__(self) -> Iterator[Bar]:
+        from alpaca.data.enums import DataFeed  # noqa: PLC0415 - lazy: see alpaca.py
+        from alpaca.data.live.stock import StockDataStream  # noqa: PLC0415 - lazy: see alpaca.py
+
+        stream = StockDataStream(self._settings.api_key or "", self._settings.api_secret or "",
+                                 feed=DataFeed(self._feed), url_override=self._settings.base_url)
+        self._stream = stream
+
+        async def on_bar(message: Any) -> None:
+            bar = self._to_bar(message)
+            if bar is not None:
+                self._queue.put(bar)
+
+        stream.subscribe_bars(on_bar, *self._symbols)
+        thread = threading.Thread(target=stream.run, name="alpaca-bars", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    return
+                assert isinstance(item, Bar)
+                yield item
+        finally:
+            self._stop(stream, thread)
+
+    def close(self) -> None:
+        """End the iteration (from another thread or a consumer) and the socket with it."""
+        self._queue.put(_END)
+
+    def _stop(self, stream: StockDataStream, thread: threading.Thread) -> None:
+        try:
+            stream.stop()
+        except (RuntimeError, TimeoutError, AttributeError) as error:  # loop already gone
+            log.info("stream.stop_failed", error=type(error).__name__)
+        # alpaca-py's loop notices the stop within its 5 s receive timeout; the thread is a
+        # daemon, so a consumer that is done is not held up waiting for it.
+        thread.join(timeout=0.5)
+
+    def _to_bar(self, message: Any) -> Bar | None:
+        def field(key: str) -> Any:
+            if isinstance(message, dict):
+                return message.get(key)
+            return getattr(message, _ATTRS.get(key, key), None)
+
+        try:
+            opened: Any = field("t")
+            if not isinstance(opened, datetime):
+                opened = opened.to_datetime()
+            opened = opened.astimezone(UTC)
+            o, h, low, c = (Price(Decimal(repr(float(field(k))))) for k in ("o", "h", "l", "c"))
+            return Bar(Symbol.parse(str(field("S"))), opened, opened + timedelta(minutes=1),
+                       o, h, low, c, Decimal(repr(float(field("v")))))
+        except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
+            self.dropped += 1
+            log.warning("stream.bar_dropped", symbol=str(field("S")), error=str(error)[:120])
+            return None
+
+
+_ATTRS = {"t": "timestamp", "S": "symbol", "o": "open", "h": "high", "l": "low", "c": "close",
+          "v": "volume"}

@@ -1,0 +1,85 @@
+"""Finnhub's /stock/candle: bars in columns, unix seconds at the bar's open.
+
+Finnhub adjusts daily candles for splits and leaves intraday candles unadjusted, so it serves
+`split` for daily bars and `raw` for intraday; any other request is 'unsupported' and the chain
+moves on rather than mixing conventions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from returns.result import Failure, Result, Success
+
+from aitrader.adapters.vendors._http import VendorSettings, get_json, make_client, number
+from aitrader.adapters.vendors._time import NS, build, session_day_ns, unix_seconds
+from aitrader.domain.market import Timeframe
+from aitrader.domain.values import Symbol
+from aitrader.ports.errors import MarketDataError
+from aitrader.ports.vendor import BarVendor, VendorBars
+
+_RESOLUTIONS = {Timeframe.MINUTE_1: "1", Timeframe.MINUTE_5: "5", Timeframe.MINUTE_15: "15",
+                Timeframe.HOUR_1: "60", Timeframe.DAY_1: "D"}
+
+
+class FinnhubVendor(BarVendor):
+    """Bars from Finnhub (key as `token`)."""
+
+    def __init__(self, settings: VendorSettings,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._settings = settings
+        self._client = make_client(settings, transport)
+
+    @property
+    def name(self) -> str:
+        return "finnhub"
+
+    def fetch(
+        self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
+        adjustment: str,
+    ) -> Result[VendorBars, MarketDataError]:
+        """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant."""
+        serves = "split" if timeframe is Timeframe.DAY_1 else "raw"
+        if adjustment != serves:
+            return Failure(MarketDataError(
+                "unsupported", f"finnhub serves {timeframe.value} bars {serves}-adjusted only, "
+                f"not {adjustment}"))
+        if not self._settings.api_key:
+            return Failure(MarketDataError("unauthorized", "finnhub: no API key (set "
+                                           "AITRADER_FINNHUB_API_KEY)"))
+        url = f"{self._settings.base_url.rstrip('/')}/stock/candle"
+        params = {"symbol": str(symbol), "resolution": _RESOLUTIONS[timeframe],
+                  "from": str(unix_seconds(start - timeframe.length)),
+                  "to": str(unix_seconds(end)), "token": self._settings.api_key}
+        body = get_json(self._client, self.name, url, params)
+        if not isinstance(body, Success):
+            return Failure(body.failure())
+        return _parse(symbol, timeframe, body.unwrap(), start, end)
+
+
+def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
+           end: datetime) -> Result[VendorBars, MarketDataError]:
+    if not isinstance(body, dict):
+        return Failure(MarketDataError("invalid_data", "finnhub: the body is not an object"))
+    if "error" in body:
+        text = str(body["error"])
+        code = "rate_limited" if "limit" in text.lower() else "invalid_request"
+        return Failure(MarketDataError(code, f"finnhub {symbol}: {text}"))
+    status = body.get("s")
+    stamps: list[int] = []
+    columns: list[list[float]] = [[], [], [], [], []]
+    if status == "ok":
+        stamps = [int(t) * NS for t in body.get("t") or []]
+        if timeframe is Timeframe.DAY_1:  # daily candles are stamped at 00:00 UTC of the day
+            stamps = [session_day_ns(datetime.fromtimestamp(t // NS, UTC).date())[0]
+                      for t in stamps]
+        columns = [[number(x) for x in body.get(k) or []] for k in ("o", "h", "l", "c", "v")]
+        if any(len(col) != len(stamps) for col in columns):
+            return Failure(MarketDataError("invalid_data",
+                                           f"finnhub {symbol}: arrays of unequal length"))
+    elif status != "no_data":
+        return Failure(MarketDataError("invalid_data", f"finnhub {symbol}: status {status!r}"))
+    labelled = "day" if timeframe is Timeframe.DAY_1 else "open"
+    return Success(VendorBars(build(symbol, timeframe, stamps, labelled, columns, start, end)))

@@ -1,0 +1,231 @@
+"""`aitrader data ...` and `--vendor` as a user drives them; vendors are fake servers on
+127.0.0.1 reached through AITRADER_<VENDOR>_BASE_URL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, write_csv
+from tests.http_fake import fake_vendor
+from tests.ws_fake import Script, fake_stream, message
+
+PAYLOADS = Path(__file__).parents[1] / "contract" / "payloads"
+
+
+def test_sessions_json_lists_the_day_in_utc(cli: Cli) -> None:
+    early = cli("data", "sessions", "--date", "2024-11-29", "--json")
+    assert early.code == 0
+    assert early.json() == [  # after Thanksgiving: no overnight session, an early close
+        {"session": "PRE", "start": "2024-11-29T09:00:00+00:00",
+         "end": "2024-11-29T14:30:00+00:00"},
+        {"session": "REGULAR", "start": "2024-11-29T14:30:00+00:00",
+         "end": "2024-11-29T18:00:00+00:00"},
+        {"session": "POST", "start": "2024-11-29T18:00:00+00:00",
+         "end": "2024-11-29T22:00:00+00:00"}]
+    summer = cli("data", "sessions", "--date", "2024-07-01", "--json").json()
+    assert summer[0]["session"] == "OVERNIGHT"  # Sunday night into Monday
+    assert summer[2] == {"session": "REGULAR", "start": "2024-07-01T13:30:00+00:00",
+                         "end": "2024-07-01T20:00:00+00:00"}
+    assert cli("data", "sessions", "--date", "2024-12-25", "--json").json() == []
+    text = cli("data", "sessions", "--date", "2024-07-01")
+    assert "REGULAR" in text.stdout
+    assert "2024-07-01T09:30:00-04:00" in text.stdout
+    always = cli("data", "sessions", "--date", "2024-12-25", "--calendar", "24/7", "--json")
+    assert [w["session"] for w in always.json()] == ["REGULAR"]
+
+
+@pytest.mark.parametrize("args", [("--date", "2024-13-01"), ("--date", "2024-07-01",
+                                  "--calendar", "LSE")])
+def test_sessions_refuse_bad_input_in_one_line(cli: Cli, args: tuple[str, ...]) -> None:
+    outcome = cli("data", "sessions", *args)
+    assert outcome.code == 2
+    assert outcome.error_line().startswith("error: ")
+
+
+def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path) -> None:
+    rows = daily_rows(30, start=date(2024, 7, 8))  # no holiday among these weekdays
+    rows[5][2] = f"{float(rows[5][4]) - 0.01:.2f}"  # high below close
+    rows[9][5] = "-3"  # negative volume
+    rows[12][1:] = rows[11][1:]  # the previous bar again, under a new date
+    rows.append(["2024-09-02", "50", "51", "49", "50.5", "1000"])  # Labor Day
+    path = write_csv(tmp_path / "AAPL.csv", DAILY_HEADER, rows)
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert outcome.code == 1
+    report = outcome.json()["reports"][0]
+    assert report["received"] == 31
+    assert report["passed"] == 27
+    assert report["sessions"] == {"REGULAR": 27}
+    assert report["reasons"] == {"high is below open or close": 1, "volume is negative": 1,
+                                 "outside every session": 1,
+                                 "repeats the previous bar exactly (stale feed)": 1}
+    text = cli("data", "validate", str(path), "--journal", cli.journal_url)
+    assert "quarantined 4 of 31 bars" in text.stdout
+
+
+def test_validate_passes_a_sound_file(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(20, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url)
+    assert outcome.code == 0, outcome.stderr
+    assert "quarantined 0 of 20 bars" in outcome.stdout
+
+
+@pytest.mark.parametrize("target", ["nowhere.csv", "2024-01-05..2024-01-01", "2024-01-01..x"])
+def test_validate_refuses_what_is_neither_a_file_nor_a_range(cli: Cli, target: str) -> None:
+    outcome = cli("data", "validate", target, "--vendor", "sample", "--symbols", "AAPL",
+                  "--journal", cli.journal_url)
+    assert outcome.code == 2
+    outcome.error_line()
+
+
+def test_fetch_from_yahoo_caches_and_a_second_fetch_makes_no_call(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    body = json.loads((PAYLOADS / "yahoo_chart_daily.json").read_text())
+    with fake_vendor() as fake:
+        fake.answer("/v8/finance/chart/AAPL", 200, body)
+        monkeypatch.setenv("AITRADER_YAHOO_BASE_URL", fake.url)
+        args = ("data", "fetch", "--vendor", "yahoo", "--symbols", "AAPL", "--start",
+                "2020-08-31", "--end", "2020-09-03", "--journal", cli.journal_url, "--json")
+        first = cli(*args)
+        assert first.code == 0, first.stderr
+        second = cli(*args)
+        assert len(fake.requests) == 1
+    fetched, cached = first.json()["symbols"][0], second.json()["symbols"][0]
+    assert fetched["vendor"] == "yahoo"
+    assert not fetched["cached"]
+    assert cached["cached"]
+    assert fetched["bars"] == 3
+    assert fetched["quarantined"] == 1
+    assert fetched["reasons"] == {"open is not a finite number": 1}
+    assert fetched["digest"] == cached["digest"]
+    assert list((tmp_path / ".aitrader" / "cache" / "yahoo" / "AAPL" / "1D").glob("*.parquet"))
+    with sqlite3.connect(cli.db_path) as db:  # and ingested into the journal's bars table
+        stored = db.execute("SELECT source, symbol, timeframe, close FROM bars "
+                            "ORDER BY ts_close_ns").fetchall()
+    assert stored == [("yahoo", "AAPL", "1D", 129.04), ("yahoo", "AAPL", "1D", 134.18),
+                      ("yahoo", "AAPL", "1D", 131.4)]
+
+
+def test_a_rate_limited_vendor_falls_back_to_the_next(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AITRADER_VENDORS__BACKOFF_S", "0.01")
+    monkeypatch.setenv("AITRADER_ALPHAVANTAGE_API_KEY", "k-secret-1")
+    note = json.loads((PAYLOADS / "alphavantage_note.json").read_text())
+    with fake_vendor() as fake:
+        fake.answer("/query", 200, note)
+        monkeypatch.setenv("AITRADER_ALPHAVANTAGE_BASE_URL", fake.url)
+        outcome = cli("data", "fetch", "--vendor", "alphavantage,sample", "--symbols", "IBM",
+                      "--start", "2010-01-04", "--end", "2010-01-29", "--journal",
+                      cli.journal_url, "--json")
+        assert len(fake.requests) == 3  # bounded retries
+    assert outcome.code == 0, outcome.stderr
+    document = outcome.json()
+    assert document["symbols"][0]["vendor"] == "sample"
+    assert [a["outcome"] for a in document["attempts"]] == ["rate_limited", "ok"]
+    alone = cli("data", "fetch", "--vendor", "alphavantage", "--symbols", "IBM", "--start",
+                "2010-01-04", "--end", "2010-01-29", "--journal", cli.journal_url)
+    assert alone.code == 1
+    assert "k-secret-1" not in alone.stderr
+    alone.error_line()
+
+
+def test_compare_reports_where_two_sources_disagree(cli: Cli, tmp_path: Path,
+                                                    sample_rows: list[dict[str, str]]) -> None:
+    rows = [[r["date"], r["open"], r["high"], r["low"], r["close"], r["volume"]]
+            for r in sample_rows if r["symbol"] == "KO" and "2010-01-01" <= r["date"]
+            < "2010-02-01"]
+    rows[3][4] = f"{float(rows[3][4]) * 1.02:.2f}"
+    rows[3][2] = f"{max(float(rows[3][2]), float(rows[3][4])):.2f}"
+    path = write_csv(tmp_path / "KO.csv", DAILY_HEADER, rows[:-1])
+    outcome = cli("data", "compare", "--vendors", "sample,files", "--data", str(path),
+                  "--symbol", "KO", "--start", "2010-01-01", "--end", "2010-01-31", "--json")
+    assert outcome.code == 1, outcome.stderr
+    document = outcome.json()
+    assert document["compared"] == len(rows) - 1
+    assert document["only_left"] == 1
+    assert {d["field"] for d in document["disagreements"]} >= {"close", "missing_right"}
+    same = cli("data", "compare", "--vendors", "sample,sample2", "--symbol", "KO", "--start",
+               "2010-01-01", "--end", "2010-01-31")
+    assert same.code == 2
+
+
+def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
+    rows = daily_rows(23, start=date(2024, 6, 3))
+    holes = [r for r in rows if r[0] not in ("2024-06-12", "2024-06-13")
+             and r[0] != "2024-06-19"]  # Juneteenth is a holiday, so not a gap
+    path = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, holes)
+    outcome = cli("data", "gaps", "--data", str(path), "--symbols", "XYZ", "--start",
+                  "2024-06-03", "--end", "2024-06-28", "--json")
+    assert outcome.code == 1, outcome.stderr
+    [report] = outcome.json()
+    assert report["missing"] == 2
+    assert report["gaps"][0]["first"].startswith("2024-06-12")
+    assert report["expected"] == 19
+
+
+def test_backtest_on_a_vendor_makes_the_same_decisions_as_on_the_files(cli: Cli) -> None:
+    args = ("--symbols", "AAPL,MSFT", "--start", "2009-09-01", "--end", "2010-08-01")
+    on_files = cli.backtest_json(*args)
+    on_vendor = cli.backtest_json(*args, "--vendor", "sample")
+    assert on_vendor["decisions_digest"] == on_files["decisions_digest"]
+    assert on_vendor["metrics"] == on_files["metrics"]
+
+
+@pytest.mark.parametrize("args", [("--vendor", "nasdaq"), ("--vendor", "yahoo", "--data", "x"),
+                                  ("--vendor", "sample")])
+def test_vendor_flags_refuse_bad_input_in_one_line(cli: Cli, args: tuple[str, ...]) -> None:
+    outcome = cli.backtest(*args, "--symbols", "AAPL")
+    assert outcome.code == 2
+    outcome.error_line()
+    assert not cli.db_path.exists()  # refused before anything was written
+
+
+def test_stream_prints_live_bars_as_json_lines(cli: Cli,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    script = Script([message(0), message(1), message(2)])
+    with fake_stream(script) as url:
+        monkeypatch.setenv("AITRADER_ALPACA_STREAM_URL", url)
+        monkeypatch.setenv("AITRADER_ALPACA_API_KEY", "AKTEST")
+        monkeypatch.setenv("AITRADER_ALPACA_API_SECRET", "s3cr3t")
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--json")
+    assert outcome.code == 0, outcome.stderr
+    lines = [json.loads(line) for line in outcome.stdout.splitlines()]
+    assert [line["ts_close"] for line in lines] == ["2024-01-02T14:31:00+00:00",
+                                                    "2024-01-02T14:32:00+00:00"]
+    assert lines[0]["close"] == "100.0"
+    assert script.auth[0]["key"] == "AKTEST"
+
+
+def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
+    outcome = cli("data", "validate", "2010-01-04..2010-01-29", "--vendor", "sample",
+                  "--symbols", "KO,IBM", "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    reports = outcome.json()["reports"]
+    assert [r["symbol"] for r in reports] == ["KO", "IBM"]
+    assert all(r["received"] == r["passed"] > 0 for r in reports)
+
+
+def test_paper_replay_on_a_vendor_makes_the_backtests_decisions(cli: Cli) -> None:
+    args = ("--symbols", "JNJ", "--start", "2009-09-01", "--end", "2010-08-01")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, "--vendor", "sample")
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+
+
+def test_local_files_are_read_afresh_never_from_the_cache(cli: Cli, tmp_path: Path) -> None:
+    first = write_csv(tmp_path / "a" / "XYZ.csv", DAILY_HEADER,
+                      daily_rows(10, start=date(2024, 7, 8)))
+    second = write_csv(tmp_path / "b" / "XYZ.csv", DAILY_HEADER,
+                       daily_rows(10, start=date(2024, 7, 8), base=80.0))
+    args = ("data", "fetch", "--vendor", "files", "--symbols", "XYZ", "--start", "2024-07-08",
+            "--end", "2024-07-19", "--journal", cli.journal_url, "--json", "--data")
+    one, two = cli(*args, str(first)).json(), cli(*args, str(second)).json()
+    assert one["symbols"][0]["digest"] != two["symbols"][0]["digest"]
+    assert not two["symbols"][0]["cached"]
+    assert not (tmp_path / ".aitrader" / "cache").exists()

@@ -1,0 +1,80 @@
+"""The Alpaca bar stream through alpaca-py's StockDataStream against a fake websocket server on
+127.0.0.1 speaking Alpaca's msgpack protocol; the server drops the connection once, and the
+bars missed meanwhile are backfilled over HTTP (a fake history) before the stream resumes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+from returns.result import Result, Success
+
+from aitrader.adapters.vendors import AlpacaBarStream, VendorSettings
+from aitrader.application.data.stream import BackfillingStream
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import BarFrame, to_ns
+from aitrader.domain.values import Symbol
+from aitrader.ports.errors import MarketDataError
+from aitrader.ports.market_data import MarketData
+from tests.ws_fake import T0, Script, fake_stream, message
+
+AAPL = Symbol.parse("AAPL")
+
+
+class History(MarketData):
+    """Minute bars k = 0..9 as the HTTP vendor would serve them."""
+
+    def __init__(self) -> None:
+        k = np.arange(10)
+        closes = 100.0 + k
+        ts_open = np.asarray([to_ns(T0 + timedelta(minutes=int(i))) for i in k], dtype=np.int64)
+        self.frame = BarFrame(AAPL, Timeframe.MINUTE_1, ts_open, ts_open + 60 * 10**9, closes,
+                              closes + 0.5, closes - 0.5, closes, 1000.0 + k)
+        self.asked: list[tuple[datetime | None, datetime | None]] = []
+
+    def bars(self, symbol: Symbol, timeframe: Timeframe | None, start: datetime | None,
+             end: datetime | None) -> Result[BarFrame, MarketDataError]:
+        self.asked.append((start, end))
+        return Success(self.frame.window(start, end))
+
+    def symbols(self) -> Result[Sequence[Symbol], MarketDataError]:
+        return Success([AAPL])
+
+    def describe(self) -> str:
+        return "history"
+
+
+def test_bars_missed_during_a_reconnect_are_backfilled_before_the_stream_resumes() -> None:
+    bad = message(9, close=100.0)
+    bad["h"] = 90.0  # high below low: dropped, never delivered
+    script = Script([message(0), message(1), message(2)],
+                    [message(2), message(6), bad, message(7)])
+    with fake_stream(script) as url:
+        live = AlpacaBarStream(VendorSettings(url, "AKTEST", "s3cr3t"), [AAPL])
+        history = History()
+        stream = BackfillingStream(live, history, Timeframe.MINUTE_1)
+        watchdog = threading.Timer(20.0, live.close)  # never hang the suite
+        watchdog.start()
+        got = []
+        iterator = iter(stream)
+        try:
+            for bar in iterator:
+                got.append(bar)
+                if len(got) == 8:
+                    break
+        finally:
+            watchdog.cancel()
+            live.close()
+            iterator.close()  # type: ignore[attr-defined]
+    assert [b.ts_close - T0 for b in got] == [timedelta(minutes=k + 1) for k in range(8)]
+    assert [float(b.close.value) for b in got] == [100.0 + k for k in range(8)]
+    assert stream.backfilled == 3
+    assert stream.duplicates == 1
+    assert live.dropped == 1
+    assert history.asked == [(T0 + timedelta(minutes=3, microseconds=1),
+                              T0 + timedelta(minutes=7))]
+    assert script.auth[0] == {"action": "auth", "key": "AKTEST", "secret": "s3cr3t"}
+    assert script.subscriptions[0]["bars"] == ["AAPL"]
+    assert len(script.auth) == 2  # it reconnected

@@ -1,0 +1,92 @@
+"""Alpaca's historical bars through alpaca-py, against a fake server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from returns.result import Failure
+
+from aitrader.adapters.vendors import AlpacaVendor, VendorSettings
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import from_ns
+from aitrader.domain.values import Symbol
+from tests.http_fake import fake_vendor
+
+PAYLOADS = Path(__file__).parents[1] / "contract" / "payloads"
+AAPL = Symbol.parse("AAPL")
+
+
+def payload(name: str) -> object:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def vendor(url: str, **overrides: object) -> AlpacaVendor:
+    fields: dict[str, object] = {"base_url": url, "api_key": "AKTEST", "api_secret": "s3cr3t-value",
+                                 "timeout_s": 5.0}
+    fields.update(overrides)
+    return AlpacaVendor(VendorSettings(**fields))  # type: ignore[arg-type]
+
+
+def test_alpaca_pages_with_next_page_token_and_labels_bars_at_close() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_page1.json"))
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_page2.json"))
+        bars = vendor(fake.url).fetch(AAPL, Timeframe.MINUTE_1, utc("2024-01-02 14:30"),
+                                      utc("2024-01-02 15:00"), "split").unwrap()
+    assert [from_ns(int(t)) for t in bars.raw.ts_close] == [
+        utc("2024-01-02 14:31"), utc("2024-01-02 14:32"), utc("2024-01-02 14:33")]
+    assert bars.raw.close.tolist() == [187.2, 187.1, 186.9]
+    (_path, first, headers), (_, second, _) = fake.requests
+    assert first["symbols"] == ["AAPL"]
+    assert first["timeframe"] == ["1Min"]
+    assert first["adjustment"] == ["split"]
+    assert second["page_token"] == ["QUFQTHxNfDIwMjQtMDEtMDJUMTQ6MzE6MDBa"]
+    assert headers["APCA-API-KEY-ID"] == "AKTEST"
+
+
+def test_alpaca_daily_bars_span_the_session_of_their_day() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_daily.json"))
+        bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
+                                      utc("2024-07-05 00:00"), "raw").unwrap()
+    assert [from_ns(int(t)) for t in bars.raw.ts_close] == [utc("2024-07-03 20:00")]
+
+
+def test_alpaca_rate_limit_is_reported_at_once_not_retried_by_the_sdk() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 429, {"message": "too many requests"})
+        failed = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
+                                        utc("2024-07-05 00:00"), "raw")
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "rate_limited"
+    assert len(fake.requests) == 1
+
+
+def test_alpaca_unreachable_and_unauthorized() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 403, {"message": "forbidden"})
+        failed = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
+                                        utc("2024-07-05 00:00"), "raw")
+        assert failed.failure().code == "unauthorized"  # type: ignore[union-attr]
+        url = fake.url
+    gone = vendor(url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
+                             utc("2024-07-05 00:00"), "raw")
+    assert gone.failure().code == "unavailable"  # type: ignore[union-attr]
+    keyless = vendor(url, api_secret=None).fetch(
+        AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"), utc("2024-07-05 00:00"), "raw")
+    assert keyless.failure().code == "unauthorized"  # type: ignore[union-attr]
+    assert "AKTEST" not in keyless.failure().message  # type: ignore[union-attr]
+
+
+def test_alpaca_empty_result_is_no_bars() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_empty.json"))
+        bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-06 00:00"),
+                                      utc("2024-07-08 00:00"), "raw")
+    assert len(bars.unwrap().raw) == 0

@@ -1,0 +1,53 @@
+"""SqlBarStore: bars upserted into the `bars` table, quarantined bars into the journal."""
+
+from __future__ import annotations
+
+import numpy as np
+import sqlalchemy as sa
+
+from aitrader.adapters.sql import SqlBarStore
+from aitrader.domain.market import Timeframe
+from aitrader.domain.series import BarFrame, GateRules, RawBars, gatekeep
+from aitrader.domain.values import Symbol
+
+MIN = 60 * 10**9
+AAPL = Symbol.parse("AAPL")
+
+
+def frame(n: int, price: float) -> BarFrame:
+    ts = np.arange(1, n + 1, dtype=np.int64) * MIN + 1_700_000_000 * 10**9
+    close = np.full(n, price) + np.arange(n) * 0.01
+    return BarFrame(AAPL, Timeframe.MINUTE_1, ts - MIN, ts, close, close + 0.1, close - 0.1,
+                    close, np.full(n, 100.0))
+
+
+def test_bars_are_written_exactly_and_a_refetch_replaces_them(journal_url: str) -> None:
+    store = SqlBarStore.open(journal_url).unwrap()
+    assert store.write_bars("yahoo", frame(1500, 100.0)).unwrap() == 1500
+    assert store.write_bars("yahoo", frame(10, 200.0)).unwrap() == 10
+    engine = sa.create_engine(journal_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT ts_close_ns, close FROM bars WHERE source = 'yahoo' ORDER BY ts_close_ns"
+        )).all()
+    engine.dispose()
+    assert len(rows) == 1500
+    assert rows[0][1] == 200.0
+    assert rows[10][1] == frame(1500, 100.0).close[10]
+
+
+def test_quarantined_bars_are_recorded_with_reason_and_source(journal_url: str) -> None:
+    raw = RawBars.from_frame(frame(5, 100.0))
+    high = raw.high.copy()
+    high[2] = 1.0
+    raw = RawBars(AAPL, raw.timeframe, raw.ts_open, raw.ts_close, raw.open, high, raw.low,
+                  raw.close, raw.volume)
+    _, report = gatekeep(raw, None, GateRules(), "yahoo")
+    store = SqlBarStore.open(journal_url).unwrap()
+    assert store.record_quarantine(None, [report]).unwrap() == 1
+    engine = sa.create_engine(journal_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT symbol, reason, source, run_id FROM quarantined_bars")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("AAPL", "high is below low", "yahoo", None)]
