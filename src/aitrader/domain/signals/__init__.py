@@ -2,7 +2,25 @@
 
 from aitrader.domain.signals.atr import Atr
 from aitrader.domain.signals.donchian import Donchian
+from aitrader.domain.signals.garch import Garch
+from aitrader.domain.signals.kalman import Kalman, kalman_loglik, observations
 from aitrader.domain.signals.kernel import FloatArray, Kernel, fold
+from aitrader.domain.signals.models import (
+    RETURN_SCALE,
+    GarchParams,
+    HmmParams,
+    KalmanNoise,
+    KalmanSettings,
+    RegimeSettings,
+    Schedule,
+    SignalSettings,
+    SymbolModels,
+    regime_labels,
+)
 from aitrader.domain.signals.moving_average import Ema, Sma
+from aitrader.domain.signals.regime import Regime
 
-__all__ = ["Atr", "Donchian", "Ema", "FloatArray", "Kernel", "Sma", "fold"]
+__all__ = ["RETURN_SCALE", "Atr", "Donchian", "Ema", "FloatArray", "Garch", "GarchParams",
+           "HmmParams", "Kalman", "KalmanNoise", "KalmanSettings", "Kernel", "Regime",
+           "RegimeSettings", "Schedule", "SignalSettings", "Sma", "SymbolModels", "fold",
+           "kalman_loglik", "observations", "regime_labels"]

@@ -44,9 +44,8 @@ class SignalSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         outputs: tuple[str, ...] = self.kernel.outputs
-        if outputs == ("value",):
-            return (self.prefix,)
-        return tuple(f"{self.prefix}_{name}" for name in outputs)
+        return tuple(self.prefix if name == "value" else f"{self.prefix}_{name}"
+                     for name in outputs)
 
 
 class Strategy(Protocol):
