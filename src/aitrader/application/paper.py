@@ -19,6 +19,7 @@ from aitrader.application.run import (
 )
 from aitrader.domain.market import Bar
 from aitrader.domain.series import to_ns
+from aitrader.domain.strategies import bound_signals
 from aitrader.ports.market_data import BarStream
 
 log = structlog.get_logger(__name__)
@@ -47,8 +48,9 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
     cycle, digest = opened.unwrap()
 
     def body() -> Result[RunResult, RunError]:
-        specs = spec.strategy.signals()
-        states = [[s.kernel.initial() for s in specs] for _ in spec.symbols]
+        kernels = [[s.kernel for s in bound_signals(spec.strategy, spec.models.get(symbol))]
+                   for symbol in spec.symbols]
+        states = [[kernel.initial() for kernel in mine] for mine in kernels]
         points: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
         written = 0
         bars = 0
@@ -75,8 +77,8 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
             row = [close]
             symbol_states = states[k]
-            for j, s in enumerate(specs):
-                symbol_states[j], outputs = s.kernel.step(symbol_states[j], high, low, close)
+            for j, kernel in enumerate(kernels[k]):
+                symbol_states[j], outputs = kernel.step(symbol_states[j], high, low, close)
                 row.extend(outputs)
             ts_ns = to_ns(bar.ts_close)
             if ts_ns != last_ts:

@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
 from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.ids import RunScopedIds
+from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.replay import ReplayBarStream
 from aitrader.adapters.sample import sample_path
 from aitrader.adapters.simulated import SimulatedBroker
@@ -95,3 +96,4 @@ class Container(containers.DeclarativeContainer):
     broker = providers.Selector(config.mode, backtest=simulated_broker, paper=simulated_broker)
     journal = providers.Singleton(open_journal, url=config.journal.url)
     replay_stream = providers.Factory(ReplayBarStream, clock=clock)
+    model_fitter = providers.Singleton(LibraryModelFitter)

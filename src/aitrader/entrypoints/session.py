@@ -27,6 +27,7 @@ from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container
+from aitrader.entrypoints.modelling import fitted_models, signal_settings
 
 EASTERN = ZoneInfo("America/New_York")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -106,7 +107,8 @@ def build_container(config: Config) -> Container:
 
 
 def _strategy(config: Config) -> Strategy:
-    built = build_strategy(config.strategy.name, config.strategy.params, config.risk.allow_short)
+    built = build_strategy(config.strategy.name, config.strategy.params, config.risk.allow_short,
+                           signal_settings(config))
     if isinstance(built, Failure):
         raise UserError(built.failure().message)
     return built.unwrap()
@@ -168,6 +170,7 @@ def prepare(config: Config) -> Prepared:
     gates.append(BuyingPower(broker.margin_multiplier))
     try:
         spec = _spec(config, strategy, container, frames, gates)
+        spec = attrs.evolve(spec, models=fitted_models(container, config, strategy, frames))
     except ValueError as error:  # a value the domain refuses that the config did not catch
         raise UserError(f"invalid configuration: {error}") from None
     out = Path(config.output.dir)  # last: a run refused above leaves nothing behind

@@ -1,6 +1,7 @@
 """Streaming signal kernels with bit-identical batch twins (float world)."""
 
 from aitrader.domain.signals.atr import Atr
+from aitrader.domain.signals.chain import OnKalmanLevel
 from aitrader.domain.signals.donchian import Donchian
 from aitrader.domain.signals.garch import Garch
 from aitrader.domain.signals.kalman import Kalman, kalman_loglik, observations
@@ -21,6 +22,6 @@ from aitrader.domain.signals.moving_average import Ema, Sma
 from aitrader.domain.signals.regime import Regime
 
 __all__ = ["RETURN_SCALE", "Atr", "Donchian", "Ema", "FloatArray", "Garch", "GarchParams",
-           "HmmParams", "Kalman", "KalmanNoise", "KalmanSettings", "Kernel", "Regime",
+           "HmmParams", "Kalman", "KalmanNoise", "KalmanSettings", "Kernel", "OnKalmanLevel", "Regime",
            "RegimeSettings", "Schedule", "SignalSettings", "Sma", "SymbolModels", "fold",
            "kalman_loglik", "observations", "regime_labels"]

@@ -188,3 +188,20 @@ def _log_price(close: float) -> float:
 
 
 log_price = _compile(_log_price)
+
+
+def _exp_prices(level: FloatArray) -> FloatArray:
+    out = np.empty(len(level))
+    for t in range(len(level)):
+        out[t] = math.exp(level[t])
+    return out
+
+
+exp_prices = _compile(_exp_prices)
+
+
+def _exp_price(level: float) -> float:
+    return math.exp(level)
+
+
+exp_price = _compile(_exp_price)

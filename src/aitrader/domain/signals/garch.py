@@ -28,6 +28,8 @@ class Garch:
 
     schedule: Schedule[GarchParams] = attrs.field(factory=Schedule)
 
+    needs = frozenset({"garch"})  # the fitted models this kernel reads (see model_needs)
+
     @property
     def name(self) -> str:
         return "garch(1,1)"

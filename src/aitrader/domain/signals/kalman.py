@@ -64,6 +64,8 @@ class Kalman:
             base = base.then(start, params)
         return base
 
+    needs = frozenset({"kalman"})  # the fitted models this kernel reads (see model_needs)
+
     @property
     def name(self) -> str:
         return f"kalman({self.settings.space})"

@@ -46,6 +46,8 @@ class Regime:
             raise ValueError(f"regime kernel has {self.settings.states} states; a fitted "
                              "model has another number")
 
+    needs = frozenset({"hmm"})  # the fitted models this kernel reads (see model_needs)
+
     @property
     def name(self) -> str:
         return f"regime({self.settings.states})"

@@ -1,0 +1,116 @@
+"""LibraryModelFitter: hmmlearn, arch and scipy behind the ModelFitter port."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+
+import numpy as np
+import structlog
+from returns.result import Failure, Result, Success
+from scipy.optimize import minimize
+
+from aitrader.domain.signals import (
+    FloatArray,
+    GarchParams,
+    HmmParams,
+    KalmanNoise,
+    kalman_loglik,
+)
+from aitrader.ports.models import ModelError, ModelFitter
+
+log = structlog.get_logger(__name__)
+_MIN_OBSERVATIONS = 30
+_LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
+
+
+def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) < _MIN_OBSERVATIONS:
+        return Failure(ModelError("too_few_observations",
+                                  f"{what} needs at least {_MIN_OBSERVATIONS} finite "
+                                  f"observations, got {len(x)}"))
+    return Success(x)
+
+
+class LibraryModelFitter(ModelFitter):
+    """Fits with hmmlearn's GaussianHMM (EM), arch's GARCH(1,1) and scipy's L-BFGS-B."""
+
+    def __init__(self, hmm_iterations: int = 200) -> None:
+        self._iterations = hmm_iterations
+
+    def fit_hmm(self, returns: FloatArray, states: int,
+                seed: int) -> Result[HmmParams, ModelError]:
+        from hmmlearn.hmm import GaussianHMM  # imported on first use: it pulls scikit-learn
+
+        usable = _usable(returns, "an HMM")
+        if isinstance(usable, Failure):
+            return usable
+        x = usable.unwrap().reshape(-1, 1)
+        model = GaussianHMM(n_components=states, covariance_type="diag",
+                            n_iter=self._iterations, tol=1e-4, random_state=seed)
+        hmm_logger = logging.getLogger("hmmlearn")
+        level = hmm_logger.level
+        hmm_logger.setLevel(logging.ERROR)  # non-convergence notes: the fit is checked below
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(x)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            return Failure(ModelError("fit_failed", f"HMM fit failed: {error}"))
+        finally:
+            hmm_logger.setLevel(level)
+        transmat = np.asarray(model.transmat_, dtype=np.float64)
+        if not np.allclose(transmat.sum(axis=1), 1.0):
+            return Failure(ModelError("degenerate", "HMM fit left a state never visited"))
+        try:
+            params = HmmParams(model.startprob_, transmat, model.means_[:, 0],
+                               model.covars_[:, 0, 0])
+        except ValueError as error:
+            return Failure(ModelError("degenerate", f"HMM fit is unusable: {error}"))
+        return Success(params.ordered())
+
+    def fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
+        from arch import arch_model
+
+        usable = _usable(returns, "GARCH")
+        if isinstance(usable, Failure):
+            return usable
+        model = arch_model(usable.unwrap(), mean="Constant", vol="GARCH", p=1, q=1,
+                           dist="normal", rescale=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = model.fit(disp="off", show_warning=False)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
+        p = fit.params
+        try:
+            return Success(GarchParams(float(p["mu"]), float(p["omega"]),
+                                       float(p["alpha[1]"]), float(p["beta[1]"])))
+        except ValueError as error:
+            return Failure(ModelError("non_stationary", f"GARCH fit is unusable: {error}"))
+
+    def fit_kalman(self, y: FloatArray, p0: float,
+                   start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if len(y) < _MIN_OBSERVATIONS or not np.all(np.isfinite(y)):
+            return Failure(ModelError("too_few_observations",
+                                      f"Kalman MLE needs at least {_MIN_OBSERVATIONS} finite "
+                                      f"observations, got {len(y)}"))
+
+        def negative(theta: FloatArray) -> float:
+            q_level, q_velocity, r = (math.exp(v) for v in theta)
+            value = -kalman_loglik(y, p0, KalmanNoise(q_level, q_velocity, r))
+            return value if math.isfinite(value) else 1e300
+
+        x0 = np.log([start.q_level, start.q_velocity, start.r])
+        result = minimize(negative, x0, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 3)
+        if not np.all(np.isfinite(result.x)):
+            return Failure(ModelError("fit_failed", f"Kalman MLE failed: {result.message}"))
+        q_level, q_velocity, r = (float(math.exp(v)) for v in result.x)
+        log.debug("kalman.fitted", q_level=q_level, q_velocity=q_velocity, r=r,
+                  converged=bool(result.success))
+        return Success(KalmanNoise(q_level, q_velocity, r))
