@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import structlog
@@ -23,6 +26,22 @@ from aitrader.ports.models import ModelError, ModelFitter
 log = structlog.get_logger(__name__)
 _MIN_OBSERVATIONS = 30
 _LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
+T = TypeVar("T")
+# Fits are deterministic, and the same windows come back (refits in look-ahead checks, runs of
+# several strategies on one data set), so results are remembered by their exact inputs.
+_FITS: dict[tuple[object, ...], Any] = {}
+_MAX_FITS = 4096
+
+
+def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T]) -> T:
+    full = (*key, hashlib.sha256(np.ascontiguousarray(data, dtype=np.float64).tobytes())
+            .hexdigest())
+    if full not in _FITS:
+        if len(_FITS) >= _MAX_FITS:
+            _FITS.clear()
+        _FITS[full] = fit()
+    result: T = _FITS[full]
+    return result
 
 
 def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
@@ -38,11 +57,23 @@ def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
 class LibraryModelFitter(ModelFitter):
     """Fits with hmmlearn's GaussianHMM (EM), arch's GARCH(1,1) and scipy's L-BFGS-B."""
 
-    def __init__(self, hmm_iterations: int = 200) -> None:
+    def __init__(self, hmm_iterations: int = 100) -> None:
         self._iterations = hmm_iterations
 
     def fit_hmm(self, returns: FloatArray, states: int,
                 seed: int) -> Result[HmmParams, ModelError]:
+        return _remembered(("hmm", states, seed, self._iterations), returns,
+                           lambda: self._fit_hmm(returns, states, seed))
+
+    def fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
+        return _remembered(("garch",), returns, lambda: self._fit_garch(returns))
+
+    def fit_kalman(self, y: FloatArray, p0: float,
+                   start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
+        return _remembered(("kalman", p0, start), y, lambda: self._fit_kalman(y, p0, start))
+
+    def _fit_hmm(self, returns: FloatArray, states: int,
+                 seed: int) -> Result[HmmParams, ModelError]:
         from hmmlearn.hmm import GaussianHMM  # imported on first use: it pulls scikit-learn
 
         usable = _usable(returns, "an HMM")
@@ -72,7 +103,7 @@ class LibraryModelFitter(ModelFitter):
             return Failure(ModelError("degenerate", f"HMM fit is unusable: {error}"))
         return Success(params.ordered())
 
-    def fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
+    def _fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
         from arch import arch_model
 
         usable = _usable(returns, "GARCH")
@@ -93,8 +124,8 @@ class LibraryModelFitter(ModelFitter):
         except ValueError as error:
             return Failure(ModelError("non_stationary", f"GARCH fit is unusable: {error}"))
 
-    def fit_kalman(self, y: FloatArray, p0: float,
-                   start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
+    def _fit_kalman(self, y: FloatArray, p0: float,
+                    start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
         y = np.ascontiguousarray(y, dtype=np.float64)
         if len(y) < _MIN_OBSERVATIONS or not np.all(np.isfinite(y)):
             return Failure(ModelError("too_few_observations",
