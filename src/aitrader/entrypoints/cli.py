@@ -16,7 +16,7 @@ import structlog
 import typer
 
 from aitrader.domain.strategies import describe_strategies
-from aitrader.entrypoints import runs_cli
+from aitrader.entrypoints import runs_cli, signals_cli
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
 from aitrader.entrypoints.modelling import MODEL_SECTIONS
@@ -225,6 +225,7 @@ def db_upgrade(journal: JournalUrl = None, config: ConfigFile = None) -> None:
 
 
 runs_cli.register(runs_app, _journal_url)
+signals_cli.register(app, _overrides)
 
 
 def main() -> None:

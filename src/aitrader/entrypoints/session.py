@@ -114,6 +114,16 @@ def _strategy(config: Config) -> Strategy:
     return built.unwrap()
 
 
+def configured_strategy(config: Config) -> Strategy:
+    """The configured strategy, built with the signal settings (UserError on a bad one)."""
+    return _strategy(config)
+
+
+def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
+    """The configured symbols' bars (UserError naming any problem)."""
+    return _frames(container, config)
+
+
 def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     start = parse_moment(config.data.start, is_end=False, what="--start")
     end = parse_moment(config.data.end, is_end=True, what="--end")
