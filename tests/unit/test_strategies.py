@@ -80,7 +80,7 @@ def test_parameters_from_the_command_line_are_typed_and_checked() -> None:
 @pytest.mark.parametrize(
     ("name", "params", "code", "fragment"),
     [
-        ("nope", {}, "unknown_strategy", "choose from breakout, ma_cross, mean_reversion, momentum"),
+        ("nope", {}, "unknown_strategy", "choose from breakout, ma_cross, mean_reversion"),
         ("sma_cross", {"speed": "1"}, "unknown_parameter", "no parameter 'speed'"),
         ("sma_cross", {"fast": "abc"}, "invalid_parameter", "expected int"),
         ("sma_cross", {"fast": "0"}, "invalid_parameter", "at least 1"),

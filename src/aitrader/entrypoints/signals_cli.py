@@ -80,6 +80,10 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 def _frame_for(container: Any, config: Config, timeframe: str | None) -> BarFrame:
     frame = load_frames(container, config)[0]
     if not timeframe:
@@ -223,7 +227,7 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
                 _write_atomically(out, lambda p: table.to_parquet(p, index=False))
             if model_out is not None:
                 text = json.dumps(document, indent=2) + "\n"
-                _write_atomically(model_out, lambda p: p.write_text(text, encoding="utf-8"))
+                _write_atomically(model_out, lambda p: _write_text(p, text))
         except OSError as error:
             raise UserError(f"cannot write {error.filename or out}: "
                             f"{error.strerror or error}") from None

@@ -74,7 +74,7 @@ class LibraryModelFitter(ModelFitter):
 
     def _fit_hmm(self, returns: FloatArray, states: int,
                  seed: int) -> Result[HmmParams, ModelError]:
-        from hmmlearn.hmm import GaussianHMM  # imported on first use: it pulls scikit-learn
+        from hmmlearn.hmm import GaussianHMM  # noqa: PLC0415  (first use: it pulls scikit-learn)
 
         usable = _usable(returns, "an HMM")
         if isinstance(usable, Failure):
@@ -104,7 +104,7 @@ class LibraryModelFitter(ModelFitter):
         return Success(params.ordered())
 
     def _fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
-        from arch import arch_model
+        from arch import arch_model  # noqa: PLC0415  (imported on first use: it is slow)
 
         usable = _usable(returns, "GARCH")
         if isinstance(usable, Failure):

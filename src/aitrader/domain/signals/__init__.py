@@ -22,6 +22,6 @@ from aitrader.domain.signals.moving_average import Ema, Sma
 from aitrader.domain.signals.regime import Regime
 
 __all__ = ["RETURN_SCALE", "Atr", "Donchian", "Ema", "FloatArray", "Garch", "GarchParams",
-           "HmmParams", "Kalman", "KalmanNoise", "KalmanSettings", "Kernel", "OnKalmanLevel", "Regime",
-           "RegimeSettings", "Schedule", "SignalSettings", "Sma", "SymbolModels", "fold",
+           "HmmParams", "Kalman", "KalmanNoise", "KalmanSettings", "Kernel", "OnKalmanLevel",
+           "Regime", "RegimeSettings", "Schedule", "SignalSettings", "Sma", "SymbolModels", "fold",
            "kalman_loglik", "observations", "regime_labels"]

@@ -77,8 +77,7 @@ def _hmm_step(previous: FloatArray, first: bool, x: float, startprob: FloatArray
     for j in range(k):
         d = x - means[j]
         logb[j] = -0.5 * (_LOG_2PI + math.log(variances[j]) + d * d / variances[j])
-        if logb[j] > top:
-            top = logb[j]
+        top = max(top, logb[j])
     out = np.empty(k)
     total = 0.0
     for j in range(k):
