@@ -1,0 +1,151 @@
+"""`aitrader signals`, `aitrader check lookahead` and the golden backtests of every strategy."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from aitrader.entrypoints.container import open_journal
+from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, read_csv, write_csv
+
+SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalman_level_var",
+                  "kalman_velocity_var", "innovation_z", "garch_vol", "regime",
+                  "regime_p_calm", "regime_p_normal", "regime_p_turbulent"]
+
+# strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
+GOLDEN = {
+    "sma_cross": (24, 94713.9, -0.5832252034037023),
+    "breakout": (27, 98539.215, -0.14562322454501325),
+    "momentum": (8, 98878.55, -0.41269681672070957),
+    "mean_reversion": (4, 99094.15, -0.5629919868132257),
+    "ma_cross": (26, 94598.78, -0.5926225769886663),
+    "multi_factor": (57, 100930.45, 0.27800299338860934),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_backtest_of_each_bundled_strategy(cli: Cli, name: str) -> None:
+    metrics = cli.backtest_json("--strategy", name)["metrics"]
+    trades, final_equity, sharpe = GOLDEN[name]
+    assert (metrics["trades"], metrics["final_equity"]) == (trades, final_equity)
+    assert metrics["sharpe"] == pytest.approx(sharpe, rel=1e-12)
+
+
+def test_signals_writes_the_frame_and_the_fitted_models(cli: Cli, tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "AAPL", "--out", "aapl.csv", "--model-out", "m.json")
+    assert result.code == 0, result.stderr
+    header, rows = read_csv(tmp_path / "aapl.csv")
+    assert header == SIGNAL_COLUMNS
+    filtered = [r for r in rows if r["regime"]]
+    assert filtered and set(r["regime"] for r in filtered) <= {"calm", "normal", "turbulent"}
+    for row in filtered:
+        total = sum(float(row[f"regime_p_{x}"]) for x in ("calm", "normal", "turbulent"))
+        assert math.isclose(total, 1.0, abs_tol=1e-9)
+        assert float(row["garch_vol"]) > 0
+    model = json.loads((tmp_path / "m.json").read_text())
+    hmm, garch = model["hmm"], model["garch"]
+    assert "log returns of close" in hmm["series"] and hmm["scale"] == 100
+    fit = hmm["fits"][0]
+    assert {"startprob", "transmat", "means", "variances"} <= set(fit)
+    assert fit["fitted_on"]["last_bar"] < fit["applies_from_bar"]
+    first_filtered = next(i for i, r in enumerate(rows) if r["regime"])
+    assert first_filtered == fit["applies_from_bar"]
+    assert {"omega", "alpha", "beta", "mu"} <= set(garch["fits"][0])
+    assert model["kalman"]["space"] == "log"
+
+
+def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "KO", "--out", "ko.parquet", "--param",
+                 "kalman.space=price", "--param", "kalman.r=0.5", "--param", "kalman.fit=true",
+                 "--param", "kalman.train=100", "--model-out", "ko.json", "--quiet")
+    assert result.code == 0, result.stderr
+    table = pq.read_table(tmp_path / "ko.parquet").to_pydict()
+    assert list(table) == SIGNAL_COLUMNS
+    assert abs(table["kalman_level"][-1] - table["close"][-1]) < 5  # price space
+    noise = json.loads((tmp_path / "ko.json").read_text())["kalman"]["noise"]
+    assert noise[0]["r"] == 0.5 and noise[1]["estimated"] and noise[1]["applies_from_bar"] == 100
+
+
+def test_signals_aggregates_to_a_higher_timeframe_within_sessions(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    minutes = ["ts,open,high,low,close,volume"]
+    for day in ("2024-07-03", "2024-07-05", "2024-07-08"):
+        for m in range(390 if day != "2024-07-03" else 210):
+            hour, minute = divmod(13 * 60 + 31 + m, 60)
+            price = 100 + 0.01 * m + (5 if day == "2024-07-08" else 0)
+            minutes.append(f"{day}T{hour:02d}:{minute:02d}:00Z,{price},{price + 0.05},"
+                           f"{price - 0.05},{price},100")
+    (tmp_path / "X.csv").write_text("\n".join(minutes) + "\n")
+    result = cli("signals", "--symbol", "X", "--data", "X.csv", "--bar-label", "close",
+                 "--timeframe", "1h", "--out", "x.csv")
+    assert result.code == 0, result.stderr
+    _, rows = read_csv(tmp_path / "x.csv")
+    stamps = [r["ts_close"][11:16] for r in rows]
+    assert stamps[:4] == ["14:30", "15:30", "16:30", "17:00"]  # the early close of July 3rd
+    assert len(rows) == 4 + 7 + 7
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--out", "s.txt"], "must end in"),
+        (["--out", "s.csv", "--model-out", "m.yaml"], "must end in .json"),
+        (["--out", "missing/s.csv"], "does not exist"),
+        (["--out", "s.csv", "--param", "kalman.r=-1"], "kalman: r must be a positive"),
+        (["--out", "s.csv", "--param", "kalman.space=levels"], "kalman.space"),
+        (["--out", "s.csv", "--param", "regime.states=7"], "regime: states must be below 5"),
+        (["--out", "s.csv", "--param", "fast=3"], "only kalman"),
+        (["--out", "s.csv", "--timeframe", "2h"], "--timeframe"),
+    ],
+)
+def test_bad_signals_input_is_one_line_and_writes_nothing(cli: Cli, tmp_path: Path,
+                                                          args: list[str], fragment: str) -> None:
+    result = cli("signals", "--symbol", "AAPL", *args)
+    assert result.code == 2
+    assert fragment in result.error_line()
+    assert not list(tmp_path.glob("s.*")) and not list(tmp_path.glob("m.*"))
+
+
+def test_unknown_symbol_is_refused(cli: Cli) -> None:
+    result = cli("signals", "--symbol", "ZZZZ", "--out", "z.csv")
+    assert result.code == 2
+    assert "ZZZZ" in result.error_line()
+
+
+def test_lookahead_check_passes_for_a_bundled_strategy(cli: Cli) -> None:
+    result = cli("check", "lookahead", "--strategy", "mean_reversion", "--cuts", "3", "--json")
+    assert result.code == 0, result.stderr
+    document = result.json()
+    assert document["changed"] == [] and document["decisions_compared"] > 1000
+
+
+def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
+    result = cli("check", "lookahead", "--strategy", "nope")
+    assert result.code == 2
+    assert "unknown strategy" in result.error_line()
+
+
+def test_the_journal_records_the_model_signals_each_decision_used(cli: Cli) -> None:
+    document = cli.backtest_json("--strategy", "momentum", "--symbols", "AAPL,XOM")
+    decisions = open_journal(cli.journal_url).decisions(document["run_id"]).unwrap()
+    assert decisions
+    for decision in decisions:
+        assert {"kalman_velocity", "kalman_velocity_var", "regime", "regime_p_calm",
+                "garch_vol"} <= set(decision.signals)
+        assert not math.isnan(decision.signals["regime"])
+
+
+def test_a_model_strategy_decides_the_same_in_paper_replay_as_in_a_backtest(
+        cli: Cli, tmp_path: Path) -> None:
+    write_csv(tmp_path / "data" / "AAA.csv", DAILY_HEADER, daily_rows(300))
+    args = ("--strategy", "breakout", "--data", "data", "--param", "regime.min_train=60",
+            "--param", "regime.refit_every=40")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, out=tmp_path / "paper")
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
