@@ -41,14 +41,16 @@ def test_signals_writes_the_frame_and_the_fitted_models(cli: Cli, tmp_path: Path
     header, rows = read_csv(tmp_path / "aapl.csv")
     assert header == SIGNAL_COLUMNS
     filtered = [r for r in rows if r["regime"]]
-    assert filtered and set(r["regime"] for r in filtered) <= {"calm", "normal", "turbulent"}
+    assert filtered
+    assert {r["regime"] for r in filtered} <= {"calm", "normal", "turbulent"}
     for row in filtered:
         total = sum(float(row[f"regime_p_{x}"]) for x in ("calm", "normal", "turbulent"))
         assert math.isclose(total, 1.0, abs_tol=1e-9)
         assert float(row["garch_vol"]) > 0
     model = json.loads((tmp_path / "m.json").read_text())
     hmm, garch = model["hmm"], model["garch"]
-    assert "log returns of close" in hmm["series"] and hmm["scale"] == 100
+    assert "log returns of close" in hmm["series"]
+    assert hmm["scale"] == 100
     fit = hmm["fits"][0]
     assert {"startprob", "transmat", "means", "variances"} <= set(fit)
     assert fit["fitted_on"]["last_bar"] < fit["applies_from_bar"]
@@ -68,7 +70,9 @@ def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
     assert list(table) == SIGNAL_COLUMNS
     assert abs(table["kalman_level"][-1] - table["close"][-1]) < 5  # price space
     noise = json.loads((tmp_path / "ko.json").read_text())["kalman"]["noise"]
-    assert noise[0]["r"] == 0.5 and noise[1]["estimated"] and noise[1]["applies_from_bar"] == 100
+    assert noise[0]["r"] == 0.5
+    assert noise[1]["estimated"]
+    assert noise[1]["applies_from_bar"] == 100
 
 
 def test_signals_aggregates_to_a_higher_timeframe_within_sessions(cli: Cli,
@@ -108,7 +112,8 @@ def test_bad_signals_input_is_one_line_and_writes_nothing(cli: Cli, tmp_path: Pa
     result = cli("signals", "--symbol", "AAPL", *args)
     assert result.code == 2
     assert fragment in result.error_line()
-    assert not list(tmp_path.glob("s.*")) and not list(tmp_path.glob("m.*"))
+    assert not list(tmp_path.glob("s.*"))
+    assert not list(tmp_path.glob("m.*"))
 
 
 def test_unknown_symbol_is_refused(cli: Cli) -> None:
@@ -121,7 +126,8 @@ def test_lookahead_check_passes_for_a_bundled_strategy(cli: Cli) -> None:
     result = cli("check", "lookahead", "--strategy", "mean_reversion", "--cuts", "3", "--json")
     assert result.code == 0, result.stderr
     document = result.json()
-    assert document["changed"] == [] and document["decisions_compared"] > 1000
+    assert document["changed"] == []
+    assert document["decisions_compared"] > 1000
 
 
 def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:

@@ -83,7 +83,8 @@ def test_models_that_apply_from_bar_s_are_fitted_only_on_bars_before_s() -> None
     for start, seen in zip(models.hmm.starts, fits, strict=True):
         # the returns of the window's bars, the last one being bar start - 1
         assert np.array_equal(seen, returns[max(0, start - 100):start - 1])
-    assert models.kalman is not None and models.kalman.starts == (0, 80)
+    assert models.kalman is not None
+    assert models.kalman.starts == (0, 80)
     (kalman_y,) = [y for kind, y in fitter.seen if kind == "kalman"]
     assert np.array_equal(kalman_y, np.log(close[:80]))
 
@@ -118,13 +119,17 @@ def test_momentum_trades_velocity_against_its_uncertainty_only_in_whitelisted_re
     base = {"close": 100.0, "kalman_velocity_var": 1e-6, "garch_vol": 0.01}
     assert decide(_row(strategy, **base, kalman_velocity=0.003)) is None  # no regime yet
     entered = decide(_row(strategy, **base, kalman_velocity=0.003, regime=0.0))
-    assert entered is not None and entered.exposure == 1.0
+    assert entered is not None
+    assert entered.exposure == 1.0
     assert entered.expected_return == pytest.approx(0.003)
     assert entered.variance == pytest.approx(1e-4)
     held = decide(_row(strategy, **base, kalman_velocity=0.001, regime=0.0))  # t = 1 > exit
-    assert held is not None and held.exposure == 1.0
+    assert held is not None
+    assert held.exposure == 1.0
     out = decide(_row(strategy, **base, kalman_velocity=0.003, regime=2.0))
-    assert out is not None and out.exposure == 0.0 and "regime" in out.reason
+    assert out is not None
+    assert out.exposure == 0.0
+    assert "regime" in out.reason
     with pytest.raises(ValueError, match="unknown regime"):
         Momentum(regimes="sunny")
 
@@ -134,17 +139,24 @@ def test_mean_reversion_enters_in_calm_regimes_and_leaves_on_reversion_or_time_s
     decide = strategy.decider()
     base = {"close": 100.0, "kalman_level": math.log(101.0), "garch_vol": 0.01}
     flat = decide(_row(strategy, **base, kalman_innovation_z=-2.5, regime=1.0))
-    assert flat is not None and flat.exposure == 0.0  # not calm: no entry
+    assert flat is not None
+    assert flat.exposure == 0.0
     entered = decide(_row(strategy, **base, kalman_innovation_z=-2.5, regime=0.0))
-    assert entered is not None and entered.exposure == 1.0 and entered.expected_return > 0
+    assert entered is not None
+    assert entered.exposure == 1.0
+    assert entered.expected_return > 0
     reverted = decide(_row(strategy, **base, kalman_innovation_z=-0.2, regime=2.0))
-    assert reverted is not None and reverted.exposure == 0.0 and reverted.reason == "reverted"
+    assert reverted is not None
+    assert reverted.exposure == 0.0
+    assert reverted.reason == "reverted"
     decide(_row(strategy, **base, kalman_innovation_z=-2.5, regime=0.0))
     for _ in range(2):
         still = decide(_row(strategy, **base, kalman_innovation_z=-1.5, regime=0.0))
-        assert still is not None and still.exposure == 1.0
+        assert still is not None
+        assert still.exposure == 1.0
     stopped = decide(_row(strategy, **base, kalman_innovation_z=-1.5, regime=0.0))
-    assert stopped is not None and stopped.reason == "time stop"
+    assert stopped is not None
+    assert stopped.reason == "time stop"
 
 
 def test_multi_factor_scores_the_cross_section_into_minus_one_to_one() -> None:
@@ -155,13 +167,18 @@ def test_multi_factor_scores_the_cross_section_into_minus_one_to_one() -> None:
                  kalman_innovation_z=0.0, garch_vol=0.01) for v in (0.5, -1.0, 2.0)]
     targets: list[Target | None] = [d(r) for d, r in zip(deciders, rows, strict=True)]
     # the first symbol saw only itself; the later ones the symbols posted before them
-    assert targets[0] is not None and targets[0].exposure == 0.0
-    assert targets[1] is not None and targets[1].exposure == -1.0
-    assert targets[2] is not None and targets[2].exposure == 1.0
+    assert targets[0] is not None
+    assert targets[0].exposure == 0.0
+    assert targets[1] is not None
+    assert targets[1].exposure == -1.0
+    assert targets[2] is not None
+    assert targets[2].exposure == 1.0
     again = deciders[0](rows[0])
-    assert again is not None and again.exposure == 0.0  # the middle of three
+    assert again is not None
+    assert again.exposure == 0.0
     alone = MultiFactor().decider()(rows[0])
-    assert alone is not None and alone.exposure == 0.0  # no cross-section with one symbol
+    assert alone is not None
+    assert alone.exposure == 0.0
 
 
 def test_model_strategies_are_built_with_the_configured_regime_states() -> None:
@@ -171,7 +188,8 @@ def test_model_strategies_are_built_with_the_configured_regime_states() -> None:
     assert "regime_p_turbulent" in signal_names(built)
     assert "regime_p_normal" not in signal_names(built)
     refused = build_strategy("momentum", {"regimes": "normal"}, False, settings)
-    assert isinstance(refused, Failure) and "unknown regime" in refused.failure().message
+    assert isinstance(refused, Failure)
+    assert "unknown regime" in refused.failure().message
 
 
 class _Peeking:
@@ -210,7 +228,8 @@ def test_the_lookahead_check_catches_a_strategy_that_reads_the_next_bar() -> Non
     frames = [_frame("A", _path(120, 5))]
     compared, changed = check_lookahead(_Cheater(), frames, _no_models, cuts=4)
     assert compared > 0
-    assert changed and all(c.ts_close_ns < c.cut_ns for c in changed)
+    assert changed
+    assert all(c.ts_close_ns < c.cut_ns for c in changed)
 
 
 @pytest.mark.parametrize("name", ["sma_cross", "breakout", "momentum", "mean_reversion",
@@ -265,11 +284,15 @@ def test_bars_aggregate_within_sessions_and_the_unfinished_last_one_is_left_out(
     assert opens == ["03 13:30", "03 14:30", "03 15:30", "03 16:30", "05 13:30"]
     assert closes == ["14:30", "15:30", "16:30", "17:00", "14:30"]
     assert list(hourly.volume) == [60, 60, 60, 30, 60]  # after-hours bars are left out
-    assert hourly.close[3] == close[209] and hourly.high[0] == close[59] + 1
+    assert hourly.close[3] == close[209]
+    assert hourly.high[0] == close[59] + 1
     daily = aggregate(frame, Timeframe.DAY_1, sessions)
-    assert len(daily) == 1 and daily.volume[0] == 210  # 07-05 has not closed in the data
+    assert len(daily) == 1
+    assert daily.volume[0] == 210
     # a 1m bar sees an hourly bar only once that bar has closed
     seen = as_of(frame.ts_close, hourly.ts_close)
-    assert seen[58] == -1 and seen[59] == 0 and seen[60] == 0
+    assert seen[58] == -1
+    assert seen[59] == 0
+    assert seen[60] == 0
     with pytest.raises(ValueError, match="cannot aggregate"):
         aggregate(daily, Timeframe.HOUR_1, sessions)

@@ -126,8 +126,10 @@ def test_kalman_on_price_follows_a_linear_trend_with_a_steady_velocity() -> None
         KalmanSettings("price", 10.0, KalmanNoise(1e-3, 1e-5, 0.25))).batch(close, close, close)
     assert velocity[-1] == pytest.approx(0.5, abs=1e-3)
     assert level[-1] == pytest.approx(close[-1], abs=1e-2)
-    assert math.isnan(z[0]) and abs(z[-1]) < 0.01
-    assert level_var[-1] < level_var[1] and velocity_var[-1] < velocity_var[1]
+    assert math.isnan(z[0])
+    assert abs(z[-1]) < 0.01
+    assert level_var[-1] < level_var[1]
+    assert velocity_var[-1] < velocity_var[1]
 
 
 def test_hmm_filtered_probabilities_match_hmmlearn_on_each_prefix() -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from aitrader.domain.signals.kernel import FloatArray
+from aitrader.domain.signals.models import RETURN_SCALE
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -111,6 +112,16 @@ def _relabel(probs: FloatArray, label: int, switch: float) -> int:
 relabel = _compile(_relabel)
 
 
+def _regime_step(previous: FloatArray, first: bool, close: float, previous_close: float,
+                 label: int, switch: float, startprob: FloatArray, transmat: FloatArray,
+                 means: FloatArray, variances: FloatArray) -> tuple[FloatArray, int]:
+    """One streamed bar: its percent log return, the filter step and the label, in one call
+    (the same compiled functions the batch loop calls)."""
+    x = log_return(close, previous_close, RETURN_SCALE)
+    probs = hmm_step(previous, first, x, startprob, transmat, means, variances)
+    return probs, relabel(probs, label, switch)
+
+
 def _hmm_run(x: FloatArray, lo: int, hi: int, probs: FloatArray, started: bool, label: int,
              switch: float, startprob: FloatArray, transmat: FloatArray, means: FloatArray,
              variances: FloatArray, out: FloatArray) -> int:
@@ -204,3 +215,6 @@ def _exp_price(level: float) -> float:
 
 
 exp_price = _compile(_exp_price)
+
+
+regime_step = _compile(_regime_step)

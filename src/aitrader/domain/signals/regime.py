@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from aitrader.domain.signals.compiled import (
-    hmm_run,
-    hmm_step,
-    log_return,
-    relabel,
-    scaled_log_returns,
-)
+from aitrader.domain.signals.compiled import hmm_run, regime_step, scaled_log_returns
 from aitrader.domain.signals.kernel import NAN, FloatArray, Kernel, as_columns
 from aitrader.domain.signals.models import (
     RETURN_SCALE,
@@ -75,12 +69,11 @@ class Regime:
         params = self.schedule.at(i) if i else None
         if params is None:
             return (i + 1, close, probs, label), (NAN,) * (1 + self.settings.states)
-        x = log_return(close, previous, RETURN_SCALE)
         first = probs is None
         prior = np.zeros(self.settings.states) if probs is None else probs
-        probs = hmm_step(prior, first, x, params.startprob, params.transmat, params.means,
-                         params.variances)
-        label = relabel(probs, label, self.settings.switch)
+        probs, label = regime_step(prior, first, close, previous, label, self.settings.switch,
+                                   params.startprob, params.transmat, params.means,
+                                   params.variances)
         return (i + 1, close, probs, label), (float(label), *probs.tolist())
 
     def batch(self, high: FloatArray, low: FloatArray, close: FloatArray) -> tuple[FloatArray, ...]:
