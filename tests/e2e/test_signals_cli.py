@@ -155,3 +155,16 @@ def test_a_model_strategy_decides_the_same_in_paper_replay_as_in_a_backtest(
     paper = cli.paper_json(*args, out=tmp_path / "paper")
     assert backtest["metrics"]["trades"] > 0
     assert paper["decisions_digest"] == backtest["decisions_digest"]
+
+
+def test_lookahead_check_exits_1_and_names_the_decisions_a_peeking_strategy_changed(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aitrader.domain.strategies import registry
+    from tests.unit.test_models_and_strategies import _Cheater
+
+    entry = registry._Entry({}, lambda allow_short, settings: _Cheater(), "reads tomorrow")
+    monkeypatch.setitem(registry.STRATEGIES, "cheater", entry)  # type: ignore[index]
+    result = cli("check", "lookahead", "--strategy", "cheater", "--symbols", "AAPL",
+                 "--cuts", "30")
+    assert result.code == 1
+    assert "changed: AAPL" in result.stdout

@@ -80,7 +80,7 @@ def cut_points(frames: Sequence[BarFrame], cuts: int) -> list[int]:
 
 
 def check_lookahead(strategy: Strategy, frames: Sequence[BarFrame], fit: Fit,
-                    cuts: int = 5) -> tuple[int, list[Changed]]:
+                    cuts: int = 10) -> tuple[int, list[Changed]]:
     """Decisions compared and every one that changed between the full and truncated runs."""
     full = decisions(strategy, frames, fit(frames))
     changed: list[Changed] = []

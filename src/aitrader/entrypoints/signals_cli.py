@@ -244,7 +244,7 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         start: Start = None, end: End = None, bar_label: BarLabel = None,
         calendar: CalendarOpt = None, config: ConfigFile = None,
         allow_short: Annotated[bool | None, typer.Option("--allow-short/--long-only", help="Enable short selling.")] = None,
-        cuts: Annotated[int, typer.Option("--cuts", min=1, help="How many truncated copies.")] = 5,
+        cuts: Annotated[int, typer.Option("--cuts", min=1, help="How many truncated copies.")] = 10,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Run a strategy over the full history and truncated copies; exit 1 if any decision
