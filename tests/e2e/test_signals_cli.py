@@ -75,6 +75,20 @@ def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
     assert noise[1]["applies_from_bar"] == 100
 
 
+def test_signals_reads_the_kalman_and_regime_sections_of_a_config_file(cli: Cli,
+                                                                       tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("kalman: {space: price, r: 0.3}\n"
+                                     "regime: {states: 2, min_train: 100, refit_every: 50}\n")
+    result = cli("signals", "--symbol", "JNJ", "--config", "c.yaml", "--out", "j.csv",
+                 "--model-out", "j.json")
+    assert result.code == 0, result.stderr
+    header, _ = read_csv(tmp_path / "j.csv")
+    assert header[-2:] == ["regime_p_calm", "regime_p_turbulent"]
+    model = json.loads((tmp_path / "j.json").read_text())
+    assert [f["applies_from_bar"] for f in model["hmm"]["fits"]] == [100, 150, 200]
+    assert model["kalman"]["space"] == "price" and model["kalman"]["noise"][0]["r"] == 0.3
+
+
 def test_signals_aggregates_to_a_higher_timeframe_within_sessions(cli: Cli,
                                                                   tmp_path: Path) -> None:
     minutes = ["ts,open,high,low,close,volume"]
