@@ -86,7 +86,8 @@ def test_signals_reads_the_kalman_and_regime_sections_of_a_config_file(cli: Cli,
     assert header[-2:] == ["regime_p_calm", "regime_p_turbulent"]
     model = json.loads((tmp_path / "j.json").read_text())
     assert [f["applies_from_bar"] for f in model["hmm"]["fits"]] == [100, 150, 200]
-    assert model["kalman"]["space"] == "price" and model["kalman"]["noise"][0]["r"] == 0.3
+    assert model["kalman"]["space"] == "price"
+    assert model["kalman"]["noise"][0]["r"] == 0.3
 
 
 def test_signals_aggregates_to_a_higher_timeframe_within_sessions(cli: Cli,
