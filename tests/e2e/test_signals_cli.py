@@ -19,9 +19,9 @@ SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalma
 # strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
 GOLDEN = {
     "sma_cross": (24, 94713.9, -0.5832252034037023),
-    "breakout": (27, 98539.215, -0.14562322454501325),
-    "momentum": (8, 98878.55, -0.41269681672070957),
-    "mean_reversion": (4, 99094.15, -0.5629919868132257),
+    "breakout": (27, 98593.265, -0.13745004553848855),
+    "momentum": (13, 100478.35, 0.16483820448176803),
+    "mean_reversion": (10, 100700.11, 0.3708618236434841),
     "ma_cross": (26, 94598.78, -0.5926225769886663),
     "multi_factor": (57, 100930.45, 0.27800299338860934),
 }

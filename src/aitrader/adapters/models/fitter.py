@@ -80,8 +80,17 @@ class LibraryModelFitter(ModelFitter):
         if isinstance(usable, Failure):
             return usable
         x = usable.unwrap().reshape(-1, 1)
+        # Start EM from volatility regimes rather than k-means: every state at the sample mean,
+        # variances spread geometrically around the sample variance (calm below, turbulent
+        # above). It is deterministic (no threaded clustering) and separates states by
+        # volatility, which is what the labels mean. Start and transition probabilities begin
+        # uniform; `seed` only feeds hmmlearn's own generator.
         model = GaussianHMM(n_components=states, covariance_type="diag",
-                            n_iter=self._iterations, tol=1e-4, random_state=seed)
+                            n_iter=self._iterations, tol=1e-4, random_state=seed,
+                            init_params="st")
+        spread = np.geomspace(0.25, 4.0, states)
+        model.means_ = np.full((states, 1), float(np.mean(x)))
+        model.covars_ = (float(np.var(x)) * spread).reshape(-1, 1) + 1e-6
         hmm_logger = logging.getLogger("hmmlearn")
         level = hmm_logger.level
         hmm_logger.setLevel(logging.ERROR)  # non-convergence notes: the fit is checked below
