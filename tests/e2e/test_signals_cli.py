@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -183,3 +184,41 @@ def test_lookahead_check_exits_1_and_names_the_decisions_a_peeking_strategy_chan
                  "--cuts", "30")
     assert result.code == 1
     assert "changed: AAPL" in result.stdout
+
+
+def _minute_file(path: Path, days: Sequence[str]) -> Path:
+    lines = ["ts,open,high,low,close,volume"]
+    price = 100.0
+    for d, day in enumerate(days):
+        for m in range(390):
+            hour, minute = divmod(13 * 60 + 31 + m, 60)
+            price *= math.exp(0.0004 * math.sin((m + 97 * d) / 37) + 0.0002 * math.cos(m / 3))
+            lines.append(f"{day}T{hour:02d}:{minute:02d}:00Z,{price:.4f},{price * 1.0005:.4f},"
+                         f"{price * 0.9995:.4f},{price:.4f},100")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_momentum_with_a_higher_timeframe_trend_decides_alike_in_paper_and_backtest(
+        cli: Cli, tmp_path: Path) -> None:
+    _minute_file(tmp_path / "data" / "MIN.csv", ["2024-07-08", "2024-07-09", "2024-07-10",
+                                                 "2024-07-11", "2024-07-12"])
+    args = ("--strategy", "momentum", "--data", "data", "--bar-label", "close",
+            "--param", "trend=1h", "--param", "entry=0.4", "--param", "exit=0.1",
+            "--param", "regime.refit_every=1000", "--param", "regime.window=1000",
+            "--allow-short")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, out=tmp_path / "paper")
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+    decisions = open_journal(cli.journal_url).decisions(backtest["run_id"]).unwrap()
+    assert all("trend_velocity" in d.signals for d in decisions)
+    checked = cli("check", "lookahead", *args, "--cuts", "20", "--json")
+    assert checked.code == 0, checked.stdout + checked.stderr
+
+
+def test_a_trend_timeframe_no_longer_than_the_bars_is_refused(cli: Cli) -> None:
+    result = cli.backtest("--strategy", "momentum", "--param", "trend=1D")
+    assert result.code == 2
+    assert "must be longer than the data's 1D bars" in result.error_line()

@@ -11,12 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from aitrader.domain.market import Timeframe
 from aitrader.domain.signals import (
     Atr,
     Donchian,
     Ema,
     Garch,
     GarchParams,
+    HigherTimeframe,
     HmmParams,
     Kalman,
     KalmanNoise,
@@ -204,3 +206,60 @@ def test_a_schedule_applies_each_parameter_set_from_its_start() -> None:
     assert list(schedule.segments(5)) == [(3, 5, "a")]
     with pytest.raises(ValueError, match="increase"):
         Schedule((3, 3), ("a", "b"))
+
+
+_DAY = 86_400 * 10**9
+_MINUTE = 60 * 10**9
+# three regular sessions (09:30-16:00 ET as UTC), the middle one an early close at 13:00 ET
+_OPENS = tuple(1_720_013_400 * 10**9 + d * _DAY for d in (0, 1, 4))
+_CLOSES = (_OPENS[0] + 390 * _MINUTE, _OPENS[1] + 210 * _MINUTE, _OPENS[2] + 390 * _MINUTE)
+
+
+@st.composite
+def minute_bars(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """Increasing bar closes: runs of whole minutes with gaps, in and around three sessions."""
+    start = draw(st.integers(min_value=-30, max_value=300))
+    steps = draw(st.lists(st.sampled_from([1, 1, 1, 1, 1, 2, 7, 45, 400]), max_size=150))
+    offsets = start + np.cumsum([0, *steps])
+    ts = np.asarray(_OPENS[0] + offsets * _MINUTE, dtype=np.int64)
+    moves = draw(arrays(np.float64, len(ts), elements=st.floats(-0.01, 0.01)))
+    return ts, 100 * np.exp(np.cumsum(moves))
+
+
+higher = st.builds(HigherTimeframe, st.sampled_from([Sma(2), Kalman(), Ema(3)]),
+                   st.sampled_from([Timeframe.MINUTE_15, Timeframe.HOUR_1, Timeframe.DAY_1]),
+                   st.just(_OPENS), st.just(_CLOSES))
+
+
+def _fold_at(kernel: HigherTimeframe, ts: np.ndarray, close: np.ndarray) -> list[np.ndarray]:
+    state = kernel.initial()
+    rows = []
+    for t, c in zip(ts.tolist(), close.tolist(), strict=True):
+        state, values = kernel.step_at(state, t, c * 1.001, c * 0.999, c)
+        rows.append(values)
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(kernel.outputs))
+    return [table[:, j] for j in range(len(kernel.outputs))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(kernel=higher, bars=minute_bars(), cut=st.integers(min_value=0, max_value=150))
+def test_a_higher_timeframe_kernel_streams_as_it_batches_and_never_sees_an_open_bucket(
+        kernel: HigherTimeframe, bars: tuple[np.ndarray, np.ndarray], cut: int) -> None:
+    ts, close = bars
+    batch = kernel.batch_at(ts, close * 1.001, close * 0.999, close)
+    for a, b in zip(batch, _fold_at(kernel, ts, close), strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    shortened = kernel.batch_at(ts[:cut], close[:cut] * 1.001, close[:cut] * 0.999, close[:cut])
+    for a, b in zip(batch, shortened, strict=True):
+        assert np.array_equal(a[:cut], b, equal_nan=True)
+
+
+def test_a_lower_bar_sees_the_hour_only_from_the_bar_that_closes_it() -> None:
+    ts = _OPENS[0] + np.arange(1, 130, dtype=np.int64) * _MINUTE
+    close = 100.0 + np.arange(len(ts), dtype=np.float64)
+    (last_close,) = HigherTimeframe(Sma(1), Timeframe.HOUR_1, _OPENS, _CLOSES).batch_at(
+        ts, close, close, close)
+    assert np.all(np.isnan(last_close[:59]))
+    assert last_close[59] == close[59]  # the 10:30 bar closes the first hour
+    assert np.all(last_close[60:119] == close[59])
+    assert last_close[119] == close[119]

@@ -21,7 +21,7 @@ from aitrader.application.run import (
     open_run,
 )
 from aitrader.domain.series import BarFrame
-from aitrader.domain.signals import SymbolModels
+from aitrader.domain.signals import SymbolModels, batch_of
 from aitrader.domain.strategies import Strategy, bound_signals
 
 Progress = Callable[[int, int], None]
@@ -34,7 +34,7 @@ def signal_columns(strategy: Strategy, frame: BarFrame,
     symbol's fitted models bound to the kernels that read them."""
     columns: list[FloatArray] = [frame.close]
     for spec in bound_signals(strategy, models):
-        columns.extend(spec.kernel.batch(frame.high, frame.low, frame.close))
+        columns.extend(batch_of(spec.kernel, frame.ts_close, frame.high, frame.low, frame.close))
     # float64 throughout, as np.column_stack would make them (no copy when they already are)
     return [np.asarray(c, dtype=np.float64) for c in columns]
 

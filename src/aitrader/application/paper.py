@@ -19,6 +19,7 @@ from aitrader.application.run import (
 )
 from aitrader.domain.market import Bar
 from aitrader.domain.series import to_ns
+from aitrader.domain.signals import step_of
 from aitrader.domain.strategies import bound_signals
 from aitrader.ports.market_data import BarStream
 
@@ -77,10 +78,11 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
             row = [close]
             symbol_states = states[k]
-            for j, kernel in enumerate(kernels[k]):
-                symbol_states[j], outputs = kernel.step(symbol_states[j], high, low, close)
-                row.extend(outputs)
             ts_ns = to_ns(bar.ts_close)
+            for j, kernel in enumerate(kernels[k]):
+                symbol_states[j], outputs = step_of(kernel, symbol_states[j], ts_ns, high, low,
+                                                    close)
+                row.extend(outputs)
             if ts_ns != last_ts:
                 if last_ts is not None:
                     mark()

@@ -27,7 +27,7 @@ from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container
-from aitrader.entrypoints.modelling import fitted_models, signal_settings
+from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
 
 EASTERN = ZoneInfo("America/New_York")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -119,6 +119,15 @@ def configured_strategy(config: Config) -> Strategy:
     return _strategy(config)
 
 
+def sessioned(container: Container, strategy: Strategy,
+              frames: Sequence[BarFrame]) -> Strategy:
+    """The strategy with the calendar's sessions for its higher-timeframe kernels, if any."""
+    try:
+        return with_sessions(container, strategy, frames)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
 def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     """The configured symbols' bars (UserError naming any problem)."""
     return _frames(container, config)
@@ -173,6 +182,7 @@ def prepare(config: Config) -> Prepared:
     strategy = _strategy(config)
     container = build_container(config)
     frames = _frames(container, config)
+    strategy = sessioned(container, strategy, frames)
     broker = config.broker
     gates: list[Gate] = [MaxPositionFraction(config.risk.max_position_fraction)]
     if not config.risk.allow_short:

@@ -37,6 +37,7 @@ from aitrader.entrypoints.session import (
     build_container,
     configured_strategy,
     load_frames,
+    sessioned,
 )
 
 Overrides = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -253,9 +254,9 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
                    "start": start, "end": end, "bar_label": bar_label, "calendar": calendar,
                    "allow_short": allow_short}
         cfg = load_config(config, overrides=overrides("backtest", options))
-        built = configured_strategy(cfg)
         container = build_container(cfg)
         frames = load_frames(container, cfg)
+        built = sessioned(container, configured_strategy(cfg), frames)
         compared, changed = check_lookahead(
             built, frames, lambda fs: fitted_models(container, cfg, built, fs), cuts)
         if as_json:

@@ -2,6 +2,7 @@
 
 from aitrader.domain.series.checks import BarIssue, find_bad_bars
 from aitrader.domain.series.frame import BarFrame, from_ns, to_ns
-from aitrader.domain.series.resample import aggregate, as_of
+from aitrader.domain.series.resample import aggregate, as_of, buckets, session_bounds
 
-__all__ = ["BarFrame", "BarIssue", "aggregate", "as_of", "find_bad_bars", "from_ns", "to_ns"]
+__all__ = ["BarFrame", "BarIssue", "aggregate", "as_of", "buckets", "find_bad_bars", "from_ns",
+           "session_bounds", "to_ns"]

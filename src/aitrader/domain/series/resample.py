@@ -21,6 +21,33 @@ def _nanos(timeframe: Timeframe) -> int:
     return int(timeframe.length.total_seconds()) * 1_000_000_000
 
 
+def session_bounds(sessions: Sequence[SessionWindow]) -> tuple[IntArray, IntArray]:
+    """Starts and ends (UTC ns) of the regular sessions among `sessions`, in time order."""
+    regular = [w for w in sessions if w.session is Session.REGULAR]
+    return (np.array([to_ns(w.start) for w in regular], dtype=np.int64),
+            np.array([to_ns(w.end) for w in regular], dtype=np.int64))
+
+
+def buckets(ts_close: IntArray, target: Timeframe, starts: IntArray,
+            ends: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Rows inside a regular session, and each one's bucket open and close (UTC ns)."""
+    ts = np.asarray(ts_close, dtype=np.int64)
+    if not len(ends):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    which = np.searchsorted(ends, ts, side="left")  # first session ending at or after the bar
+    inside = which < len(ends)
+    which = np.minimum(which, len(ends) - 1)
+    inside &= (ts > starts[which]) & (ts <= ends[which])
+    rows = np.flatnonzero(inside)
+    session = which[rows]
+    if target is Timeframe.DAY_1:
+        return rows, starts[session], ends[session]
+    size = _nanos(target)
+    bucket_open = starts[session] + (ts[rows] - 1 - starts[session]) // size * size
+    return rows, bucket_open, np.minimum(bucket_open + size, ends[session])
+
+
 def aggregate(frame: BarFrame, target: Timeframe, sessions: Sequence[SessionWindow]) -> BarFrame:
     """The frame's bars combined into `target` bars within the regular sessions given."""
     if frame.timeframe is target:
@@ -29,23 +56,9 @@ def aggregate(frame: BarFrame, target: Timeframe, sessions: Sequence[SessionWind
             target.is_intraday and _nanos(target) % _nanos(frame.timeframe)):
         raise ValueError(f"cannot aggregate {frame.timeframe.value} bars into {target.value} "
                          "bars (the target must be a whole multiple of the source)")
-    regular = [w for w in sessions if w.session is Session.REGULAR]
-    starts = np.array([to_ns(w.start) for w in regular], dtype=np.int64)
-    ends = np.array([to_ns(w.end) for w in regular], dtype=np.int64)
+    starts, ends = session_bounds(sessions)
     ts = frame.ts_close
-    which = np.searchsorted(ends, ts, side="left")  # first session ending at or after the bar
-    inside = which < len(ends)
-    which = np.minimum(which, max(len(ends) - 1, 0))
-    inside &= (ts > starts[which]) & (ts <= ends[which]) if len(ends) else False
-    rows = np.flatnonzero(inside)
-    session = which[rows]
-    if target is Timeframe.DAY_1:
-        bucket_open, bucket_close = starts[session], ends[session]
-    else:
-        size = _nanos(target)
-        index = (frame.ts_close[rows] - 1 - starts[session]) // size
-        bucket_open = starts[session] + index * size
-        bucket_close = np.minimum(bucket_open + size, ends[session])
+    rows, bucket_open, bucket_close = buckets(ts, target, starts, ends)
     last = int(ts[-1]) if len(ts) else 0
     keys = bucket_close
     # one group per distinct bucket (bars are in time order, so buckets are contiguous)

@@ -177,6 +177,9 @@ class SignalSettings:
 
     kalman: KalmanSettings = attrs.field(factory=KalmanSettings)
     regime: RegimeSettings = attrs.field(factory=RegimeSettings)
+    # the regular sessions of the run's span (UTC ns), for higher-timeframe kernels
+    session_starts: tuple[int, ...] = ()
+    session_ends: tuple[int, ...] = ()
 
 
 @attrs.frozen

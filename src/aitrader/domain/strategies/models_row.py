@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from aitrader.domain.signals import Garch, Kalman, Regime, SignalSettings
+from aitrader.domain.market import Timeframe
+from aitrader.domain.signals import Garch, HigherTimeframe, Kalman, Regime, SignalSettings
 from aitrader.domain.strategies.base import SignalSpec
 
 
@@ -23,6 +24,23 @@ def garch_spec() -> SignalSpec:
     return SignalSpec("garch", Garch())
 
 
+def trend_spec(settings: SignalSettings, timeframe: str) -> SignalSpec:
+    """The Kalman filter on `timeframe` bars of the regular sessions, seen once closed."""
+    return SignalSpec("trend", HigherTimeframe(Kalman(settings.kalman), Timeframe.parse(timeframe),
+                                               settings.session_starts, settings.session_ends))
+
+
+def timeframe_check(value: str) -> str | None:
+    """A ParamSpec check: empty (off) or a timeframe name."""
+    if not value:
+        return None
+    try:
+        Timeframe.parse(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 @attrs.frozen
 class Columns:
     """Row positions of the model outputs, from the order the specs were declared in."""
@@ -30,13 +48,14 @@ class Columns:
     kalman: int = -1  # level; velocity, level_var, velocity_var, innovation_z follow
     regime: int = -1  # label; each state's probability follows
     garch: int = -1
+    trend: int = -1  # a higher timeframe's Kalman outputs, in the kalman order
 
     @classmethod
     def of(cls, specs: Sequence[SignalSpec]) -> Columns:
         positions: dict[str, int] = {}
         at = 1  # the close comes first
         for spec in specs:
-            if isinstance(spec.kernel, Kalman | Regime | Garch):
+            if spec.prefix in ("kalman", "regime", "garch", "trend"):
                 positions[spec.prefix] = at
             at += len(spec.kernel.outputs)
         return cls(**positions)

@@ -16,6 +16,8 @@ from aitrader.domain.strategies.models_row import (
     regime_index,
     regime_spec,
     return_edge,
+    timeframe_check,
+    trend_spec,
 )
 
 PARAMS = {
@@ -23,17 +25,22 @@ PARAMS = {
                        "enter when |velocity| / its standard deviation reaches this"),
     "exit": ParamSpec(float, 0.5, positive, "leave when it falls below this"),
     "regimes": ParamSpec(str, "calm,normal", help="regimes in which positions may be held"),
+    "trend": ParamSpec(str, "", timeframe_check,
+                       "a longer timeframe (e.g. 1h, 1D) whose closed bars' Kalman velocity "
+                       "must agree in sign; empty: off"),
 }
 
 
 @attrs.frozen
 class Momentum:
     """Long (short if allowed) while the filtered velocity is `entry` standard deviations from
-    zero, until it falls below `exit` or the regime leaves the whitelist."""
+    zero, until it falls below `exit` or the regime leaves the whitelist. With `trend` set, the
+    velocity filtered on that longer timeframe's closed bars must point the same way."""
 
     entry: float = 2.0
     exit: float = 0.5
     regimes: str = "calm,normal"
+    trend: str = ""
     allow_short: bool = False
     settings: SignalSettings = attrs.field(factory=SignalSettings)
     name: str = "momentum"
@@ -42,9 +49,13 @@ class Momentum:
         if self.exit > self.entry:
             raise ValueError(f"exit ({self.exit}) must not exceed entry ({self.entry})")
         regime_index(self.settings.regime.labels, self.regimes)
+        problem = timeframe_check(self.trend)
+        if problem:
+            raise ValueError(problem)
 
     def signals(self) -> tuple[SignalSpec, ...]:
-        return (kalman_spec(self.settings), regime_spec(self.settings), garch_spec())
+        specs = (kalman_spec(self.settings), regime_spec(self.settings), garch_spec())
+        return (*specs, trend_spec(self.settings, self.trend)) if self.trend else specs
 
     def decider(self) -> _Decider:
         return _Decider(self, Columns.of(self.signals()),
@@ -52,7 +63,7 @@ class Momentum:
 
     def params(self) -> Mapping[str, object]:
         return {"entry": self.entry, "exit": self.exit, "regimes": self.regimes,
-                "allow_short": self.allow_short}
+                "trend": self.trend, "allow_short": self.allow_short}
 
 
 class _Decider:
@@ -71,9 +82,12 @@ class _Decider:
         if int(label) not in self._allowed:
             self._direction = 0
             return Target(0.0, reason="regime not traded")
-        if self._direction and (t * self._direction < s.exit):
+        trend = 0.0 if at.trend < 0 else row[at.trend + 1]
+        if self._direction and (t * self._direction < s.exit or trend * self._direction < 0
+                                or math.isnan(trend)):
             self._direction = 0
-        elif not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short):
+        elif not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short) and \
+                (at.trend < 0 or trend * t > 0):
             self._direction = 1 if t > 0 else -1
         if not self._direction:
             return FLAT
