@@ -113,12 +113,12 @@ relabel = _compile(_relabel)
 
 
 def _regime_step(previous: FloatArray, first: bool, close: float, previous_close: float,
-                 label: int, switch: float, startprob: FloatArray, transmat: FloatArray,
-                 means: FloatArray, variances: FloatArray) -> tuple[FloatArray, int]:
+                 label: int, switch: float, packed: FloatArray) -> tuple[FloatArray, int]:
     """One streamed bar: its percent log return, the filter step and the label, in one call
-    (the same compiled functions the batch loop calls)."""
+    (the same compiled functions the batch loop calls). `packed` is HmmParams.packed."""
     x = log_return(close, previous_close, RETURN_SCALE)
-    probs = hmm_step(previous, first, x, startprob, transmat, means, variances)
+    probs = hmm_step(previous, first, x, packed[:, 0], packed[:, 3:], packed[:, 1],
+                     packed[:, 2])
     return probs, relabel(probs, label, switch)
 
 

@@ -80,6 +80,8 @@ class HmmParams:
     transmat: FloatArray = attrs.field(converter=_array, eq=False)
     means: FloatArray = attrs.field(converter=_array, eq=False)
     variances: FloatArray = attrs.field(converter=_array, eq=False)
+    # [startprob | means | variances | transmat] per state: one array for the compiled step
+    packed: FloatArray = attrs.field(init=False, eq=False, repr=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         k = len(self.means)
@@ -89,6 +91,9 @@ class HmmParams:
         if not (np.all(np.isfinite(self.transmat)) and np.all(self.variances > 0)
                 and np.all(np.isfinite(self.means))):
             raise ValueError("HMM parameters must be finite with positive variances")
+        packed = _array(np.column_stack((self.startprob, self.means, self.variances,
+                                         self.transmat)))
+        object.__setattr__(self, "packed", packed)  # derived once, after the checks
 
     @property
     def states(self) -> int:

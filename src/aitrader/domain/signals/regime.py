@@ -72,8 +72,7 @@ class Regime:
         first = probs is None
         prior = np.zeros(self.settings.states) if probs is None else probs
         probs, label = regime_step(prior, first, close, previous, label, self.settings.switch,
-                                   params.startprob, params.transmat, params.means,
-                                   params.variances)
+                                   params.packed)
         return (i + 1, close, probs, label), (float(label), *probs.tolist())
 
     def batch(self, high: FloatArray, low: FloatArray, close: FloatArray) -> tuple[FloatArray, ...]:
