@@ -153,16 +153,18 @@ def test_runs_show_of_an_unknown_run_exits_2_with_one_line(cli: Cli) -> None:
     assert result.stdout == ""
 
 
-def test_strategies_json_lists_both_strategies_with_their_defaults(cli: Cli) -> None:
+def test_strategies_json_lists_every_strategy_with_its_defaults(cli: Cli) -> None:
     result = cli("strategies", "--json")
 
     assert result.code == 0, result.stderr
     described = result.json()
-    assert set(described) == {"sma_cross", "breakout"}
+    assert set(described) == {"sma_cross", "breakout", "momentum", "mean_reversion", "ma_cross",
+                              "multi_factor"}
     defaults = {name: {p: spec["default"] for p, spec in info["params"].items()}
                 for name, info in described.items()}
     assert defaults["sma_cross"] == {"fast": 10, "slow": 50}
-    assert defaults["breakout"] == {"entry": 20, "atr": 14, "atr_mult": 3.0}
+    assert defaults["breakout"] == {"entry": 20, "atr": 14, "atr_mult": 3.0,
+                                    "turbulent_scale": 0.5}
     assert all(info["summary"] for info in described.values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from returns.result import Failure, Success
@@ -37,8 +38,14 @@ def test_sma_cross_row_is_close_then_fast_then_slow() -> None:
     assert warmup(SmaCross(10, 50)) == 49
 
 
+def _breakout_rows(decider: Any) -> Any:
+    """Breakout's rows also carry the regime, Kalman and GARCH columns; NaN = not fitted yet."""
+    width = len(signal_names(Breakout()))
+    return lambda row: decider([*row, *[math.nan] * (width - len(row))])
+
+
 def test_breakout_enters_above_the_previous_high_and_exits_on_the_trailing_stop() -> None:
-    decide = Breakout(entry=3, atr=2, atr_mult=2.0).decider()
+    decide = _breakout_rows(Breakout(entry=3, atr=2, atr_mult=2.0).decider())
     # row: close, donchian upper, donchian lower, atr
     assert decide([10.0, 10.5, 9.5, 0.5]) is None  # no previous channel yet
     assert decide([10.2, 10.5, 9.5, 0.5]).exposure == 0.0  # type: ignore[union-attr]
@@ -56,10 +63,10 @@ def test_breakout_enters_above_the_previous_high_and_exits_on_the_trailing_stop(
 
 def test_breakout_goes_short_below_the_previous_low_only_when_allowed() -> None:
     row0, row1 = [10.0, 10.5, 9.5, 0.5], [9.0, 10.5, 9.0, 0.5]
-    long_only = Breakout(entry=3, atr=2).decider()
+    long_only = _breakout_rows(Breakout(entry=3, atr=2).decider())
     long_only(row0)
     assert long_only(row1).exposure == 0.0  # type: ignore[union-attr]
-    shorting = Breakout(entry=3, atr=2, allow_short=True).decider()
+    shorting = _breakout_rows(Breakout(entry=3, atr=2, allow_short=True).decider())
     shorting(row0)
     assert shorting(row1).exposure == -1.0  # type: ignore[union-attr]
 
@@ -73,7 +80,7 @@ def test_parameters_from_the_command_line_are_typed_and_checked() -> None:
 @pytest.mark.parametrize(
     ("name", "params", "code", "fragment"),
     [
-        ("nope", {}, "unknown_strategy", "choose from breakout, sma_cross"),
+        ("nope", {}, "unknown_strategy", "choose from breakout, ma_cross, mean_reversion"),
         ("sma_cross", {"speed": "1"}, "unknown_parameter", "no parameter 'speed'"),
         ("sma_cross", {"fast": "abc"}, "invalid_parameter", "expected int"),
         ("sma_cross", {"fast": "0"}, "invalid_parameter", "at least 1"),

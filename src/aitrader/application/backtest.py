@@ -21,17 +21,20 @@ from aitrader.application.run import (
     open_run,
 )
 from aitrader.domain.series import BarFrame
-from aitrader.domain.strategies import Strategy
+from aitrader.domain.signals import SymbolModels, batch_of
+from aitrader.domain.strategies import Strategy, bound_signals
 
 Progress = Callable[[int, int], None]
 _CHUNK = 1 << 16
 
 
-def signal_columns(strategy: Strategy, frame: BarFrame) -> list[FloatArray]:
-    """The decider's columns (close, then every signal output) from the batch twins."""
+def signal_columns(strategy: Strategy, frame: BarFrame,
+                   models: SymbolModels | None = None) -> list[FloatArray]:
+    """The decider's columns (close, then every signal output) from the batch twins, with the
+    symbol's fitted models bound to the kernels that read them."""
     columns: list[FloatArray] = [frame.close]
-    for spec in strategy.signals():
-        columns.extend(spec.kernel.batch(frame.high, frame.low, frame.close))
+    for spec in bound_signals(strategy, models):
+        columns.extend(batch_of(spec.kernel, frame.ts_close, frame.high, frame.low, frame.close))
     # float64 throughout, as np.column_stack would make them (no copy when they already are)
     return [np.asarray(c, dtype=np.float64) for c in columns]
 
@@ -143,7 +146,7 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
     cycle, digest = opened.unwrap()
 
     def body() -> Result[RunResult, RunError]:
-        columns = [signal_columns(spec.strategy, f) for f in frames]
+        columns = [signal_columns(spec.strategy, f, spec.models.get(f.symbol)) for f in frames]
         # A run allocates tens of thousands of long-lived records and no reference cycles, so the
         # collector's passes would only rescan them (~1 s per million bars); it resumes afterwards.
         collecting = gc.isenabled()

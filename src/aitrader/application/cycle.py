@@ -20,7 +20,7 @@ from aitrader.domain.market import Bar
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate, RiskContext, judge
 from aitrader.domain.series import from_ns
-from aitrader.domain.strategies import Decider, Strategy, Target
+from aitrader.domain.strategies import Decider, Strategy, Target, deciders_for
 from aitrader.domain.trading import (
     Account,
     EventKind,
@@ -94,7 +94,8 @@ class TradingCycle:
         settings: CycleSettings = CycleSettings(),
     ) -> None:
         self.run_id = run_id
-        self.books = [_Book(k, s, strategy.decider()) for k, s in enumerate(symbols)]
+        self.books = [_Book(k, s, d) for k, (s, d)
+                      in enumerate(zip(symbols, deciders_for(strategy, len(symbols)), strict=True))]
         self._index = {s: k for k, s in enumerate(symbols)}
         self.account = Account(cash)
         self.cash_f = float(cash)

@@ -19,6 +19,8 @@ from aitrader.application.run import (
 )
 from aitrader.domain.market import Bar
 from aitrader.domain.series import to_ns
+from aitrader.domain.signals import step_of
+from aitrader.domain.strategies import bound_signals
 from aitrader.ports.market_data import BarStream
 
 log = structlog.get_logger(__name__)
@@ -47,8 +49,9 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
     cycle, digest = opened.unwrap()
 
     def body() -> Result[RunResult, RunError]:
-        specs = spec.strategy.signals()
-        states = [[s.kernel.initial() for s in specs] for _ in spec.symbols]
+        kernels = [[s.kernel for s in bound_signals(spec.strategy, spec.models.get(symbol))]
+                   for symbol in spec.symbols]
+        states = [[kernel.initial() for kernel in mine] for mine in kernels]
         points: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
         written = 0
         bars = 0
@@ -75,10 +78,11 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
             row = [close]
             symbol_states = states[k]
-            for j, s in enumerate(specs):
-                symbol_states[j], outputs = s.kernel.step(symbol_states[j], high, low, close)
-                row.extend(outputs)
             ts_ns = to_ns(bar.ts_close)
+            for j, kernel in enumerate(kernels[k]):
+                symbol_states[j], outputs = step_of(kernel, symbol_states[j], ts_ns, high, low,
+                                                    close)
+                row.extend(outputs)
             if ts_ns != last_ts:
                 if last_ts is not None:
                     mark()

@@ -17,6 +17,7 @@ from aitrader.domain.audit import RunManifest, RunSummary
 from aitrader.domain.metrics import Metrics, performance
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate
+from aitrader.domain.signals import SymbolModels
 from aitrader.domain.strategies import Strategy, signal_names
 from aitrader.domain.trading import Account, Fill, Order
 from aitrader.domain.trading.round_trips import RoundTrip, round_trips
@@ -42,6 +43,8 @@ class RunSpec:
     config: Mapping[str, object]
     code_version: str
     settings: CycleSettings = CycleSettings()
+    # each symbol's fitted model schedules, for the kernels that read them
+    models: Mapping[Symbol, SymbolModels] = attrs.field(factory=dict)
 
 
 @attrs.frozen

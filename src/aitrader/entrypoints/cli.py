@@ -16,9 +16,10 @@ import structlog
 import typer
 
 from aitrader.domain.strategies import describe_strategies
-from aitrader.entrypoints import data_cli, runs_cli
+from aitrader.entrypoints import data_cli, runs_cli, signals_cli
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
+from aitrader.entrypoints.modelling import MODEL_SECTIONS
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
 from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
 
@@ -151,7 +152,11 @@ def _overrides(mode: str, options: dict[str, Any]) -> dict[str, Any]:
         value = options.get(option)
         _set(tree, key, str(value) if isinstance(value, Path) else value)
     if options.get("param"):
-        _set(tree, "strategy.params", _params(options["param"]))
+        params = _params(options["param"])
+        for name in [n for n in params if n.startswith(MODEL_SECTIONS)]:
+            _set(tree, name, params.pop(name))  # kalman.* and regime.* are configuration keys
+        if params:
+            _set(tree, "strategy.params", params)
     return tree
 
 
@@ -223,6 +228,7 @@ def db_upgrade(journal: JournalUrl = None, config: ConfigFile = None) -> None:
 
 
 runs_cli.register(runs_app, _journal_url)
+signals_cli.register(app, _overrides)
 
 
 def main() -> None:

@@ -139,6 +139,11 @@ class OutputConfig:
     dir: str = "out"
 
 
+def _positive_float(_i: object, a: attrs.Attribute[float], v: float) -> None:
+    if not (v > 0 and v < float("inf")):
+        raise ValueError(f"{a.name} must be a positive finite number, was {v}")
+
+
 # Market data vendors (issue 5). Keys and secrets are never configuration: they come only from
 # AITRADER_<VENDOR>_API_KEY (and AITRADER_ALPACA_API_SECRET); AITRADER_<VENDOR>_BASE_URL
 # overrides `base_url`.
@@ -151,11 +156,6 @@ class VendorConfig:
     stream_url: str | None = None  # Alpaca's websocket (AITRADER_ALPACA_STREAM_URL overrides)
 
 
-def _fraction(_i: object, a: attrs.Attribute[float], v: float) -> None:
-    if not 0 < v < float("inf"):
-        raise ValueError(f"{a.name} must be a positive number, was {v}")
-
-
 def _count(_i: object, a: attrs.Attribute[int], v: int) -> None:
     if not 1 <= v <= 10:
         raise ValueError(f"{a.name} must be between 1 and 10, was {v}")
@@ -165,18 +165,53 @@ def _count(_i: object, a: attrs.Attribute[int], v: int) -> None:
 class VendorsConfig:
     cache_dir: str = ".aitrader/cache"
     adjustment: Literal["raw", "split", "all"] = "raw"
-    timeout_s: float = attrs.field(default=10.0, validator=_fraction)
+    timeout_s: float = attrs.field(default=10.0, validator=_positive_float)
     attempts: int = attrs.field(default=3, validator=_count)
-    backoff_s: float = attrs.field(default=0.5, validator=_fraction)
+    backoff_s: float = attrs.field(default=0.5, validator=_positive_float)
     breaker_failures: int = attrs.field(default=3, validator=_count)
-    breaker_cooldown_s: float = attrs.field(default=60.0, validator=_fraction)
-    max_jump: float = attrs.field(default=0.5, validator=_fraction)
+    breaker_cooldown_s: float = attrs.field(default=60.0, validator=_positive_float)
+    max_jump: float = attrs.field(default=0.5, validator=_positive_float)
     feed: Literal["iex", "sip"] = "iex"
     alpaca: VendorConfig = attrs.field(factory=VendorConfig)
     alphavantage: VendorConfig = attrs.field(factory=VendorConfig)
     finnhub: VendorConfig = attrs.field(factory=VendorConfig)
     twelvedata: VendorConfig = attrs.field(factory=VendorConfig)
     yahoo: VendorConfig = attrs.field(factory=VendorConfig)
+def _at_least(minimum: int) -> Any:
+    def check(_i: object, a: attrs.Attribute[int], v: int) -> None:
+        if v < minimum:
+            raise ValueError(f"{a.name} must be at least {minimum}, was {v}")
+    return check
+
+
+@attrs.frozen
+class KalmanConfig:
+    """The constant-velocity Kalman filter (issue 3); noise may be estimated by MLE."""
+
+    space: Literal["price", "log"] = "log"
+    q_level: float = attrs.field(default=1e-5, validator=_positive_float)
+    q_velocity: float = attrs.field(default=1e-8, validator=_positive_float)
+    r: float = attrs.field(default=1e-4, validator=_positive_float)
+    p0: float = attrs.field(default=1.0, validator=_positive_float)
+    fit: bool = False
+    train: int = attrs.field(default=250, validator=_at_least(32))
+
+
+@attrs.frozen
+class RegimeConfig:
+    """The HMM volatility regimes and GARCH volatility: shape and refit schedule (bars)."""
+
+    states: int = attrs.field(default=3, validator=[_at_least(2), _below(5)])
+    switch: float = attrs.field(default=0.7)
+    window: int = attrs.field(default=500, validator=_at_least(32))
+    refit_every: int = attrs.field(default=63, validator=_at_least(1))
+    min_train: int = attrs.field(default=126, validator=_at_least(32))
+    seed: int = attrs.field(default=0, validator=_at_least(0))
+
+    @switch.validator
+    def _switch(self, _a: attrs.Attribute[float], v: float) -> None:
+        if not 0.5 <= v <= 1.0:
+            raise ValueError(f"switch must be between 0.5 and 1, was {v}")
 
 
 @attrs.frozen
@@ -193,6 +228,8 @@ class Config:
     paper: PaperConfig = attrs.field(factory=PaperConfig)
     output: OutputConfig = attrs.field(factory=OutputConfig)
     vendors: VendorsConfig = attrs.field(factory=VendorsConfig)
+    kalman: KalmanConfig = attrs.field(factory=KalmanConfig)
+    regime: RegimeConfig = attrs.field(factory=RegimeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (decimals as strings) for manifests and the container."""

@@ -24,6 +24,7 @@ from aitrader.adapters.calendars import open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
 from aitrader.adapters.files import FileDataError, FileMarketData, read_raw
 from aitrader.adapters.ids import RunScopedIds
+from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.adapters.replay import ReplayBarStream
 from aitrader.adapters.sample import sample_path
@@ -299,3 +300,4 @@ class Container(containers.DeclarativeContainer):
     broker = providers.Selector(config.mode, backtest=simulated_broker, paper=simulated_broker)
     journal = providers.Singleton(open_journal, url=config.journal.url)
     replay_stream = providers.Factory(ReplayBarStream, clock=clock)
+    model_fitter = providers.Singleton(LibraryModelFitter)

@@ -27,6 +27,7 @@ from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
+from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
 from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
@@ -107,10 +108,30 @@ def build_container(config: Config) -> Container:
 
 
 def _strategy(config: Config) -> Strategy:
-    built = build_strategy(config.strategy.name, config.strategy.params, config.risk.allow_short)
+    built = build_strategy(config.strategy.name, config.strategy.params, config.risk.allow_short,
+                           signal_settings(config))
     if isinstance(built, Failure):
         raise UserError(built.failure().message)
     return built.unwrap()
+
+
+def configured_strategy(config: Config) -> Strategy:
+    """The configured strategy, built with the signal settings (UserError on a bad one)."""
+    return _strategy(config)
+
+
+def sessioned(container: Container, strategy: Strategy,
+              frames: Sequence[BarFrame]) -> Strategy:
+    """The strategy with the calendar's sessions for its higher-timeframe kernels, if any."""
+    try:
+        return with_sessions(container, strategy, frames)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
+    """The configured symbols' bars (UserError naming any problem)."""
+    return _frames(container, config)
 
 
 def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
@@ -183,6 +204,7 @@ def prepare(config: Config) -> Prepared:
     strategy = _strategy(config)
     container = build_container(config)
     frames = _frames(container, config)
+    strategy = sessioned(container, strategy, frames)
     broker = config.broker
     gates: list[Gate] = [MaxPositionFraction(config.risk.max_position_fraction)]
     if not config.risk.allow_short:
@@ -190,6 +212,7 @@ def prepare(config: Config) -> Prepared:
     gates.append(BuyingPower(broker.margin_multiplier))
     try:
         spec = _spec(config, strategy, container, frames, gates)
+        spec = attrs.evolve(spec, models=fitted_models(container, config, strategy, frames))
     except ValueError as error:  # a value the domain refuses that the config did not catch
         raise UserError(f"invalid configuration: {error}") from None
     out = Path(config.output.dir)  # last: a run refused above leaves nothing behind

@@ -13,7 +13,8 @@ from aitrader.domain.series.gate import (
     gatekeep,
     merge_reports,
 )
+from aitrader.domain.series.resample import aggregate, as_of, buckets, session_bounds
 
 __all__ = ["ALL_REASONS", "SESSION_CODES", "BarFrame", "BarIssue", "GateReport", "GateRules",
-           "Quarantined", "RawBars", "Split", "find_bad_bars", "from_ns", "gatekeep",
-           "merge_reports", "to_ns"]
+           "Quarantined", "RawBars", "Split", "aggregate", "as_of", "buckets", "find_bad_bars",
+           "from_ns", "gatekeep", "merge_reports", "session_bounds", "to_ns"]

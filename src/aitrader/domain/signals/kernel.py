@@ -11,7 +11,7 @@ decision paper or live trading takes on the same bars. Two rules keep them ident
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import numpy as np
@@ -79,6 +79,24 @@ def fold(
     width = len(kernel.outputs)
     table = np.array(rows, dtype=np.float64).reshape(len(rows), width)
     return tuple(np.ascontiguousarray(table[:, j]) for j in range(width))
+
+
+def batch_of(kernel: Any, ts_close: Any, high: FloatArray, low: FloatArray,
+             close: FloatArray) -> tuple[FloatArray, ...]:
+    """A kernel's batch outputs; timed kernels (`timed = True`) also get each bar's ts_close."""
+    if getattr(kernel, "timed", False):
+        timed: tuple[FloatArray, ...] = kernel.batch_at(ts_close, high, low, close)
+        return timed
+    plain: tuple[FloatArray, ...] = kernel.batch(high, low, close)
+    return plain
+
+
+def step_of(kernel: Any, state: Any, ts_close: int, high: float, low: float,
+            close: float) -> tuple[Any, tuple[float, ...]]:
+    """One streamed bar through a kernel; timed kernels also get its ts_close (UTC ns)."""
+    if getattr(kernel, "timed", False):
+        return kernel.step_at(state, ts_close, high, low, close)  # type: ignore[no-any-return]
+    return kernel.step(state, high, low, close)  # type: ignore[no-any-return]
 
 
 def check_period(period: object) -> int:

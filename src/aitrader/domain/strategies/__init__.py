@@ -6,6 +6,9 @@ from aitrader.domain.strategies.base import (
     SignalSpec,
     Strategy,
     Target,
+    bound_signals,
+    deciders_for,
+    model_needs,
     signal_names,
     warmup,
 )
@@ -24,8 +27,11 @@ __all__ = [
     "Strategy",
     "StrategyError",
     "Target",
+    "bound_signals",
     "build_strategy",
+    "deciders_for",
     "describe_strategies",
+    "model_needs",
     "signal_names",
     "warmup",
 ]

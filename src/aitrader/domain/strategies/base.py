@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from aitrader.domain.signals import SymbolModels
+
 
 @attrs.frozen
 class Target:
@@ -44,9 +46,8 @@ class SignalSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         outputs: tuple[str, ...] = self.kernel.outputs
-        if outputs == ("value",):
-            return (self.prefix,)
-        return tuple(f"{self.prefix}_{name}" for name in outputs)
+        return tuple(self.prefix if name == "value" else f"{self.prefix}_{name}"
+                     for name in outputs)
 
 
 class Strategy(Protocol):
@@ -78,6 +79,33 @@ def signal_names(strategy: Strategy) -> tuple[str, ...]:
 def warmup(strategy: Strategy) -> int:
     """Bars before every signal the strategy reads is defined."""
     return max((int(spec.kernel.warmup) for spec in strategy.signals()), default=0)
+
+
+def deciders_for(strategy: Strategy, count: int) -> list[Decider]:
+    """Fresh deciders for a universe of count symbols: cross-sectional strategies (with a
+    `deciders` method) give ones that share what they know; others one each."""
+    make = getattr(strategy, "deciders", None)
+    if make is not None:
+        made: list[Decider] = make(count)
+        return made
+    return [strategy.decider() for _ in range(count)]
+
+
+def model_needs(strategy: Strategy) -> frozenset[str]:
+    """The fitted models ("kalman", "hmm", "garch") the strategy's kernels read."""
+    needs: frozenset[str] = frozenset()
+    for spec in strategy.signals():
+        needs |= getattr(spec.kernel, "needs", frozenset())
+    return needs
+
+
+def bound_signals(strategy: Strategy,
+                  models: SymbolModels | None) -> tuple[SignalSpec, ...]:
+    """The strategy's signals with one symbol's fitted models bound (None: as declared)."""
+    if models is None:
+        return strategy.signals()
+    return tuple(attrs.evolve(spec, kernel=spec.kernel.fitted(models))
+                 if hasattr(spec.kernel, "fitted") else spec for spec in strategy.signals())
 
 
 @attrs.frozen

@@ -7,7 +7,15 @@ from collections.abc import Callable, Mapping
 import attrs
 from returns.result import Failure, Result, Success
 
-from aitrader.domain.strategies import breakout, sma_cross
+from aitrader.domain.signals import SignalSettings
+from aitrader.domain.strategies import (
+    breakout,
+    ma_cross,
+    mean_reversion,
+    momentum,
+    multi_factor,
+    sma_cross,
+)
 from aitrader.domain.strategies.base import ParamSpec, Strategy
 
 
@@ -24,12 +32,24 @@ class _Entry:
     params: Mapping[str, ParamSpec]
     build: Callable[..., Strategy]
     summary: str
+    models: bool = True  # built with the signal settings (Kalman, regimes)
 
 
 STRATEGIES: Mapping[str, _Entry] = {
-    "sma_cross": _Entry(sma_cross.PARAMS, sma_cross.SmaCross, "SMA fast/slow crossover"),
+    "sma_cross": _Entry(sma_cross.PARAMS, sma_cross.SmaCross, "SMA fast/slow crossover",
+                        models=False),
     "breakout": _Entry(breakout.PARAMS, breakout.Breakout,
-                       "Donchian channel breakout with an ATR trailing stop"),
+                       "Donchian channel breakout with an ATR trailing stop, "
+                       "scaled down in the turbulent regime"),
+    "momentum": _Entry(momentum.PARAMS, momentum.Momentum,
+                       "Kalman velocity against its uncertainty, in whitelisted regimes"),
+    "mean_reversion": _Entry(mean_reversion.PARAMS, mean_reversion.MeanReversion,
+                             "fade the price's z-score against the Kalman level, calm regime "
+                             "entries, reversion or time-stop exits"),
+    "ma_cross": _Entry(ma_cross.PARAMS, ma_cross.MaCross,
+                       "SMA or EMA crossover, optionally of the Kalman-filtered price"),
+    "multi_factor": _Entry(multi_factor.PARAMS, multi_factor.MultiFactor,
+                           "cross-sectional momentum, mean-reversion and low-volatility score"),
 }
 
 
@@ -62,7 +82,8 @@ def _coerce(name: str, spec: ParamSpec, value: object) -> object:
 
 
 def build_strategy(
-    name: str, params: Mapping[str, object], allow_short: bool
+    name: str, params: Mapping[str, object], allow_short: bool,
+    settings: SignalSettings | None = None,
 ) -> Result[Strategy, StrategyError]:
     """Build a bundled strategy; unknown names, parameters or values fail with a clear message."""
     entry = STRATEGIES.get(name)
@@ -85,6 +106,8 @@ def build_strategy(
         if problem:
             return Failure(StrategyError("invalid_parameter", f"parameter {key} {problem}"))
         values[key] = value
+    if entry.models:
+        values["settings"] = settings or SignalSettings()
     try:
         return Success(entry.build(**values, allow_short=allow_short))
     except ValueError as error:

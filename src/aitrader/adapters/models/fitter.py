@@ -1,0 +1,156 @@
+"""LibraryModelFitter: hmmlearn, arch and scipy behind the ModelFitter port."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+import structlog
+from returns.result import Failure, Result, Success
+from scipy.optimize import minimize
+
+from aitrader.domain.signals import (
+    FloatArray,
+    GarchParams,
+    HmmParams,
+    KalmanNoise,
+    kalman_loglik,
+)
+from aitrader.ports.models import ModelError, ModelFitter
+
+log = structlog.get_logger(__name__)
+_MIN_OBSERVATIONS = 30
+_LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
+T = TypeVar("T")
+# Fits are deterministic, and the same windows come back (refits in look-ahead checks, runs of
+# several strategies on one data set), so results are remembered by their exact inputs.
+_FITS: dict[tuple[object, ...], Any] = {}
+_MAX_FITS = 4096
+
+
+def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T]) -> T:
+    full = (*key, hashlib.sha256(np.ascontiguousarray(data, dtype=np.float64).tobytes())
+            .hexdigest())
+    if full not in _FITS:
+        if len(_FITS) >= _MAX_FITS:
+            _FITS.clear()
+        _FITS[full] = fit()
+    result: T = _FITS[full]
+    return result
+
+
+def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if len(x) < _MIN_OBSERVATIONS:
+        return Failure(ModelError("too_few_observations",
+                                  f"{what} needs at least {_MIN_OBSERVATIONS} finite "
+                                  f"observations, got {len(x)}"))
+    return Success(x)
+
+
+class LibraryModelFitter(ModelFitter):
+    """Fits with hmmlearn's GaussianHMM (EM), arch's GARCH(1,1) and scipy's L-BFGS-B."""
+
+    def __init__(self, hmm_iterations: int = 100) -> None:
+        self._iterations = hmm_iterations
+
+    def fit_hmm(self, returns: FloatArray, states: int,
+                seed: int) -> Result[HmmParams, ModelError]:
+        return _remembered(("hmm", states, seed, self._iterations), returns,
+                           lambda: self._fit_hmm(returns, states, seed))
+
+    def fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
+        return _remembered(("garch",), returns, lambda: self._fit_garch(returns))
+
+    def fit_kalman(self, y: FloatArray, p0: float,
+                   start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
+        return _remembered(("kalman", p0, start), y, lambda: self._fit_kalman(y, p0, start))
+
+    def _fit_hmm(self, returns: FloatArray, states: int,
+                 seed: int) -> Result[HmmParams, ModelError]:
+        from hmmlearn.hmm import GaussianHMM  # noqa: PLC0415  (first use: it pulls scikit-learn)
+
+        usable = _usable(returns, "an HMM")
+        if isinstance(usable, Failure):
+            return usable
+        x = usable.unwrap().reshape(-1, 1)
+        # Start EM from volatility regimes rather than k-means: every state at the sample mean,
+        # variances spread geometrically around the sample variance (calm below, turbulent
+        # above). It is deterministic (no threaded clustering) and separates states by
+        # volatility, which is what the labels mean. Start and transition probabilities begin
+        # uniform; `seed` only feeds hmmlearn's own generator.
+        model = GaussianHMM(n_components=states, covariance_type="diag",
+                            n_iter=self._iterations, tol=1e-4, random_state=seed,
+                            init_params="st")
+        spread = np.geomspace(0.25, 4.0, states)
+        model.means_ = np.full((states, 1), float(np.mean(x)))
+        model.covars_ = (float(np.var(x)) * spread).reshape(-1, 1) + 1e-6
+        hmm_logger = logging.getLogger("hmmlearn")
+        level = hmm_logger.level
+        hmm_logger.setLevel(logging.ERROR)  # non-convergence notes: the fit is checked below
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(x)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            return Failure(ModelError("fit_failed", f"HMM fit failed: {error}"))
+        finally:
+            hmm_logger.setLevel(level)
+        transmat = np.asarray(model.transmat_, dtype=np.float64)
+        if not np.allclose(transmat.sum(axis=1), 1.0):
+            return Failure(ModelError("degenerate", "HMM fit left a state never visited"))
+        try:
+            params = HmmParams(model.startprob_, transmat, model.means_[:, 0],
+                               model.covars_[:, 0, 0])
+        except ValueError as error:
+            return Failure(ModelError("degenerate", f"HMM fit is unusable: {error}"))
+        return Success(params.ordered())
+
+    def _fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
+        from arch import arch_model  # noqa: PLC0415  (imported on first use: it is slow)
+
+        usable = _usable(returns, "GARCH")
+        if isinstance(usable, Failure):
+            return usable
+        model = arch_model(usable.unwrap(), mean="Constant", vol="GARCH", p=1, q=1,
+                           dist="normal", rescale=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = model.fit(disp="off", show_warning=False)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
+        p = fit.params
+        try:
+            return Success(GarchParams(float(p["mu"]), float(p["omega"]),
+                                       float(p["alpha[1]"]), float(p["beta[1]"])))
+        except ValueError as error:
+            return Failure(ModelError("non_stationary", f"GARCH fit is unusable: {error}"))
+
+    def _fit_kalman(self, y: FloatArray, p0: float,
+                    start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if len(y) < _MIN_OBSERVATIONS or not np.all(np.isfinite(y)):
+            return Failure(ModelError("too_few_observations",
+                                      f"Kalman MLE needs at least {_MIN_OBSERVATIONS} finite "
+                                      f"observations, got {len(y)}"))
+
+        def negative(theta: FloatArray) -> float:
+            q_level, q_velocity, r = (math.exp(v) for v in theta)
+            value = -kalman_loglik(y, p0, KalmanNoise(q_level, q_velocity, r))
+            return value if math.isfinite(value) else 1e300
+
+        x0 = np.log([start.q_level, start.q_velocity, start.r])
+        result = minimize(negative, x0, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 3)
+        if not np.all(np.isfinite(result.x)):
+            return Failure(ModelError("fit_failed", f"Kalman MLE failed: {result.message}"))
+        q_level, q_velocity, r = (float(math.exp(v)) for v in result.x)
+        log.debug("kalman.fitted", q_level=q_level, q_velocity=q_velocity, r=r,
+                  converged=bool(result.success))
+        return Success(KalmanNoise(q_level, q_velocity, r))

@@ -1,0 +1,100 @@
+"""The look-ahead check: decisions over the full history equal those over truncated copies.
+
+A decision at bar t may depend only on bars up to t. The check runs the strategy (signals,
+fitted models and deciders, exactly as a backtest computes them) over the whole history, then
+over copies cut at several moments (models refitted on the cut copy), and reports every
+decision on a bar both runs saw that differs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+import numpy as np
+
+from aitrader.application.backtest import signal_columns
+from aitrader.domain.series import BarFrame, from_ns
+from aitrader.domain.signals import SymbolModels
+from aitrader.domain.strategies import Strategy, deciders_for
+from aitrader.domain.values import Symbol
+
+Fit = Callable[[Sequence[BarFrame]], Mapping[Symbol, SymbolModels]]
+# per symbol: one (exposure, expected return, variance) per bar; NaNs for "no view"
+Decisions = list[list[tuple[float, float, float]]]
+_NONE = (math.nan, math.nan, math.nan)
+
+
+@attrs.frozen
+class Changed:
+    """A decision that differs once later bars are removed."""
+
+    symbol: Symbol
+    ts_close_ns: int
+    cut_ns: int
+    full: tuple[float, float, float]
+    truncated: tuple[float, float, float]
+
+    def describe(self) -> str:
+        return (f"{self.symbol} {from_ns(self.ts_close_ns).isoformat()}: "
+                f"{_show(self.full)} with all bars, {_show(self.truncated)} with bars before "
+                f"{from_ns(self.cut_ns).isoformat()}")
+
+
+def _show(decision: tuple[float, float, float]) -> str:
+    if math.isnan(decision[0]):
+        return "no view"
+    return f"exposure {decision[0]:g} (edge {decision[1]:.6g}, variance {decision[2]:.6g})"
+
+
+def decisions(strategy: Strategy, frames: Sequence[BarFrame],
+              models: Mapping[Symbol, SymbolModels]) -> Decisions:
+    """Every bar's target, symbols interleaved in time order as the trading cycle feeds them."""
+    columns = [np.column_stack(signal_columns(strategy, f, models.get(f.symbol))).tolist()
+               for f in frames]
+    deciders = deciders_for(strategy, len(frames))
+    ts = np.concatenate([f.ts_close for f in frames]) if frames else np.empty(0, np.int64)
+    ks = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(frames)]) \
+        if frames else np.empty(0, np.int64)
+    order = np.lexsort((ks, ts))
+    out: Decisions = [[] for _ in frames]
+    for k in ks[order].tolist():
+        target = deciders[k](columns[k][len(out[k])])
+        out[k].append(_NONE if target is None else
+                      (target.exposure, target.expected_return, target.variance))
+    return out
+
+
+def _same(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
+
+
+def cut_points(frames: Sequence[BarFrame], cuts: int) -> list[int]:
+    """`cuts` moments spread over the merged history (UTC ns): bars from each on are removed."""
+    stamps = np.unique(np.concatenate([f.ts_close for f in frames]))
+    if len(stamps) < 2:
+        return []
+    picks = np.linspace(1, len(stamps) - 1, num=min(cuts, len(stamps) - 1)).astype(np.int64)
+    return sorted({int(stamps[i]) for i in picks})
+
+
+def check_lookahead(strategy: Strategy, frames: Sequence[BarFrame], fit: Fit,
+                    cuts: int = 10) -> tuple[int, list[Changed]]:
+    """Decisions compared and every one that changed between the full and truncated runs."""
+    full = decisions(strategy, frames, fit(frames))
+    changed: list[Changed] = []
+    compared = 0
+    for cut in cut_points(frames, cuts):
+        shortened = [f.take(slice(0, int(np.searchsorted(f.ts_close, cut, "left"))))
+                     for f in frames]
+        kept = [f for f in shortened if len(f)]
+        partial = decisions(strategy, kept, fit(kept))
+        for frame, mine in zip(kept, partial, strict=True):
+            k = next(j for j, f in enumerate(frames) if f.symbol == frame.symbol)
+            for i, decision in enumerate(mine):
+                compared += 1
+                if not _same(full[k][i], decision):
+                    changed.append(Changed(frame.symbol, int(frame.ts_close[i]), cut, full[k][i],
+                                           decision))
+    return compared, changed

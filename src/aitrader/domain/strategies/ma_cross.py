@@ -1,0 +1,78 @@
+"""ma_cross: fast/slow SMA or EMA crossover, on closes or on the Kalman-filtered price."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from aitrader.domain.signals import Ema, OnKalmanLevel, SignalSettings, Sma
+from aitrader.domain.signals.kalman import Kalman
+from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least
+from aitrader.domain.strategies.models_row import Columns, garch_spec, kalman_spec, return_edge
+
+PARAMS = {
+    "kind": ParamSpec(str, "ema", lambda v: None if v in ("sma", "ema") else "must be sma or ema",
+                      "moving average: sma or ema"),
+    "fast": ParamSpec(int, 10, at_least(1), "fast average period (bars)"),
+    "slow": ParamSpec(int, 50, at_least(2), "slow average period (bars)"),
+    "kalman": ParamSpec(bool, False, help="average the Kalman-filtered price, not the close"),
+}
+
+
+@attrs.frozen
+class MaCross:
+    """Long while the fast average is above the slow one; below it flat, or short if allowed.
+    The edge comes from the Kalman velocity and the GARCH variance."""
+
+    kind: str = "ema"
+    fast: int = 10
+    slow: int = 50
+    kalman: bool = False
+    allow_short: bool = False
+    settings: SignalSettings = attrs.field(factory=SignalSettings)
+    name: str = "ma_cross"
+
+    def __attrs_post_init__(self) -> None:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+
+    def _average(self, period: int) -> object:
+        average = Sma(period) if self.kind == "sma" else Ema(period)
+        return OnKalmanLevel(average, Kalman(self.settings.kalman)) if self.kalman else average
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        return (SignalSpec("ma_fast", self._average(self.fast)),
+                SignalSpec("ma_slow", self._average(self.slow)),
+                kalman_spec(self.settings), garch_spec())
+
+    def decider(self) -> _Decider:
+        return _Decider(self, Columns.of(self.signals()))
+
+    def params(self) -> Mapping[str, object]:
+        return {"kind": self.kind, "fast": self.fast, "slow": self.slow, "kalman": self.kalman,
+                "allow_short": self.allow_short}
+
+
+class _Decider:
+    __slots__ = ("_at", "_last", "_s")
+
+    def __init__(self, strategy: MaCross, at: Columns) -> None:
+        self._s, self._at = strategy, at
+        self._last: int | None = None
+
+    def __call__(self, row: Sequence[float]) -> Target | None:
+        fast, slow = row[1], row[2]
+        if fast > slow:
+            self._last = 1
+        elif fast < slow:
+            self._last = -1 if self._s.allow_short else 0
+        elif self._last is None and fast == slow:
+            self._last = 0
+        if self._last is None:
+            return None
+        if self._last == 0:
+            return FLAT
+        mu, variance = return_edge(row, self._at, self._s.settings.kalman.space)
+        return Target(float(self._last), mu, variance,
+                      "fast above slow" if self._last > 0 else "fast below slow")

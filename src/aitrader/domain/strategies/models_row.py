@@ -1,0 +1,87 @@
+"""Shared by the model-driven strategies: their kernels, where each reads in a row, the edge."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+
+from aitrader.domain.market import Timeframe
+from aitrader.domain.signals import Garch, HigherTimeframe, Kalman, Regime, SignalSettings
+from aitrader.domain.strategies.base import SignalSpec
+
+
+def kalman_spec(settings: SignalSettings) -> SignalSpec:
+    return SignalSpec("kalman", Kalman(settings.kalman))
+
+
+def regime_spec(settings: SignalSettings) -> SignalSpec:
+    return SignalSpec("regime", Regime(settings.regime))
+
+
+def garch_spec() -> SignalSpec:
+    return SignalSpec("garch", Garch())
+
+
+def trend_spec(settings: SignalSettings, timeframe: str) -> SignalSpec:
+    """The Kalman filter on `timeframe` bars of the regular sessions, seen once closed."""
+    return SignalSpec("trend", HigherTimeframe(Kalman(settings.kalman), Timeframe.parse(timeframe),
+                                               settings.session_starts, settings.session_ends))
+
+
+def timeframe_check(value: str) -> str | None:
+    """A ParamSpec check: empty (off) or a timeframe name."""
+    if not value:
+        return None
+    try:
+        Timeframe.parse(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+@attrs.frozen
+class Columns:
+    """Row positions of the model outputs, from the order the specs were declared in."""
+
+    kalman: int = -1  # level; velocity, level_var, velocity_var, innovation_z follow
+    regime: int = -1  # label; each state's probability follows
+    garch: int = -1
+    trend: int = -1  # a higher timeframe's Kalman outputs, in the kalman order
+
+    @classmethod
+    def of(cls, specs: Sequence[SignalSpec]) -> Columns:
+        positions: dict[str, int] = {}
+        at = 1  # the close comes first
+        for spec in specs:
+            if spec.prefix in ("kalman", "regime", "garch", "trend"):
+                positions[spec.prefix] = at
+            at += len(spec.kernel.outputs)
+        return cls(**positions)
+
+
+def regime_index(labels: Sequence[str], wanted: str) -> frozenset[int]:
+    """The state indexes named in a comma-separated list, or ValueError naming the bad one."""
+    chosen = set()
+    for name in (part.strip() for part in wanted.split(",")):
+        if not name:
+            continue
+        if name not in labels:
+            raise ValueError(f"unknown regime {name!r} (choose from {', '.join(labels)})")
+        chosen.add(labels.index(name))
+    return frozenset(chosen)
+
+
+def return_edge(row: Sequence[float], at: Columns, space: str) -> tuple[float, float]:
+    """Expected next-bar log return (the Kalman velocity) and the return's variance (GARCH's
+    forecast, else the velocity's own variance): the edge a Kelly sizer reads."""
+    close = row[0]
+    velocity = row[at.kalman + 1]
+    velocity_var = row[at.kalman + 3]
+    if space == "price":  # a velocity in dollars per bar, as a fraction of the close
+        velocity, velocity_var = velocity / close, velocity_var / (close * close)
+    variance = velocity_var
+    if at.garch >= 0 and not math.isnan(row[at.garch]):
+        variance = row[at.garch] * row[at.garch]
+    return velocity, variance

@@ -1,0 +1,243 @@
+"""`aitrader signals`, `aitrader check lookahead` and the golden backtests of every strategy."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from aitrader.entrypoints.container import open_journal
+from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, read_csv, write_csv
+
+SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalman_level_var",
+                  "kalman_velocity_var", "innovation_z", "garch_vol", "regime",
+                  "regime_p_calm", "regime_p_normal", "regime_p_turbulent"]
+
+# strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
+GOLDEN = {
+    "sma_cross": (24, 94713.9, -0.5832252034037023),
+    "breakout": (27, 98593.265, -0.13745004553848855),
+    "momentum": (13, 100478.35, 0.16483820448176803),
+    "mean_reversion": (10, 100700.11, 0.3708618236434841),
+    "ma_cross": (26, 94598.78, -0.5926225769886663),
+    "multi_factor": (57, 100930.45, 0.27800299338860934),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_backtest_of_each_bundled_strategy(cli: Cli, name: str) -> None:
+    metrics = cli.backtest_json("--strategy", name)["metrics"]
+    trades, final_equity, sharpe = GOLDEN[name]
+    assert (metrics["trades"], metrics["final_equity"]) == (trades, final_equity)
+    assert metrics["sharpe"] == pytest.approx(sharpe, rel=1e-12)
+
+
+def test_signals_writes_the_frame_and_the_fitted_models(cli: Cli, tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "AAPL", "--out", "aapl.csv", "--model-out", "m.json")
+    assert result.code == 0, result.stderr
+    header, rows = read_csv(tmp_path / "aapl.csv")
+    assert header == SIGNAL_COLUMNS
+    filtered = [r for r in rows if r["regime"]]
+    assert filtered
+    assert {r["regime"] for r in filtered} <= {"calm", "normal", "turbulent"}
+    for row in filtered:
+        total = sum(float(row[f"regime_p_{x}"]) for x in ("calm", "normal", "turbulent"))
+        assert math.isclose(total, 1.0, abs_tol=1e-9)
+        assert float(row["garch_vol"]) > 0
+    model = json.loads((tmp_path / "m.json").read_text())
+    hmm, garch = model["hmm"], model["garch"]
+    assert "log returns of close" in hmm["series"]
+    assert hmm["scale"] == 100
+    fit = hmm["fits"][0]
+    assert {"startprob", "transmat", "means", "variances"} <= set(fit)
+    assert fit["fitted_on"]["last_bar"] < fit["applies_from_bar"]
+    first_filtered = next(i for i, r in enumerate(rows) if r["regime"])
+    assert first_filtered == fit["applies_from_bar"]
+    assert {"omega", "alpha", "beta", "mu"} <= set(garch["fits"][0])
+    assert model["kalman"]["space"] == "log"
+
+
+def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "KO", "--out", "ko.parquet", "--param",
+                 "kalman.space=price", "--param", "kalman.r=0.5", "--param", "kalman.fit=true",
+                 "--param", "kalman.train=100", "--model-out", "ko.json", "--quiet")
+    assert result.code == 0, result.stderr
+    table = pq.read_table(tmp_path / "ko.parquet").to_pydict()
+    assert list(table) == SIGNAL_COLUMNS
+    assert abs(table["kalman_level"][-1] - table["close"][-1]) < 5  # price space
+    noise = json.loads((tmp_path / "ko.json").read_text())["kalman"]["noise"]
+    assert noise[0]["r"] == 0.5
+    assert noise[1]["estimated"]
+    assert noise[1]["applies_from_bar"] == 100
+
+
+def test_signals_reads_the_kalman_and_regime_sections_of_a_config_file(cli: Cli,
+                                                                       tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("kalman: {space: price, r: 0.3}\n"
+                                     "regime: {states: 2, min_train: 100, refit_every: 50}\n")
+    result = cli("signals", "--symbol", "JNJ", "--config", "c.yaml", "--out", "j.csv",
+                 "--model-out", "j.json")
+    assert result.code == 0, result.stderr
+    header, _ = read_csv(tmp_path / "j.csv")
+    assert header[-2:] == ["regime_p_calm", "regime_p_turbulent"]
+    model = json.loads((tmp_path / "j.json").read_text())
+    assert [f["applies_from_bar"] for f in model["hmm"]["fits"]] == [100, 150, 200]
+    assert model["kalman"]["space"] == "price"
+    assert model["kalman"]["noise"][0]["r"] == 0.3
+
+
+def test_signals_aggregates_to_a_higher_timeframe_within_sessions(cli: Cli,
+                                                                  tmp_path: Path) -> None:
+    minutes = ["ts,open,high,low,close,volume"]
+    for day in ("2024-07-03", "2024-07-05", "2024-07-08"):
+        for m in range(390 if day != "2024-07-03" else 210):
+            hour, minute = divmod(13 * 60 + 31 + m, 60)
+            price = 100 + 0.01 * m + (5 if day == "2024-07-08" else 0)
+            minutes.append(f"{day}T{hour:02d}:{minute:02d}:00Z,{price},{price + 0.05},"
+                           f"{price - 0.05},{price},100")
+    (tmp_path / "X.csv").write_text("\n".join(minutes) + "\n")
+    result = cli("signals", "--symbol", "X", "--data", "X.csv", "--bar-label", "close",
+                 "--timeframe", "1h", "--out", "x.csv")
+    assert result.code == 0, result.stderr
+    _, rows = read_csv(tmp_path / "x.csv")
+    stamps = [r["ts_close"][11:16] for r in rows]
+    assert stamps[:4] == ["14:30", "15:30", "16:30", "17:00"]  # the early close of July 3rd
+    assert len(rows) == 4 + 7 + 7
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--out", "s.txt"], "must end in"),
+        (["--out", "s.csv", "--model-out", "m.yaml"], "must end in .json"),
+        (["--out", "missing/s.csv"], "does not exist"),
+        (["--out", "s.csv", "--param", "kalman.r=-1"], "kalman: r must be a positive"),
+        (["--out", "s.csv", "--param", "kalman.space=levels"], "kalman.space"),
+        (["--out", "s.csv", "--param", "regime.states=7"], "regime: states must be below 5"),
+        (["--out", "s.csv", "--param", "fast=3"], "only kalman"),
+        (["--out", "s.csv", "--timeframe", "2h"], "--timeframe"),
+    ],
+)
+def test_bad_signals_input_is_one_line_and_writes_nothing(cli: Cli, tmp_path: Path,
+                                                          args: list[str], fragment: str) -> None:
+    result = cli("signals", "--symbol", "AAPL", *args)
+    assert result.code == 2
+    assert fragment in result.error_line()
+    assert not list(tmp_path.glob("s.*"))
+    assert not list(tmp_path.glob("m.*"))
+
+
+def test_unknown_symbol_is_refused(cli: Cli) -> None:
+    result = cli("signals", "--symbol", "ZZZZ", "--out", "z.csv")
+    assert result.code == 2
+    assert "ZZZZ" in result.error_line()
+
+
+def test_lookahead_check_passes_for_a_bundled_strategy(cli: Cli) -> None:
+    result = cli("check", "lookahead", "--strategy", "mean_reversion", "--cuts", "3", "--json")
+    assert result.code == 0, result.stderr
+    document = result.json()
+    assert document["changed"] == []
+    assert document["decisions_compared"] > 1000
+
+
+def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
+    result = cli("check", "lookahead", "--strategy", "nope")
+    assert result.code == 2
+    assert "unknown strategy" in result.error_line()
+
+
+def test_the_journal_records_the_model_signals_each_decision_used(cli: Cli) -> None:
+    document = cli.backtest_json("--strategy", "momentum", "--symbols", "AAPL,XOM")
+    decisions = open_journal(cli.journal_url).decisions(document["run_id"]).unwrap()
+    assert decisions
+    for decision in decisions:
+        assert {"kalman_velocity", "kalman_velocity_var", "regime", "regime_p_calm",
+                "garch_vol"} <= set(decision.signals)
+        assert not math.isnan(decision.signals["regime"])
+
+
+def test_a_model_strategy_decides_the_same_in_paper_replay_as_in_a_backtest(
+        cli: Cli, tmp_path: Path) -> None:
+    write_csv(tmp_path / "data" / "AAA.csv", DAILY_HEADER, daily_rows(300))
+    args = ("--strategy", "breakout", "--data", "data", "--param", "regime.min_train=60",
+            "--param", "regime.refit_every=40")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, out=tmp_path / "paper")
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+
+
+def test_lookahead_check_exits_1_and_names_the_decisions_a_peeking_strategy_changed(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aitrader.domain.strategies import registry
+    from tests.unit.test_models_and_strategies import _Cheater
+
+    entry = registry._Entry({}, lambda allow_short, settings: _Cheater(), "reads tomorrow")
+    monkeypatch.setitem(registry.STRATEGIES, "cheater", entry)  # type: ignore[index]
+    result = cli("check", "lookahead", "--strategy", "cheater", "--symbols", "AAPL",
+                 "--cuts", "30")
+    assert result.code == 1
+    assert "changed: AAPL" in result.stdout
+
+
+def _minute_file(path: Path, days: Sequence[str]) -> Path:
+    lines = ["ts,open,high,low,close,volume"]
+    price = 100.0
+    for d, day in enumerate(days):
+        for m in range(390):
+            hour, minute = divmod(13 * 60 + 31 + m, 60)
+            price *= math.exp(0.0004 * math.sin((m + 97 * d) / 37) + 0.0002 * math.cos(m / 3))
+            lines.append(f"{day}T{hour:02d}:{minute:02d}:00Z,{price:.4f},{price * 1.0005:.4f},"
+                         f"{price * 0.9995:.4f},{price:.4f},100")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_momentum_with_a_higher_timeframe_trend_decides_alike_in_paper_and_backtest(
+        cli: Cli, tmp_path: Path) -> None:
+    _minute_file(tmp_path / "data" / "MIN.csv", ["2024-07-08", "2024-07-09", "2024-07-10",
+                                                 "2024-07-11", "2024-07-12"])
+    args = ("--strategy", "momentum", "--data", "data", "--bar-label", "close",
+            "--param", "trend=1h", "--param", "entry=0.4", "--param", "exit=0.1",
+            "--param", "regime.refit_every=1000", "--param", "regime.window=1000",
+            "--allow-short")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, out=tmp_path / "paper")
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+    decisions = open_journal(cli.journal_url).decisions(backtest["run_id"]).unwrap()
+    assert all("trend_velocity" in d.signals for d in decisions)
+    checked = cli("check", "lookahead", *args, "--cuts", "20", "--json")
+    assert checked.code == 0, checked.stdout + checked.stderr
+
+
+def test_a_trend_timeframe_no_longer_than_the_bars_is_refused(cli: Cli) -> None:
+    result = cli.backtest("--strategy", "momentum", "--param", "trend=1D")
+    assert result.code == 2
+    assert "must be longer than the data's 1D bars" in result.error_line()
+
+
+def test_signals_from_a_vendor_equal_signals_from_the_files(cli: Cli, tmp_path: Path) -> None:
+    span = ("--start", "2009-09-01", "--end", "2010-08-01")
+    on_files = cli("signals", "--symbol", "MSFT", "--out", "files.csv", *span)
+    on_vendor = cli("signals", "--symbol", "MSFT", "--out", "vendor.csv", "--vendor", "sample",
+                    *span)
+
+    assert on_files.code == 0, on_files.stderr
+    assert on_vendor.code == 0, on_vendor.stderr
+    assert (tmp_path / "vendor.csv").read_text() == (tmp_path / "files.csv").read_text()
+
+
+def test_signals_refuses_an_unknown_vendor_in_one_line(cli: Cli, tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "MSFT", "--out", "x.csv", "--vendor", "nasdaq")
+
+    assert result.code == 2
+    assert "nasdaq" in result.error_line()
+    assert not (tmp_path / "x.csv").exists()
