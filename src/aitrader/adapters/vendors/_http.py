@@ -1,8 +1,9 @@
-"""What the HTTP vendors share: settings, one GET with a timeout, errors mapped to port codes."""
+"""What the vendors share: settings, one GET with a timeout, HTTP errors mapped to port codes,
+and the base the HTTP vendors are built on."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import httpx
@@ -38,22 +39,50 @@ def get_json(
         return Failure(MarketDataError("unavailable",
                                        f"{where}: unreachable ({type(error).__name__})"))
     status = response.status_code
-    if status == 429:
-        return Failure(MarketDataError("rate_limited", f"{where}: rate limited (HTTP 429)"))
-    if status in (401, 403):
-        return Failure(MarketDataError("unauthorized",
-                                       f"{where}: HTTP {status}, check the API key"))
     if status == 404:
         return Failure(MarketDataError("unknown_symbol", f"{where}: HTTP 404, not found"))
-    if status >= 500:
-        return Failure(MarketDataError("unavailable", f"{where}: HTTP {status}"))
     if status >= 400:
-        return Failure(MarketDataError("invalid_request", f"{where}: HTTP {status}: "
-                                       f"{_snippet(response.text)}"))
+        return Failure(status_error(where, status, _snippet(response.text)))
     try:
         return Success(response.json())
     except ValueError:
         return Failure(MarketDataError("invalid_data", f"{where}: the body is not JSON"))
+
+
+class HttpVendor:
+    """What the HTTP vendors hold alike: their settings, one client, and how they call."""
+
+    vendor: ClassVar[str]  # the configured name, also the prefix of every error message
+
+    def __init__(self, settings: VendorSettings,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._settings = settings
+        self._client = make_client(settings, transport)
+
+    @property
+    def name(self) -> str:
+        return self.vendor
+
+    def _no_key(self) -> MarketDataError:
+        """The error for a vendor that needs an API key and has none configured."""
+        return MarketDataError("unauthorized", f"{self.vendor}: no API key (set "
+                               f"AITRADER_{self.vendor.upper()}_API_KEY)")
+
+    def _get(self, path: str, params: dict[str, str]) -> Result[Any, MarketDataError]:
+        """get_json on path below the base URL."""
+        url = f"{self._settings.base_url.rstrip('/')}/{path}"
+        return get_json(self._client, self.vendor, url, params)
+
+
+def status_error(where: str, status: int | None, detail: str) -> MarketDataError:
+    """A vendor's HTTP error status (None: not known) as the port's error code."""
+    if status == 429:
+        return MarketDataError("rate_limited", f"{where}: rate limited (HTTP 429)")
+    if status in (401, 403):
+        return MarketDataError("unauthorized", f"{where}: HTTP {status}, check the API key")
+    if status is not None and status >= 500:
+        return MarketDataError("unavailable", f"{where}: HTTP {status}")
+    return MarketDataError("invalid_request", f"{where}: HTTP {status}: {detail}")
 
 
 def _snippet(text: str) -> str:

@@ -45,23 +45,22 @@ def parse_utc(text: str) -> int:
 
 
 def build(
-    symbol: Symbol, timeframe: Timeframe, stamps: Sequence[int], labelled: str,
+    symbol: Symbol, timeframe: Timeframe, stamps: Sequence[int],
     columns: Sequence[Sequence[float]], start: datetime, end: datetime,
     adjustment: Adjustment = Adjustment.RAW, splits: tuple[Split, ...] = (),
     dividends: tuple[Dividend, ...] = (),
 ) -> RawBars:
-    """Vendor rows to RawBars: stamps (UTC ns) label the bar's open ('open'), close ('close') or
-    trading day ('day', a daily bar); ordered, deduplicated (last wins), adjusted as asked, and
+    """Vendor rows to RawBars: stamps (UTC ns) label the bar's open, or a daily bar's trading
+    day (every vendor here does so); ordered, deduplicated (last wins), adjusted as asked, and
     windowed to start <= ts_close < end."""
     ts = np.asarray(stamps, dtype=np.int64)
-    if labelled == "day":
+    if timeframe is Timeframe.DAY_1:
         spans = [session_day_ns(eastern_date(int(t))) for t in ts.tolist()]
         ts_open = np.asarray([s[0] for s in spans], dtype=np.int64).reshape(-1)
         ts_close = np.asarray([s[1] for s in spans], dtype=np.int64).reshape(-1)
     else:
-        length = int(timeframe.length.total_seconds()) * NS
-        ts_open = ts if labelled == "open" else ts - length
-        ts_close = ts + length if labelled == "open" else ts
+        ts_open = ts
+        ts_close = ts + int(timeframe.length.total_seconds()) * NS
     o, h, low, c, v = (np.asarray(col, dtype=np.float64).reshape(-1) for col in columns)
     raw = order_and_dedupe(RawBars(symbol, timeframe, ts_open, ts_close, o, h, low, c, v))
     raw = adjust(raw, splits, dividends, adjustment)

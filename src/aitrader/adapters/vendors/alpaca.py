@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings
+from aitrader.adapters.vendors._http import VendorSettings, status_error
 from aitrader.adapters.vendors._time import build
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import to_ns
@@ -96,9 +96,7 @@ class AlpacaVendor(BarVendor):
         stamps = [to_ns(bar.timestamp) for bar in bars]
         columns = [[float(getattr(bar, k)) for bar in bars]
                    for k in ("open", "high", "low", "close", "volume")]
-        labelled = "day" if timeframe is Timeframe.DAY_1 else "open"
-        return Success(VendorBars(build(symbol, timeframe, stamps, labelled, columns, start,
-                                        end)))
+        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))
 
 
 def _api_error(error: Any) -> MarketDataError:
@@ -106,14 +104,4 @@ def _api_error(error: Any) -> MarketDataError:
         status = error.status_code
     except AttributeError:
         status = None
-    where = "alpaca /v2/stocks/bars"
-    if status == 429:
-        return MarketDataError("rate_limited", f"{where}: rate limited (HTTP 429)")
-    if status in (401, 403):
-        return MarketDataError("unauthorized", f"{where}: HTTP {status}, check the API key")
-    if status is not None and status >= 500:
-        return MarketDataError("unavailable", f"{where}: HTTP {status}")
-    return MarketDataError("invalid_request", f"{where}: HTTP {status}: {str(error)[:160]}")
-
-
-
+    return status_error("alpaca /v2/stocks/bars", status, str(error)[:160])

@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import httpx
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings, get_json, make_client, number
+from aitrader.adapters.vendors._http import HttpVendor, number
 from aitrader.adapters.vendors._time import (
     EASTERN,
     build,
@@ -34,32 +33,24 @@ _INTERVALS = {Timeframe.MINUTE_1: "1min", Timeframe.MINUTE_5: "5min",
 _FIELDS = ("1. open", "2. high", "3. low", "4. close")
 
 
-class AlphaVantageVendor(BarVendor):
+class AlphaVantageVendor(HttpVendor, BarVendor):
     """Bars from Alpha Vantage (key as `apikey`)."""
 
-    def __init__(self, settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._settings = settings
-        self._client = make_client(settings, transport)
-
-    @property
-    def name(self) -> str:
-        return "alphavantage"
+    vendor = "alphavantage"
 
     def fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:
         """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant."""
-        if not self._settings.api_key:
-            return Failure(MarketDataError("unauthorized", "alphavantage: no API key (set "
-                                           "AITRADER_ALPHAVANTAGE_API_KEY)"))
+        key = self._settings.api_key
+        if not key:
+            return Failure(self._no_key())
         mode = Adjustment.parse(adjustment)
         if timeframe.is_intraday and mode is not Adjustment.RAW:
             return Failure(MarketDataError("unsupported", "alphavantage serves intraday bars "
                                            f"raw only, not {adjustment}"))
-        url = f"{self._settings.base_url.rstrip('/')}/query"
-        base = {"symbol": str(symbol), "outputsize": "full", "apikey": self._settings.api_key}
+        base = {"symbol": str(symbol), "outputsize": "full", "apikey": key}
         rows: dict[str, dict[str, str]] = {}
         if timeframe is Timeframe.DAY_1:
             requests = [{**base, "function": "TIME_SERIES_DAILY_ADJUSTED"}]
@@ -68,10 +59,7 @@ class AlphaVantageVendor(BarVendor):
                          "extended_hours": "true", "interval": _INTERVALS[timeframe],
                          "month": month} for month in _months(start, end)]
         for params in requests:  # one page a month for intraday data
-            body = get_json(self._client, self.name, url, params)
-            if not isinstance(body, Success):
-                return Failure(body.failure())
-            page = _series(symbol, body.unwrap())
+            page = self._get("query", params).bind(lambda body: _series(symbol, body))
             if not isinstance(page, Success):
                 return Failure(page.failure())
             rows.update(page.unwrap())
@@ -125,6 +113,6 @@ def _bars(symbol: Symbol, timeframe: Timeframe, rows: dict[str, dict[str, str]],
             dividends.append(Dividend(at, amount))
     splits.sort(key=lambda s: s.ts_ns)
     dividends.sort(key=lambda d: d.ts_ns)
-    raw = build(symbol, timeframe, stamps, "day" if daily else "open", columns, start, end,
-                mode, tuple(splits), tuple(dividends))
+    raw = build(symbol, timeframe, stamps, columns, start, end, mode, tuple(splits),
+                tuple(dividends))
     return VendorBars(raw, tuple(splits) if mode is Adjustment.RAW else ())

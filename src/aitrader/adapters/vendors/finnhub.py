@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings, get_json, make_client, number
+from aitrader.adapters.vendors._http import HttpVendor, number
 from aitrader.adapters.vendors._time import NS, build, session_day_ns, unix_seconds
 from aitrader.domain.market import Timeframe
 from aitrader.domain.values import Symbol
@@ -24,17 +23,10 @@ _RESOLUTIONS = {Timeframe.MINUTE_1: "1", Timeframe.MINUTE_5: "5", Timeframe.MINU
                 Timeframe.HOUR_1: "60", Timeframe.DAY_1: "D"}
 
 
-class FinnhubVendor(BarVendor):
+class FinnhubVendor(HttpVendor, BarVendor):
     """Bars from Finnhub (key as `token`)."""
 
-    def __init__(self, settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._settings = settings
-        self._client = make_client(settings, transport)
-
-    @property
-    def name(self) -> str:
-        return "finnhub"
+    vendor = "finnhub"
 
     def fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
@@ -46,17 +38,14 @@ class FinnhubVendor(BarVendor):
             return Failure(MarketDataError(
                 "unsupported", f"finnhub serves {timeframe.value} bars {serves}-adjusted only, "
                 f"not {adjustment}"))
-        if not self._settings.api_key:
-            return Failure(MarketDataError("unauthorized", "finnhub: no API key (set "
-                                           "AITRADER_FINNHUB_API_KEY)"))
-        url = f"{self._settings.base_url.rstrip('/')}/stock/candle"
+        key = self._settings.api_key
+        if not key:
+            return Failure(self._no_key())
         params = {"symbol": str(symbol), "resolution": _RESOLUTIONS[timeframe],
                   "from": str(unix_seconds(start - timeframe.length)),
-                  "to": str(unix_seconds(end)), "token": self._settings.api_key}
-        body = get_json(self._client, self.name, url, params)
-        if not isinstance(body, Success):
-            return Failure(body.failure())
-        return _parse(symbol, timeframe, body.unwrap(), start, end)
+                  "to": str(unix_seconds(end)), "token": key}
+        return self._get("stock/candle", params).bind(
+            lambda body: _parse(symbol, timeframe, body, start, end))
 
 
 def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
@@ -81,5 +70,4 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
                                            f"finnhub {symbol}: arrays of unequal length"))
     elif status != "no_data":
         return Failure(MarketDataError("invalid_data", f"finnhub {symbol}: status {status!r}"))
-    labelled = "day" if timeframe is Timeframe.DAY_1 else "open"
-    return Success(VendorBars(build(symbol, timeframe, stamps, labelled, columns, start, end)))
+    return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))

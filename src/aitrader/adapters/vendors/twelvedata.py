@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings, get_json, make_client, number
+from aitrader.adapters.vendors._http import HttpVendor, number
 from aitrader.adapters.vendors._time import NS, build, parse_utc, session_day_ns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.values import Symbol
@@ -28,29 +27,21 @@ PAGE_SIZE = 5000
 MAX_PAGES = 200
 
 
-class TwelveDataVendor(BarVendor):
+class TwelveDataVendor(HttpVendor, BarVendor):
     """Bars from Twelve Data (key as `apikey`)."""
 
-    def __init__(self, settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._settings = settings
-        self._client = make_client(settings, transport)
-
-    @property
-    def name(self) -> str:
-        return "twelvedata"
+    vendor = "twelvedata"
 
     def fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:
         """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant."""
-        if not self._settings.api_key:
-            return Failure(MarketDataError("unauthorized", "twelvedata: no API key (set "
-                                           "AITRADER_TWELVEDATA_API_KEY)"))
+        key = self._settings.api_key
+        if not key:
+            return Failure(self._no_key())
         if adjustment not in _ADJUST:
             return Failure(MarketDataError("unsupported", f"twelvedata: adjustment {adjustment}"))
-        url = f"{self._settings.base_url.rstrip('/')}/time_series"
         first = (start - timeframe.length).astimezone(UTC)
         upto = end.astimezone(UTC)
         stamps: list[int] = []
@@ -59,11 +50,8 @@ class TwelveDataVendor(BarVendor):
             params = {"symbol": str(symbol), "interval": _INTERVALS[timeframe],
                       "start_date": _text(first), "end_date": _text(upto), "timezone": "UTC",
                       "outputsize": str(PAGE_SIZE), "adjust": _ADJUST[adjustment],
-                      "apikey": self._settings.api_key}
-            body = get_json(self._client, self.name, url, params)
-            if not isinstance(body, Success):
-                return Failure(body.failure())
-            page = _values(symbol, body.unwrap())
+                      "apikey": key}
+            page = self._get("time_series", params).bind(lambda body: _values(symbol, body))
             if not isinstance(page, Success):
                 return Failure(page.failure())
             values = page.unwrap()
@@ -79,9 +67,7 @@ class TwelveDataVendor(BarVendor):
             upto = datetime.fromtimestamp(oldest / NS, UTC) - timedelta(seconds=1)
             if upto < first:
                 break
-        labelled = "day" if timeframe is Timeframe.DAY_1 else "open"
-        return Success(VendorBars(build(symbol, timeframe, stamps, labelled, columns, start,
-                                        end)))
+        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))
 
 
 def _text(moment: datetime) -> str:

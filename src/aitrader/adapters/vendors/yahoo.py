@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
 import numpy as np
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings, get_json, make_client, number
+from aitrader.adapters.vendors._http import HttpVendor, number
 from aitrader.adapters.vendors._time import NS, build, eastern_date, session_day_ns, unix_seconds
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split
@@ -27,32 +26,22 @@ _INTERVALS = {Timeframe.MINUTE_1: "1m", Timeframe.MINUTE_5: "5m", Timeframe.MINU
               Timeframe.HOUR_1: "60m", Timeframe.DAY_1: "1d"}
 
 
-class YahooVendor(BarVendor):
+class YahooVendor(HttpVendor, BarVendor):
     """Bars from Yahoo Finance's chart endpoint (no key)."""
 
-    def __init__(self, settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._settings = settings
-        self._client = make_client(settings, transport)
-
-    @property
-    def name(self) -> str:
-        return "yahoo"
+    vendor = "yahoo"
 
     def fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:
         """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant."""
-        url = f"{self._settings.base_url.rstrip('/')}/v8/finance/chart/{symbol}"
         length = timeframe.length
         params = {"period1": str(unix_seconds(start - length)), "period2": str(unix_seconds(end)),
                   "interval": _INTERVALS[timeframe], "events": "div,split",
                   "includePrePost": "true" if timeframe.is_intraday else "false"}
-        body = get_json(self._client, self.name, url, params)
-        if not isinstance(body, Success):
-            return Failure(body.failure())
-        return _parse(symbol, timeframe, body.unwrap(), start, end, Adjustment.parse(adjustment))
+        return self._get(f"v8/finance/chart/{symbol}", params).bind(
+            lambda body: _parse(symbol, timeframe, body, start, end, Adjustment.parse(adjustment)))
 
 
 def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime, end: datetime,
@@ -90,8 +79,7 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime, end
         adjclose = [number(x) for x in ((indicators.get("adjclose") or [{}])[0].get("adjclose")
                                         or [None] * n)]
         columns = _dividend_adjust(columns, adjclose, stamps, splits)
-    labelled = "day" if timeframe is Timeframe.DAY_1 else "open"
-    raw = build(symbol, timeframe, stamps, labelled, columns, start, end)
+    raw = build(symbol, timeframe, stamps, columns, start, end)
     return Success(VendorBars(raw, splits if adjustment is Adjustment.RAW else ()))
 
 

@@ -9,14 +9,14 @@ import numpy as np
 
 from aitrader.domain.signals.compiled import exp_price, exp_prices
 from aitrader.domain.signals.kalman import Kalman
-from aitrader.domain.signals.kernel import FloatArray, Kernel, as_columns
+from aitrader.domain.signals.kernel import FloatArray, Kernel, Wrapper, as_columns
 from aitrader.domain.signals.models import SymbolModels
 
 ChainState = tuple[Any, Any]
 
 
 @attrs.frozen
-class OnKalmanLevel:
+class OnKalmanLevel(Wrapper):
     """`inner` (a one-output kernel of closes, e.g. an SMA) fed the filtered level as a price."""
 
     inner: Any  # a Kernel reading closes
@@ -26,15 +26,6 @@ class OnKalmanLevel:
     @property
     def name(self) -> str:
         return f"{self.inner.name}∘{self.kalman.name}"
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        outputs: tuple[str, ...] = self.inner.outputs
-        return outputs
-
-    @property
-    def warmup(self) -> int:
-        return int(self.inner.warmup)
 
     def fitted(self, models: SymbolModels | None) -> OnKalmanLevel:
         return attrs.evolve(self, kalman=self.kalman.fitted(models))

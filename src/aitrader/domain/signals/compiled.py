@@ -163,19 +163,6 @@ def _garch_run(x: FloatArray, lo: int, hi: int, sigma2: float, mu: float, omega:
 garch_run = _compile(_garch_run)
 
 
-def _scaled_log_returns(close: FloatArray, scale: float) -> FloatArray:
-    """scale * log(c_t / c_{t-1}), NaN at bar 0."""
-    out = np.empty(len(close))
-    if len(close):
-        out[0] = np.nan
-    for t in range(1, len(close)):
-        out[t] = scale * math.log(close[t] / close[t - 1])
-    return out
-
-
-scaled_log_returns = _compile(_scaled_log_returns)
-
-
 def _log_return(close: float, previous: float, scale: float) -> float:
     return scale * math.log(close / previous)
 
@@ -183,14 +170,17 @@ def _log_return(close: float, previous: float, scale: float) -> float:
 log_return = _compile(_log_return)
 
 
-def _log_prices(close: FloatArray) -> FloatArray:
+def _scaled_log_returns(close: FloatArray, scale: float) -> FloatArray:
+    """log_return at every bar, NaN at bar 0."""
     out = np.empty(len(close))
-    for t in range(len(close)):
-        out[t] = math.log(close[t])
+    if len(close):
+        out[0] = np.nan
+    for t in range(1, len(close)):
+        out[t] = log_return(close[t], close[t - 1], scale)
     return out
 
 
-log_prices = _compile(_log_prices)
+scaled_log_returns = _compile(_scaled_log_returns)
 
 
 def _log_price(close: float) -> float:
@@ -200,14 +190,15 @@ def _log_price(close: float) -> float:
 log_price = _compile(_log_price)
 
 
-def _exp_prices(level: FloatArray) -> FloatArray:
-    out = np.empty(len(level))
-    for t in range(len(level)):
-        out[t] = math.exp(level[t])
+def _log_prices(close: FloatArray) -> FloatArray:
+    """log_price at every bar."""
+    out = np.empty(len(close))
+    for t in range(len(close)):
+        out[t] = log_price(close[t])
     return out
 
 
-exp_prices = _compile(_exp_prices)
+log_prices = _compile(_log_prices)
 
 
 def _exp_price(level: float) -> float:
@@ -215,6 +206,17 @@ def _exp_price(level: float) -> float:
 
 
 exp_price = _compile(_exp_price)
+
+
+def _exp_prices(level: FloatArray) -> FloatArray:
+    """exp_price at every bar."""
+    out = np.empty(len(level))
+    for t in range(len(level)):
+        out[t] = exp_price(level[t])
+    return out
+
+
+exp_prices = _compile(_exp_prices)
 
 
 regime_step = _compile(_regime_step)

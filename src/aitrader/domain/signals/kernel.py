@@ -55,6 +55,23 @@ class Kernel(Protocol[S]):
         ...
 
 
+class Wrapper:
+    """Base of a kernel run around another, `inner`: it has the inner kernel's outputs and
+    warmup."""
+
+    __slots__ = ()
+    inner: Any  # a Kernel; Any because Kernel is generic in its state
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        outputs: tuple[str, ...] = self.inner.outputs
+        return outputs
+
+    @property
+    def warmup(self) -> int:
+        return int(self.inner.warmup)
+
+
 def as_columns(
     high: FloatArray, low: FloatArray, close: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import as_of, buckets
-from aitrader.domain.signals.kernel import FloatArray, as_columns
+from aitrader.domain.signals.kernel import FloatArray, Wrapper, as_columns
 from aitrader.domain.signals.models import SymbolModels
 
 # inner state, pending bucket (close ns, high, low, close) or None, last outputs
@@ -30,7 +30,7 @@ IntArray = Any
 
 
 @attrs.frozen
-class HigherTimeframe:
+class HigherTimeframe(Wrapper):
     """`inner` on `timeframe` bars built from the lower bars inside the given sessions."""
 
     inner: Any
@@ -43,15 +43,6 @@ class HigherTimeframe:
     @property
     def name(self) -> str:
         return f"{self.inner.name}@{self.timeframe.value}"
-
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        outputs: tuple[str, ...] = self.inner.outputs
-        return outputs
-
-    @property
-    def warmup(self) -> int:
-        return int(self.inner.warmup)
 
     def fitted(self, models: SymbolModels | None) -> HigherTimeframe:
         inner = self.inner.fitted(models) if hasattr(self.inner, "fitted") else self.inner

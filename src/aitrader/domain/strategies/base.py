@@ -118,6 +118,11 @@ class ParamSpec:
     help: str = ""
 
 
+def params_of(strategy: object, specs: Mapping[str, ParamSpec]) -> dict[str, object]:
+    """A strategy's `params()`: its values of the parameters in specs, then allow_short."""
+    return {name: getattr(strategy, name) for name in (*specs, "allow_short")}
+
+
 def at_least(minimum: int) -> Callable[[Any], str | None]:
     """A check that a number is >= minimum."""
     return lambda value: None if value >= minimum else f"must be at least {minimum}"

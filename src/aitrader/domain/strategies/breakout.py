@@ -9,7 +9,15 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from aitrader.domain.signals import Atr, Donchian, SignalSettings
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least, positive
+from aitrader.domain.strategies.base import (
+    FLAT,
+    ParamSpec,
+    SignalSpec,
+    Target,
+    at_least,
+    params_of,
+    positive,
+)
 from aitrader.domain.strategies.models_row import (
     Columns,
     garch_spec,
@@ -52,8 +60,7 @@ class Breakout:
                         Columns.of(self.signals()), self.settings)
 
     def params(self) -> Mapping[str, object]:
-        return {"entry": self.entry, "atr": self.atr, "atr_mult": self.atr_mult,
-                "turbulent_scale": self.turbulent_scale, "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 _LONG = Target(1.0, reason="breakout above channel")

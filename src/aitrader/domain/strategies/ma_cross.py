@@ -8,7 +8,7 @@ import attrs
 
 from aitrader.domain.signals import Ema, OnKalmanLevel, SignalSettings, Sma
 from aitrader.domain.signals.kalman import Kalman
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least
+from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least, params_of
 from aitrader.domain.strategies.models_row import Columns, garch_spec, kalman_spec, return_edge
 
 PARAMS = {
@@ -50,8 +50,7 @@ class MaCross:
         return _Decider(self, Columns.of(self.signals()))
 
     def params(self) -> Mapping[str, object]:
-        return {"kind": self.kind, "fast": self.fast, "slow": self.slow, "kalman": self.kalman,
-                "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 class _Decider:

@@ -14,6 +14,7 @@ from aitrader.domain.strategies.base import (
     SignalSpec,
     Target,
     at_least,
+    params_of,
     positive,
 )
 from aitrader.domain.strategies.models_row import (
@@ -56,8 +57,7 @@ class MeanReversion:
         return _Decider(self, Columns.of(self.signals()))
 
     def params(self) -> Mapping[str, object]:
-        return {"entry": self.entry, "exit": self.exit, "time_stop": self.time_stop,
-                "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 class _Decider:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from aitrader.domain.signals import SignalSettings
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, positive
+from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, params_of, positive
 from aitrader.domain.strategies.models_row import (
     Columns,
     garch_spec,
@@ -62,8 +62,7 @@ class Momentum:
                         regime_index(self.settings.regime.labels, self.regimes))
 
     def params(self) -> Mapping[str, object]:
-        return {"entry": self.entry, "exit": self.exit, "regimes": self.regimes,
-                "trend": self.trend, "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 class _Decider:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from aitrader.domain.signals import SignalSettings
-from aitrader.domain.strategies.base import FLAT, Decider, ParamSpec, SignalSpec, Target
+from aitrader.domain.strategies.base import FLAT, Decider, ParamSpec, SignalSpec, Target, params_of
 from aitrader.domain.strategies.models_row import Columns, garch_spec, kalman_spec, return_edge
 
 
@@ -63,8 +63,7 @@ class MultiFactor:
         return [_Decider(self, at, board, k) for k in range(count)]
 
     def params(self) -> Mapping[str, object]:
-        return {"w_momentum": self.w_momentum, "w_reversion": self.w_reversion,
-                "w_low_vol": self.w_low_vol, "step": self.step, "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 def _zscores(values: Sequence[float]) -> list[float]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from aitrader.domain.signals import Sma
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least
+from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least, params_of
 
 PARAMS = {
     "fast": ParamSpec(int, 10, at_least(1), "fast SMA period (bars)"),
@@ -39,7 +39,7 @@ class SmaCross:
         return _Decider(_SHORT if self.allow_short else _OUT)
 
     def params(self) -> Mapping[str, object]:
-        return {"fast": self.fast, "slow": self.slow, "allow_short": self.allow_short}
+        return params_of(self, PARAMS)
 
 
 class _Decider:
