@@ -6,7 +6,9 @@ streaming kernels) and which adapters sit behind the ports; everything here is s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -14,11 +16,13 @@ import attrs
 import structlog
 from returns.result import Failure, Success
 
+from aitrader.application.allocation import Allocation, AllocationSettings
 from aitrader.application.digest import RunDigest
+from aitrader.application.risk_control import RiskControl, RiskSettings
 from aitrader.domain.audit import Decision, GateVerdict
-from aitrader.domain.market import Bar
-from aitrader.domain.portfolio import FixedFraction
-from aitrader.domain.risk import Gate, RiskContext, judge
+from aitrader.domain.market import Bar, Session
+from aitrader.domain.portfolio import ExposureScaler, FixedFraction
+from aitrader.domain.risk import Gate, OrderTypes, RiskContext, TradingState, judge
 from aitrader.domain.series import from_ns
 from aitrader.domain.strategies import Decider, Strategy, Target
 from aitrader.domain.trading import (
@@ -50,8 +54,9 @@ class BarSource(Protocol):
 class _Book:
     """Per-symbol working state of the cycle."""
 
-    __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "qty", "qty_f",
-                 "retry_after", "shown", "source", "symbol", "unknown")
+    __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "opened_day",
+                 "qty", "qty_f", "retry_after", "shown", "source", "symbol", "target", "unknown",
+                 "vol_n", "vol_var")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -74,6 +79,10 @@ class _Book:
         # is pursued again once another fill has changed what the account can afford.
         self.retry_after: int | None = None
         self.unknown: set[str] = set()  # orders whose submit was ambiguous, until looked up
+        self.target: Target | None = None  # the last target decided on (rebalancing re-sizes it)
+        self.vol_n = 0  # returns seen by the volatility estimate
+        self.vol_var = 0.0  # EWMA of squared log returns
+        self.opened_day: object = None  # the exchange day the position was opened (day trades)
 
 
 @attrs.frozen
@@ -82,6 +91,14 @@ class CycleSettings:
 
     flush_before_submit: bool = False
     margin_multiplier: Decimal = Decimal(1)
+    scaler: ExposureScaler = ExposureScaler()
+    order_types: OrderTypes = OrderTypes()
+    risk: RiskSettings = RiskSettings()
+    allocation: AllocationSettings = AllocationSettings()
+    # the session of a decision moment (from the Calendar port); None: every bar is REGULAR
+    session_of: Callable[[datetime], Session] | None = None
+    periods_per_year: float = 252.0
+    vol_lookback: int = 20
 
 
 class TradingCycle:
@@ -112,6 +129,15 @@ class TradingCycle:
         self._ts_ns = 0
         # (ts_ns, symbol index, cash, signed qty) after each fill: the equity curve's change points
         self.changes: list[tuple[int, int, float, float]] = []
+        self.risk = RiskControl(settings.risk, journal)
+        self._alloc = None if settings.allocation.is_static else Allocation(
+            settings.allocation, len(self.books))
+        self._track_vol = settings.scaler.method == "volatility_target"
+        self._plain_orders = (settings.session_of is None
+                              and settings.order_types.style == "market")
+        # anything that must look at every bar before the strategy's target is judged
+        self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
+                          or settings.risk.watches_equity)
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
@@ -119,6 +145,7 @@ class TradingCycle:
     def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
         """Process symbol k's closed bar i whose close and signals are `row`."""
         book = self.books[k]
+        previous_close = book.close
         book.close = row[0]
         book.bar = None
         book.source, book.i = source, i
@@ -128,7 +155,13 @@ class TradingCycle:
             self._drain()
             if book.unknown:
                 self._resolve(book)
+        if self._watching:
+            self._watch(book, previous_close, ts_ns)
+        if self.risk.state.kill_requested:
+            self._kill_step(ts_ns)
         target = book.decider(row)
+        if self._alloc is not None and self._alloc.due[k]:
+            target = self._rebalance_check(book, target)
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
@@ -195,6 +228,10 @@ class TradingCycle:
             gross += abs(value)
         return equity, gross
 
+    def net_exposure(self) -> Decimal:
+        """Signed position value at the last closes, in Decimal."""
+        return sum((b.qty * decimal_from_float(b.close) for b in self.active), _ZERO)
+
     def _reserved(self) -> Decimal:
         """Cash the open exposure-increasing orders may still spend, costed as the broker costs
         them: at the worst price their slippage allows, plus commission."""
@@ -238,22 +275,35 @@ class TradingCycle:
             closing = self._sizing.commission.commission(abs(held), self._sizing.slippage
                                                          .worst_price(price))
             free -= closing + _CENT
-        sizing = self._sizing.size(target.exposure, equity, price, cap=max(_ZERO, free))
-        wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
+        exposure = target.exposure
+        scaled: dict[str, str] = {}
+        settings = self._settings
+        if not settings.scaler.is_identity:
+            exposure, scaled = settings.scaler.scale(target, self._volatility(book))
+        share = None if self._alloc is None else self._alloc.shares[book.k]
+        sizing = self._sizing.size(exposure, equity, price, cap=max(_ZERO, free), share=share)
+        wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
         pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
         delta = wanted - held - pending
         previous, book.exposure = book.exposure, target.exposure
+        book.target = target
         verdicts: tuple[GateVerdict, ...] = ()
         order: Order | None = None
         action = "hold"
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
-            intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
-                                 reference_price=Price(price))
+            session = Session.REGULAR
+            if self._plain_orders:
+                intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
+                                     reference_price=Price(price))
+            else:
+                if settings.session_of is not None:
+                    session = settings.session_of(ts)
+                intent = settings.order_types.intent(book.symbol, side, abs(delta), price,
+                                                     session)
             fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
-            ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
-                              pending_qty=pending, price=sizing.unit_cost, reserved_cash=reserved,
-                              estimated_commission=fee, gross_exposure=gross)
+            ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity, gross,
+                                session, ts_ns)
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -270,7 +320,8 @@ class TradingCycle:
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
             signals=dict(zip(self._names[1:], row[1:], strict=True)),
             target_exposure=target.exposure, previous_exposure=previous, current_qty=held,
-            target_qty=wanted, sizing=sizing.explain(), verdicts=verdicts, action=action,
+            target_qty=wanted, sizing=_shown(sizing.explain(), scaled, share), verdicts=verdicts,
+            action=action,
             client_order_id=order.client_order_id if order else None)
         self._journal.record_decision(self.run_id, decision)
         self._digest.decision(decision)
@@ -304,9 +355,11 @@ class TradingCycle:
                 self._show(held)
         result = self._broker.submit(order)
         self._owner[order.client_order_id] = book
+        self.risk.note_order(self._ts_ns)
         if isinstance(result, Success):
             sent = order.with_broker_id(result.unwrap().broker_order_id)
             book.open_orders[order.client_order_id] = sent
+            self.risk.on_accepted(order.created_at)
         else:
             error = result.failure()
             if error.code in _AMBIGUOUS:
@@ -316,9 +369,12 @@ class TradingCycle:
                 self._record_order(unknown.unwrap())
             else:
                 self._reject(order, f"{error.code}: {error.message}")
+                self.risk.on_rejected(order.created_at)
                 if error.code == "insufficient_buying_power":  # short of target: try again
                     book.retry_after = len(self.fills)
         self._drain()
+        if self.risk.changed:
+            self._state_changed(self._ts_ns)
 
     def _reject(self, order: Order, reason: str) -> None:
         rejected = order.moved_to(OrderStatus.REJECTED, order.created_at, reason).unwrap()
@@ -363,10 +419,155 @@ class TradingCycle:
         self.account = self.account.apply(fill)
         self.traded_notional += fill.notional
         self.cash_f = float(self.account.cash)
+        before = book.qty
         qty = book.qty = self.account.position(book.symbol).signed_qty
         book.qty_f = float(qty)
+        if self._settings.risk.track_day_trades:
+            self._count_day_trade(book, before, qty)
         self.changes.append((self._ts_ns, book.k, self.cash_f, book.qty_f))
         if qty and book not in self.active:
             self.active.append(book)
         elif not qty and book in self.active:
             self.active.remove(book)
+
+    # -- risk state, sizing inputs and rebalancing -----------------------------------------
+
+    def _context(self, held: Decimal, pending: Decimal, price: Decimal, reserved: Decimal,
+                 fee: Decimal, equity: Decimal, gross: Decimal, session: Session, ts_ns: int,
+                 state: TradingState | None = None) -> RiskContext:
+        risk = self.risk
+        rs = risk.state
+        settings = self._settings.risk
+        return RiskContext(
+            equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
+            price=price, reserved_cash=reserved, estimated_commission=fee, gross_exposure=gross,
+            net_exposure=self.net_exposure() if self.active else _ZERO,
+            open_positions=len(self.active), state=state or rs.state,
+            drawdown=rs.drawdown(equity), daily_loss=rs.daily_loss(equity),
+            rejection_streak=rs.rejection_streak,
+            orders_in_window=risk.orders_in_window(ts_ns) if settings.max_order_rate else 0,
+            session=session,
+            day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0)
+
+    def _volatility(self, book: _Book) -> float:
+        """Annualised volatility of the symbol's log returns (EWMA), NaN until warmed up."""
+        if book.vol_n < self._settings.vol_lookback:
+            return math.nan
+        return math.sqrt(book.vol_var * self._settings.periods_per_year)
+
+    def _watch(self, book: _Book, previous_close: float, ts_ns: int) -> None:
+        """Per-bar bookkeeping that only some configurations need."""
+        if self._track_vol and previous_close > 0 and book.close > 0:
+            r = math.log(book.close / previous_close)
+            alpha = 2.0 / (self._settings.vol_lookback + 1)
+            book.vol_n += 1
+            book.vol_var = r * r if book.vol_n == 1 else (1 - alpha) * book.vol_var + alpha * r * r
+        if self._alloc is not None:
+            self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
+        risk = self.risk
+        if self._settings.risk.durable:
+            risk.poll(from_ns(ts_ns))
+        if self._settings.risk.watches_equity:
+            risk.on_equity(ts_ns, self.equity_f(), from_ns(ts_ns))
+        if risk.changed:
+            self._state_changed(ts_ns)
+
+    def _state_changed(self, ts_ns: int) -> None:
+        """A halt cancels every open order (HALTED sends only cancels)."""
+        self.risk.changed = False
+        if self.risk.state.state is TradingState.HALTED:
+            self._cancel_all()
+
+    def _cancel_all(self) -> None:
+        for book in self.books:
+            for cid, order in list(book.open_orders.items()):
+                if order.status is not OrderStatus.UNKNOWN:
+                    self._broker.cancel(cid)
+        self._drain()
+
+    def _kill_step(self, ts_ns: int) -> None:
+        """The kill switch: cancel everything, flatten every position, and once nothing is open
+        and nothing is held, record that the account is verified flat."""
+        self._cancel_all()
+        if any(b.open_orders for b in self.books):
+            return  # cancels or flattening orders still working: look again on the next bar
+        for book in list(self.active):
+            if book.qty and book.source is not None:
+                self._flatten(book, ts_ns)
+        if not self.active and not any(b.open_orders for b in self.books):
+            self.risk.kill_verified(from_ns(ts_ns))
+
+    def _flatten(self, book: _Book, ts_ns: int) -> None:
+        """One exposure-reducing market order for the whole position, judged by every gate
+        as an order under REDUCING (it only shrinks exposure) and journaled as a decision."""
+        self._ts_ns = ts_ns
+        ts = from_ns(ts_ns)
+        price = decimal_from_float(book.close)
+        equity, gross = self._portfolio()
+        held = book.qty
+        side = Side.SELL if held > 0 else Side.BUY
+        intent = OrderIntent(book.symbol, side, Quantity(abs(held)), reference_price=Price(price))
+        fee = self._sizing.commission.commission(abs(held), price)
+        ctx = self._context(held, _ZERO, price, self._reserved(), fee, equity, gross,
+                            Session.REGULAR, ts_ns, state=TradingState.REDUCING)
+        verdict, verdicts = judge(self._gates, intent, ctx)
+        order = None
+        if isinstance(verdict, Success):
+            self._order_seq += 1
+            cid = self._ids.client_order_id(self._order_seq)
+            self._digest.register_order(self._order_seq, cid)
+            order = Order(cid, intent, created_at=ts)
+        self._decision_seq += 1
+        decision = Decision(
+            seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price, signals={},
+            target_exposure=0.0, previous_exposure=book.exposure, current_qty=held,
+            target_qty=_ZERO, sizing={"kill_switch": self.risk.state.reason},
+            verdicts=verdicts, action="flatten" if order else "rejected",
+            client_order_id=order.client_order_id if order else None)
+        book.exposure = 0.0
+        self._journal.record_decision(self.run_id, decision)
+        self._digest.decision(decision)
+        if order is not None:
+            assert book.source is not None
+            self._submit(book, order, book.source, book.i)
+
+    def _rebalance_check(self, book: _Book, target: Target | None) -> Target | None:
+        """On a rebalance, re-size a held target that drifted more than `drift` of equity."""
+        assert self._alloc is not None
+        self._alloc.due[book.k] = False
+        if book.unknown or book.open_orders:
+            return target
+        held = target if target is not None else book.target
+        if held is None or held.exposure != book.exposure or held.exposure == 0.0:
+            return target
+        equity = self.equity_f()
+        if equity <= 0:
+            return target
+        wanted = (equity * float(self._sizing.fraction) * self._alloc.weights[book.k]
+                  * abs(held.exposure))
+        actual = abs(book.qty_f * book.close)
+        if abs(actual - wanted) / equity > float(self._settings.allocation.drift):
+            book.retry_after = len(self.fills)  # pursue the target again, at the new weight
+            return held
+        return target
+
+    def _count_day_trade(self, book: _Book, before: Decimal, after: Decimal) -> None:
+        day = self.risk.day_of(self._ts_ns)
+        if before == 0 and after != 0:
+            book.opened_day = day
+        elif abs(after) < abs(before) and book.opened_day == day:
+            self.risk.day_trade(self._ts_ns, from_ns(self._ts_ns))
+            if after == 0:
+                book.opened_day = None
+
+
+def _shown(explained: dict[str, str], scaled: dict[str, str],
+           share: Decimal | None) -> dict[str, str]:
+    """The sizing arithmetic as journaled: the sizer's, the scaler's, the allocator's weight."""
+    if not scaled and share is None:
+        return explained
+    shown = dict(explained)
+    shown.update(scaled)
+    if share is not None:
+        shown["weight"] = str(share)
+    return shown

@@ -1,4 +1,4 @@
-"""Risk: gates that every intent passes, in every mode."""
+"""Risk: gates that every intent passes, in every mode, and the durable trading state."""
 
 from aitrader.domain.risk.gates import (
     BuyingPower,
@@ -9,13 +9,60 @@ from aitrader.domain.risk.gates import (
     RiskRejection,
     judge,
 )
+from aitrader.domain.risk.limits import (
+    CashReserve,
+    DailyLossHalt,
+    MaxDrawdownHalt,
+    MaxGrossExposure,
+    MaxNetExposure,
+    MaxOpenPositions,
+    MaxOrderNotional,
+    MaxOrderRate,
+    RejectionCircuitBreaker,
+    TradingStateGate,
+)
+from aitrader.domain.risk.policies import (
+    DAY_TRADING_POLICIES,
+    DayTradingGate,
+    DayTradingPolicy,
+    IntradayMargin,
+    LegacyPdt,
+    NoDayTradingLimit,
+    OrderStyle,
+    OrderTypes,
+    SessionRules,
+    day_trading_policy,
+)
+from aitrader.domain.risk.state import RiskState, TradingState
 
 __all__ = [
+    "DAY_TRADING_POLICIES",
     "BuyingPower",
+    "CashReserve",
+    "DailyLossHalt",
+    "DayTradingGate",
+    "DayTradingPolicy",
     "Gate",
+    "IntradayMargin",
+    "LegacyPdt",
     "LongOnly",
+    "MaxDrawdownHalt",
+    "MaxGrossExposure",
+    "MaxNetExposure",
+    "MaxOpenPositions",
+    "MaxOrderNotional",
+    "MaxOrderRate",
     "MaxPositionFraction",
+    "NoDayTradingLimit",
+    "OrderStyle",
+    "OrderTypes",
+    "RejectionCircuitBreaker",
     "RiskContext",
     "RiskRejection",
+    "RiskState",
+    "SessionRules",
+    "TradingState",
+    "TradingStateGate",
+    "day_trading_policy",
     "judge",
 ]
