@@ -136,6 +136,7 @@ class TradingCycle:
         self._plain_orders = (settings.session_of is None
                               and settings.order_types.style == "market")
         # anything that must look at every bar before the strategy's target is judged
+        # (a kill can only be requested through one of these: a stored state or an equity limit)
         self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
                           or settings.risk.watches_equity)
 
@@ -155,13 +156,15 @@ class TradingCycle:
             self._drain()
             if book.unknown:
                 self._resolve(book)
-        if self._watching:
+        if self._watching:  # one flag test on the hot path when nothing extra is configured
             self._watch(book, previous_close, ts_ns)
-        if self.risk.state.kill_requested:
-            self._kill_step(ts_ns)
-        target = book.decider(row)
-        if self._alloc is not None and self._alloc.due[k]:
-            target = self._rebalance_check(book, target)
+            if self.risk.state.kill_requested:
+                self._kill_step(ts_ns)
+            target = book.decider(row)
+            if self._alloc is not None and self._alloc.due[k]:
+                target = self._rebalance_check(book, target)
+        else:
+            target = book.decider(row)
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
