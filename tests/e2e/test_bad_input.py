@@ -262,8 +262,9 @@ def test_bad_input_to_paper_replay_is_refused_the_same_way(
 BAD_FLAGS = pytest.mark.parametrize(
     ("args", "problem"),
     [(["backtest", "--bogus"], "--bogus"), (["runs", "show"], "run_id"),
-     (["runs", "list", "--limit", "0"], "--limit")],
-    ids=["unknown_option", "missing_argument", "out_of_range_option"])
+     (["runs", "list", "--limit", "0"], "--limit"),
+     (["backtest", "--calendar", "LSE"], "calendar 'LSE' is unknown")],
+    ids=["unknown_option", "missing_argument", "out_of_range_option", "unknown_calendar"])
 
 
 @BAD_FLAGS

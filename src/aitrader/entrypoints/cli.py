@@ -38,6 +38,7 @@ End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or 
 Data = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory (default: bundled sample).")]
 BarLabel = Annotated[str | None, typer.Option("--bar-label", help="Timestamps label the bar's open or close.")]
 Timeframe = Annotated[str | None, typer.Option("--timeframe", help="Expected timeframe: 1m, 5m, 15m, 1h, 1D.")]
+Calendar = Annotated[str | None, typer.Option("--calendar", help="Exchange calendar: XNYS (default) or 24/7.")]
 Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
 PerShare = Annotated[str | None, typer.Option("--commission-per-share", help="Commission per share ($).")]
 PerOrder = Annotated[str | None, typer.Option("--commission-per-order", help="Commission per order ($).")]
@@ -130,7 +131,7 @@ def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json
 _OPTION_KEYS = {
     "strategy": "strategy.name", "symbols": "data.symbols", "start": "data.start",
     "end": "data.end", "data": "data.path", "bar_label": "data.bar_label",
-    "timeframe": "data.timeframe", "cash": "broker.cash",
+    "timeframe": "data.timeframe", "calendar": "data.calendar", "cash": "broker.cash",
     "commission_per_share": "broker.commission_per_share",
     "commission_per_order": "broker.commission_per_order",
     "commission_pct": "broker.commission_pct", "slippage_bps": "broker.slippage_bps",
@@ -155,7 +156,7 @@ def _overrides(mode: str, options: dict[str, Any]) -> dict[str, Any]:
 def backtest(
     strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
     end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
-    cash: Cash = None, commission_per_share: PerShare = None,
+    calendar: Calendar = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
     fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
@@ -172,7 +173,7 @@ def paper(
     speed: Speed = None,
     strategy: Strategy = None, param: Param = None, symbols: Symbols = None, start: Start = None,
     end: End = None, data: Data = None, bar_label: BarLabel = None, timeframe: Timeframe = None,
-    cash: Cash = None, commission_per_share: PerShare = None,
+    calendar: Calendar = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
     fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,

@@ -66,6 +66,13 @@ def _below(limit: int) -> Any:
 
 
 _MAX_CASH = 10**15
+# The calendars adapters/calendars serves (open_calendar also accepts these, case-insensitively).
+CALENDARS = ("XNYS", "NYSE", "24/7")
+
+
+def _known_calendar(_i: object, a: attrs.Attribute[str], v: str) -> None:
+    if v.strip().upper() not in CALENDARS:
+        raise ValueError(f"{a.name} {v!r} is unknown; known: XNYS (alias NYSE), 24/7")
 
 
 @attrs.frozen
@@ -82,6 +89,7 @@ class DataConfig:
     end: str | None = None
     bar_label: Literal["open", "close"] = "open"
     timeframe: str | None = None
+    calendar: str = attrs.field(default="XNYS", validator=_known_calendar)
 
 
 @attrs.frozen

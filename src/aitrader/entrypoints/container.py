@@ -12,6 +12,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from aitrader.adapters.calendars import open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
 from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.ids import RunScopedIds
@@ -71,6 +72,7 @@ class Container(containers.DeclarativeContainer):
         paper=providers.Singleton(AcceleratedClock, speed=config.paper.speed),
     )
     wall_clock = providers.Singleton(SystemClock)
+    calendar = providers.Singleton(open_calendar, config.data.calendar)
     ids = providers.Singleton(RunScopedIds)
     market_data = providers.Singleton(
         _market_data, path=config.data.path, bar_label=config.data.bar_label,

@@ -28,3 +28,8 @@ class Calendar(Protocol):
     def trading_days(self, start: date, end: date) -> Sequence[date]:
         """Days with a regular session between start and end, both inclusive, in order."""
         ...
+
+    def windows(self, start: datetime, end: datetime) -> Sequence[SessionWindow]:
+        """Every session window overlapping [start, end) (aware UTC), in time order; for
+        tagging many bars at once (searchsorted over the window bounds)."""
+        ...

@@ -1,0 +1,118 @@
+"""The New York Stock Exchange calendar, from pandas-market-calendars' NYSE schedule.
+
+Per trading day (times US-Eastern, converted to UTC with the day's DST offset):
+OVERNIGHT 20:00 the evening before -> 04:00, PRE 04:00 -> 09:30, REGULAR 09:30 -> 16:00 (13:00 on
+early-close days), POST 16:00 -> 20:00 (13:00 -> 17:00 on early-close days). The overnight
+session belongs to the trading day it leads into, and only exists when the calendar day before
+is a trading day too or a Sunday (the Sunday-night session); every other moment is CLOSED.
+Schedules are computed a calendar year at a time and kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pandas_market_calendars as mcal
+
+from aitrader.adapters.calendars.continuous import ContinuousCalendar
+from aitrader.domain.market import Session, SessionWindow, require_utc
+from aitrader.ports.calendar import Calendar
+
+EASTERN = ZoneInfo("America/New_York")
+OVERNIGHT_START = time(20, 0)
+_SUNDAY = 6
+# pandas-market-calendars names the NYSE calendar with extended hours "NYSE"; its "XNYS" (an
+# exchange_calendars mirror) has no pre/post columns.
+_SOURCE = "NYSE"
+KNOWN = ("XNYS", "24/7")
+_ALIASES = {"XNYS": "XNYS", "NYSE": "XNYS", "24/7": "24/7", "24X7": "24/7", "ALWAYS": "24/7"}
+
+
+def open_calendar(name: str) -> Calendar:
+    """The calendar called name (XNYS or NYSE; 24/7); ValueError naming the known ones."""
+    canonical = _ALIASES.get(name.strip().upper())
+    if canonical is None:
+        raise ValueError(f"unknown calendar {name!r}; known: {', '.join(KNOWN)}")
+    if canonical == "24/7":
+        return ContinuousCalendar()
+    return XnysCalendar()
+
+
+def _utc(stamp: pd.Timestamp) -> datetime:
+    return stamp.tz_convert("UTC").to_pydatetime().replace(tzinfo=UTC)
+
+
+class XnysCalendar:
+    """NYSE holidays, early closes and extended sessions; years computed on first use."""
+
+    name = "XNYS"
+
+    def __init__(self) -> None:
+        self._source = mcal.get_calendar(_SOURCE)
+        self._years: set[int] = set()
+        self._days: dict[date, tuple[datetime, datetime, datetime, datetime]] = {}
+        self._sorted: list[date] = []
+
+    def _load(self, year: int) -> None:
+        if year in self._years:
+            return
+        schedule = self._source.schedule(f"{year}-01-01", f"{year}-12-31", start="pre",
+                                         end="post")
+        for label, row in schedule.iterrows():
+            self._days[label.date()] = (_utc(row["pre"]), _utc(row["market_open"]),
+                                        _utc(row["market_close"]), _utc(row["post"]))
+        self._years.add(year)
+        self._sorted = sorted(self._days)
+
+    def _times(self, day: date) -> tuple[datetime, datetime, datetime, datetime] | None:
+        self._load(day.year)
+        return self._days.get(day)
+
+    def is_trading_day(self, day: date) -> bool:
+        """Whether day has a regular session."""
+        return self._times(day) is not None
+
+    def sessions_on(self, day: date) -> Sequence[SessionWindow]:
+        times = self._times(day)
+        if times is None:
+            return ()
+        pre, open_, close, post = times
+        windows = []
+        eve = day - timedelta(days=1)
+        if eve.weekday() == _SUNDAY or self._times(eve) is not None:
+            start = datetime.combine(eve, OVERNIGHT_START, EASTERN).astimezone(UTC)
+            windows.append(SessionWindow(Session.OVERNIGHT, start, pre))
+        windows += [SessionWindow(Session.PRE, pre, open_),
+                    SessionWindow(Session.REGULAR, open_, close),
+                    SessionWindow(Session.POST, close, post)]
+        return tuple(windows)
+
+    def session_at(self, moment: datetime) -> Session:
+        require_utc(moment, "moment")
+        local = moment.astimezone(EASTERN).date()
+        for day in (local, local + timedelta(days=1)):
+            for window in self.sessions_on(day):
+                if window.contains(moment):
+                    return window.session
+        return Session.CLOSED
+
+    def trading_days(self, start: date, end: date) -> Sequence[date]:
+        for year in range(start.year, end.year + 1):
+            self._load(year)
+        low = bisect.bisect_left(self._sorted, start)
+        high = bisect.bisect_right(self._sorted, end)
+        return tuple(self._sorted[low:high])
+
+    def windows(self, start: datetime, end: datetime) -> Sequence[SessionWindow]:
+        """Every session window overlapping [start, end), in time order."""
+        require_utc(start, "start")
+        require_utc(end, "end")
+        first = start.astimezone(EASTERN).date()
+        last = end.astimezone(EASTERN).date() + timedelta(days=1)
+        return tuple(window for day in self.trading_days(first, last)
+                     for window in self.sessions_on(day)
+                     if window.end > start and window.start < end)
