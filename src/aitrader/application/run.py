@@ -110,6 +110,9 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         sizing=spec.sizing, gates=spec.gates, broker=adapters.broker, journal=adapters.journal,
         clock=adapters.clock, ids=adapters.ids, digest=digest,
         signal_names=signal_names(spec.strategy), settings=spec.settings)
+    restored = cycle.risk.restore()
+    if isinstance(restored, Failure):
+        return Failure(RunError("journal", f"cannot read the risk state: {restored.failure()}"))
     return Success((cycle, digest))
 
 
