@@ -130,6 +130,7 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         if mismatch:  # a bug, not a market event: fail loudly rather than report wrong numbers
             raise RuntimeError(f"the engine's ledger does not reconcile with the broker's: "
                                f"{mismatch}")
+    cycle.risk.save(adapters.wall_clock.now())  # the peak and the day as the run left them
     ts_ns, equity, cash, gross = curve
     trips = tuple(round_trips(cycle.fills))
     commissions = float(sum((f.commission.amount for f in cycle.fills), Decimal(0)))
