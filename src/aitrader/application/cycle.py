@@ -222,6 +222,14 @@ class TradingCycle:
     def gross_f(self) -> float:
         return sum(abs(book.qty_f * book.close) for book in self.active)
 
+    def exposures_f(self) -> tuple[float, float, float]:
+        """Gross and net position value and the positions' Herfindahl index, as float marks."""
+        values = [book.qty_f * book.close for book in self.active]
+        gross = sum(abs(v) for v in values)
+        if not gross:
+            return 0.0, 0.0, 0.0
+        return gross, sum(values), sum(v * v for v in values) / (gross * gross)
+
     def _portfolio(self) -> tuple[Decimal, Decimal]:
         """Equity and gross position value at the last closes, in Decimal."""
         equity, gross = self.account.cash, _ZERO

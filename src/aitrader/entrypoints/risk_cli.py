@@ -81,9 +81,11 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             print(said)
         shown = state_dict(state)
         print(f"trading state  {shown['state']}{' - ' + state.reason if state.reason else ''}")
-        print(f"kill           {'pending (cancel, flatten, verify flat)' if state.kill_requested else 'none pending'}")
+        kill = "pending (cancel, flatten, verify flat)" if state.kill_requested else "none pending"
+        print(f"kill           {kill}")
         print(f"equity peak    {shown['equity_peak'] or '-'}")
-        print(f"day            {shown['day'] or '-'} (started at {shown['day_start_equity'] or '-'})")
+        print(f"day            {shown['day'] or '-'} "
+              f"(started at {shown['day_start_equity'] or '-'})")
         print(f"rejections     {state.rejection_streak} in a row")
         print(f"day trades     {len(state.day_trades)} recorded")
         print(f"journal        {redact(url)}")
