@@ -22,8 +22,9 @@ from aitrader.application.risk_control import RiskControl, RiskSettings
 from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Bar, Session
 from aitrader.domain.portfolio import ExposureScaler, FixedFraction
-from aitrader.domain.risk import Gate, OrderTypes, RiskContext, TradingState, judge
+from aitrader.domain.risk import ExitPlan, Gate, OrderTypes, RiskContext, TradingState, judge
 from aitrader.domain.series import from_ns
+from aitrader.domain.signals import Atr
 from aitrader.domain.strategies import Decider, Strategy, Target
 from aitrader.domain.trading import (
     Account,
@@ -54,9 +55,9 @@ class BarSource(Protocol):
 class _Book:
     """Per-symbol working state of the cycle."""
 
-    __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "opened_day",
-                 "qty", "qty_f", "retry_after", "shown", "source", "symbol", "target", "unknown",
-                 "vol_n", "vol_var")
+    __slots__ = ("atr", "atr_state", "bar", "close", "decider", "exit_ids", "exposure", "i", "k",
+                 "open_orders", "opened_day", "qty", "qty_f", "retry_after", "shown", "source",
+                 "symbol", "target", "unknown", "vol_n", "vol_var")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -83,6 +84,9 @@ class _Book:
         self.vol_n = 0  # returns seen by the volatility estimate
         self.vol_var = 0.0  # EWMA of squared log returns
         self.opened_day: object = None  # the exchange day the position was opened (day trades)
+        self.exit_ids: set[str] = set()  # open exit legs (stop-loss, take-profit, trailing)
+        self.atr_state: tuple[int, float, float] | None = None
+        self.atr = math.nan
 
 
 @attrs.frozen
@@ -99,6 +103,7 @@ class CycleSettings:
     session_of: Callable[[datetime], Session] | None = None
     periods_per_year: float = 252.0
     vol_lookback: int = 20
+    exits: ExitPlan = ExitPlan()
 
 
 class TradingCycle:
@@ -133,12 +138,17 @@ class TradingCycle:
         self._alloc = None if settings.allocation.is_static else Allocation(
             settings.allocation, len(self.books))
         self._track_vol = settings.scaler.method == "volatility_target"
+        self._exits = None if settings.exits.is_empty else settings.exits
+        self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
+            else None
+        self._exits_due: list[_Book] = []
+        self._exit_seq = 0
         self._plain_orders = (settings.session_of is None
                               and settings.order_types.style == "market")
         # anything that must look at every bar before the strategy's target is judged
         # (a kill can only be requested through one of these: a stored state or an equity limit)
         self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
-                          or settings.risk.watches_equity)
+                          or settings.risk.watches_equity or self._atr is not None)
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
@@ -294,7 +304,12 @@ class TradingCycle:
         share = None if self._alloc is None else self._alloc.shares[book.k]
         sizing = self._sizing.size(exposure, equity, price, cap=max(_ZERO, free), share=share)
         wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
-        pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
+        if book.exit_ids:  # exit legs guard the position; they are not part of the target
+            pending = sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
+                           if cid not in book.exit_ids), _ZERO)
+        else:
+            pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()),
+                          _ZERO)
         delta = wanted - held - pending
         previous, book.exposure = book.exposure, target.exposure
         book.target = target
@@ -337,6 +352,8 @@ class TradingCycle:
         self._journal.record_decision(self.run_id, decision)
         self._digest.decision(decision)
         if order is not None:
+            if book.exit_ids:  # a new order for the symbol replaces the exits it had
+                self._cancel_exits(book)
             self._submit(book, order, source, i)
 
     def _record_order(self, order: Order) -> None:
@@ -399,6 +416,10 @@ class TradingCycle:
             book = self._owner.get(event.client_order_id)
             if book is not None and event.client_order_id in book.open_orders:
                 self._apply(book, event)
+        if self._exits_due:
+            due, self._exits_due = self._exits_due, []
+            for book in due:
+                self._place_exits(book)
 
     def _apply(self, book: _Book, event: OrderEvent) -> None:
         order = book.open_orders[event.client_order_id]
@@ -415,6 +436,7 @@ class TradingCycle:
             return
         updated = moved.unwrap()
         self._record_event(event)
+        before = book.qty
         if fill is not None:
             self._book_fill(book, fill)
         if updated.status.is_terminal:
@@ -422,6 +444,8 @@ class TradingCycle:
         else:
             book.open_orders[updated.client_order_id] = updated
         self._record_order(updated)
+        if self._exits is not None:
+            self._after_event(book, updated, before, fill is not None)
 
     def _book_fill(self, book: _Book, fill: Fill) -> None:
         self._trade_ids.add(fill.trade_id)
@@ -475,6 +499,8 @@ class TradingCycle:
             book.vol_var = r * r if book.vol_n == 1 else (1 - alpha) * book.vol_var + alpha * r * r
         if self._alloc is not None:
             self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
+        if self._atr is not None:
+            self._update_atr(book)
         risk = self.risk
         if self._settings.risk.durable:
             risk.poll(from_ns(ts_ns))
@@ -570,6 +596,84 @@ class TradingCycle:
             self.risk.day_trade(self._ts_ns, from_ns(self._ts_ns))
             if after == 0:
                 book.opened_day = None
+
+
+    # -- exits: stop-loss, take-profit and ATR trailing stops attached to entries ------------
+
+    def _after_event(self, book: _Book, order: Order, before: Decimal, filled: bool) -> None:
+        cid = order.client_order_id
+        if cid in book.exit_ids:
+            if filled:  # the position was taken out: stay out until the target changes
+                book.retry_after = None
+            if order.status.is_terminal:
+                book.exit_ids.discard(cid)
+            return
+        opened = book.qty != 0 and (abs(book.qty) > abs(before) or (before > 0) != (book.qty > 0))
+        if filled and opened and order.status is OrderStatus.FILLED \
+                and book not in self._exits_due:
+            self._exits_due.append(book)
+
+    def _cancel_exits(self, book: _Book) -> None:
+        for cid in list(book.exit_ids):
+            order = book.open_orders.get(cid)
+            if order is not None and order.status.is_open:
+                self._broker.cancel(cid)
+        self._drain()
+
+    def _place_exits(self, book: _Book) -> None:
+        """Attach the exit legs to the whole position, replacing the ones it had."""
+        assert self._exits is not None
+        if book.exit_ids:
+            self._cancel_exits(book)
+        if not book.qty or book.source is None:
+            return
+        ts_ns = self._ts_ns
+        ts = from_ns(ts_ns)
+        position = self.account.position(book.symbol)
+        last = decimal_from_float(book.close)
+        self._exit_seq += 1
+        legs = self._exits.legs(book.symbol, book.qty, position.avg_px, last, book.atr,
+                                f"exit-{self._exit_seq}")
+        equity, gross = self._portfolio()
+        for name, intent in legs:
+            ctx = self._context(book.qty, _ZERO, last, self._reserved(), _ZERO, equity, gross,
+                                self._session(ts), ts_ns)
+            verdict, verdicts = judge(self._gates, intent, ctx)
+            order = None
+            if isinstance(verdict, Success):
+                self._order_seq += 1
+                cid = self._ids.client_order_id(self._order_seq)
+                self._digest.register_order(self._order_seq, cid)
+                order = Order(cid, intent, created_at=ts)
+            self._decision_seq += 1
+            level = intent.stop_price or intent.limit_price
+            sizing = {"exit": name, "entry_px": str(position.avg_px), "level": str(level)}
+            if intent.trail_amount is not None:
+                sizing["trail"] = str(intent.trail_amount)
+                sizing["atr"] = repr(book.atr)
+            decision = Decision(
+                seq=self._decision_seq, ts=ts, symbol=book.symbol, close=last, signals={},
+                target_exposure=book.exposure, previous_exposure=book.exposure,
+                current_qty=book.qty, target_qty=_ZERO, sizing=sizing, verdicts=verdicts,
+                action="exit" if order else "rejected",
+                client_order_id=order.client_order_id if order else None)
+            self._journal.record_decision(self.run_id, decision)
+            self._digest.decision(decision)
+            if order is not None:
+                book.exit_ids.add(order.client_order_id)
+                self._submit(book, order, book.source, book.i)
+
+    def _session(self, ts: datetime) -> Session:
+        session_of = self._settings.session_of
+        return Session.REGULAR if session_of is None else session_of(ts)
+
+    def _update_atr(self, book: _Book) -> None:
+        assert self._atr is not None
+        assert book.source is not None
+        bar = book.source.bar(book.i)
+        state = book.atr_state if book.atr_state is not None else self._atr.initial()
+        book.atr_state, (book.atr,) = self._atr.step(
+            state, float(bar.high.value), float(bar.low.value), float(bar.close.value))
 
 
 def _shown(explained: dict[str, str], scaled: dict[str, str],

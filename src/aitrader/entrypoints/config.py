@@ -170,6 +170,10 @@ class RiskConfig:
     limit_offset_bps: Decimal = attrs.field(default=Decimal(10),
                                             validator=[_non_negative, _below(10_000)])
     poll_every: int = attrs.field(default=64, validator=_positive_or_none)
+    stop_loss: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    take_profit: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    trail_atr: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    atr_period: int = attrs.field(default=14, validator=_at_least_two)
 
     def __attrs_post_init__(self) -> None:
         if (self.flatten_drawdown is not None and self.max_drawdown is not None

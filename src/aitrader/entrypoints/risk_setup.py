@@ -14,6 +14,7 @@ from aitrader.domain.risk import (
     CashReserve,
     DailyLossHalt,
     DayTradingGate,
+    ExitPlan,
     Gate,
     LongOnly,
     MaxDrawdownHalt,
@@ -91,6 +92,12 @@ def allocation(config: Config) -> AllocationSettings:
     return AllocationSettings(allocator=p.allocator, rebalance=p.rebalance, drift=p.drift,
                               lookback=p.lookback, max_weight=p.max_weight,
                               risk_aversion=p.risk_aversion)
+
+
+def exits(config: Config) -> ExitPlan:
+    r = config.risk
+    return ExitPlan(stop_loss=r.stop_loss, take_profit=r.take_profit, trail_atr=r.trail_atr,
+                    atr_period=r.atr_period)
 
 
 def order_types(config: Config) -> OrderTypes:

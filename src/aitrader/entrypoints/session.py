@@ -196,7 +196,7 @@ def _spec(config: Config, strategy: Strategy, container: Container,
             allocation=risk_setup.allocation(config),
             session_of=risk_setup.session_of(container.calendar(), frames[0].timeframe.is_intraday),
             periods_per_year=frames[0].timeframe.periods_per_year,
-            vol_lookback=config.portfolio.vol_lookback))
+            vol_lookback=config.portfolio.vol_lookback, exits=risk_setup.exits(config)))
 
 
 def manifest_config(

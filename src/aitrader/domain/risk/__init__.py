@@ -1,5 +1,6 @@
 """Risk: gates that every intent passes, in every mode, and the durable trading state."""
 
+from aitrader.domain.risk.exits import ExitPlan
 from aitrader.domain.risk.gates import (
     BuyingPower,
     Gate,
@@ -42,6 +43,7 @@ __all__ = [
     "DailyLossHalt",
     "DayTradingGate",
     "DayTradingPolicy",
+    "ExitPlan",
     "Gate",
     "IntradayMargin",
     "LegacyPdt",
