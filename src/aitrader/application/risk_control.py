@@ -114,7 +114,7 @@ class RiskControl:
             return
         found = self._journal.risk_state()
         stored = found.value_or(None) if isinstance(found, Success) else None
-        if stored is not None and _control(stored) != _control(self._saved):
+        if stored is not None and stored != self._saved:  # someone else wrote: a command
             self.state = attrs.evolve(self.state, state=stored.state, reason=stored.reason,
                                       kill_requested=stored.kill_requested,
                                       rejection_streak=stored.rejection_streak,
@@ -204,6 +204,3 @@ class RiskControl:
         self.state = attrs.evolve(self.state, day_trades=(*kept, today))
         self.save(at)
 
-
-def _control(state: RiskState) -> tuple[TradingState, str, bool]:
-    return state.state, state.reason, state.kill_requested

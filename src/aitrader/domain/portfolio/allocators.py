@@ -3,7 +3,8 @@
 Every allocator returns long-only weights that sum to the invested fraction and stay at or
 below the cap (the invested fraction is lowered to cap x symbols when the caps cannot hold it).
 Inputs are the symbols' recent simple returns, one column per symbol; a window too short to
-estimate from (fewer than two rows, or a column with no variance) falls back to equal weight.
+estimate from (no more rows than symbols, or a column with no variance) falls back to equal
+weight.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def allocate(name: str, returns: FloatArray, invested: float, cap: float = 1.0,
     data = np.asarray(returns, dtype=np.float64)
     n = data.shape[1]
     total = min(invested, cap * n)
-    usable = data.shape[0] >= 2 and np.isfinite(data).all() and (data.std(axis=0) > 0).all()
+    usable = data.shape[0] > n and np.isfinite(data).all() and (data.std(axis=0) > 0).all()
     raw = _BUILDERS[name](data, risk_aversion) if usable else np.full(n, 1.0 / n)
+    if not (np.isfinite(raw).all() and (raw >= 0).all() and raw.sum() > 0):
+        raw = np.full(n, 1.0 / n)  # a degenerate estimate (too few rows to span n symbols)
     return _capped(raw / raw.sum() * total, total, cap)
 
 
@@ -51,7 +54,7 @@ def _risk_parity(data: FloatArray, _ra: float) -> FloatArray:
         marginal = cov @ w
         contrib = w * marginal
         target = contrib.sum() / len(w)
-        updated = w * np.sqrt(target / np.maximum(contrib, 1e-300))
+        updated = w * np.sqrt(max(target, 1e-300) / np.maximum(contrib, 1e-300))
         updated /= updated.sum()
         converged = bool(np.max(np.abs(updated - w)) < 1e-12)
         w = updated

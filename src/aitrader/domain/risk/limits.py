@@ -43,13 +43,15 @@ class TradingStateGate:
 
 @attrs.frozen
 class RejectionCircuitBreaker:
-    """Refuse everything once `limit` broker rejections came in a row (the engine halts)."""
+    """Refuse exposure-increasing intents once `limit` broker rejections came in a row (the
+    engine halts then); an order that only shrinks a position (the kill switch flattening) is
+    still allowed through this gate."""
 
     limit: int = 5
     rule: str = "circuit_breaker"
 
     def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Verdict:
-        if ctx.rejection_streak >= self.limit:
+        if ctx.rejection_streak >= self.limit and not ctx.is_reducing(intent):
             return _refuse(self.rule, f"{ctx.rejection_streak} broker rejections in a row "
                                       f"(limit {self.limit})")
         return Success(intent)
