@@ -142,6 +142,7 @@ class TradingCycle:
         self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
             else None
         self._exits_due: list[_Book] = []
+        self._flattening: set[str] = set()  # the kill switch's orders, until verified flat
         self._exit_seq = 0
         self._plain_orders = (settings.session_of is None
                               and settings.order_types.style == "market")
@@ -515,23 +516,23 @@ class TradingCycle:
         if self.risk.state.state is TradingState.HALTED:
             self._cancel_all()
 
-    def _cancel_all(self) -> None:
+    def _cancel_all(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
         for book in self.books:
             for cid, order in list(book.open_orders.items()):
-                if order.status is not OrderStatus.UNKNOWN:
+                if order.status is not OrderStatus.UNKNOWN and cid not in keep:
                     self._broker.cancel(cid)
         self._drain()
 
     def _kill_step(self, ts_ns: int) -> None:
         """The kill switch: cancel everything, flatten every position, and once nothing is open
         and nothing is held, record that the account is verified flat."""
-        self._cancel_all()
-        if any(b.open_orders for b in self.books):
-            return  # cancels or flattening orders still working: look again on the next bar
+        self._cancel_all(keep=self._flattening)
         for book in list(self.active):
-            if book.qty and book.source is not None:
+            working = any(cid in self._flattening for cid in book.open_orders)
+            if book.qty and book.source is not None and not working and not book.unknown:
                 self._flatten(book, ts_ns)
         if not self.active and not any(b.open_orders for b in self.books):
+            self._flattening.clear()
             self.risk.kill_verified(from_ns(ts_ns))
 
     def _flatten(self, book: _Book, ts_ns: int) -> None:
@@ -566,6 +567,7 @@ class TradingCycle:
         self._digest.decision(decision)
         if order is not None:
             assert book.source is not None
+            self._flattening.add(order.client_order_id)
             self._submit(book, order, book.source, book.i)
 
     def _rebalance_check(self, book: _Book, target: Target | None) -> Target | None:
