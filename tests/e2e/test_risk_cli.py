@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
-from tests.e2e.conftest import Cli, read_csv
+from tests.e2e.conftest import Cli, read_csv, write_csv
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def risk(cli: Cli, *args: str) -> Any:
@@ -149,3 +155,41 @@ def test_a_bad_risk_value_is_named_and_nothing_is_written(
     assert outcome.code == 2
     assert named in outcome.error_line()
     assert not cli.db_path.exists()
+
+
+def _extended_hours_file(tmp_path: Path) -> Path:
+    """Five days of 5-minute bars from 08:00 to 18:00 New York: pre, regular and after hours."""
+    rng = np.random.default_rng(11)
+    rows, price = [], 100.0
+    for day in range(5):
+        moment = datetime(2024, 3, 4, 8, 0, tzinfo=NEW_YORK) + timedelta(days=day)
+        end = moment.replace(hour=18)
+        while moment < end:
+            start, price = price, price * (1 + rng.normal(0, 0.003))
+            rows.append([moment.isoformat(), f"{start:.2f}", f"{max(start, price) * 1.001:.2f}",
+                         f"{min(start, price) * 0.999:.2f}", f"{price:.2f}", "1000"])
+            moment += timedelta(minutes=5)
+    return write_csv(tmp_path / "ZZZ.csv", ("timestamp", "open", "high", "low", "close",
+                                            "volume"), rows)
+
+
+@pytest.mark.parametrize("style", ["market", "marketable_limit"])
+def test_orders_fit_the_session_of_the_calendar(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__ORDER_STYLE", style)
+    path = _extended_hours_file(tmp_path)
+    document = cli.backtest_json("--data", str(path), "--param", "fast=3", "--param", "slow=8")
+    assert document["metrics"]["trades"] > 0
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    kinds = set()
+    for order in orders:
+        created = datetime.fromisoformat(order["created_at"]).astimezone(NEW_YORK).time()
+        regular = time(9, 30) <= created < time(16, 0)
+        kinds.add((regular, order["order_type"]))
+        assert order["status"] == "filled", order
+        if not regular or style == "marketable_limit":
+            assert order["order_type"] == "limit"
+        else:
+            assert order["order_type"] == "market"
+    assert {regular for regular, _ in kinds} == {True, False}

@@ -303,7 +303,12 @@ class TradingCycle:
         if not settings.scaler.is_identity:
             exposure, scaled = settings.scaler.scale(target, self._volatility(book))
         share = None if self._alloc is None else self._alloc.shares[book.k]
-        sizing = self._sizing.size(exposure, equity, price, cap=max(_ZERO, free), share=share)
+        session, size_at = Session.REGULAR, price
+        if not self._plain_orders:  # a limit order is budgeted at its limit, not the last price
+            if settings.session_of is not None:
+                session = settings.session_of(ts)
+            size_at = settings.order_types.budget_price(price, session)
+        sizing = self._sizing.size(exposure, equity, size_at, cap=max(_ZERO, free), share=share)
         wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
         if book.exit_ids:  # exit legs guard the position; they are not part of the target
             pending = sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
@@ -319,13 +324,10 @@ class TradingCycle:
         action = "hold"
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
-            session = Session.REGULAR
             if self._plain_orders:
                 intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
                                      reference_price=Price(price))
             else:
-                if settings.session_of is not None:
-                    session = settings.session_of(ts)
                 intent = settings.order_types.intent(book.symbol, side, abs(delta), price,
                                                      session)
             fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)

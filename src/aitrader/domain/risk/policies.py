@@ -155,6 +155,13 @@ class OrderTypes:
     style: OrderStyle = "market"
     limit_offset_bps: Decimal = Decimal(10)
 
+    def budget_price(self, price: Decimal, session: Session) -> Decimal:
+        """The price a buy is budgeted at: its limit when it will be a limit order."""
+        if session is Session.REGULAR and self.style == "market":
+            return price
+        move = price * self.limit_offset_bps / _BPS
+        return (price + move).quantize(_CENT, rounding=ROUND_CEILING)
+
     def intent(self, symbol: Symbol, side: Side, qty: Decimal, price: Decimal,
                session: Session) -> OrderIntent:
         """The intent to trade qty (unsigned) of symbol at the last price in this session."""
