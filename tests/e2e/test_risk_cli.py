@@ -193,3 +193,22 @@ def test_orders_fit_the_session_of_the_calendar(
         else:
             assert order["order_type"] == "market"
     assert {regular for regular, _ in kinds} == {True, False}
+
+
+def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_threshold(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _extended_hours_file(tmp_path)
+    args = ("--data", str(path), "--param", "fast=3", "--param", "slow=8", "--cash", "20000")
+    free = cli.backtest_json(*args)
+    monkeypatch.setenv("AITRADER_RISK__DAY_TRADING", "legacy_pdt")
+    limited = cli.backtest_json(*args)
+    _, trades = read_csv(cli.out_dir / "trades.csv")
+    same_day = [t for t in trades if datetime.fromisoformat(t["entry_ts"]).astimezone(
+        NEW_YORK).date() == datetime.fromisoformat(t["exit_ts"]).astimezone(NEW_YORK).date()]
+    assert free["metrics"]["trades"] > 3
+    assert len(same_day) <= 3  # the five days of data are one window of five business days
+    explained = cli.runs("explain", limited["run_id"], "--json").json()
+    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    assert {v["rule"] for v in refused} == {"day_trading"}
+    assert all(v["reason"].startswith("legacy_pdt: 3 day trades") for v in refused)
