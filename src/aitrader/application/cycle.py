@@ -138,6 +138,12 @@ class TradingCycle:
         self._alloc = None if settings.allocation.is_static else Allocation(
             settings.allocation, len(self.books))
         self._track_vol = settings.scaler.method == "volatility_target"
+        self._scaled = not settings.scaler.is_identity
+        self._track_days = settings.risk.track_day_trades
+        self._rate = settings.risk.max_order_rate is not None
+        # the context's risk figures cost a little per decision: only when a rule reads them
+        self._rich_ctx = (settings.risk.watches_equity or self._rate or self._track_days
+                          or any(g.rule == "max_net_exposure" for g in gates))
         self._exits = None if settings.exits.is_empty else settings.exits
         self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
             else None
@@ -300,7 +306,7 @@ class TradingCycle:
         exposure = target.exposure
         scaled: dict[str, str] = {}
         settings = self._settings
-        if not settings.scaler.is_identity:
+        if self._scaled:
             exposure, scaled = settings.scaler.scale(target, self._volatility(book))
         share = None if self._alloc is None else self._alloc.shares[book.k]
         session, size_at = Session.REGULAR, price
@@ -386,11 +392,13 @@ class TradingCycle:
                 self._show(held)
         result = self._broker.submit(order)
         self._owner[order.client_order_id] = book
-        self.risk.note_order(self._ts_ns)
+        if self._rate:
+            self.risk.note_order(self._ts_ns)
         if isinstance(result, Success):
             sent = order.with_broker_id(result.unwrap().broker_order_id)
             book.open_orders[order.client_order_id] = sent
-            self.risk.on_accepted(order.created_at)
+            if self.risk.state.rejection_streak:
+                self.risk.on_accepted(order.created_at)
         else:
             error = result.failure()
             if error.code in _AMBIGUOUS:
@@ -460,7 +468,7 @@ class TradingCycle:
         before = book.qty
         qty = book.qty = self.account.position(book.symbol).signed_qty
         book.qty_f = float(qty)
-        if self._settings.risk.track_day_trades:
+        if self._track_days:
             self._count_day_trade(book, before, qty)
         self.changes.append((self._ts_ns, book.k, self.cash_f, book.qty_f))
         if qty and book not in self.active:
@@ -475,6 +483,12 @@ class TradingCycle:
                  state: TradingState | None = None) -> RiskContext:
         risk = self.risk
         rs = risk.state
+        if not self._rich_ctx:
+            return RiskContext(
+                equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
+                price=price, reserved_cash=reserved, estimated_commission=fee,
+                gross_exposure=gross, open_positions=len(self.active), state=state or rs.state,
+                rejection_streak=rs.rejection_streak, session=session)
         settings = self._settings.risk
         return RiskContext(
             equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
