@@ -126,6 +126,19 @@ def test_allocators_weight_a_multi_symbol_backtest_and_rebalance(cli: Cli, alloc
     assert all(0 <= float(w) <= 1 for w in weights)
 
 
+def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free = cli.backtest_json()
+    monkeypatch.setenv("AITRADER_RISK__MAX_VAR", "0.005")
+    limited = cli.backtest_json()
+    assert limited["risk"]["var_95_parametric"] < free["risk"]["var_95_parametric"]
+    explained = cli.runs("explain", limited["run_id"], "--json").json()
+    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    assert refused
+    assert {v["rule"] for v in refused} == {"max_var"}
+
+
 def test_the_json_report_carries_var_cvar_and_exposure(cli: Cli) -> None:
     document = cli.backtest_json()
     figures = document["risk"]

@@ -19,6 +19,7 @@ from returns.result import Failure, Success
 from aitrader.application.allocation import Allocation, AllocationSettings
 from aitrader.application.digest import RunDigest
 from aitrader.application.risk_control import RiskControl, RiskSettings
+from aitrader.application.var_window import VarWindow
 from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Bar, Session
 from aitrader.domain.portfolio import ExposureScaler, FixedFraction
@@ -142,7 +143,10 @@ class TradingCycle:
         self._track_days = settings.risk.track_day_trades
         self._rate = settings.risk.max_order_rate is not None
         # the context's risk figures cost a little per decision: only when a rule reads them
+        self._var = None if settings.risk.max_var is None else VarWindow(
+            len(self.books), settings.risk.var_window)
         self._rich_ctx = (settings.risk.watches_equity or self._rate or self._track_days
+                          or self._var is not None
                           or any(g.rule == "max_net_exposure" for g in gates))
         self._exits = None if settings.exits.is_empty else settings.exits
         self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
@@ -155,7 +159,8 @@ class TradingCycle:
         # anything that must look at every bar before the strategy's target is judged
         # (a kill can only be requested through one of these: a stored state or an equity limit)
         self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
-                          or settings.risk.watches_equity or self._atr is not None)
+                          or settings.risk.watches_equity or self._atr is not None
+                          or self._var is not None)
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
@@ -338,7 +343,7 @@ class TradingCycle:
                                                      session)
             fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
             ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity, gross,
-                                session, ts_ns)
+                                session, ts_ns, change=(book.k, delta))
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -480,7 +485,8 @@ class TradingCycle:
 
     def _context(self, held: Decimal, pending: Decimal, price: Decimal, reserved: Decimal,
                  fee: Decimal, equity: Decimal, gross: Decimal, session: Session, ts_ns: int,
-                 state: TradingState | None = None) -> RiskContext:
+                 state: TradingState | None = None,
+                 change: tuple[int, Decimal] | None = None) -> RiskContext:
         risk = self.risk
         rs = risk.state
         if not self._rich_ctx:
@@ -490,6 +496,14 @@ class TradingCycle:
                 gross_exposure=gross, open_positions=len(self.active), state=state or rs.state,
                 rejection_streak=rs.rejection_streak, session=session)
         settings = self._settings.risk
+        var_before = var_after = _ZERO
+        if self._var is not None and change is not None:
+            values = [b.qty_f * b.close for b in self.books]
+            now = self._var.var(values, float(equity))
+            k, delta = change
+            values[k] += float(delta) * self.books[k].close
+            var_before = Decimal(repr(round(now, 8)))
+            var_after = Decimal(repr(round(self._var.var(values, float(equity)), 8)))
         return RiskContext(
             equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
             price=price, reserved_cash=reserved, estimated_commission=fee, gross_exposure=gross,
@@ -499,7 +513,8 @@ class TradingCycle:
             rejection_streak=rs.rejection_streak,
             orders_in_window=risk.orders_in_window(ts_ns) if settings.max_order_rate else 0,
             session=session,
-            day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0)
+            day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0,
+            var_before=var_before, var_after=var_after)
 
     def _volatility(self, book: _Book) -> float:
         """Annualised volatility of the symbol's log returns (EWMA), NaN until warmed up."""
@@ -518,6 +533,8 @@ class TradingCycle:
             self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
         if self._atr is not None:
             self._update_atr(book)
+        if self._var is not None:
+            self._var.observe(book.k, book.close)
         risk = self.risk
         if self._settings.risk.durable:
             risk.poll(from_ns(ts_ns))

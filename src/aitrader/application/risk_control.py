@@ -37,6 +37,8 @@ class RiskSettings:
     daily_loss: Decimal | None = None
     flatten_drawdown: Decimal | None = None
     max_order_rate: int | None = None
+    max_var: Decimal | None = None
+    var_window: int = 60
     track_day_trades: bool = False
     day_trade_window: int = 5
     poll_every: int = 64

@@ -174,6 +174,8 @@ class RiskConfig:
     take_profit: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     trail_atr: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     atr_period: int = attrs.field(default=14, validator=_at_least_two)
+    max_var: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    var_window: int = attrs.field(default=60, validator=_at_least_two)
 
     def __attrs_post_init__(self) -> None:
         if (self.flatten_drawdown is not None and self.max_drawdown is not None

@@ -25,6 +25,7 @@ from aitrader.domain.risk import (
     MaxOrderRate,
     MaxPositionFraction,
     OrderTypes,
+    PortfolioVar,
     RejectionCircuitBreaker,
     SessionRules,
     TradingStateGate,
@@ -63,6 +64,8 @@ def build_gates(config: Config) -> list[Gate]:
             risk.day_trading, max_day_trades=risk.pdt_max_day_trades,
             equity_threshold=risk.pdt_equity_threshold,
             intraday_multiplier=risk.intraday_margin_multiplier)))
+    if risk.max_var is not None:
+        gates.append(PortfolioVar(risk.max_var))
     if risk.cash_reserve is not None:
         gates.append(CashReserve(risk.cash_reserve))
     gates.append(BuyingPower(config.broker.margin_multiplier))
@@ -76,6 +79,7 @@ def risk_settings(config: Config) -> RiskSettings:
         durable=config.mode != "backtest", breaker_limit=risk.max_consecutive_rejections,
         max_drawdown=risk.max_drawdown, daily_loss=risk.daily_loss,
         flatten_drawdown=risk.flatten_drawdown, max_order_rate=risk.max_order_rate,
+        max_var=risk.max_var, var_window=risk.var_window,
         track_day_trades=risk.day_trading == "legacy_pdt", poll_every=risk.poll_every)
 
 

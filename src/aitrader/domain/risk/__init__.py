@@ -19,6 +19,7 @@ from aitrader.domain.risk.limits import (
     MaxOpenPositions,
     MaxOrderNotional,
     MaxOrderRate,
+    PortfolioVar,
     RejectionCircuitBreaker,
     TradingStateGate,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "NoDayTradingLimit",
     "OrderStyle",
     "OrderTypes",
+    "PortfolioVar",
     "RejectionCircuitBreaker",
     "RiskContext",
     "RiskRejection",

@@ -49,6 +49,8 @@ class RiskContext:
     orders_in_window: int = 0
     session: Session = Session.REGULAR
     day_trades: int = 0
+    var_before: Decimal = Decimal(0)
+    var_after: Decimal = Decimal(0)
 
     def after(self, intent: OrderIntent) -> Decimal:
         """The signed position once this intent and the pending orders have filled."""

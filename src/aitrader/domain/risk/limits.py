@@ -171,6 +171,21 @@ class MaxOrderNotional:
 
 
 @attrs.frozen
+class PortfolioVar:
+    """Refuse an intent after which the portfolio's one-period 95 % VaR (a fraction of equity,
+    estimated before the order goes out) would exceed `limit`, unless it lowers the VaR."""
+
+    limit: Decimal
+    rule: str = "max_var"
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Verdict:
+        if ctx.var_after > self.limit and ctx.var_after > ctx.var_before:
+            return _refuse(self.rule, f"portfolio VaR would be {ctx.var_after:.4f} of equity "
+                                      f"(limit {self.limit}, now {ctx.var_before:.4f})")
+        return Success(intent)
+
+
+@attrs.frozen
 class MaxOrderRate:
     """Refuse any intent once `limit` orders went out in the last rolling minute."""
 
