@@ -225,3 +225,23 @@ def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_thre
     refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
     assert {v["rule"] for v in refused} == {"day_trading"}
     assert all(v["reason"].startswith("legacy_pdt: 3 day trades") for v in refused)
+
+
+def test_backtest_and_paper_replay_decide_alike_with_the_whole_risk_layer_on(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in [("AITRADER_RISK__STOP_LOSS", "0.03"),
+                            ("AITRADER_RISK__TAKE_PROFIT", "0.06"),
+                            ("AITRADER_RISK__TRAIL_ATR", "2"),
+                            ("AITRADER_RISK__MAX_DRAWDOWN", "0.08"),
+                            ("AITRADER_RISK__MAX_GROSS_EXPOSURE", "0.9"),
+                            ("AITRADER_PORTFOLIO__SIZING", "volatility_target")]:
+        monkeypatch.setenv(variable, value)
+    args = ("--symbols", "AAPL,KO,XOM,MSFT", "--allocator", "risk_parity", "--rebalance",
+            "weekly")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args)
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    assert {o["order_type"] for o in orders} == {"market", "stop", "limit", "trailing_stop"}

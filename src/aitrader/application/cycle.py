@@ -85,7 +85,9 @@ class _Book:
         self.vol_n = 0  # returns seen by the volatility estimate
         self.vol_var = 0.0  # EWMA of squared log returns
         self.opened_day: object = None  # the exchange day the position was opened (day trades)
-        self.exit_ids: set[str] = set()  # open exit legs (stop-loss, take-profit, trailing)
+        # open exit legs (stop-loss, take-profit, trailing), in submission order: a dict, so
+        # cancelling them is deterministic (a set of strings iterates in hash order)
+        self.exit_ids: dict[str, None] = {}
         self.atr_state: tuple[int, float, float] | None = None
         self.atr = math.nan
 
@@ -641,7 +643,7 @@ class TradingCycle:
             if filled:  # the position was taken out: stay out until the target changes
                 book.retry_after = None
             if order.status.is_terminal:
-                book.exit_ids.discard(cid)
+                book.exit_ids.pop(cid, None)
             return
         opened = book.qty != 0 and (abs(book.qty) > abs(before) or (before > 0) != (book.qty > 0))
         if filled and opened and order.status is OrderStatus.FILLED \
@@ -695,7 +697,7 @@ class TradingCycle:
             self._journal.record_decision(self.run_id, decision)
             self._digest.decision(decision)
             if order is not None:
-                book.exit_ids.add(order.client_order_id)
+                book.exit_ids[order.client_order_id] = None
                 self._submit(book, order, book.source, book.i)
 
     def _session(self, ts: datetime) -> Session:

@@ -304,7 +304,7 @@ class SimulatedBroker(Broker):
             for sibling in list(self._groups.get(group, ())):
                 if self._orders[sibling].status.is_open:
                     self._record(self._orders[sibling], OrderStatus.CANCELED, at,
-                                 f"oco: {client_order_id} filled")
+                                 f"oco: another leg of {group} filled")
         return filled
 
     def _rest(self, order: Order, reservation: Decimal) -> None:
