@@ -20,7 +20,7 @@ from returns.result import Failure
 from aitrader.domain.risk import RiskState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
-from aitrader.entrypoints.runs_cli import _missing_sqlite_file
+from aitrader.entrypoints.runs_cli import missing_sqlite_file
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
@@ -48,7 +48,7 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     def opened(journal: str | None, config: Path | None, *, create: bool) -> tuple[Journal, str]:
         url = journal_url(journal, config)
-        missing = _missing_sqlite_file(url)
+        missing = missing_sqlite_file(url)
         if missing is not None and not create:
             raise UserError(f"no journal at {missing} (nothing has been stored yet; pass "
                             "--journal)")

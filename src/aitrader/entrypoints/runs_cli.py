@@ -32,7 +32,7 @@ def _info_dict(info: RunInfo) -> dict[str, Any]:
     }
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
+def missing_sqlite_file(url: str) -> Path | None:
     """The path of a SQLite journal URL whose file does not exist, else None."""
     if not url.startswith("sqlite:///") or ":memory:" in url:
         return None
@@ -45,7 +45,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     def journal_for(journal: str | None, config: Path | None) -> Any:
         url = journal_url(journal, config)
-        missing = _missing_sqlite_file(url)
+        missing = missing_sqlite_file(url)
         if missing is not None:  # reading never creates a journal where a typo points
             raise UserError(f"no journal at {missing} (run `aitrader backtest` first, or pass "
                             "--journal)")
