@@ -57,8 +57,8 @@ class _Book:
     """Per-symbol working state of the cycle."""
 
     __slots__ = ("atr", "atr_state", "bar", "close", "decider", "exit_ids", "exposure", "i", "k",
-                 "open_orders", "opened_day", "qty", "qty_f", "retry_after", "shown", "source",
-                 "symbol", "target", "unknown", "vol_n", "vol_var")
+                 "open_orders", "opened_day", "qty", "qty_f", "retry_after", "seen_close", "shown",
+                 "source", "symbol", "target", "unknown", "vol_n", "vol_var")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -82,6 +82,7 @@ class _Book:
         self.retry_after: int | None = None
         self.unknown: set[str] = set()  # orders whose submit was ambiguous, until looked up
         self.target: Target | None = None  # the last target decided on (rebalancing re-sizes it)
+        self.seen_close = 0.0  # the close _watch saw last (the previous bar's, when watching)
         self.vol_n = 0  # returns seen by the volatility estimate
         self.vol_var = 0.0  # EWMA of squared log returns
         self.opened_day: object = None  # the exchange day the position was opened (day trades)
@@ -170,7 +171,6 @@ class TradingCycle:
     def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
         """Process symbol k's closed bar i whose close and signals are `row`."""
         book = self.books[k]
-        previous_close = book.close
         book.close = row[0]
         book.bar = None
         book.source, book.i = source, i
@@ -181,7 +181,7 @@ class TradingCycle:
             if book.unknown:
                 self._resolve(book)
         if self._watching:  # one flag test on the hot path when nothing extra is configured
-            self._watch(book, previous_close, ts_ns)
+            self._watch(book, ts_ns)
             if self.risk.state.kill_requested:
                 self._kill_step(ts_ns)
             target = book.decider(row)
@@ -344,8 +344,17 @@ class TradingCycle:
                 intent = settings.order_types.intent(book.symbol, side, abs(delta), price,
                                                      session)
             fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
-            ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity, gross,
-                                session, ts_ns, change=(book.k, delta))
+            if self._rich_ctx:
+                ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity,
+                                    gross, session, ts_ns, change=(book.k, delta))
+            else:  # the common case, built here: a call per decision shows in the benchmark
+                rs = self.risk.state
+                ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
+                                  pending_qty=pending, price=sizing.unit_cost,
+                                  reserved_cash=reserved, estimated_commission=fee,
+                                  gross_exposure=gross, open_positions=len(self.active),
+                                  state=rs.state, rejection_streak=rs.rejection_streak,
+                                  session=session)
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -362,7 +371,8 @@ class TradingCycle:
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
             signals=dict(zip(self._names[1:], row[1:], strict=True)),
             target_exposure=target.exposure, previous_exposure=previous, current_qty=held,
-            target_qty=wanted, sizing=_shown(sizing.explain(), scaled, share), verdicts=verdicts,
+            target_qty=wanted, sizing=_shown(sizing.explain(), scaled, share)
+            if scaled or share is not None else sizing.explain(), verdicts=verdicts,
             action=action,
             client_order_id=order.client_order_id if order else None)
         self._journal.record_decision(self.run_id, decision)
@@ -524,8 +534,9 @@ class TradingCycle:
             return math.nan
         return math.sqrt(book.vol_var * self._settings.periods_per_year)
 
-    def _watch(self, book: _Book, previous_close: float, ts_ns: int) -> None:
+    def _watch(self, book: _Book, ts_ns: int) -> None:
         """Per-bar bookkeeping that only some configurations need."""
+        previous_close, book.seen_close = book.seen_close, book.close
         if self._track_vol and previous_close > 0 and book.close > 0:
             r = math.log(book.close / previous_close)
             alpha = 2.0 / (self._settings.vol_lookback + 1)
