@@ -100,7 +100,7 @@ def test_the_demo_writes_nothing_outside_its_journal_and_output_directory(
     assert {p.name.removesuffix("-wal").removesuffix("-shm") for p in tmp_path.iterdir()} == {
         "j.db", "out"}
     assert sorted(p.name for p in cli.out_dir.iterdir()) == [
-        "equity.csv", "orders.csv", "trades.csv"]
+        "equity.csv", "exposure.csv", "orders.csv", "trades.csv"]
 
 
 def test_the_installed_console_script_runs_a_backtest(tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_json_prints_exactly_one_object_with_the_documented_keys(cli: Cli) -> No
     assert set(document["metrics"]) >= METRICS
     assert set(document["timings"]) == {"load_s", "run_s", "report_s"}
     assert all(v >= 0 for v in document["timings"].values())
-    assert set(document["outputs"]) == {"trades", "orders", "equity"}
+    assert set(document["outputs"]) == {"trades", "orders", "equity", "exposure"}
     for path in document["outputs"].values():
         assert Path(path).is_file()
         assert Path(path).parent == cli.out_dir

@@ -579,3 +579,76 @@ def test_cash_and_positions_are_exactly_the_sum_of_fills_and_orders_follow_the_t
         sim.cancel(left.client_order_id)
     unreserved = account.equity(marks) * 2 - account.gross_exposure(marks)
     assert sim.buying_power() == max(Decimal(0), unreserved)
+
+
+# -- exits: one-cancels-other legs and trailing stops --------------------------------------
+
+
+def _held(broker: SimulatedBroker, qty: str = "10") -> None:
+    broker.observe(flat(0, "100"))
+    assert isinstance(broker.submit(order("entry", qty=qty)), Success)
+    broker.observe(flat(1, "100"))
+    broker.events()
+
+
+def _leg(cid: str, order_type: OrderType, *, limit: str | None = None,
+         stop: str | None = None, trail: str | None = None) -> Order:
+    intent = OrderIntent(AAPL, Side.SELL, Quantity("10"), order_type=order_type,
+                         time_in_force=TimeInForce.GTC,
+                         limit_price=None if limit is None else Price(limit),
+                         stop_price=None if stop is None else Price(stop),
+                         trail_amount=None if trail is None else Price(trail),
+                         oco_group="exit-1")
+    return Order(cid, intent, created_at=MONDAY + timedelta(days=1, hours=7))
+
+
+def test_only_one_leg_of_an_exit_pair_fills_and_a_touch_of_both_goes_to_the_stop() -> None:
+    broker = SimulatedBroker(cash=Decimal(10_000))
+    _held(broker)
+    assert isinstance(broker.submit(_leg("sl", OrderType.STOP, stop="95")), Success)
+    assert isinstance(broker.submit(_leg("tp", OrderType.LIMIT, limit="110")), Success)
+    broker.observe(bar(2, "100", "111", "94", "100"))  # both levels traded inside one bar
+    events = {e.client_order_id: e for e in broker.events()}
+    assert events["sl"].kind is EventKind.FILLED
+    assert events["sl"].fill is not None
+    assert events["sl"].fill.last_px.value == Decimal("95")
+    assert events["tp"].kind is EventKind.CANCELED
+    assert broker.account().unwrap().position(AAPL).signed_qty == 0
+    assert broker.open_orders().unwrap() == []
+
+
+def test_a_gap_through_the_take_profit_fills_it_at_the_open_and_cancels_the_stop() -> None:
+    broker = SimulatedBroker(cash=Decimal(10_000))
+    _held(broker)
+    broker.submit(_leg("sl", OrderType.STOP, stop="95"))
+    broker.submit(_leg("tp", OrderType.LIMIT, limit="110"))
+    broker.observe(bar(2, "112", "113", "90", "100"))  # gaps above the target, later below
+    events = {e.client_order_id: e for e in broker.events()}
+    assert events["tp"].fill is not None
+    assert events["tp"].fill.last_px.value == Decimal("112")
+    assert events["sl"].kind is EventKind.CANCELED
+
+
+def test_a_gap_through_a_stop_fills_at_the_open() -> None:
+    broker = SimulatedBroker(cash=Decimal(10_000))
+    _held(broker)
+    broker.submit(_leg("sl", OrderType.STOP, stop="95"))
+    broker.submit(_leg("tp", OrderType.LIMIT, limit="110"))
+    broker.observe(bar(2, "90", "92", "89", "91"))
+    events = {e.client_order_id: e for e in broker.events()}
+    assert events["sl"].fill is not None
+    assert events["sl"].fill.last_px.value == Decimal("90")
+
+
+def test_a_trailing_stop_follows_the_best_price_and_fills_where_it_trailed() -> None:
+    broker = SimulatedBroker(cash=Decimal(10_000))
+    _held(broker)
+    assert isinstance(broker.submit(_leg("trail", OrderType.TRAILING_STOP, stop="95",
+                                         trail="5")), Success)
+    broker.events()
+    broker.observe(bar(2, "101", "110", "100", "109"))  # the stop moves up to 105
+    assert broker.events() == []
+    broker.observe(bar(3, "108", "108", "104", "105"))  # trades through 105
+    (event,) = broker.events()
+    assert event.fill is not None
+    assert event.fill.last_px.value == Decimal("105")

@@ -68,8 +68,9 @@ def _timeline(frames: Sequence[BarFrame]) -> tuple[list[int], list[int], IntArra
 def mark_to_market(
     frames: Sequence[BarFrame], stamps: IntArray, cash0: float,
     changes: Sequence[tuple[int, int, float, float]],
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Equity, cash and gross exposure at each stamp from the fills' change points.
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Equity, cash, gross and net exposure and the positions' Herfindahl index at each stamp,
+    from the fills' change points.
 
     Between fills cash and quantities are constant, so the curve is cash plus each quantity
     times its symbol's last close: a float mark, computed for all stamps at once.
@@ -77,6 +78,8 @@ def mark_to_market(
     cash = np.full(len(stamps), cash0, dtype=np.float64)
     equity = cash.copy()
     gross = np.zeros(len(stamps), dtype=np.float64)
+    net = np.zeros(len(stamps), dtype=np.float64)
+    squares = np.zeros(len(stamps), dtype=np.float64)
     if changes:
         change_ts = np.array([c[0] for c in changes], dtype=np.int64)
         last = np.searchsorted(change_ts, stamps, side="right") - 1
@@ -99,7 +102,14 @@ def mark_to_market(
             value = qty * close
             equity = equity + value
             gross = gross + np.abs(value)
-    return equity, cash, gross
+            net += value  # in place: a million-point curve makes every temporary 8 MB
+            value *= value
+            squares += value
+    held = gross > 0
+    hhi = np.zeros(len(stamps), dtype=np.float64)
+    np.divide(squares, np.square(gross, where=held, out=np.ones_like(gross)), out=hhi,
+              where=held)
+    return equity, cash, gross, net, hhi
 
 
 def _loop(on_bar: Callable[[int, Sequence[float], BarFrame, int, int], None],
@@ -153,12 +163,13 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
         gc.disable()
         try:
             total, stamps = _loop(cycle.on_bar, frames, columns, progress)
-            equity, cash, gross = mark_to_market(frames, stamps, float(spec.cash), cycle.changes)
+            equity, cash, gross, net, hhi = mark_to_market(frames, stamps, float(spec.cash),
+                                                           cycle.changes)
             adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
             digest.equity(stamps, equity)
             periods = frames[0].timeframe.periods_per_year if frames else 252.0
-            return close_run(spec, adapters, cycle, digest, total, (stamps, equity, cash, gross),
-                             periods)
+            curve = (stamps, equity, cash, gross, net, hhi)
+            return close_run(spec, adapters, cycle, digest, total, curve, periods)
         finally:
             if collecting:
                 gc.enable()

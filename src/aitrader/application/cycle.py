@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
 
-import attrs
 import structlog
 from returns.result import Failure, Success
 
+from aitrader.application.allocation import Allocation
+from aitrader.application.cycle_state import BarSource, CycleSettings
+from aitrader.application.cycle_state import SymbolBook as _Book
 from aitrader.application.digest import RunDigest
+from aitrader.application.risk_control import RiskControl
+from aitrader.application.safeguards import Safeguards
+from aitrader.application.var_window import VarWindow
 from aitrader.domain.audit import Decision, GateVerdict
-from aitrader.domain.market import Bar
+from aitrader.domain.market import Session
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate, RiskContext, judge
 from aitrader.domain.series import from_ns
-from aitrader.domain.strategies import Decider, Strategy, Target, deciders_for
+from aitrader.domain.signals import Atr
+from aitrader.domain.strategies import Strategy, Target, deciders_for
 from aitrader.domain.trading import (
     Account,
     EventKind,
@@ -35,63 +40,23 @@ from aitrader.ports.broker import Broker
 from aitrader.ports.clock import Clock, IdSource
 from aitrader.ports.journal import Journal
 
+__all__ = ["BarSource", "CycleSettings", "TradingCycle"]
+
 log = structlog.get_logger(__name__)
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
 _AMBIGUOUS = frozenset({"timeout", "unavailable"})
+_DEFAULTS = CycleSettings()
 
 
-class BarSource(Protocol):
-    """Anything that can materialise bar i as a domain Bar (a BarFrame, a single streamed bar)."""
-
-    def bar(self, i: int) -> Bar: ...
-
-
-class _Book:
-    """Per-symbol working state of the cycle."""
-
-    __slots__ = ("bar", "close", "decider", "exposure", "i", "k", "open_orders", "qty", "qty_f",
-                 "retry_after", "shown", "source", "symbol", "unknown")
-
-    def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
-        self.k = k
-        self.symbol = symbol
-        self.decider = decider
-        self.exposure = 0.0
-        self.close = 0.0
-        # The account's signed quantity in this symbol, kept here after every fill so the
-        # per-order arithmetic does not look the position up by symbol again and again.
-        self.qty = _ZERO
-        self.qty_f = 0.0
-        self.open_orders: dict[str, Order] = {}
-        self.bar: Bar | None = None
-        # The last bar processed and the last one shown to the broker, so held symbols can be
-        # marked at the broker before another symbol's order is judged on buying power.
-        self.source: BarSource | None = None
-        self.i = -1
-        self.shown: tuple[BarSource | None, int] = (None, -1)
-        # Fills seen when a decision fell short of its target (capped or refused); the target
-        # is pursued again once another fill has changed what the account can afford.
-        self.retry_after: int | None = None
-        self.unknown: set[str] = set()  # orders whose submit was ambiguous, until looked up
-
-
-@attrs.frozen
-class CycleSettings:
-    """Knobs of the cycle that are not strategy or risk parameters."""
-
-    flush_before_submit: bool = False
-    margin_multiplier: Decimal = Decimal(1)
-
-
-class TradingCycle:
+class TradingCycle(Safeguards):
     """Runs decide -> size -> gate -> submit -> book for each closed bar of each symbol."""
 
     def __init__(
         self, *, run_id: str, strategy: Strategy, symbols: Sequence[Symbol], cash: Decimal,
         sizing: FixedFraction, gates: Sequence[Gate], broker: Broker, journal: Journal,
         clock: Clock, ids: IdSource, digest: RunDigest, signal_names: Sequence[str],
-        settings: CycleSettings = CycleSettings(),
+        settings: CycleSettings = _DEFAULTS,
     ) -> None:
         self.run_id = run_id
         self.books = [_Book(k, s, d) for k, (s, d)
@@ -113,6 +78,32 @@ class TradingCycle:
         self._ts_ns = 0
         # (ts_ns, symbol index, cash, signed qty) after each fill: the equity curve's change points
         self.changes: list[tuple[int, int, float, float]] = []
+        self.risk = RiskControl(settings.risk, journal)
+        self._alloc = None if settings.allocation.is_static else Allocation(
+            settings.allocation, len(self.books))
+        self._track_vol = settings.scaler.method == "volatility_target"
+        self._scaled = not settings.scaler.is_identity
+        self._track_days = settings.risk.track_day_trades
+        self._rate = settings.risk.max_order_rate is not None
+        # the context's risk figures cost a little per decision: only when a rule reads them
+        self._var = None if settings.risk.max_var is None else VarWindow(
+            len(self.books), settings.risk.var_window)
+        self._rich_ctx = (settings.risk.watches_equity or self._rate or self._track_days
+                          or self._var is not None
+                          or any(g.rule == "max_net_exposure" for g in gates))
+        self._exits = None if settings.exits.is_empty else settings.exits
+        self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
+            else None
+        self._exits_due: list[_Book] = []
+        self._flattening: set[str] = set()  # the kill switch's orders, until verified flat
+        self._exit_seq = 0
+        self._plain_orders = (settings.session_of is None
+                              and settings.order_types.style == "market")
+        # anything that must look at every bar before the strategy's target is judged
+        # (a kill can only be requested through one of these: a stored state or an equity limit)
+        self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
+                          or settings.risk.watches_equity or self._atr is not None
+                          or self._var is not None)
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
@@ -129,7 +120,15 @@ class TradingCycle:
             self._drain()
             if book.unknown:
                 self._resolve(book)
-        target = book.decider(row)
+        if self._watching:  # one flag test on the hot path when nothing extra is configured
+            self._watch(book, ts_ns)
+            if self.risk.state.kill_requested:
+                self._kill_step(ts_ns)
+            target = book.decider(row)
+            if self._alloc is not None and self._alloc.due[k]:
+                target = self._rebalance_check(book, target)
+        else:
+            target = book.decider(row)
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
@@ -187,6 +186,14 @@ class TradingCycle:
     def gross_f(self) -> float:
         return sum(abs(book.qty_f * book.close) for book in self.active)
 
+    def exposures_f(self) -> tuple[float, float, float]:
+        """Gross and net position value and the positions' Herfindahl index, as float marks."""
+        values = [book.qty_f * book.close for book in self.active]
+        gross = sum(abs(v) for v in values)
+        if not gross:
+            return 0.0, 0.0, 0.0
+        return gross, sum(values), sum(v * v for v in values) / (gross * gross)
+
     def _portfolio(self) -> tuple[Decimal, Decimal]:
         """Equity and gross position value at the last closes, in Decimal."""
         equity, gross = self.account.cash, _ZERO
@@ -195,6 +202,10 @@ class TradingCycle:
             equity += value
             gross += abs(value)
         return equity, gross
+
+    def net_exposure(self) -> Decimal:
+        """Signed position value at the last closes, in Decimal."""
+        return sum((b.qty * decimal_from_float(b.close) for b in self.active), _ZERO)
 
     def _reserved(self) -> Decimal:
         """Cash the open exposure-increasing orders may still spend, costed as the broker costs
@@ -239,22 +250,51 @@ class TradingCycle:
             closing = self._sizing.commission.commission(abs(held), self._sizing.slippage
                                                          .worst_price(price))
             free -= closing + _CENT
-        sizing = self._sizing.size(target.exposure, equity, price, cap=max(_ZERO, free))
-        wanted = sizing.quantity if target.exposure >= 0 else -sizing.quantity
-        pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()), _ZERO)
+        exposure = target.exposure
+        scaled: dict[str, str] = {}
+        settings = self._settings
+        if self._scaled:
+            exposure, scaled = settings.scaler.scale(target, self._volatility(book))
+        share = None if self._alloc is None else self._alloc.shares[book.k]
+        session, size_at = Session.REGULAR, price
+        if not self._plain_orders:  # a limit order is budgeted at its limit, not the last price
+            if settings.session_of is not None:
+                session = settings.session_of(ts)
+            size_at = settings.order_types.budget_price(price, session)
+        sizing = self._sizing.size(exposure, equity, size_at, cap=max(_ZERO, free), share=share)
+        wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
+        if book.exit_ids:  # exit legs guard the position; they are not part of the target
+            pending = sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
+                           if cid not in book.exit_ids), _ZERO)
+        else:
+            pending = sum((o.leaves_qty * o.side.sign for o in book.open_orders.values()),
+                          _ZERO)
         delta = wanted - held - pending
         previous, book.exposure = book.exposure, target.exposure
+        book.target = target
         verdicts: tuple[GateVerdict, ...] = ()
         order: Order | None = None
         action = "hold"
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
-            intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
-                                 reference_price=Price(price))
+            if self._plain_orders:
+                intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
+                                     reference_price=Price(price))
+            else:
+                intent = settings.order_types.intent(book.symbol, side, abs(delta), price,
+                                                     session)
             fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
-            ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
-                              pending_qty=pending, price=sizing.unit_cost, reserved_cash=reserved,
-                              estimated_commission=fee, gross_exposure=gross)
+            if self._rich_ctx:
+                ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity,
+                                    gross, session, ts_ns, change=(book.k, delta))
+            else:  # the common case, built here: a call per decision shows in the benchmark
+                rs = self.risk.state
+                ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
+                                  pending_qty=pending, price=sizing.unit_cost,
+                                  reserved_cash=reserved, estimated_commission=fee,
+                                  gross_exposure=gross, open_positions=len(self.active),
+                                  state=rs.state, rejection_streak=rs.rejection_streak,
+                                  session=session)
             verdict, verdicts = judge(self._gates, intent, ctx)
             if isinstance(verdict, Success):
                 self._order_seq += 1
@@ -271,11 +311,15 @@ class TradingCycle:
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
             signals=dict(zip(self._names[1:], row[1:], strict=True)),
             target_exposure=target.exposure, previous_exposure=previous, current_qty=held,
-            target_qty=wanted, sizing=sizing.explain(), verdicts=verdicts, action=action,
+            target_qty=wanted, sizing=_shown(sizing.explain(), scaled, share)
+            if scaled or share is not None else sizing.explain(), verdicts=verdicts,
+            action=action,
             client_order_id=order.client_order_id if order else None)
         self._journal.record_decision(self.run_id, decision)
         self._digest.decision(decision)
         if order is not None:
+            if book.exit_ids:  # a new order for the symbol replaces the exits it had
+                self._cancel_exits(book)
             self._submit(book, order, source, i)
 
     def _record_order(self, order: Order) -> None:
@@ -305,9 +349,13 @@ class TradingCycle:
                 self._show(held)
         result = self._broker.submit(order)
         self._owner[order.client_order_id] = book
+        if self._rate:
+            self.risk.note_order(self._ts_ns)
         if isinstance(result, Success):
             sent = order.with_broker_id(result.unwrap().broker_order_id)
             book.open_orders[order.client_order_id] = sent
+            if self.risk.state.rejection_streak:
+                self.risk.on_accepted(order.created_at)
         else:
             error = result.failure()
             if error.code in _AMBIGUOUS:
@@ -317,9 +365,12 @@ class TradingCycle:
                 self._record_order(unknown.unwrap())
             else:
                 self._reject(order, f"{error.code}: {error.message}")
+                self.risk.on_rejected(order.created_at)
                 if error.code == "insufficient_buying_power":  # short of target: try again
                     book.retry_after = len(self.fills)
         self._drain()
+        if self.risk.changed:
+            self._state_changed(self._ts_ns)
 
     def _reject(self, order: Order, reason: str) -> None:
         rejected = order.moved_to(OrderStatus.REJECTED, order.created_at, reason).unwrap()
@@ -333,6 +384,10 @@ class TradingCycle:
             book = self._owner.get(event.client_order_id)
             if book is not None and event.client_order_id in book.open_orders:
                 self._apply(book, event)
+        if self._exits_due:
+            due, self._exits_due = self._exits_due, []
+            for book in due:
+                self._place_exits(book)
 
     def _apply(self, book: _Book, event: OrderEvent) -> None:
         order = book.open_orders[event.client_order_id]
@@ -349,6 +404,7 @@ class TradingCycle:
             return
         updated = moved.unwrap()
         self._record_event(event)
+        before = book.qty
         if fill is not None:
             self._book_fill(book, fill)
         if updated.status.is_terminal:
@@ -356,6 +412,8 @@ class TradingCycle:
         else:
             book.open_orders[updated.client_order_id] = updated
         self._record_order(updated)
+        if self._exits is not None:
+            self._after_event(book, updated, before, fill is not None)
 
     def _book_fill(self, book: _Book, fill: Fill) -> None:
         self._trade_ids.add(fill.trade_id)
@@ -364,10 +422,25 @@ class TradingCycle:
         self.account = self.account.apply(fill)
         self.traded_notional += fill.notional
         self.cash_f = float(self.account.cash)
+        before = book.qty
         qty = book.qty = self.account.position(book.symbol).signed_qty
         book.qty_f = float(qty)
+        if self._track_days:
+            self._count_day_trade(book, before, qty)
         self.changes.append((self._ts_ns, book.k, self.cash_f, book.qty_f))
         if qty and book not in self.active:
             self.active.append(book)
         elif not qty and book in self.active:
             self.active.remove(book)
+
+
+def _shown(explained: dict[str, str], scaled: dict[str, str],
+           share: Decimal | None) -> dict[str, str]:
+    """The sizing arithmetic as journaled: the sizer's, the scaler's, the allocator's weight."""
+    if not scaled and share is None:
+        return explained
+    shown = dict(explained)
+    shown.update(scaled)
+    if share is not None:
+        shown["weight"] = str(share)
+    return shown

@@ -10,6 +10,7 @@ from returns.result import Failure, Result
 
 from aitrader.application.run import (
     Adapters,
+    FloatArray,
     RunError,
     RunResult,
     RunSpec,
@@ -52,7 +53,8 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
         kernels = [[s.kernel for s in bound_signals(spec.strategy, spec.models.get(symbol))]
                    for symbol in spec.symbols]
         states = [[kernel.initial() for kernel in mine] for mine in kernels]
-        points: tuple[list[int], list[float], list[float], list[float]] = ([], [], [], [])
+        points: tuple[list[int], list[float], list[float], list[float], list[float],
+                      list[float]] = ([], [], [], [], [], [])
         written = 0
         bars = 0
         last_ts: int | None = None
@@ -60,7 +62,10 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
         def mark() -> None:
             points[1].append(cycle.equity_f())
             points[2].append(cycle.cash_f)
-            points[3].append(cycle.gross_f() if cycle.active else 0.0)
+            gross, net, hhi = cycle.exposures_f()
+            points[3].append(gross)
+            points[4].append(net)
+            points[5].append(hhi)
 
         def write_equity(upto: int) -> None:
             nonlocal written
@@ -100,8 +105,11 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
         if last_ts is not None:
             mark()
         write_equity(len(points[1]))
-        curve = (np.array(points[0], dtype=np.int64), np.array(points[1], dtype=np.float64),
-                 np.array(points[2], dtype=np.float64), np.array(points[3], dtype=np.float64))
+        def column(j: int) -> FloatArray:
+            return np.array(points[j], dtype=np.float64)
+
+        curve = (np.array(points[0], dtype=np.int64), column(1), column(2), column(3),
+                 column(4), column(5))
         return close_run(spec, adapters, cycle, digest, bars, curve, periods_per_year)
 
     return guarded(adapters, cycle, body)

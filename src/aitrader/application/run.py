@@ -14,7 +14,7 @@ from returns.result import Failure, Result, Success
 from aitrader.application.cycle import CycleSettings, TradingCycle
 from aitrader.application.digest import RunDigest
 from aitrader.domain.audit import RunManifest, RunSummary
-from aitrader.domain.metrics import Metrics, performance
+from aitrader.domain.metrics import Metrics, RiskFigures, performance, risk_figures
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate
 from aitrader.domain.signals import SymbolModels
@@ -85,6 +85,9 @@ class RunResult:
     ts_ns: IntArray = attrs.field(eq=False, repr=False)
     equity: FloatArray = attrs.field(eq=False, repr=False)
     cash: FloatArray = attrs.field(eq=False, repr=False)
+    risk: RiskFigures | None = None
+    gross: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
+    net: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
 
 
 def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
@@ -113,6 +116,9 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         sizing=spec.sizing, gates=spec.gates, broker=adapters.broker, journal=adapters.journal,
         clock=adapters.clock, ids=adapters.ids, digest=digest,
         signal_names=signal_names(spec.strategy), settings=spec.settings)
+    restored = cycle.risk.restore()
+    if isinstance(restored, Failure):
+        return Failure(RunError("journal", f"cannot read the risk state: {restored.failure()}"))
     return Success((cycle, digest))
 
 
@@ -121,7 +127,8 @@ _NOT_DIGESTED = frozenset({"mode", "journal", "output", "paper"})
 
 
 def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: RunDigest,
-              bars: int, curve: tuple[IntArray, FloatArray, FloatArray, FloatArray],
+              bars: int,
+              curve: tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray],
               periods_per_year: float) -> Result[RunResult, RunError]:
     """Check the ledgers agree, compute metrics and digests, then journal the summary."""
     booked = adapters.broker.account()
@@ -130,7 +137,8 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         if mismatch:  # a bug, not a market event: fail loudly rather than report wrong numbers
             raise RuntimeError(f"the engine's ledger does not reconcile with the broker's: "
                                f"{mismatch}")
-    ts_ns, equity, cash, gross = curve
+    cycle.risk.save(adapters.wall_clock.now())  # the peak and the day as the run left them
+    ts_ns, equity, cash, gross, net, hhi = curve
     trips = tuple(round_trips(cycle.fills))
     commissions = float(sum((f.commission.amount for f in cycle.fills), Decimal(0)))
     metrics = performance(
@@ -141,10 +149,11 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
     # Money figures come from the Decimal ledger, not from the float curve.
     final_equity, _gross = cycle.portfolio()
     metrics = attrs.evolve(metrics, final_equity=float(final_equity), commissions=commissions)
+    risk = risk_figures(equity, gross, net, hhi)
     summary = RunSummary(run_id=cycle.run_id, status="finished", bars=bars, digest=digest.digest,
                          decisions_digest=digest.decisions_digest,
                          finished_at=adapters.wall_clock.now(),
-                         metrics=metrics.to_dict())
+                         metrics=metrics.to_dict() | {"risk": risk.to_dict()})
     finished = adapters.journal.finish_run(summary)
     if isinstance(finished, Failure):
         return Failure(RunError("journal", str(finished.failure())))
@@ -152,7 +161,8 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         run_id=cycle.run_id, mode=spec.mode, strategy=spec.strategy.name, symbols=spec.symbols,
         bars=bars, digest=digest.digest, decisions_digest=digest.decisions_digest,
         metrics=metrics, trades=trips, orders=tuple(cycle.orders.values()),
-        fills=tuple(cycle.fills), ts_ns=ts_ns, equity=equity, cash=cash))
+        fills=tuple(cycle.fills), ts_ns=ts_ns, equity=equity, cash=cash, risk=risk,
+        gross=gross, net=net))
 
 
 def guarded(adapters: Adapters, cycle: TradingCycle,

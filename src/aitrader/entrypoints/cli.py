@@ -16,7 +16,7 @@ import structlog
 import typer
 
 from aitrader.domain.strategies import describe_strategies
-from aitrader.entrypoints import data_cli, runs_cli, signals_cli
+from aitrader.entrypoints import data_cli, risk_cli, runs_cli, signals_cli
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
 from aitrader.entrypoints.modelling import MODEL_SECTIONS
@@ -51,6 +51,9 @@ FillAt = Annotated[str | None, typer.Option("--fill-at", help="Market orders fil
 AllowShort = Annotated[bool | None, typer.Option("--allow-short/--long-only", help="Enable short selling.")]
 Fractional = Annotated[bool | None, typer.Option("--fractional/--whole-shares", help="Trade fractional shares.")]
 Fraction = Annotated[str | None, typer.Option("--fraction", help="Fraction of equity to invest, split over symbols.")]
+Allocator = Annotated[str | None, typer.Option("--allocator", help="equal_weight, inverse_volatility, risk_parity or mean_variance.")]
+Rebalance = Annotated[str | None, typer.Option("--rebalance", help="none, daily, weekly or monthly.")]
+Sizing = Annotated[str | None, typer.Option("--sizing", help="fixed_fraction, volatility_target or kelly.")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
 JournalUrl = Annotated[str | None, typer.Option("--journal", help="Journal URL (sqlite:///path or postgresql+psycopg://...).")]
 Out = Annotated[Path | None, typer.Option("--out", help="Directory for trades.csv, orders.csv, equity.csv.")]
@@ -141,6 +144,8 @@ _OPTION_KEYS = {
     "commission_pct": "broker.commission_pct", "slippage_bps": "broker.slippage_bps",
     "fill_at": "broker.fill_at", "allow_short": "risk.allow_short",
     "fractional": "broker.fractional", "fraction": "portfolio.fraction",
+    "allocator": "portfolio.allocator", "rebalance": "portfolio.rebalance",
+    "sizing": "portfolio.sizing",
     "journal": "journal.url", "out": "output.dir", "speed": "paper.speed",
 }
 
@@ -167,7 +172,8 @@ def backtest(
     calendar: Calendar = None, vendor: Vendor = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
-    fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
+    fractional: Fractional = None, fraction: Fraction = None, allocator: Allocator = None,
+    rebalance: Rebalance = None, sizing: Sizing = None, config: ConfigFile = None,
     journal: JournalUrl = None, out: Out = None, as_json: AsJson = False, quiet: Quiet = False,
 ) -> None:
     """Backtest a strategy; with no options, the demo on the bundled sample data."""
@@ -184,7 +190,8 @@ def paper(
     calendar: Calendar = None, vendor: Vendor = None, cash: Cash = None, commission_per_share: PerShare = None,
     commission_per_order: PerOrder = None, commission_pct: Pct = None,
     slippage_bps: Slippage = None, fill_at: FillAt = None, allow_short: AllowShort = None,
-    fractional: Fractional = None, fraction: Fraction = None, config: ConfigFile = None,
+    fractional: Fractional = None, fraction: Fraction = None, allocator: Allocator = None,
+    rebalance: Rebalance = None, sizing: Sizing = None, config: ConfigFile = None,
     journal: JournalUrl = None, out: Out = None, as_json: AsJson = False, quiet: Quiet = False,
 ) -> None:
     """Paper-trade locally: simulated broker, bars replayed through a clock."""
@@ -229,6 +236,9 @@ def db_upgrade(journal: JournalUrl = None, config: ConfigFile = None) -> None:
 
 runs_cli.register(runs_app, _journal_url)
 signals_cli.register(app, _overrides)
+risk_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The trading state.")
+app.add_typer(risk_app, name="risk")
+risk_cli.register(risk_app, _journal_url)
 
 
 def main() -> None:

@@ -108,15 +108,81 @@ class BrokerConfig:
     margin_multiplier: Decimal = attrs.field(default=Decimal(1), validator=_positive)
 
 
+def _fraction_or_none(_i: object, a: attrs.Attribute[Decimal | None], v: Decimal | None) -> None:
+    if v is not None and not 0 < v <= 1:
+        raise ValueError(f"{a.name} must be above 0 and at most 1, was {v}")
+
+
+def _positive_or_none(_i: object, a: attrs.Attribute[Any], v: Any) -> None:
+    if v is not None and not v > 0:
+        raise ValueError(f"{a.name} must be positive, was {v}")
+
+
+def _positive_float(_i: object, a: attrs.Attribute[float], v: float) -> None:
+    if not 0 < v < float("inf"):
+        raise ValueError(f"{a.name} must be a positive finite number, was {v}")
+
+
+def _at_least_two(_i: object, a: attrs.Attribute[int], v: int) -> None:
+    if v < 2:
+        raise ValueError(f"{a.name} must be at least 2, was {v}")
+
+
 @attrs.frozen
 class PortfolioConfig:
     fraction: Decimal = attrs.field(default=Decimal(1), validator=_positive)
+    sizing: Literal["fixed_fraction", "volatility_target", "kelly"] = "fixed_fraction"
+    target_volatility: float = attrs.field(default=0.15, validator=_positive_float)
+    max_leverage: float = attrs.field(default=1.0, validator=_positive_float)
+    vol_lookback: int = attrs.field(default=20, validator=_at_least_two)
+    kelly_fraction: float = attrs.field(default=0.5, validator=_positive_float)
+    kelly_max: float = attrs.field(default=1.0, validator=_positive_float)
+    kelly_uncertainty: float = attrs.field(default=50.0, validator=_positive_float)
+    kelly_fallback: Literal["flat", "fixed_fraction"] = "flat"
+    allocator: Literal["equal_weight", "inverse_volatility", "risk_parity",
+                       "mean_variance"] = "equal_weight"
+    rebalance: Literal["none", "daily", "weekly", "monthly"] = "none"
+    drift: Decimal = attrs.field(default=Decimal("0.05"), validator=_non_negative)
+    lookback: int = attrs.field(default=60, validator=_at_least_two)
+    max_weight: float = attrs.field(default=1.0, validator=_positive_float)
+    risk_aversion: float = attrs.field(default=1.0, validator=_positive_float)
 
 
 @attrs.frozen
 class RiskConfig:
     allow_short: bool = False
     max_position_fraction: Decimal = attrs.field(default=Decimal(1), validator=_positive)
+    max_gross_exposure: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    max_net_exposure: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    max_open_positions: int | None = attrs.field(default=None, validator=_positive_or_none)
+    cash_reserve: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    max_order_notional: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    max_order_rate: int | None = attrs.field(default=None, validator=_positive_or_none)
+    max_drawdown: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    daily_loss: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    flatten_drawdown: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    max_consecutive_rejections: int = attrs.field(default=5, validator=_positive_or_none)
+    day_trading: Literal["none", "legacy_pdt", "intraday_margin"] = "none"
+    pdt_max_day_trades: int = attrs.field(default=3, validator=_positive_or_none)
+    pdt_equity_threshold: Decimal = attrs.field(default=Decimal(25_000),
+                                                validator=_non_negative)
+    intraday_margin_multiplier: Decimal = attrs.field(default=Decimal(4), validator=_positive)
+    order_style: Literal["market", "marketable_limit"] = "market"
+    limit_offset_bps: Decimal = attrs.field(default=Decimal(10),
+                                            validator=[_non_negative, _below(10_000)])
+    poll_every: int = attrs.field(default=64, validator=_positive_or_none)
+    stop_loss: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    take_profit: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    trail_atr: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    atr_period: int = attrs.field(default=14, validator=_at_least_two)
+    max_var: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
+    var_window: int = attrs.field(default=60, validator=_at_least_two)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.flatten_drawdown is not None and self.max_drawdown is not None
+                and self.flatten_drawdown <= self.max_drawdown):
+            raise ValueError(f"flatten_drawdown ({self.flatten_drawdown}) must be above "
+                             f"max_drawdown ({self.max_drawdown}): it is the harder limit")
 
 
 @attrs.frozen
@@ -137,11 +203,6 @@ class PaperConfig:
 @attrs.frozen
 class OutputConfig:
     dir: str = "out"
-
-
-def _positive_float(_i: object, a: attrs.Attribute[float], v: float) -> None:
-    if not (v > 0 and v < float("inf")):
-        raise ValueError(f"{a.name} must be a positive finite number, was {v}")
 
 
 # Market data vendors (issue 5). Keys and secrets are never configuration: they come only from

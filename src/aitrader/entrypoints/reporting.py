@@ -37,6 +37,19 @@ def _fmt(key: str, value: Any) -> str:
         f"{value:.3f}"
 
 
+_RISK_LABELS = [
+    ("var_95_historical", "VaR 95 % (historical)"),
+    ("cvar_95_historical", "CVaR 95 % (historical)"),
+    ("var_95_parametric", "VaR 95 % (parametric)"),
+    ("cvar_95_parametric", "CVaR 95 % (parametric)"),
+    ("gross_exposure_avg", "Gross exposure (avg)"), ("net_exposure_avg", "Net exposure (avg)"),
+]
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f} %"
+
+
 def metrics_table(result: RunResult) -> str:
     """A human-readable summary of the run."""
     metrics = result.metrics.to_dict()
@@ -46,6 +59,12 @@ def metrics_table(result: RunResult) -> str:
     ]
     width = max(len(label) for _, label in _LABELS)
     lines += [f"  {label:<{width}}  {_fmt(key, metrics.get(key))}" for key, label in _LABELS]
+    if result.risk is not None:
+        risk = result.risk.to_dict()
+        lines += [f"  {label:<{width}}  {_pct(risk.get(key))}" for key, label in _RISK_LABELS]
+        concentration = risk.get("concentration")
+        shown = "n/a" if concentration is None else f"{concentration:.3f}"
+        lines.append(f"  {'Concentration (HHI)':<{width}}  {shown}")
     lines.append(f"  {'digest':<{width}}  {result.digest}")
     return "\n".join(lines)
 
@@ -62,6 +81,7 @@ def json_document(result: RunResult, timings: Mapping[str, float],
         "digest": result.digest,
         "decisions_digest": result.decisions_digest,
         "metrics": result.metrics.to_dict(),
+        "risk": result.risk.to_dict() if result.risk is not None else None,
         "timings": {k: round(v, 6) for k, v in timings.items()},
         "outputs": dict(outputs),
     }
@@ -86,9 +106,9 @@ def _iso(value: object) -> str:
 
 
 def export(result: RunResult, out: Path) -> dict[str, str]:
-    """Write trades.csv, orders.csv and equity.csv into out; returns their paths."""
+    """Write trades.csv, orders.csv, equity.csv and exposure.csv into out; their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.csv" for name in ("trades", "orders", "equity")}
+    paths = {name: out / f"{name}.csv" for name in ("trades", "orders", "equity", "exposure")}
     _write_csv(paths["trades"], [
         "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
         "gross_pnl", "commission", "net_pnl", "return_pct"],
@@ -108,4 +128,11 @@ def export(result: RunResult, out: Path) -> dict[str, str]:
                ([from_ns(t).isoformat(), f"{e:.6f}", f"{c:.6f}"]
                 for t, e, c in zip(result.ts_ns.tolist(), result.equity.tolist(),
                                    result.cash.tolist(), strict=True)))
+    gross = result.gross if result.gross is not None else result.equity * 0.0
+    net = result.net if result.net is not None else result.equity * 0.0
+    _write_csv(paths["exposure"], ["ts", "gross", "net", "gross_fraction", "net_fraction"],
+               ([from_ns(t).isoformat(), f"{g:.6f}", f"{n:.6f}",
+                 f"{g / e:.6f}" if e > 0 else "", f"{n / e:.6f}" if e > 0 else ""]
+                for t, g, n, e in zip(result.ts_ns.tolist(), gross.tolist(), net.tolist(),
+                                      result.equity.tolist(), strict=True)))
     return {name: str(path) for name, path in paths.items()}

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from returns.result import Failure
 
-from aitrader.domain.audit import RunInfo
+from aitrader.domain.audit import Decision, RunInfo
+from aitrader.domain.trading import Order
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
-from aitrader.entrypoints.session import RunFailedError, UserError
+from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
 
 JournalUrlFn = Callable[[str | None, Path | None], str]
 
@@ -31,7 +32,7 @@ def _info_dict(info: RunInfo) -> dict[str, Any]:
     }
 
 
-def _missing_sqlite_file(url: str) -> Path | None:
+def missing_sqlite_file(url: str) -> Path | None:
     """The path of a SQLite journal URL whose file does not exist, else None."""
     if not url.startswith("sqlite:///") or ":memory:" in url:
         return None
@@ -44,7 +45,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     def journal_for(journal: str | None, config: Path | None) -> Any:
         url = journal_url(journal, config)
-        missing = _missing_sqlite_file(url)
+        missing = missing_sqlite_file(url)
         if missing is not None:  # reading never creates a journal where a typo points
             raise UserError(f"no journal at {missing} (run `aitrader backtest` first, or pass "
                             "--journal)")
@@ -52,6 +53,8 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             return open_journal(url)
         except JournalUnavailableError as error:
             raise RunFailedError(str(error)) from None
+
+    register_explain(runs_app, journal_for)
 
     @runs_app.command("list")
     def runs_list(
@@ -114,3 +117,113 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         for key, value in info["metrics"].items():
             print(f"  {key:<24} {value}")
         print(f"{'config':<17} {json.dumps(info['config'], sort_keys=True, default=str)}")
+
+
+def decision_dict(d: Decision, order: Order | None) -> dict[str, Any]:
+    """One decision's chain as JSON-ready values: inputs, signals, target, sizing, verdicts."""
+    return {
+        "seq": d.seq, "ts": d.ts.isoformat(), "symbol": str(d.symbol), "close": str(d.close),
+        "signals": dict(d.signals), "previous_exposure": d.previous_exposure,
+        "target_exposure": d.target_exposure, "current_qty": str(d.current_qty),
+        "target_qty": str(d.target_qty), "sizing": dict(d.sizing),
+        "verdicts": [{"rule": v.rule, "passed": v.passed, "reason": v.reason}
+                     for v in d.verdicts],
+        "action": d.action, "client_order_id": d.client_order_id,
+        "order": None if order is None else {
+            "side": order.side.value, "quantity": str(order.intent.quantity.value),
+            "order_type": order.intent.order_type.value, "status": order.status.value,
+            "filled_qty": str(order.filled_qty),
+            "avg_px": None if order.avg_px is None else str(order.avg_px),
+            "reason": order.reason},
+    }
+
+
+def explain_lines(item: dict[str, Any]) -> list[str]:
+    """The decision chain as text, one fact a line."""
+    lines = [f"decision {item['seq']}  {item['ts']}  {item['symbol']}  -> {item['action']}"]
+    lines.append(f"  inputs    close {item['close']}, held {item['current_qty']}")
+    if item["signals"]:
+        shown = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in item["signals"].items())
+        lines.append(f"  signals   {shown}")
+    lines.append(f"  target    exposure {item['previous_exposure']} -> "
+                 f"{item['target_exposure']}; quantity {item['target_qty']}")
+    if item["sizing"]:
+        lines.append("  sizing    " + ", ".join(f"{k}={v}" for k, v in item["sizing"].items()))
+    if not item["verdicts"]:
+        lines.append("  gates     none judged (no order needed)")
+    for v in item["verdicts"]:
+        verdict = "pass" if v["passed"] else f"REFUSED: {v['reason']}"
+        lines.append(f"  gate      {v['rule']:<22} {verdict}")
+    order = item["order"]
+    if order is not None:
+        done = f" at {order['avg_px']}" if order["avg_px"] else ""
+        why = f" ({order['reason']})" if order["reason"] else ""
+        lines.append(f"  order     {item['client_order_id']} {order['side']} {order['quantity']} "
+                     f"{order['order_type']}: {order['status']}, filled "
+                     f"{order['filled_qty']}{done}{why}")
+    return lines
+
+
+def select_decisions(decisions: Sequence[Decision], symbol: str | None, at: str | None,
+                     order_id: str | None) -> list[Decision]:
+    """The decisions the filters pick; --at takes a day (every decision that US-Eastern day)
+    or an ISO moment (per symbol, the last decision at or before it: the one in force)."""
+    chosen = [d for d in decisions if symbol is None or str(d.symbol) == symbol.upper()]
+    if order_id is not None:
+        chosen = [d for d in chosen if d.client_order_id == order_id]
+    if at is None:
+        return chosen
+    text = at.strip()
+    if len(text) == 10:
+        start = parse_moment(text, is_end=False, what="--at")
+        end = parse_moment(text, is_end=True, what="--at")
+        return [d for d in chosen if start is not None and end is not None
+                and start <= d.ts < end]
+    moment = parse_moment(text, is_end=False, what="--at")
+    latest: dict[str, Decision] = {}
+    for d in chosen:
+        if moment is not None and d.ts <= moment:
+            latest[str(d.symbol)] = d
+    return sorted(latest.values(), key=lambda d: d.seq)
+
+
+def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> None:
+    """`aitrader runs explain`: the decision chain behind trades and refusals."""
+
+    @runs_app.command("explain")
+    def runs_explain(
+        run_id: Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")],
+        symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol.")] = None,
+        at: Annotated[str | None, typer.Option(
+            "--at", help="A day (YYYY-MM-DD) or ISO moment (the decision in force then).")] = None,
+        order: Annotated[str | None, typer.Option(
+            "--order", help="The decision behind this client_order_id.")] = None,
+        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
+        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+    ) -> None:
+        """Print the decision chain: inputs, signals, target, sizing, every gate's verdict."""
+        store = journal_for(journal, config)
+        found = store.run(run_id)
+        if isinstance(found, Failure):
+            if found.failure().code == "unknown_run":
+                raise UserError(f"no run {run_id!r} in the journal (see `aitrader runs list`)")
+            raise RunFailedError(str(found.failure()))
+        decisions, orders = store.decisions(run_id), store.orders(run_id)
+        for read in (decisions, orders):
+            if isinstance(read, Failure):
+                raise RunFailedError(str(read.failure()))
+        by_id = {o.client_order_id: o for o in orders.unwrap()}
+        if order is not None and order not in by_id:
+            raise UserError(f"--order: run {run_id} has no order {order!r}")
+        chosen = select_decisions(decisions.unwrap(), symbol, at, order)
+        items = [decision_dict(d, by_id.get(d.client_order_id or "")) for d in chosen]
+        if as_json:
+            print(json.dumps(items, default=str))
+            return
+        if not items:
+            print("no decision matches (decisions are journaled when a target changes)")
+            return
+        for item in items:
+            print("\n".join(explain_lines(item)))

@@ -21,10 +21,11 @@ from aitrader.application.paper import run_paper
 from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
 from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
-from aitrader.domain.risk import BuyingPower, Gate, LongOnly, MaxPositionFraction
+from aitrader.domain.risk import Gate
 from aitrader.domain.series import BarFrame
 from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
+from aitrader.entrypoints import risk_setup
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
@@ -205,11 +206,7 @@ def prepare(config: Config) -> Prepared:
     container = build_container(config)
     frames = _frames(container, config)
     strategy = sessioned(container, strategy, frames)
-    broker = config.broker
-    gates: list[Gate] = [MaxPositionFraction(config.risk.max_position_fraction)]
-    if not config.risk.allow_short:
-        gates.insert(0, LongOnly())
-    gates.append(BuyingPower(broker.margin_multiplier))
+    gates = risk_setup.build_gates(config)
     try:
         spec = _spec(config, strategy, container, frames, gates)
         spec = attrs.evolve(spec, models=fitted_models(container, config, strategy, frames))
@@ -237,8 +234,14 @@ def _spec(config: Config, strategy: Strategy, container: Container,
         code_version=code_version(),
         # Backtests are re-creatable from their inputs; any other mode persists each intent
         # before the broker hears of it.
-        settings=CycleSettings(flush_before_submit=config.mode != "backtest",
-                               margin_multiplier=broker.margin_multiplier))
+        settings=CycleSettings(
+            flush_before_submit=config.mode != "backtest",
+            margin_multiplier=broker.margin_multiplier, scaler=risk_setup.scaler(config),
+            order_types=risk_setup.order_types(config), risk=risk_setup.risk_settings(config),
+            allocation=risk_setup.allocation(config),
+            session_of=risk_setup.session_of(container.calendar(), frames[0].timeframe.is_intraday),
+            periods_per_year=frames[0].timeframe.periods_per_year,
+            vol_lookback=config.portfolio.vol_lookback, exits=risk_setup.exits(config)))
 
 
 def manifest_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy.typing as npt
 from returns.result import Result
 
 from aitrader.domain.audit import Decision, RunInfo, RunManifest, RunSummary
+from aitrader.domain.risk import RiskState
 from aitrader.domain.trading import Fill, Order, OrderEvent
 from aitrader.ports.errors import JournalError
 
@@ -73,4 +75,12 @@ class Journal(Protocol):
     ) -> Result[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
                 JournalError]:
         """A run's equity curve as (ts_ns, equity, cash) columns, oldest first."""
+        ...
+
+    def risk_state(self) -> Result[RiskState | None, JournalError]:
+        """The account's durable trading state; None before one was ever saved."""
+        ...
+
+    def save_risk_state(self, state: RiskState, at: datetime) -> Result[None, JournalError]:
+        """Replace the durable trading state at once (unbuffered), stamped at (UTC)."""
         ...

@@ -84,6 +84,8 @@ class SimulatedBroker(Broker):
         self._exposure = Exposure()
         self._day: dict[str, date] = {}
         self._triggered: set[str] = set()
+        self._trail: dict[str, Decimal] = {}  # trailing stops' current levels
+        self._groups: dict[str, dict[str, None]] = {}  # open exit legs by oco_group
         self._reserved: dict[str, Decimal] = {}
         self._reserved_total = _ZERO
         self._events: list[OrderEvent] = []
@@ -168,7 +170,11 @@ class SimulatedBroker(Broker):
                 day = self._day.setdefault(client_order_id, today)
                 if today > day:
                     self._record(orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
-        for client_order_id in list(self._open_by_symbol.get(symbol, ())):
+        waiting_ids = list(self._open_by_symbol.get(symbol, ()))
+        if self._groups:
+            self._match_with_groups(waiting_ids, bar)
+            return
+        for client_order_id in waiting_ids:
             order = orders[client_order_id]
             result = match(order.intent, bar, self._slippage,
                            triggered=client_order_id in self._triggered)
@@ -176,6 +182,38 @@ class SimulatedBroker(Broker):
                 self._triggered.add(client_order_id)
             if result.execution is not None:
                 self._fill(order, result.execution)
+
+    def _match_with_groups(self, waiting_ids: list[str], bar: Bar) -> None:
+        """Match when exit legs rest: only one leg of a group can fill. When several would,
+        the one that executes first wins (a gap through a level at the open beats a touch
+        inside the bar); inside one bar the order of the extremes is unknown, so a tie goes to
+        the leg submitted first (the stop-loss: the conservative reading). Trailing stops
+        move with the bar's best price after it is matched."""
+        orders = self._orders
+        found: list[tuple[datetime, int, str, Execution]] = []
+        for n, client_order_id in enumerate(waiting_ids):
+            order = orders[client_order_id]
+            result = match(order.intent, bar, self._slippage,
+                           triggered=client_order_id in self._triggered,
+                           stop=self._trail.get(client_order_id))
+            if result.triggered:
+                self._triggered.add(client_order_id)
+            if result.execution is not None:
+                found.append((result.execution.ts_event, n, client_order_id, result.execution))
+        for _ts, _n, client_order_id, execution in sorted(found, key=lambda f: (f[0], f[1])):
+            order = orders[client_order_id]
+            if order.status.is_open:
+                self._fill(order, execution)
+        for client_order_id, level in list(self._trail.items()):
+            order = orders[client_order_id]
+            if order.symbol != bar.symbol or not order.status.is_open:
+                continue
+            trail = order.intent.trail_amount
+            assert trail is not None
+            if order.side is Side.SELL:
+                self._trail[client_order_id] = max(level, bar.high.value - trail.value)
+            else:
+                self._trail[client_order_id] = min(level, bar.low.value + trail.value)
 
     def events(self) -> Sequence[OrderEvent]:
         """Drain the queued events, oldest first."""
@@ -200,6 +238,9 @@ class SimulatedBroker(Broker):
             )
         resting = self._open_by_symbol.get(symbol, ())
         others = [self._orders[other] for other in resting] if resting else ()
+        group = intent.oco_group
+        if group is not None and others:  # one leg of a group can fill: they share the room
+            others = [o for o in others if o.intent.oco_group != group]
         held = self._account.position(symbol).signed_qty
         increase = exposure_increase(intent.side, qty, held, others)
         if increase == 0:
@@ -258,6 +299,12 @@ class SimulatedBroker(Broker):
             filled.client_order_id, EventKind.FILLED, at, fill=fill,
             broker_order_id=filled.broker_order_id,
         ))
+        group = order.intent.oco_group
+        if group is not None:  # the other legs of the group are canceled with this fill
+            for sibling in list(self._groups.get(group, ())):
+                if self._orders[sibling].status.is_open:
+                    self._record(self._orders[sibling], OrderStatus.CANCELED, at,
+                                 f"oco: another leg of {group} filled")
         return filled
 
     def _rest(self, order: Order, reservation: Decimal) -> None:
@@ -267,6 +314,12 @@ class SimulatedBroker(Broker):
         if reservation:
             self._reserved[client_order_id] = reservation
             self._reserved_total += reservation
+        intent = order.intent
+        if intent.oco_group is not None:
+            self._groups.setdefault(intent.oco_group, {})[client_order_id] = None
+        if intent.order_type is OrderType.TRAILING_STOP and intent.trail_amount is not None:
+            assert intent.stop_price is not None
+            self._trail[client_order_id] = intent.stop_price.value
 
     def _store(self, order: Order) -> None:
         client_order_id = order.client_order_id
@@ -280,6 +333,12 @@ class SimulatedBroker(Broker):
             self._day.pop(client_order_id, None)
             self._triggered.discard(client_order_id)
             self._reserved_total -= self._reserved.pop(client_order_id, _ZERO)
+            self._trail.pop(client_order_id, None)
+            group = order.intent.oco_group
+            if group is not None and group in self._groups:
+                self._groups[group].pop(client_order_id, None)
+                if not self._groups[group]:
+                    del self._groups[group]
 
     def _advance(self, at: datetime) -> None:
         if self._now is None or at > self._now:

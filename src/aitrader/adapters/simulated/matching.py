@@ -46,8 +46,10 @@ def session_date(bar: Bar) -> date:
     return (bar.ts_close - _INSTANT).astimezone(_NEW_YORK).date()
 
 
-def match(intent: OrderIntent, bar: Bar, slippage: SlippageModel, *, triggered: bool) -> Match:
-    """Match one resting order against bar; `triggered` says a stop-limit's stop already hit."""
+def match(intent: OrderIntent, bar: Bar, slippage: SlippageModel, *, triggered: bool,
+          stop: Decimal | None = None) -> Match:
+    """Match one resting order against bar; `triggered` says a stop-limit's stop already hit;
+    `stop` is a trailing stop's current level (it replaces the intent's stop price)."""
     side = intent.side
     if intent.order_type is OrderType.MARKET:
         price = slippage.fill_price(side, bar.open.value)
@@ -56,10 +58,10 @@ def match(intent: OrderIntent, bar: Bar, slippage: SlippageModel, *, triggered: 
         assert intent.limit_price is not None
         return Match(_limit(side, intent.limit_price.value, bar), triggered=triggered)
     assert intent.stop_price is not None
-    trigger = _stop_trigger(side, intent.stop_price.value, bar)
+    trigger = _stop_trigger(side, stop if stop is not None else intent.stop_price.value, bar)
     if trigger is None:
         return _NO_MATCH
-    if intent.order_type is OrderType.STOP:
+    if intent.order_type is not OrderType.STOP_LIMIT:
         price = slippage.fill_price(side, trigger.price)
         return Match(Execution(price, trigger.ts_event))
     assert intent.limit_price is not None

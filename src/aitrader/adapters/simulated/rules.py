@@ -33,7 +33,7 @@ def reference_price(intent: OrderIntent, bar: Bar) -> Decimal:
     if intent.limit_price is not None:
         return intent.limit_price.value
     close = bar.close.value
-    if intent.order_type is OrderType.STOP and intent.side is Side.BUY:
+    if intent.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and intent.side is Side.BUY:
         assert intent.stop_price is not None
         return max(close, intent.stop_price.value)
     return close

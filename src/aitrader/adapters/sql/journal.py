@@ -18,6 +18,7 @@ one row per 10,000 points, read back in order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
@@ -29,11 +30,12 @@ from returns.result import Failure, Result, Success
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from aitrader.adapters.sql import rows, tables
+from aitrader.adapters.sql import risk_rows, rows, tables
 from aitrader.adapters.sql.bulk import BulkWriter
 from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url
 from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.audit import Decision, RunInfo, RunManifest, RunSummary
+from aitrader.domain.risk import RiskState
 from aitrader.domain.trading import Fill, Order, OrderEvent
 from aitrader.ports.errors import JournalError
 from aitrader.ports.journal import Journal
@@ -180,6 +182,28 @@ class SqlJournal(Journal):
         table = tables.equity
         chunks = self._read_run(run_id, table, table.c.chunk, rows.to_equity_columns)
         return chunks.map(_concatenate)
+
+    def risk_state(self) -> Result[RiskState | None, JournalError]:
+        table = tables.risk_state
+
+        def read(connection: Connection) -> RiskState | None:
+            found = connection.execute(sa.select(table.c.key, table.c.value)).all()
+            return risk_rows.to_risk_state({row.key: row.value for row in found})
+
+        return self._read("cannot read the risk state", read)
+
+    def save_risk_state(self, state: RiskState, at: datetime) -> Result[None, JournalError]:
+        table = tables.risk_state
+        values = risk_rows.risk_values(state)
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(table.delete().where(table.c.key.in_(list(values))))
+                connection.execute(table.insert(), [
+                    {"key": key, "value": value, "updated_at": at}
+                    for key, value in values.items()])
+        except SQLAlchemyError as exc:
+            return Failure(self._error(exc, "cannot save the risk state"))
+        return Success(None)
 
     def _read_run(
         self, run_id: str, table: sa.Table, order: sa.ColumnElement[Any],

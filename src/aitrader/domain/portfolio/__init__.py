@@ -1,5 +1,8 @@
-"""Portfolio construction: turning target exposures into quantities."""
+"""Portfolio construction: sizing targets into quantities, and allocators' weights."""
 
+from aitrader.domain.portfolio.allocators import ALLOCATORS, allocate
+from aitrader.domain.portfolio.scaling import SIZING_METHODS, ExposureScaler, SizingMethod
 from aitrader.domain.portfolio.sizing import FRACTIONAL_STEP, WHOLE, FixedFraction, Sizing
 
-__all__ = ["FRACTIONAL_STEP", "WHOLE", "FixedFraction", "Sizing"]
+__all__ = ["ALLOCATORS", "FRACTIONAL_STEP", "SIZING_METHODS", "WHOLE", "ExposureScaler",
+           "FixedFraction", "Sizing", "SizingMethod", "allocate"]

@@ -52,15 +52,20 @@ class FixedFraction:
             raise ValueError("sizing needs at least one symbol")
 
     def size(self, exposure: float, equity: Decimal, price: Decimal,
-             cap: Decimal | None = None) -> Sizing:
+             cap: Decimal | None = None, share: Decimal | None = None) -> Sizing:
         """Unsigned quantity for |exposure| of the symbol's budget at price, with commission;
-        the budget is held to `cap` (the buying power it may use) when one is given."""
+        the budget is held to `cap` (the buying power it may use) when one is given. The
+        symbol's budget is `share` of the invested fraction (an allocator's weight), or an
+        equal split over the slots without one."""
         weight = _WEIGHTS.get(abs(exposure)) if type(exposure) is float else None
         if weight is None:
             weight = Decimal(repr(abs(exposure)))
             if type(exposure) is float and weight.is_finite() and len(_WEIGHTS) < 1024:
                 _WEIGHTS[abs(exposure)] = weight
-        budget = max(_ZERO, equity * self.fraction * weight / self.slots)
+        if share is None:
+            budget = max(_ZERO, equity * self.fraction * weight / self.slots)
+        else:
+            budget = max(_ZERO, equity * self.fraction * weight * share)
         if self.max_position_fraction is not None:  # the risk cap bounds the size, not just vets it
             budget = min(budget, max(_ZERO, equity) * self.max_position_fraction)
         capped = cap is not None and cap < budget

@@ -1,5 +1,6 @@
-"""Risk: gates that every intent passes, in every mode."""
+"""Risk: gates that every intent passes, in every mode, and the durable trading state."""
 
+from aitrader.domain.risk.exits import ExitPlan
 from aitrader.domain.risk.gates import (
     BuyingPower,
     Gate,
@@ -9,13 +10,63 @@ from aitrader.domain.risk.gates import (
     RiskRejection,
     judge,
 )
+from aitrader.domain.risk.limits import (
+    CashReserve,
+    DailyLossHalt,
+    MaxDrawdownHalt,
+    MaxGrossExposure,
+    MaxNetExposure,
+    MaxOpenPositions,
+    MaxOrderNotional,
+    MaxOrderRate,
+    PortfolioVar,
+    RejectionCircuitBreaker,
+    TradingStateGate,
+)
+from aitrader.domain.risk.policies import (
+    DAY_TRADING_POLICIES,
+    DayTradingGate,
+    DayTradingPolicy,
+    IntradayMargin,
+    LegacyPdt,
+    NoDayTradingLimit,
+    OrderStyle,
+    OrderTypes,
+    SessionRules,
+    day_trading_policy,
+)
+from aitrader.domain.risk.state import RiskState, TradingState
 
 __all__ = [
+    "DAY_TRADING_POLICIES",
     "BuyingPower",
+    "CashReserve",
+    "DailyLossHalt",
+    "DayTradingGate",
+    "DayTradingPolicy",
+    "ExitPlan",
     "Gate",
+    "IntradayMargin",
+    "LegacyPdt",
     "LongOnly",
+    "MaxDrawdownHalt",
+    "MaxGrossExposure",
+    "MaxNetExposure",
+    "MaxOpenPositions",
+    "MaxOrderNotional",
+    "MaxOrderRate",
     "MaxPositionFraction",
+    "NoDayTradingLimit",
+    "OrderStyle",
+    "OrderTypes",
+    "PortfolioVar",
+    "RejectionCircuitBreaker",
     "RiskContext",
     "RiskRejection",
+    "RiskState",
+    "SessionRules",
+    "TradingState",
+    "TradingStateGate",
+    "day_trading_policy",
     "judge",
 ]

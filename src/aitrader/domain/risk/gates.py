@@ -10,6 +10,8 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from aitrader.domain.audit import GateVerdict
+from aitrader.domain.market import Session
+from aitrader.domain.risk.state import TradingState
 from aitrader.domain.trading import OrderIntent
 
 _ZERO = Decimal(0)
@@ -26,7 +28,9 @@ class RiskRejection:
 @attrs.frozen
 class RiskContext:
     """What the gates know when they judge an intent: one symbol's position and price, the
-    portfolio's equity, cash, gross position value and cash reserved by open orders."""
+    portfolio's equity, cash, gross and net position value and cash reserved by open orders;
+    the durable risk state's figures; the session and the order rate. Fields after
+    `gross_exposure` default to the values of a fresh ACTIVE account in the regular session."""
 
     equity: Decimal
     cash: Decimal
@@ -36,6 +40,17 @@ class RiskContext:
     reserved_cash: Decimal
     estimated_commission: Decimal
     gross_exposure: Decimal = Decimal(0)
+    net_exposure: Decimal = Decimal(0)
+    open_positions: int = 0
+    state: TradingState = TradingState.ACTIVE
+    drawdown: Decimal = Decimal(0)
+    daily_loss: Decimal = Decimal(0)
+    rejection_streak: int = 0
+    orders_in_window: int = 0
+    session: Session = Session.REGULAR
+    day_trades: int = 0
+    var_before: Decimal = Decimal(0)
+    var_after: Decimal = Decimal(0)
 
     def after(self, intent: OrderIntent) -> Decimal:
         """The signed position once this intent and the pending orders have filled."""
@@ -46,6 +61,11 @@ class RiskContext:
         before = self.position_qty + self.pending_qty
         after = before + intent.signed_qty  # the same sum as after(), in the same order
         return abs(after) < abs(before) and (after * before) >= 0
+
+    def added_value(self, intent: OrderIntent) -> Decimal:
+        """How much the intent grows the symbol's absolute position, in dollars at price."""
+        before = abs(self.position_qty + self.pending_qty)
+        return max(_ZERO, abs(self.after(intent)) - before) * self.price
 
 
 class Gate(Protocol):

@@ -18,6 +18,7 @@ class OrderType(enum.Enum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"  # a stop that follows the best price by trail_amount
 
     __hash__ = object.__hash__  # see OrderStatus
 
@@ -98,6 +99,10 @@ class OrderIntent:
     stop_price: Price | None = None
     extended_hours: bool = False
     reference_price: Price | None = None
+    # a trailing stop's distance; stop_price is then where the stop starts
+    trail_amount: Price | None = None
+    # exit legs of one position share a group: when one fills the venue cancels the others
+    oco_group: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.quantity.value == 0:
@@ -106,7 +111,8 @@ class OrderIntent:
                 and self.stop_price is None):
             return  # the common case: nothing else to check
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT,
+                                         OrderType.TRAILING_STOP)
         if needs_limit != (self.limit_price is not None):
             raise ValueError(f"{self.order_type.value} order: limit price mismatch")
         if needs_stop != (self.stop_price is not None):

@@ -1,0 +1,102 @@
+"""Portfolio weights over time: an allocator re-run on a rebalancing schedule.
+
+Weights are each symbol's share of the invested fraction (they sum to 1). Until `lookback`
+closes of every symbol are known the split is equal. With a schedule (daily, weekly, monthly)
+the weights are recomputed on the first bar of each new period, and every symbol whose position
+has drifted from its target by more than `drift` of equity is re-sized on its next bar. Without
+one (`none`), the allocator runs once, as soon as the lookback is filled.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from aitrader.domain.portfolio import allocate
+
+Rebalance = Literal["none", "daily", "weekly", "monthly"]
+REBALANCE = ("none", "daily", "weekly", "monthly")
+
+
+@attrs.frozen
+class AllocationSettings:
+    """The allocator and its schedule (see the README's portfolio section)."""
+
+    allocator: str = "equal_weight"
+    rebalance: Rebalance = "none"
+    drift: Decimal = Decimal(0)
+    lookback: int = 60
+    max_weight: float = 1.0
+    risk_aversion: float = 1.0
+
+    @property
+    def is_static(self) -> bool:
+        """Equal weights that never move: the cycle needs no allocation at all."""
+        return self.allocator == "equal_weight" and self.rebalance == "none"
+
+
+def _period(day: date, rebalance: Rebalance) -> tuple[int, ...]:
+    if rebalance == "daily":
+        return (day.toordinal(),)
+    if rebalance == "weekly":
+        iso = day.isocalendar()
+        return (iso.year, iso.week)
+    if rebalance == "monthly":
+        return (day.year, day.month)
+    return ()
+
+
+class Allocation:
+    """The current weights of n symbols, and which symbols are due for a rebalance check."""
+
+    def __init__(self, settings: AllocationSettings, n: int) -> None:
+        self.settings = settings
+        self.weights = [1.0 / n] * n
+        self.shares = [_share(w) for w in self.weights]
+        self.due = [False] * n
+        self._closes: list[deque[float]] = [deque(maxlen=settings.lookback + 1)
+                                            for _ in range(n)]
+        self._period: tuple[int, ...] | None = None
+        self._once_done = False
+        self.history: list[tuple[date, tuple[float, ...]]] = []
+
+    def observe(self, k: int, close: float, day: date) -> None:
+        """Record symbol k's close; on a new period recompute the weights."""
+        self._closes[k].append(close)
+        s = self.settings
+        if s.rebalance == "none":
+            if not self._once_done and self._ready():
+                self._once_done = True
+                self._recompute(day)
+            return
+        period = _period(day, s.rebalance)
+        if period != self._period:
+            self._period = period
+            self._recompute(day)
+            self.due = [True] * len(self.due)
+
+    def _ready(self) -> bool:
+        return all(len(c) == c.maxlen for c in self._closes)
+
+    def _recompute(self, day: date) -> None:
+        s = self.settings
+        if s.allocator != "equal_weight" and self._ready():
+            closes = np.array([list(c) for c in self._closes], dtype=np.float64).T
+            returns = closes[1:] / closes[:-1] - 1.0
+            weights = allocate(s.allocator, returns, 1.0, s.max_weight, s.risk_aversion)
+        else:
+            n = len(self._closes)
+            weights = allocate("equal_weight", np.zeros((0, n)), 1.0, s.max_weight)
+        self.weights = [float(w) for w in weights]
+        self.shares = [_share(w) for w in self.weights]
+        self.history.append((day, tuple(self.weights)))
+
+
+def _share(weight: float) -> Decimal:
+    """A weight as a Decimal share, to 1e-8 (sizes round down from there)."""
+    return Decimal(repr(weight)).quantize(Decimal("1e-8"), rounding=ROUND_DOWN)

@@ -1,0 +1,111 @@
+"""Allocators: how the invested fraction of equity is split over the symbols (float weights).
+
+Every allocator returns long-only weights that sum to the invested fraction and stay at or
+below the cap (the invested fraction is lowered to cap x symbols when the caps cannot hold it).
+Inputs are the symbols' recent simple returns, one column per symbol; a window too short to
+estimate from (no more rows than symbols, or a column with no variance) falls back to equal
+weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+FloatArray = npt.NDArray[np.float64]
+ALLOCATORS = ("equal_weight", "inverse_volatility", "risk_parity", "mean_variance")
+
+
+def allocate(name: str, returns: FloatArray, invested: float, cap: float = 1.0,
+             risk_aversion: float = 1.0) -> FloatArray:
+    """Weights per symbol (columns of returns) by the named allocator."""
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown allocator {name!r}; expected one of {', '.join(ALLOCATORS)}")
+    if not (invested > 0 and cap > 0):
+        raise ValueError("the invested fraction and the cap must be positive")
+    data = np.asarray(returns, dtype=np.float64)
+    n = data.shape[1]
+    total = min(invested, cap * n)
+    usable = data.shape[0] > n and np.isfinite(data).all() and (data.std(axis=0) > 0).all()
+    raw = _BUILDERS[name](data, risk_aversion) if usable else np.full(n, 1.0 / n)
+    if not (np.isfinite(raw).all() and (raw >= 0).all() and raw.sum() > 0):
+        raw = np.full(n, 1.0 / n)  # a degenerate estimate (too few rows to span n symbols)
+    return _capped(raw / raw.sum() * total, total, cap)
+
+
+def _equal(data: FloatArray, _ra: float) -> FloatArray:
+    return np.full(data.shape[1], 1.0)
+
+
+def _inverse_volatility(data: FloatArray, _ra: float) -> FloatArray:
+    inv: FloatArray = 1.0 / data.std(axis=0, ddof=1)
+    return inv
+
+
+def _risk_parity(data: FloatArray, _ra: float) -> FloatArray:
+    """Equal risk contributions w_i (C w)_i, by the multiplicative fixed-point iteration."""
+    cov = np.cov(data, rowvar=False)
+    w = _inverse_volatility(data, _ra)
+    w = w / w.sum()
+    for _ in range(500):
+        marginal = cov @ w
+        contrib = w * marginal
+        target = contrib.sum() / len(w)
+        updated = w * np.sqrt(max(target, 1e-300) / np.maximum(contrib, 1e-300))
+        updated /= updated.sum()
+        converged = bool(np.max(np.abs(updated - w)) < 1e-12)
+        w = updated
+        if converged:
+            break
+    result: FloatArray = w
+    return result
+
+
+def _mean_variance(data: FloatArray, risk_aversion: float) -> FloatArray:
+    """max mu'w - risk_aversion/2 w'Cw, long-only, sum 1 (caps applied afterwards too)."""
+    mu, cov = data.mean(axis=0), np.cov(data, rowvar=False)
+    n = len(mu)
+
+    def objective(w: FloatArray) -> float:
+        return float(-(mu @ w) + 0.5 * risk_aversion * (w @ cov @ w))
+
+    solved = minimize(objective, np.full(n, 1.0 / n), method="SLSQP",
+                      bounds=[(0.0, 1.0)] * n,
+                      constraints=[{"type": "eq", "fun": lambda w: float(w.sum() - 1.0)}])
+    w = np.clip(np.asarray(solved.x, dtype=np.float64), 0.0, None)
+    if not solved.success or w.sum() <= 0:
+        return np.full(n, 1.0)
+    return w + 1e-12  # keep every weight positive so the caps can redistribute to it
+
+
+_BUILDERS: dict[str, Callable[[FloatArray, float], FloatArray]] = {
+    "equal_weight": _equal, "inverse_volatility": _inverse_volatility,
+    "risk_parity": _risk_parity, "mean_variance": _mean_variance,
+}
+
+
+def _capped(weights: FloatArray, total: float, cap: float) -> FloatArray:
+    """Clip weights to cap and hand the excess to the uncapped ones in proportion."""
+    w = weights.copy()
+    for _ in range(len(w) + 1):
+        over = w > cap
+        if not over.any():
+            break
+        excess = float((w[over] - cap).sum())
+        w[over] = cap
+        free = w < cap
+        if not free.any():
+            break
+        w[free] += excess * w[free] / w[free].sum()
+    w = np.minimum(w, cap)
+    # rounding: put any remainder on the largest weight that still has room
+    gap = total - float(w.sum())
+    if abs(gap) > 0:
+        room = np.where(w < cap)[0]
+        if len(room):
+            k = room[np.argmax(w[room])]
+            w[k] = min(cap, w[k] + gap)
+    return w

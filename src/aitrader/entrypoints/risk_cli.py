@@ -1,0 +1,134 @@
+"""`aitrader risk status|halt|reduce|resume|kill`: the durable trading state in the journal.
+
+The state belongs to the account the journal records (paper, later live); backtests never read
+or change it. A running engine adopts a change within `risk.poll_every` bars; an engine that
+starts later restores it before it trades. With the local simulated broker the account lives
+inside the paper process, so `kill` records the request and the engine carries it out: cancel
+every open order, flatten every position, verify flat (then `status` shows no kill pending).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from returns.result import Failure
+
+from aitrader.domain.risk import RiskState
+from aitrader.entrypoints.config import load_config
+from aitrader.entrypoints.container import JournalUnavailableError, open_journal
+from aitrader.entrypoints.runs_cli import missing_sqlite_file
+from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
+from aitrader.ports.journal import Journal
+
+JournalUrlFn = Callable[[str | None, Path | None], str]
+JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
+AsJson = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
+
+
+def state_dict(state: RiskState) -> dict[str, Any]:
+    """The state as JSON-ready values (decimals and dates as strings)."""
+    return {
+        "state": state.state.value, "reason": state.reason,
+        "kill_requested": state.kill_requested, "rejection_streak": state.rejection_streak,
+        "equity_peak": None if state.equity_peak is None else str(state.equity_peak),
+        "day": None if state.day is None else state.day.isoformat(),
+        "day_start_equity": None if state.day_start_equity is None
+        else str(state.day_start_equity),
+        "day_trades": [d.isoformat() for d in state.day_trades],
+    }
+
+
+def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
+    """Attach the risk commands to the risk group."""
+
+    def opened(journal: str | None, config: Path | None, *, create: bool) -> tuple[Journal, str]:
+        url = journal_url(journal, config)
+        missing = missing_sqlite_file(url)
+        if missing is not None and not create:
+            raise UserError(f"no journal at {missing} (nothing has been stored yet; pass "
+                            "--journal)")
+        try:
+            return open_journal(url), url
+        except JournalUnavailableError as error:
+            raise RunFailedError(str(error)) from None
+
+    def current(store: Journal) -> RiskState:
+        found = store.risk_state()
+        if isinstance(found, Failure):
+            raise RunFailedError(str(found.failure()))
+        return found.unwrap() or RiskState()
+
+    def change(journal: str | None, config: Path | None, as_json: bool,
+               move: Callable[[RiskState], RiskState], said: str) -> None:
+        store, url = opened(journal, config, create=True)
+        state = move(current(store))
+        now = build_container(load_config(config, overrides={})).wall_clock().now()
+        saved = store.save_risk_state(state, now)
+        if isinstance(saved, Failure):
+            raise RunFailedError(str(saved.failure()))
+        show(state, url, as_json, said)
+
+    def show(state: RiskState, url: str, as_json: bool, said: str = "") -> None:
+        if as_json:
+            print(json.dumps(state_dict(state)))
+            return
+        if said:
+            print(said)
+        shown = state_dict(state)
+        print(f"trading state  {shown['state']}{' - ' + state.reason if state.reason else ''}")
+        kill = "pending (cancel, flatten, verify flat)" if state.kill_requested else "none pending"
+        print(f"kill           {kill}")
+        print(f"equity peak    {shown['equity_peak'] or '-'}")
+        print(f"day            {shown['day'] or '-'} "
+              f"(started at {shown['day_start_equity'] or '-'})")
+        print(f"rejections     {state.rejection_streak} in a row")
+        print(f"day trades     {len(state.day_trades)} recorded")
+        print(f"journal        {redact(url)}")
+
+    @risk_app.command("status")
+    def risk_status(journal: JournalOpt = None, config: ConfigOpt = None,
+                    as_json: AsJson = False) -> None:
+        """Show the durable trading state (ACTIVE, REDUCING or HALTED) and its figures."""
+        store, url = opened(journal, config, create=False)
+        show(current(store), url, as_json)
+
+    @risk_app.command("halt")
+    def risk_halt(
+        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")],
+        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
+    ) -> None:
+        """HALTED: only cancels go out until `aitrader risk resume`."""
+        if not reason.strip():
+            raise UserError("--reason: say why trading is halted")
+        change(journal, config, as_json, lambda s: s.halted(f"manual: {reason.strip()}"),
+               "halted: only cancels until `aitrader risk resume`")
+
+    @risk_app.command("reduce")
+    def risk_reduce(
+        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")] = "manual",
+        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
+    ) -> None:
+        """REDUCING: only orders that shrink exposure (a halt stays a halt)."""
+        change(journal, config, as_json, lambda s: s.reducing(f"manual: {reason.strip()}"),
+               "reducing: only exposure-reducing orders")
+
+    @risk_app.command("resume")
+    def risk_resume(journal: JournalOpt = None, config: ConfigOpt = None,
+                    as_json: AsJson = False) -> None:
+        """ACTIVE again: clears the halt, the rejection streak, a pending kill and the peak."""
+        change(journal, config, as_json, lambda s: s.resumed(), "resumed: ACTIVE")
+
+    @risk_app.command("kill")
+    def risk_kill(
+        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")] = "manual",
+        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
+    ) -> None:
+        """Kill switch: HALTED, then the engine cancels everything, flattens and verifies flat."""
+        change(journal, config, as_json, lambda s: s.killed(f"kill switch: {reason.strip()}"),
+               "kill requested: HALTED; the engine cancels every order, flattens every "
+               "position and verifies the account flat")

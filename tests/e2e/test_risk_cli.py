@@ -1,0 +1,247 @@
+"""The risk layer as a user drives it: trading states, kill switch, allocators, explain."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import Cli, read_csv, write_csv
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def risk(cli: Cli, *args: str) -> Any:
+    outcome = cli("risk", *args, "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    return outcome.json()
+
+
+def test_status_of_a_journal_that_does_not_exist_is_refused_in_one_line(cli: Cli) -> None:
+    outcome = cli("risk", "status", "--journal", cli.journal_url)
+    assert outcome.code == 2
+    assert "no journal at" in outcome.error_line()
+    assert not cli.db_path.exists()
+
+
+def test_halt_needs_a_reason(cli: Cli) -> None:
+    outcome = cli("risk", "halt", "--journal", cli.journal_url)
+    assert outcome.code == 2
+    assert "--reason" in outcome.error_line()
+
+
+def test_a_halt_holds_across_runs_until_an_explicit_resume(cli: Cli) -> None:
+    assert risk(cli, "halt", "--reason", "broker outage")["state"] == "HALTED"
+    halted = cli.paper_json("--symbols", "AAPL,MSFT")
+    assert halted["metrics"]["trades"] == 0
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    assert orders == []
+    status = risk(cli, "status")
+    assert (status["state"], status["reason"]) == ("HALTED", "manual: broker outage")
+    assert risk(cli, "resume")["state"] == "ACTIVE"
+    resumed = cli.paper_json("--symbols", "AAPL,MSFT")
+    assert resumed["metrics"]["trades"] > 0
+
+
+def test_reduce_lets_no_position_be_opened(cli: Cli) -> None:
+    assert risk(cli, "reduce")["state"] == "REDUCING"
+    document = cli.paper_json("--symbols", "KO")
+    assert document["metrics"]["trades"] == 0
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    assert explained
+    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    assert {v["rule"] for v in refused} == {"trading_state"}
+
+
+def test_kill_is_carried_out_by_the_engine_and_verified_flat(cli: Cli) -> None:
+    state = risk(cli, "kill", "--reason", "drill")
+    assert (state["state"], state["kill_requested"]) == ("HALTED", True)
+    document = cli.paper_json("--symbols", "AAPL")
+    assert document["metrics"]["trades"] == 0
+    after = risk(cli, "status")
+    assert (after["state"], after["kill_requested"]) == ("HALTED", False)
+
+
+def test_a_drawdown_halt_stops_new_exposure_and_explain_shows_the_refusals(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlimited = cli.backtest_json()
+    monkeypatch.setenv("AITRADER_RISK__MAX_DRAWDOWN", "0.02")
+    limited = cli.backtest_json()
+    assert limited["metrics"]["trades"] < unlimited["metrics"]["trades"]
+    explained = cli.runs("explain", limited["run_id"], "--json").json()
+    rules = {v["rule"] for d in explained for v in d["verdicts"] if not v["passed"]}
+    assert "trading_state" in rules
+    text = cli.runs("explain", limited["run_id"], "--symbol", "AAPL")
+    assert text.code == 0
+    assert "gate      trading_state" in text.stdout
+    assert "REFUSED: trading is HALTED" in text.stdout
+
+
+def test_an_emergency_flatten_closes_every_position_and_halts(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__FLATTEN_DRAWDOWN", "0.03")
+    document = cli.backtest_json()
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    flattened = [d for d in explained if d["action"] == "flatten"]
+    assert flattened
+    assert all(d["order"]["side"] == "sell" and d["order"]["status"] == "filled"
+               for d in flattened)
+    first = min(d["seq"] for d in flattened)
+    later = [d for d in explained if d["seq"] > first and d["action"] == "order"]
+    assert later == []  # HALTED after the kill: nothing new went out
+
+
+def test_explain_by_order_shows_the_chain_behind_that_order(cli: Cli) -> None:
+    document = cli.backtest_json("--symbols", "KO")
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    cid = orders[0]["client_order_id"]
+    text = cli.runs("explain", document["run_id"], "--order", cid)
+    assert text.code == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("decision 1 ")
+    assert lines[0].endswith("-> order")
+    assert any(line.startswith("  signals   sma_fast=") for line in lines)
+    assert any(line.startswith("  sizing    budget=") for line in lines)
+    assert sum(line.startswith("  gate      ") for line in lines) == 6
+    assert lines[-1].startswith(f"  order     {cid} buy ")
+    missing = cli.runs("explain", document["run_id"], "--order", "nope")
+    assert missing.code == 2
+    assert "no order 'nope'" in missing.error_line()
+
+
+@pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
+def test_allocators_weight_a_multi_symbol_backtest_and_rebalance(cli: Cli, allocator: str) -> None:
+    document = cli.backtest_json("--symbols", "AAPL,KO,XOM", "--allocator", allocator,
+                                 "--rebalance", "monthly")
+    assert document["metrics"]["trades"] > 0
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    weights = {d["sizing"].get("weight") for d in explained} - {None}
+    assert len(weights) > 1  # the weights moved with the rebalances
+    assert all(0 <= float(w) <= 1 for w in weights)
+
+
+def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free = cli.backtest_json()
+    monkeypatch.setenv("AITRADER_RISK__MAX_VAR", "0.005")
+    limited = cli.backtest_json()
+    assert limited["risk"]["var_95_parametric"] < free["risk"]["var_95_parametric"]
+    explained = cli.runs("explain", limited["run_id"], "--json").json()
+    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    assert refused
+    assert {v["rule"] for v in refused} == {"max_var"}
+
+
+def test_the_json_report_carries_var_cvar_and_exposure(cli: Cli) -> None:
+    document = cli.backtest_json()
+    figures = document["risk"]
+    assert 0 < figures["var_95_historical"] <= figures["cvar_95_historical"]
+    assert figures["var_99_parametric"] > 0
+    assert 0 < figures["gross_exposure_avg"] <= figures["gross_exposure_max"] <= 1.0 + 1e-9
+    assert 0 < figures["concentration"] <= 1
+    header, rows = read_csv(document["outputs"]["exposure"])
+    assert header == ["ts", "gross", "net", "gross_fraction", "net_fraction"]
+    _, equity = read_csv(document["outputs"]["equity"])
+    assert [r["ts"] for r in rows] == [r["ts"] for r in equity]
+    assert max(float(r["gross_fraction"]) for r in rows) == pytest.approx(
+        figures["gross_exposure_max"], abs=1e-6)
+
+
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    ("AITRADER_RISK__MAX_DRAWDOWN", "1.5", "max_drawdown"),
+    ("AITRADER_RISK__DAY_TRADING", "pdt", "risk.day_trading"),
+    ("AITRADER_PORTFOLIO__REBALANCE", "hourly", "portfolio.rebalance"),
+    ("AITRADER_RISK__MAX_OPEN_POSITIONS", "0", "max_open_positions"),
+])
+def test_a_bad_risk_value_is_named_and_nothing_is_written(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    outcome = cli.backtest()
+    assert outcome.code == 2
+    assert named in outcome.error_line()
+    assert not cli.db_path.exists()
+
+
+def _extended_hours_file(tmp_path: Path) -> Path:
+    """Five days of 5-minute bars from 08:00 to 18:00 New York: pre, regular and after hours."""
+    rng = np.random.default_rng(11)
+    rows, price = [], 100.0
+    for day in range(5):
+        moment = datetime(2024, 3, 4, 8, 0, tzinfo=NEW_YORK) + timedelta(days=day)
+        end = moment.replace(hour=18)
+        while moment < end:
+            start, price = price, price * (1 + rng.normal(0, 0.003))
+            rows.append([moment.isoformat(), f"{start:.2f}", f"{max(start, price) * 1.001:.2f}",
+                         f"{min(start, price) * 0.999:.2f}", f"{price:.2f}", "1000"])
+            moment += timedelta(minutes=5)
+    return write_csv(tmp_path / "ZZZ.csv", ("timestamp", "open", "high", "low", "close",
+                                            "volume"), rows)
+
+
+@pytest.mark.parametrize("style", ["market", "marketable_limit"])
+def test_orders_fit_the_session_of_the_calendar(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__ORDER_STYLE", style)
+    path = _extended_hours_file(tmp_path)
+    document = cli.backtest_json("--data", str(path), "--param", "fast=3", "--param", "slow=8")
+    assert document["metrics"]["trades"] > 0
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    kinds = set()
+    for order in orders:
+        created = datetime.fromisoformat(order["created_at"]).astimezone(NEW_YORK).time()
+        regular = time(9, 30) <= created < time(16, 0)
+        kinds.add((regular, order["order_type"]))
+        assert order["status"] == "filled", order
+        if not regular or style == "marketable_limit":
+            assert order["order_type"] == "limit"
+        else:
+            assert order["order_type"] == "market"
+    assert {regular for regular, _ in kinds} == {True, False}
+
+
+def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_threshold(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _extended_hours_file(tmp_path)
+    args = ("--data", str(path), "--param", "fast=3", "--param", "slow=8", "--cash", "20000")
+    free = cli.backtest_json(*args)
+    monkeypatch.setenv("AITRADER_RISK__DAY_TRADING", "legacy_pdt")
+    limited = cli.backtest_json(*args)
+    _, trades = read_csv(cli.out_dir / "trades.csv")
+    same_day = [t for t in trades if datetime.fromisoformat(t["entry_ts"]).astimezone(
+        NEW_YORK).date() == datetime.fromisoformat(t["exit_ts"]).astimezone(NEW_YORK).date()]
+    assert free["metrics"]["trades"] > 3
+    assert len(same_day) <= 3  # the five days of data are one window of five business days
+    explained = cli.runs("explain", limited["run_id"], "--json").json()
+    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    assert {v["rule"] for v in refused} == {"day_trading"}
+    assert all(v["reason"].startswith("legacy_pdt: 3 day trades") for v in refused)
+
+
+def test_backtest_and_paper_replay_decide_alike_with_the_whole_risk_layer_on(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in [("AITRADER_RISK__STOP_LOSS", "0.03"),
+                            ("AITRADER_RISK__TAKE_PROFIT", "0.06"),
+                            ("AITRADER_RISK__TRAIL_ATR", "2"),
+                            ("AITRADER_RISK__MAX_DRAWDOWN", "0.08"),
+                            ("AITRADER_RISK__MAX_GROSS_EXPOSURE", "0.9"),
+                            ("AITRADER_PORTFOLIO__SIZING", "volatility_target")]:
+        monkeypatch.setenv(variable, value)
+    args = ("--symbols", "AAPL,KO,XOM,MSFT", "--allocator", "risk_parity", "--rebalance",
+            "weekly")
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args)
+    assert backtest["metrics"]["trades"] > 0
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    assert {o["order_type"] for o in orders} == {"market", "stop", "limit", "trailing_stop"}

@@ -1,0 +1,97 @@
+"""Allocators' weights sum to the invested fraction and respect caps; Kelly and volatility
+targeting size as documented."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aitrader.domain.metrics import historical_var, parametric_var
+from aitrader.domain.portfolio import ALLOCATORS, ExposureScaler, allocate
+from aitrader.domain.strategies import Target
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(ALLOCATORS),
+    n=st.integers(min_value=2, max_value=6),
+    rows=st.integers(min_value=0, max_value=40),
+    seed=st.integers(min_value=0, max_value=2**16),
+    invested=st.floats(min_value=0.1, max_value=1.0),
+    cap=st.floats(min_value=0.15, max_value=1.0),
+)
+def test_allocator_weights_sum_to_the_invested_fraction_and_respect_the_cap(
+    name: str, n: int, rows: int, seed: int, invested: float, cap: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0005, 0.01, size=(rows, n)) * rng.uniform(0.5, 3.0, size=n)
+    weights = allocate(name, returns, invested, cap)
+    assert weights.shape == (n,)
+    assert (weights >= -1e-12).all()
+    assert (weights <= cap + 1e-9).all()
+    assert weights.sum() == pytest.approx(min(invested, cap * n), abs=1e-9)
+
+
+def test_inverse_volatility_and_risk_parity_give_the_calmer_asset_more_weight() -> None:
+    rng = np.random.default_rng(7)
+    returns = np.column_stack([rng.normal(0, 0.01, 500), rng.normal(0, 0.03, 500)])
+    for name in ("inverse_volatility", "risk_parity"):
+        calm, wild = allocate(name, returns, 1.0)
+        assert calm > 2 * wild, name
+    assert allocate("equal_weight", returns, 0.8).tolist() == [0.4, 0.4]
+
+
+def test_mean_variance_prefers_the_better_asset_within_its_cap() -> None:
+    rng = np.random.default_rng(3)
+    returns = np.column_stack([rng.normal(0.003, 0.01, 300), rng.normal(-0.001, 0.01, 300)])
+    weights = allocate("mean_variance", returns, 1.0, cap=0.7)
+    assert weights[0] == pytest.approx(0.7)
+    assert weights.sum() == pytest.approx(1.0)
+
+
+def test_kelly_sizes_a_fraction_of_mu_over_sigma_squared_clipped_and_shrunk() -> None:
+    kelly = ExposureScaler(method="kelly", kelly_fraction=0.5, kelly_max=2.0,
+                           kelly_uncertainty=50.0)
+    size, shown = kelly.scale(Target(1.0, expected_return=0.001, variance=0.0004))
+    assert size == pytest.approx(0.5 * 0.001 / 0.0004 * 1.0)  # noise 20 < 50: no shrink
+    assert shown["method"] == "kelly"
+    clipped, _ = kelly.scale(Target(-1.0, expected_return=-0.01, variance=0.0004))
+    assert clipped == -2.0  # the raw Kelly of 12.5 is held to kelly_max, short
+    noisy, shown = kelly.scale(Target(1.0, expected_return=0.0001, variance=0.0001))
+    assert float(shown["shrink"]) == pytest.approx(0.5)  # noise 100 over uncertainty 50
+    assert noisy == pytest.approx(0.5 * 0.0001 / 0.0001 * 0.5)
+    against, _ = kelly.scale(Target(1.0, expected_return=-0.001, variance=0.0004))
+    assert against == 0.0
+
+
+def test_kelly_without_an_edge_estimate_sizes_nothing_or_falls_back_as_configured() -> None:
+    assert ExposureScaler(method="kelly").scale(Target(1.0))[0] == 0.0
+    fallback = ExposureScaler(method="kelly", kelly_fallback="fixed_fraction")
+    assert fallback.scale(Target(0.5))[0] == 0.5
+
+
+def test_volatility_targeting_scales_to_the_target_and_caps_leverage() -> None:
+    vol = ExposureScaler(method="volatility_target", target_volatility=0.10, max_leverage=1.5)
+    assert vol.scale(Target(1.0), volatility=0.20)[0] == pytest.approx(0.5)
+    assert vol.scale(Target(-1.0), volatility=0.01)[0] == pytest.approx(-1.5)
+    assert vol.scale(Target(1.0), volatility=math.nan)[0] == 0.0
+    assert ExposureScaler().scale(Target(0.7))[0] == 0.7
+    with pytest.raises(ValueError, match="target_volatility"):
+        ExposureScaler(target_volatility=0.0)
+
+
+def test_var_and_cvar_read_the_loss_tail() -> None:
+    returns = np.array([-0.05, -0.04, -0.03, -0.02, -0.02, -0.02] + [0.01] * 94)
+    var, cvar = historical_var(returns, 0.95)
+    assert var == pytest.approx(0.02)
+    assert cvar == pytest.approx((0.05 + 0.04 + 0.03 + 0.02 * 3) / 6)
+    rng = np.random.default_rng(1)
+    normal = rng.normal(0.0, 0.01, 200_000)
+    pvar, pcvar = parametric_var(normal, 0.95)
+    assert pvar == pytest.approx(0.01645, rel=0.02)
+    assert pcvar == pytest.approx(0.02063, rel=0.02)
+    assert historical_var(normal, 0.95)[0] == pytest.approx(pvar, rel=0.03)
