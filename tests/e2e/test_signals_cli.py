@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -241,3 +243,38 @@ def test_signals_refuses_an_unknown_vendor_in_one_line(cli: Cli, tmp_path: Path)
     assert result.code == 2
     assert "nasdaq" in result.error_line()
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_signals_writes_neither_file_when_one_cannot_be_written(cli: Cli,
+                                                                tmp_path: Path) -> None:
+    (tmp_path / "m.json").mkdir()
+    result = cli("signals", "--symbol", "AAPL", "--out", "s.csv", "--model-out", "m.json")
+    assert result.code == 2
+    assert "cannot write m.json" in result.error_line()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "j.db") == ["m.json"]
+
+
+def test_signals_refuses_more_than_one_symbol(cli: Cli, tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "AAPL,MSFT", "--out", "s.csv")
+    assert result.code == 2
+    assert "one symbol" in result.error_line()
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_signal_files_get_the_permissions_of_any_new_file(cli: Cli, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        result = cli("signals", "--symbol", "KO", "--out", "k.csv", "--model-out", "k.json",
+                     "--quiet")
+    finally:
+        os.umask(previous)
+    assert result.code == 0, result.stderr
+    for name in ("k.csv", "k.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_an_impossible_kalman_fit_is_reported_not_silently_dropped(cli: Cli) -> None:
+    result = cli("signals", "--symbol", "KO", "--out", "k.csv", "--model-out", "k.json",
+                 "--param", "kalman.fit=true", "--param", "kalman.train=400")
+    assert result.code == 0, result.stderr
+    assert "kalman.fit_skipped" in result.stderr

@@ -84,7 +84,8 @@ class LibraryModelFitter(ModelFitter):
         # variances spread geometrically around the sample variance (calm below, turbulent
         # above). It is deterministic (no threaded clustering) and separates states by
         # volatility, which is what the labels mean. Start and transition probabilities begin
-        # uniform; `seed` only feeds hmmlearn's own generator.
+        # as hmmlearn draws them (Dirichlet, from its generator seeded with `seed`), so a fit
+        # depends on the seed but is the same for the same seed and window.
         model = GaussianHMM(n_components=states, covariance_type="diag",
                             n_iter=self._iterations, tol=1e-4, random_state=seed,
                             init_params="st")
