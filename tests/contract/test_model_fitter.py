@@ -27,6 +27,27 @@ def test_hmm_fit_finds_the_calm_and_turbulent_states_in_order() -> None:
     assert np.array_equal(again.transmat, params.transmat)  # deterministic
 
 
+def test_the_hmm_filter_starts_where_its_training_window_ended_not_where_it_began() -> None:
+    from hmmlearn.hmm import GaussianHMM
+
+    rng = np.random.default_rng(6)
+    returns = np.concatenate([rng.normal(0.0, 0.5, 300), rng.normal(0.0, 3.0, 200)])
+    params = LibraryModelFitter().fit_hmm(returns, 2, seed=0).unwrap()
+    assert params.startprob[0] > 0.99  # the window began calm ...
+    assert params.prior[1] > 0.8  # ... and ended turbulent: the next bar starts from there
+    model = GaussianHMM(n_components=2, covariance_type="diag")
+    model.startprob_, model.transmat_ = params.startprob, params.transmat
+    model.means_ = params.means.reshape(-1, 1)
+    model.covars_ = params.variances.reshape(-1, 1)
+    # independently: the prior is the predictive distribution of the state after the window
+    history, nxt = returns.reshape(-1, 1), np.array([[0.1]])
+    joint = model.predict_proba(np.vstack((history, nxt)))[-1]
+    likelihood = np.exp(-0.5 * (0.1 - params.means) ** 2 / params.variances) / np.sqrt(
+        params.variances)
+    expected = params.prior * likelihood / np.sum(params.prior * likelihood)
+    assert np.allclose(joint, expected, atol=1e-9)
+
+
 def test_garch_fit_recovers_a_simulated_process() -> None:
     rng = np.random.default_rng(9)
     omega, alpha, beta, n = 0.05, 0.1, 0.85, 4000

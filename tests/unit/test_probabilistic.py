@@ -36,6 +36,8 @@ _HMM = HmmParams([0.6, 0.3, 0.1], [[0.95, 0.04, 0.01], [0.05, 0.9, 0.05], [0.02,
                  [0.05, 0.0, -0.1], [0.4, 1.0, 4.0])
 _HMM2 = HmmParams([0.5, 0.3, 0.2], [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]],
                   [0.1, -0.05, 0.0], [0.2, 1.5, 6.0])
+_HMM_PRIOR = HmmParams(_HMM.startprob, _HMM.transmat, _HMM.means, _HMM.variances,
+                       [0.1, 0.1, 0.8])
 _GARCH = GarchParams(0.02, 0.05, 0.1, 0.85)
 
 
@@ -63,7 +65,7 @@ kalmans = st.builds(
 kernels = st.one_of(
     kalmans,
     st.builds(Regime, st.builds(RegimeSettings, st.just(3), st.floats(0.5, 1.0)),
-              schedules([_HMM, _HMM2])),
+              schedules([_HMM, _HMM2, _HMM_PRIOR])),
     st.builds(Garch, schedules([_GARCH, GarchParams(0.0, 0.2, 0.05, 0.9)])),
     st.builds(OnKalmanLevel, st.sampled_from([Sma(3), Ema(4)]), kalmans),
 )
@@ -160,6 +162,17 @@ def test_hmm_filtered_probabilities_match_hmmlearn_on_each_prefix() -> None:
         assert np.allclose(probs[t + 1], expected, atol=1e-9)
     assert np.allclose(probs[1:].sum(axis=1), 1.0, atol=1e-12)
     assert np.all(np.isnan(probs[0]))
+
+
+def test_the_first_filtered_bar_starts_from_the_fitted_prior_not_the_start_probabilities(
+        ) -> None:
+    close = np.array([100.0, 100.2, 99.9, 100.1])
+    out = Regime(schedule=Schedule((2,), (_HMM_PRIOR,))).batch(close, close, close)
+    x = 100 * math.log(close[2] / close[1])
+    likelihood = np.exp(-0.5 * (x - _HMM.means) ** 2 / _HMM.variances) / np.sqrt(_HMM.variances)
+    expected = _HMM_PRIOR.prior * likelihood / np.sum(_HMM_PRIOR.prior * likelihood)
+    assert np.allclose([p[2] for p in out[1:]], expected, atol=1e-12)
+    assert out[0][2] == 2  # the prior, not startprob (calm 0.6), decides the label
 
 
 @settings(max_examples=40, deadline=None)

@@ -170,7 +170,8 @@ def model_document(frame: BarFrame, config: Config, models: SymbolModels) -> dic
     for fit in _applies(frame, models.hmm, plan.window):
         p = fit.pop("params")
         hmm.append({**fit, "startprob": p.startprob.tolist(), "transmat": p.transmat.tolist(),
-                    "means": p.means.tolist(), "variances": p.variances.tolist()})
+                    "means": p.means.tolist(), "variances": p.variances.tolist(),
+                    "prior": p.prior.tolist()})
     garch = []
     for fit in _applies(frame, models.garch, plan.window):
         p = fit.pop("params")

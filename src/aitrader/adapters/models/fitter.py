@@ -107,9 +107,12 @@ class LibraryModelFitter(ModelFitter):
         if not np.allclose(transmat.sum(axis=1), 1.0):
             return Failure(ModelError("degenerate", "HMM fit left a state never visited"))
         try:
+            # where the window ended (filtered = smoothed at the last observation), one step on:
+            # the distribution of the first bar after the window, from the window's bars only
+            prior = model.predict_proba(x)[-1] @ transmat
             params = HmmParams(model.startprob_, transmat, model.means_[:, 0],
-                               model.covars_[:, 0, 0])
-        except ValueError as error:
+                               model.covars_[:, 0, 0], prior / prior.sum())
+        except (ValueError, np.linalg.LinAlgError) as error:
             return Failure(ModelError("degenerate", f"HMM fit is unusable: {error}"))
         return Success(params.ordered())
 

@@ -72,26 +72,40 @@ def _array(value: object) -> FloatArray:
     return array
 
 
+def _optional_array(value: object) -> FloatArray | None:
+    return None if value is None else _array(value)
+
+
 @attrs.frozen
 class HmmParams:
-    """A Gaussian HMM on percent log returns; states ordered by variance, calmest first."""
+    """A Gaussian HMM on percent log returns; states ordered by variance, calmest first.
+
+    `startprob` is the fitted distribution of the first state of the training window. `prior`
+    is the state distribution the filter starts from on the first bar it filters (default
+    `startprob`): a fitter sets it to the filtered distribution at the end of its training
+    window moved one step by `transmat`, so the first filtered bar does not inherit the state
+    the window began in. Both come only from bars before the ones filtered.
+    """
 
     startprob: FloatArray = attrs.field(converter=_array, eq=False)
     transmat: FloatArray = attrs.field(converter=_array, eq=False)
     means: FloatArray = attrs.field(converter=_array, eq=False)
     variances: FloatArray = attrs.field(converter=_array, eq=False)
-    # [startprob | means | variances | transmat] per state: one array for the compiled step
+    prior: FloatArray = attrs.field(converter=_optional_array, eq=False, default=None)
+    # [prior | means | variances | transmat] per state: one array for the compiled step
     packed: FloatArray = attrs.field(init=False, eq=False, repr=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         k = len(self.means)
+        if self.prior is None:
+            object.__setattr__(self, "prior", self.startprob)
         if self.startprob.shape != (k,) or self.transmat.shape != (k, k) or \
-                self.variances.shape != (k,):
+                self.variances.shape != (k,) or self.prior.shape != (k,):
             raise ValueError("HMM parameters must describe one number of states")
         if not (np.all(np.isfinite(self.transmat)) and np.all(self.variances > 0)
-                and np.all(np.isfinite(self.means))):
+                and np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.prior))):
             raise ValueError("HMM parameters must be finite with positive variances")
-        packed = _array(np.column_stack((self.startprob, self.means, self.variances,
+        packed = _array(np.column_stack((self.prior, self.means, self.variances,
                                          self.transmat)))
         object.__setattr__(self, "packed", packed)  # derived once, after the checks
 
@@ -103,7 +117,7 @@ class HmmParams:
         """The same model with states sorted by variance (calmest first)."""
         order = np.argsort(self.variances, kind="stable")
         return HmmParams(self.startprob[order], self.transmat[np.ix_(order, order)],
-                         self.means[order], self.variances[order])
+                         self.means[order], self.variances[order], self.prior[order])
 
 
 @attrs.frozen
