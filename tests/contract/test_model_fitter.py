@@ -62,6 +62,19 @@ def test_garch_fit_recovers_a_simulated_process() -> None:
     assert params.beta == pytest.approx(beta, abs=0.05)
 
 
+def test_garch_starts_from_the_forecast_at_the_end_of_its_window() -> None:
+    from arch import arch_model
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 0.5, 400), rng.normal(0, 3.0, 100)])
+    params = LibraryModelFitter().fit_garch(x).unwrap()
+    fit = arch_model(x, mean="Constant", vol="GARCH", p=1, q=1, dist="normal",
+                     rescale=False).fit(disp="off", show_warning=False)
+    forecast = float(fit.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0])
+    assert params.first_variance == pytest.approx(forecast, rel=1e-9)
+    assert params.starting_variance > 4 * np.var(x[:400])  # the window ended wild
+
+
 def test_kalman_mle_improves_the_likelihood_and_finds_the_measurement_noise() -> None:
     rng = np.random.default_rng(2)
     n = 1500

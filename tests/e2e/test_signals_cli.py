@@ -59,7 +59,7 @@ def test_signals_writes_the_frame_and_the_fitted_models(cli: Cli, tmp_path: Path
     assert fit["fitted_on"]["last_bar"] < fit["applies_from_bar"]
     first_filtered = next(i for i, r in enumerate(rows) if r["regime"])
     assert first_filtered == fit["applies_from_bar"]
-    assert {"omega", "alpha", "beta", "mu"} <= set(garch["fits"][0])
+    assert {"omega", "alpha", "beta", "mu", "first_variance"} <= set(garch["fits"][0])
     assert model["kalman"]["space"] == "log"
 
 

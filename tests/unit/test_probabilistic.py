@@ -66,7 +66,8 @@ kernels = st.one_of(
     kalmans,
     st.builds(Regime, st.builds(RegimeSettings, st.just(3), st.floats(0.5, 1.0)),
               schedules([_HMM, _HMM2, _HMM_PRIOR])),
-    st.builds(Garch, schedules([_GARCH, GarchParams(0.0, 0.2, 0.05, 0.9)])),
+    st.builds(Garch, schedules([_GARCH, GarchParams(0.0, 0.2, 0.05, 0.9),
+                                GarchParams(0.0, 0.2, 0.05, 0.9, 7.5)])),
     st.builds(OnKalmanLevel, st.sampled_from([Sma(3), Ema(4)]), kalmans),
 )
 
@@ -211,6 +212,15 @@ def test_garch_follows_its_recursion_from_the_unconditional_variance() -> None:
     for t in range(2, 5):
         sigma2 = _GARCH.omega + _GARCH.alpha * (x[t - 1] - _GARCH.mu) ** 2 + _GARCH.beta * sigma2
         assert vol[t] == pytest.approx(math.sqrt(sigma2) / 100, rel=1e-12)
+
+
+def test_garch_starts_from_the_fitted_first_variance_when_there_is_one() -> None:
+    close = np.array([100.0, 101.0, 99.0, 99.5])
+    started = GarchParams(_GARCH.mu, _GARCH.omega, _GARCH.alpha, _GARCH.beta, 9.0)
+    (vol,) = Garch(Schedule((2,), (started,))).batch(close, close, close)
+    x = 100 * math.log(close[2] / close[1])
+    sigma2 = _GARCH.omega + _GARCH.alpha * (x - _GARCH.mu) ** 2 + _GARCH.beta * 9.0
+    assert vol[2] == pytest.approx(math.sqrt(sigma2) / 100, rel=1e-12)
 
 
 def test_a_schedule_applies_each_parameter_set_from_its_start() -> None:

@@ -175,7 +175,8 @@ def model_document(frame: BarFrame, config: Config, models: SymbolModels) -> dic
     garch = []
     for fit in _applies(frame, models.garch, plan.window):
         p = fit.pop("params")
-        garch.append({**fit, "mu": p.mu, "omega": p.omega, "alpha": p.alpha, "beta": p.beta})
+        garch.append({**fit, "mu": p.mu, "omega": p.omega, "alpha": p.alpha, "beta": p.beta,
+                      "first_variance": p.starting_variance})
     k = config.kalman
     kalman: dict[str, Any] = {
         "space": k.space, "p0": k.p0, "transition": [[1, 1], [0, 1]], "observation": [1, 0],

@@ -131,9 +131,13 @@ class LibraryModelFitter(ModelFitter):
         except (ValueError, np.linalg.LinAlgError) as error:
             return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
         p = fit.params
+        mu, omega = float(p["mu"]), float(p["omega"])
+        alpha, beta = float(p["alpha[1]"]), float(p["beta[1]"])
+        # the variance of the first bar after the window, forecast from the window's last bar
+        last = usable.unwrap()[-1] - mu
+        first = omega + alpha * last * last + beta * float(fit.conditional_volatility[-1]) ** 2
         try:
-            return Success(GarchParams(float(p["mu"]), float(p["omega"]),
-                                       float(p["alpha[1]"]), float(p["beta[1]"])))
+            return Success(GarchParams(mu, omega, alpha, beta, first))
         except ValueError as error:
             return Failure(ModelError("non_stationary", f"GARCH fit is unusable: {error}"))
 

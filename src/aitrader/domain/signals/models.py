@@ -120,14 +120,26 @@ class HmmParams:
                          self.means[order], self.variances[order], self.prior[order])
 
 
+def _optional_positive(_i: object, a: attrs.Attribute[float | None], v: float | None) -> None:
+    if v is not None and not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{a.name} must be a positive finite number, was {v}")
+
+
 @attrs.frozen
 class GarchParams:
-    """GARCH(1,1) on percent log returns with a constant mean mu."""
+    """GARCH(1,1) on percent log returns with a constant mean mu.
+
+    `first_variance` is the conditional variance of the first bar the recursion runs on: a
+    fitter sets it to the forecast made at the end of its training window (from the window's
+    bars only); without it the recursion starts from the unconditional variance.
+    """
 
     mu: float = attrs.field(converter=float)
     omega: float = attrs.field(converter=float, validator=_positive_finite)
     alpha: float = attrs.field(converter=float)
     beta: float = attrs.field(converter=float)
+    first_variance: float | None = attrs.field(
+        default=None, converter=attrs.converters.optional(float), validator=_optional_positive)
 
     def __attrs_post_init__(self) -> None:
         if not (self.alpha >= 0 and self.beta >= 0 and self.alpha + self.beta < 1):
@@ -136,6 +148,13 @@ class GarchParams:
     @property
     def unconditional_variance(self) -> float:
         return self.omega / (1.0 - self.alpha - self.beta)
+
+    @property
+    def starting_variance(self) -> float:
+        """The variance the recursion starts from on its first bar."""
+        if self.first_variance is None:
+            return self.unconditional_variance
+        return self.first_variance
 
 
 @attrs.frozen
