@@ -220,6 +220,13 @@ def test_momentum_with_a_higher_timeframe_trend_decides_alike_in_paper_and_backt
     assert checked.code == 0, checked.stdout + checked.stderr
 
 
+def test_an_unknown_trend_timeframe_is_one_readable_line(cli: Cli) -> None:
+    result = cli.backtest("--strategy", "momentum", "--param", "trend=2h")
+    assert result.code == 2
+    assert "parameter trend must be empty or a timeframe: unknown timeframe '2h'" in \
+        result.error_line()
+
+
 def test_a_trend_timeframe_no_longer_than_the_bars_is_refused(cli: Cli) -> None:
     result = cli.backtest("--strategy", "momentum", "--param", "trend=1D")
     assert result.code == 2
