@@ -69,8 +69,11 @@ def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
                  "kalman.space=price", "--param", "kalman.r=0.5", "--param", "kalman.fit=true",
                  "--param", "kalman.train=100", "--model-out", "ko.json", "--quiet")
     assert result.code == 0, result.stderr
-    table = pq.read_table(tmp_path / "ko.parquet").to_pydict()
+    parquet = pq.read_table(tmp_path / "ko.parquet")
+    assert str(parquet.schema.field("ts_close").type) == "timestamp[ns, tz=UTC]"
+    table = parquet.to_pydict()
     assert list(table) == SIGNAL_COLUMNS
+    assert table["ts_close"][0].isoformat() == "2009-08-21T20:00:00+00:00"
     assert abs(table["kalman_level"][-1] - table["close"][-1]) < 5  # price space
     noise = json.loads((tmp_path / "ko.json").read_text())["kalman"]["noise"]
     assert noise[0]["r"] == 0.5

@@ -146,6 +146,11 @@ def signal_frame(frame: BarFrame, settings: SignalSettings, models: SymbolModels
     return pd.DataFrame(table)
 
 
+def _typed(table: pd.DataFrame, frame: BarFrame) -> pd.DataFrame:
+    """The frame for Parquet: `ts_close` as a UTC timestamp column rather than ISO text."""
+    return table.assign(ts_close=pd.to_datetime(np.asarray(frame.ts_close), utc=True))
+
+
 def _applies(frame: BarFrame, schedule: Schedule[Any], window: int) -> list[dict[str, Any]]:
     fits = []
     for start, params in zip(schedule.starts, schedule.params, strict=True):
@@ -247,7 +252,7 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         document = _clean(model_document(frame, cfg, models)) if model_out else None
         writes: list[tuple[Path, Callable[[Path], None]]] = [
             (out, (lambda p: table.to_csv(p, index=False)) if kind == "csv"
-             else (lambda p: table.to_parquet(p, index=False)))]
+             else (lambda p: _typed(table, frame).to_parquet(p, index=False)))]
         if model_out is not None:
             text = json.dumps(document, indent=2) + "\n"
             writes.append((model_out, lambda p: _write_text(p, text)))
