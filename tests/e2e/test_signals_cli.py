@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,8 +22,8 @@ SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalma
 # strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
 GOLDEN = {
     "sma_cross": (24, 94713.9, -0.5832252034037023),
-    "breakout": (27, 98593.265, -0.13745004553848855),
-    "momentum": (13, 100478.35, 0.16483820448176803),
+    "breakout": (27, 98956.98, -0.08987771418663913),
+    "momentum": (11, 100673.87, 0.2243703824625988),
     "mean_reversion": (10, 100700.11, 0.3708618236434841),
     "ma_cross": (26, 94598.78, -0.5926225769886663),
     "multi_factor": (57, 100930.45, 0.27800299338860934),
@@ -53,11 +55,11 @@ def test_signals_writes_the_frame_and_the_fitted_models(cli: Cli, tmp_path: Path
     assert "log returns of close" in hmm["series"]
     assert hmm["scale"] == 100
     fit = hmm["fits"][0]
-    assert {"startprob", "transmat", "means", "variances"} <= set(fit)
+    assert {"startprob", "transmat", "means", "variances", "prior"} <= set(fit)
     assert fit["fitted_on"]["last_bar"] < fit["applies_from_bar"]
     first_filtered = next(i for i, r in enumerate(rows) if r["regime"])
     assert first_filtered == fit["applies_from_bar"]
-    assert {"omega", "alpha", "beta", "mu"} <= set(garch["fits"][0])
+    assert {"omega", "alpha", "beta", "mu", "first_variance"} <= set(garch["fits"][0])
     assert model["kalman"]["space"] == "log"
 
 
@@ -67,8 +69,11 @@ def test_signals_takes_kalman_settings_by_param_and_writes_parquet(cli: Cli,
                  "kalman.space=price", "--param", "kalman.r=0.5", "--param", "kalman.fit=true",
                  "--param", "kalman.train=100", "--model-out", "ko.json", "--quiet")
     assert result.code == 0, result.stderr
-    table = pq.read_table(tmp_path / "ko.parquet").to_pydict()
+    parquet = pq.read_table(tmp_path / "ko.parquet")
+    assert str(parquet.schema.field("ts_close").type) == "timestamp[ns, tz=UTC]"
+    table = parquet.to_pydict()
     assert list(table) == SIGNAL_COLUMNS
+    assert table["ts_close"][0].isoformat() == "2009-08-21T20:00:00+00:00"
     assert abs(table["kalman_level"][-1] - table["close"][-1]) < 5  # price space
     noise = json.loads((tmp_path / "ko.json").read_text())["kalman"]["noise"]
     assert noise[0]["r"] == 0.5
@@ -218,6 +223,13 @@ def test_momentum_with_a_higher_timeframe_trend_decides_alike_in_paper_and_backt
     assert checked.code == 0, checked.stdout + checked.stderr
 
 
+def test_an_unknown_trend_timeframe_is_one_readable_line(cli: Cli) -> None:
+    result = cli.backtest("--strategy", "momentum", "--param", "trend=2h")
+    assert result.code == 2
+    assert "parameter trend must be empty or a timeframe: unknown timeframe '2h'" in \
+        result.error_line()
+
+
 def test_a_trend_timeframe_no_longer_than_the_bars_is_refused(cli: Cli) -> None:
     result = cli.backtest("--strategy", "momentum", "--param", "trend=1D")
     assert result.code == 2
@@ -241,3 +253,38 @@ def test_signals_refuses_an_unknown_vendor_in_one_line(cli: Cli, tmp_path: Path)
     assert result.code == 2
     assert "nasdaq" in result.error_line()
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_signals_writes_neither_file_when_one_cannot_be_written(cli: Cli,
+                                                                tmp_path: Path) -> None:
+    (tmp_path / "m.json").mkdir()
+    result = cli("signals", "--symbol", "AAPL", "--out", "s.csv", "--model-out", "m.json")
+    assert result.code == 2
+    assert "cannot write m.json" in result.error_line()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "j.db") == ["m.json"]
+
+
+def test_signals_refuses_more_than_one_symbol(cli: Cli, tmp_path: Path) -> None:
+    result = cli("signals", "--symbol", "AAPL,MSFT", "--out", "s.csv")
+    assert result.code == 2
+    assert "one symbol" in result.error_line()
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_signal_files_get_the_permissions_of_any_new_file(cli: Cli, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        result = cli("signals", "--symbol", "KO", "--out", "k.csv", "--model-out", "k.json",
+                     "--quiet")
+    finally:
+        os.umask(previous)
+    assert result.code == 0, result.stderr
+    for name in ("k.csv", "k.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_an_impossible_kalman_fit_is_reported_not_silently_dropped(cli: Cli) -> None:
+    result = cli("signals", "--symbol", "KO", "--out", "k.csv", "--model-out", "k.json",
+                 "--param", "kalman.fit=true", "--param", "kalman.train=400")
+    assert result.code == 0, result.stderr
+    assert "kalman.fit_skipped" in result.stderr

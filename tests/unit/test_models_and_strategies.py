@@ -253,8 +253,10 @@ class _SensitiveFitter(RecordingFitter):
     def fit_hmm(self, returns: FloatArray, states: int,
                 seed: int) -> Result[HmmParams, ModelError]:
         v = float(np.var(returns))
+        last = min(abs(float(returns[-1])) / (3 * math.sqrt(v)), 1.0)  # where the window ended
         return Success(HmmParams([0.4, 0.3, 0.3], np.full((3, 3), 1 / 3),
-                                 [0.0, 0.0, 0.0], [0.3 * v, v, 3 * v]))
+                                 [0.0, 0.0, 0.0], [0.3 * v, v, 3 * v],
+                                 [(1 - last) / 2, (1 - last) / 2, last]))
 
     def fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
         return Success(GarchParams(float(np.mean(returns)), 0.1 * float(np.var(returns)),

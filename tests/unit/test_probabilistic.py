@@ -36,6 +36,8 @@ _HMM = HmmParams([0.6, 0.3, 0.1], [[0.95, 0.04, 0.01], [0.05, 0.9, 0.05], [0.02,
                  [0.05, 0.0, -0.1], [0.4, 1.0, 4.0])
 _HMM2 = HmmParams([0.5, 0.3, 0.2], [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]],
                   [0.1, -0.05, 0.0], [0.2, 1.5, 6.0])
+_HMM_PRIOR = HmmParams(_HMM.startprob, _HMM.transmat, _HMM.means, _HMM.variances,
+                       [0.1, 0.1, 0.8])
 _GARCH = GarchParams(0.02, 0.05, 0.1, 0.85)
 
 
@@ -63,8 +65,9 @@ kalmans = st.builds(
 kernels = st.one_of(
     kalmans,
     st.builds(Regime, st.builds(RegimeSettings, st.just(3), st.floats(0.5, 1.0)),
-              schedules([_HMM, _HMM2])),
-    st.builds(Garch, schedules([_GARCH, GarchParams(0.0, 0.2, 0.05, 0.9)])),
+              schedules([_HMM, _HMM2, _HMM_PRIOR])),
+    st.builds(Garch, schedules([_GARCH, GarchParams(0.0, 0.2, 0.05, 0.9),
+                                GarchParams(0.0, 0.2, 0.05, 0.9, 7.5)])),
     st.builds(OnKalmanLevel, st.sampled_from([Sma(3), Ema(4)]), kalmans),
 )
 
@@ -162,6 +165,17 @@ def test_hmm_filtered_probabilities_match_hmmlearn_on_each_prefix() -> None:
     assert np.all(np.isnan(probs[0]))
 
 
+def test_the_first_filtered_bar_starts_from_the_fitted_prior_not_the_start_probabilities(
+        ) -> None:
+    close = np.array([100.0, 100.2, 99.9, 100.1])
+    out = Regime(schedule=Schedule((2,), (_HMM_PRIOR,))).batch(close, close, close)
+    x = 100 * math.log(close[2] / close[1])
+    likelihood = np.exp(-0.5 * (x - _HMM.means) ** 2 / _HMM.variances) / np.sqrt(_HMM.variances)
+    expected = _HMM_PRIOR.prior * likelihood / np.sum(_HMM_PRIOR.prior * likelihood)
+    assert np.allclose([p[2] for p in out[1:]], expected, atol=1e-12)
+    assert out[0][2] == 2  # the prior, not startprob (calm 0.6), decides the label
+
+
 @settings(max_examples=40, deadline=None)
 @given(close=closes(max_size=200))
 def test_regime_probabilities_sum_to_one(close: np.ndarray) -> None:
@@ -198,6 +212,15 @@ def test_garch_follows_its_recursion_from_the_unconditional_variance() -> None:
     for t in range(2, 5):
         sigma2 = _GARCH.omega + _GARCH.alpha * (x[t - 1] - _GARCH.mu) ** 2 + _GARCH.beta * sigma2
         assert vol[t] == pytest.approx(math.sqrt(sigma2) / 100, rel=1e-12)
+
+
+def test_garch_starts_from_the_fitted_first_variance_when_there_is_one() -> None:
+    close = np.array([100.0, 101.0, 99.0, 99.5])
+    started = GarchParams(_GARCH.mu, _GARCH.omega, _GARCH.alpha, _GARCH.beta, 9.0)
+    (vol,) = Garch(Schedule((2,), (started,))).batch(close, close, close)
+    x = 100 * math.log(close[2] / close[1])
+    sigma2 = _GARCH.omega + _GARCH.alpha * (x - _GARCH.mu) ** 2 + _GARCH.beta * 9.0
+    assert vol[2] == pytest.approx(math.sqrt(sigma2) / 100, rel=1e-12)
 
 
 def test_a_schedule_applies_each_parameter_set_from_its_start() -> None:

@@ -88,6 +88,9 @@ def fit_symbol(close: FloatArray, needs: frozenset[str], settings: SignalSetting
                                 reason=str(fitted_garch.failure()))
                 else:
                     garch = garch.then(start, fitted_garch.unwrap())
+    if "kalman" in needs and plan.kalman_fit and n <= plan.kalman_train:
+        log.warning("kalman.fit_skipped", symbol=symbol, bars=n, train=plan.kalman_train,
+                    reason="no bar after the training window: the configured noise applies")
     if "kalman" in needs and plan.kalman_fit and n > plan.kalman_train:
         k = settings.kalman
         y = observations(close[:plan.kalman_train], k.space)

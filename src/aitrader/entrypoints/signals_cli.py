@@ -8,7 +8,7 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,17 +69,34 @@ def _format(path: Path, flag: str, allowed: Mapping[str, str]) -> str:
     return kind
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same directory, so no half-written file remains."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    os.close(handle)
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_all(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
+    """Write every file through a temporary file beside it, then move them all into place:
+    either all are written or none is (a failure removes the temporaries)."""
+    mode = 0o666 & ~_umask()  # what a plain open() would give, not mkstemp's 0600
+    temps: list[tuple[Path, Path]] = []
     try:
-        write(Path(temp))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        for path, write in writes:
+            directory = path.parent if str(path.parent) else Path(".")
+            if path.is_dir():
+                raise UserError(f"cannot write {path}: it is a directory")
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+            os.close(handle)
+            temps.append((Path(name), path))
+            write(Path(name))
+            os.chmod(name, mode)
+        for moved, path in temps:
+            os.replace(moved, path)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        for left, _ in temps:
+            left.unlink(missing_ok=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -129,6 +146,11 @@ def signal_frame(frame: BarFrame, settings: SignalSettings, models: SymbolModels
     return pd.DataFrame(table)
 
 
+def _typed(table: pd.DataFrame, frame: BarFrame) -> pd.DataFrame:
+    """The frame for Parquet: `ts_close` as a UTC timestamp column rather than ISO text."""
+    return table.assign(ts_close=pd.to_datetime(np.asarray(frame.ts_close), utc=True))
+
+
 def _applies(frame: BarFrame, schedule: Schedule[Any], window: int) -> list[dict[str, Any]]:
     fits = []
     for start, params in zip(schedule.starts, schedule.params, strict=True):
@@ -153,11 +175,13 @@ def model_document(frame: BarFrame, config: Config, models: SymbolModels) -> dic
     for fit in _applies(frame, models.hmm, plan.window):
         p = fit.pop("params")
         hmm.append({**fit, "startprob": p.startprob.tolist(), "transmat": p.transmat.tolist(),
-                    "means": p.means.tolist(), "variances": p.variances.tolist()})
+                    "means": p.means.tolist(), "variances": p.variances.tolist(),
+                    "prior": p.prior.tolist()})
     garch = []
     for fit in _applies(frame, models.garch, plan.window):
         p = fit.pop("params")
-        garch.append({**fit, "mu": p.mu, "omega": p.omega, "alpha": p.alpha, "beta": p.beta})
+        garch.append({**fit, "mu": p.mu, "omega": p.omega, "alpha": p.alpha, "beta": p.beta,
+                      "first_variance": p.starting_variance})
     k = config.kalman
     kalman: dict[str, Any] = {
         "space": k.space, "p0": k.p0, "transition": [[1, 1], [0, 1]], "observation": [1, 0],
@@ -212,6 +236,9 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         options = {"data": data, "param": param, "start": start, "end": end,
                    "bar_label": bar_label, "calendar": calendar, "vendor": vendor,
                    "symbols": symbol}
+        if "," in symbol or not symbol.strip():
+            raise UserError(f"--symbol {symbol!r}: signals are computed for one symbol; "
+                            "run the command once per symbol")
         cfg = load_config(config, overrides=overrides("backtest", options))
         if cfg.strategy.params:
             raise UserError("--param: signals takes only kalman.* and regime.* settings, not "
@@ -223,17 +250,13 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
                             fit_plan(cfg), container.model_fitter(), str(frame.symbol))
         table = signal_frame(frame, settings, models)
         document = _clean(model_document(frame, cfg, models)) if model_out else None
-        try:
-            if kind == "csv":
-                _write_atomically(out, lambda p: table.to_csv(p, index=False))
-            else:
-                _write_atomically(out, lambda p: table.to_parquet(p, index=False))
-            if model_out is not None:
-                text = json.dumps(document, indent=2) + "\n"
-                _write_atomically(model_out, lambda p: _write_text(p, text))
-        except OSError as error:
-            raise UserError(f"cannot write {error.filename or out}: "
-                            f"{error.strerror or error}") from None
+        writes: list[tuple[Path, Callable[[Path], None]]] = [
+            (out, (lambda p: table.to_csv(p, index=False)) if kind == "csv"
+             else (lambda p: _typed(table, frame).to_parquet(p, index=False)))]
+        if model_out is not None:
+            text = json.dumps(document, indent=2) + "\n"
+            writes.append((model_out, lambda p: _write_text(p, text)))
+        _write_all(writes)
         if not quiet:
             print(f"{frame.symbol} {frame.timeframe.value}: {len(table)} bars, "
                   f"{len(models.hmm.starts)} HMM and {len(models.garch.starts)} GARCH fits; "

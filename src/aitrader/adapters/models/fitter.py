@@ -84,7 +84,8 @@ class LibraryModelFitter(ModelFitter):
         # variances spread geometrically around the sample variance (calm below, turbulent
         # above). It is deterministic (no threaded clustering) and separates states by
         # volatility, which is what the labels mean. Start and transition probabilities begin
-        # uniform; `seed` only feeds hmmlearn's own generator.
+        # as hmmlearn draws them (Dirichlet, from its generator seeded with `seed`), so a fit
+        # depends on the seed but is the same for the same seed and window.
         model = GaussianHMM(n_components=states, covariance_type="diag",
                             n_iter=self._iterations, tol=1e-4, random_state=seed,
                             init_params="st")
@@ -106,9 +107,12 @@ class LibraryModelFitter(ModelFitter):
         if not np.allclose(transmat.sum(axis=1), 1.0):
             return Failure(ModelError("degenerate", "HMM fit left a state never visited"))
         try:
+            # where the window ended (filtered = smoothed at the last observation), one step on:
+            # the distribution of the first bar after the window, from the window's bars only
+            prior = model.predict_proba(x)[-1] @ transmat
             params = HmmParams(model.startprob_, transmat, model.means_[:, 0],
-                               model.covars_[:, 0, 0])
-        except ValueError as error:
+                               model.covars_[:, 0, 0], prior / prior.sum())
+        except (ValueError, np.linalg.LinAlgError) as error:
             return Failure(ModelError("degenerate", f"HMM fit is unusable: {error}"))
         return Success(params.ordered())
 
@@ -127,9 +131,13 @@ class LibraryModelFitter(ModelFitter):
         except (ValueError, np.linalg.LinAlgError) as error:
             return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
         p = fit.params
+        mu, omega = float(p["mu"]), float(p["omega"])
+        alpha, beta = float(p["alpha[1]"]), float(p["beta[1]"])
+        # the variance of the first bar after the window, forecast from the window's last bar
+        last = usable.unwrap()[-1] - mu
+        first = omega + alpha * last * last + beta * float(fit.conditional_volatility[-1]) ** 2
         try:
-            return Success(GarchParams(float(p["mu"]), float(p["omega"]),
-                                       float(p["alpha[1]"]), float(p["beta[1]"])))
+            return Success(GarchParams(mu, omega, alpha, beta, first))
         except ValueError as error:
             return Failure(ModelError("non_stationary", f"GARCH fit is unusable: {error}"))
 

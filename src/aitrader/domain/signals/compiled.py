@@ -69,7 +69,7 @@ def _kalman_run(y: FloatArray, lo: int, hi: int, state: FloatArray, q_level: flo
 kalman_run = _compile(_kalman_run)
 
 
-def _hmm_step(previous: FloatArray, first: bool, x: float, startprob: FloatArray,
+def _hmm_step(previous: FloatArray, first: bool, x: float, initial: FloatArray,
               transmat: FloatArray, means: FloatArray, variances: FloatArray) -> FloatArray:
     """One forward-filter step: P(state_t | x_1..x_t) from P(state_{t-1} | x_1..x_{t-1})."""
     k = len(means)
@@ -83,7 +83,7 @@ def _hmm_step(previous: FloatArray, first: bool, x: float, startprob: FloatArray
     total = 0.0
     for j in range(k):
         if first:
-            prior = startprob[j]
+            prior = initial[j]
         else:
             prior = 0.0
             for i in range(k):
@@ -123,13 +123,13 @@ def _regime_step(previous: FloatArray, first: bool, close: float, previous_close
 
 
 def _hmm_run(x: FloatArray, lo: int, hi: int, probs: FloatArray, started: bool, label: int,
-             switch: float, startprob: FloatArray, transmat: FloatArray, means: FloatArray,
+             switch: float, initial: FloatArray, transmat: FloatArray, means: FloatArray,
              variances: FloatArray, out: FloatArray) -> int:
     """Filter x[lo:hi] from probs (updated in place); out[0] the label, out[1:] the
     probabilities; returns the last label."""
     first = not started
     for t in range(lo, hi):
-        probs[:] = hmm_step(probs, first, x[t], startprob, transmat, means, variances)
+        probs[:] = hmm_step(probs, first, x[t], initial, transmat, means, variances)
         first = False
         label = relabel(probs, label, switch)
         out[0, t] = label

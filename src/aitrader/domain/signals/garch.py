@@ -1,7 +1,8 @@
 """GARCH(1,1) conditional volatility by its recursion, one bar at a time.
 
 sigma2_{t+1} = omega + alpha * (x_t - mu)^2 + beta * sigma2_t on percent log returns x; the
-first filtered bar starts from the unconditional variance. The output at bar t is the forecast
+first filtered bar starts from the fit's forecast at the end of its window (or, without one,
+the unconditional variance). The output at bar t is the forecast
 for bar t+1 (known at t's close) as a fraction: sqrt(sigma2_{t+1}) / 100, a per-bar standard
 deviation of log returns.
 """
@@ -59,7 +60,7 @@ class Garch:
             return (i + 1, close, sigma2), (NAN,)
         x = log_return(close, previous, RETURN_SCALE)
         if math.isnan(sigma2):
-            sigma2 = p.unconditional_variance
+            sigma2 = p.starting_variance
         sigma2 = garch_step(sigma2, x, p.mu, p.omega, p.alpha, p.beta)
         return (i + 1, close, sigma2), (math.sqrt(sigma2) / RETURN_SCALE,)
 
@@ -72,7 +73,7 @@ class Garch:
         for lo, hi, p in self.schedule.segments(n):
             if max(lo, 1) < hi:
                 if math.isnan(sigma2):
-                    sigma2 = p.unconditional_variance
+                    sigma2 = p.starting_variance
                 sigma2 = garch_run(x, max(lo, 1), hi, sigma2, p.mu, p.omega, p.alpha, p.beta,
                                    out)
         return (np.sqrt(out) / RETURN_SCALE,)

@@ -72,26 +72,40 @@ def _array(value: object) -> FloatArray:
     return array
 
 
+def _optional_array(value: object) -> FloatArray | None:
+    return None if value is None else _array(value)
+
+
 @attrs.frozen
 class HmmParams:
-    """A Gaussian HMM on percent log returns; states ordered by variance, calmest first."""
+    """A Gaussian HMM on percent log returns; states ordered by variance, calmest first.
+
+    `startprob` is the fitted distribution of the first state of the training window. `prior`
+    is the state distribution the filter starts from on the first bar it filters (default
+    `startprob`): a fitter sets it to the filtered distribution at the end of its training
+    window moved one step by `transmat`, so the first filtered bar does not inherit the state
+    the window began in. Both come only from bars before the ones filtered.
+    """
 
     startprob: FloatArray = attrs.field(converter=_array, eq=False)
     transmat: FloatArray = attrs.field(converter=_array, eq=False)
     means: FloatArray = attrs.field(converter=_array, eq=False)
     variances: FloatArray = attrs.field(converter=_array, eq=False)
-    # [startprob | means | variances | transmat] per state: one array for the compiled step
+    prior: FloatArray = attrs.field(converter=_optional_array, eq=False, default=None)
+    # [prior | means | variances | transmat] per state: one array for the compiled step
     packed: FloatArray = attrs.field(init=False, eq=False, repr=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         k = len(self.means)
+        if self.prior is None:
+            object.__setattr__(self, "prior", self.startprob)
         if self.startprob.shape != (k,) or self.transmat.shape != (k, k) or \
-                self.variances.shape != (k,):
+                self.variances.shape != (k,) or self.prior.shape != (k,):
             raise ValueError("HMM parameters must describe one number of states")
         if not (np.all(np.isfinite(self.transmat)) and np.all(self.variances > 0)
-                and np.all(np.isfinite(self.means))):
+                and np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.prior))):
             raise ValueError("HMM parameters must be finite with positive variances")
-        packed = _array(np.column_stack((self.startprob, self.means, self.variances,
+        packed = _array(np.column_stack((self.prior, self.means, self.variances,
                                          self.transmat)))
         object.__setattr__(self, "packed", packed)  # derived once, after the checks
 
@@ -103,17 +117,29 @@ class HmmParams:
         """The same model with states sorted by variance (calmest first)."""
         order = np.argsort(self.variances, kind="stable")
         return HmmParams(self.startprob[order], self.transmat[np.ix_(order, order)],
-                         self.means[order], self.variances[order])
+                         self.means[order], self.variances[order], self.prior[order])
+
+
+def _optional_positive(_i: object, a: attrs.Attribute[float | None], v: float | None) -> None:
+    if v is not None and not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{a.name} must be a positive finite number, was {v}")
 
 
 @attrs.frozen
 class GarchParams:
-    """GARCH(1,1) on percent log returns with a constant mean mu."""
+    """GARCH(1,1) on percent log returns with a constant mean mu.
+
+    `first_variance` is the conditional variance of the first bar the recursion runs on: a
+    fitter sets it to the forecast made at the end of its training window (from the window's
+    bars only); without it the recursion starts from the unconditional variance.
+    """
 
     mu: float = attrs.field(converter=float)
     omega: float = attrs.field(converter=float, validator=_positive_finite)
     alpha: float = attrs.field(converter=float)
     beta: float = attrs.field(converter=float)
+    first_variance: float | None = attrs.field(
+        default=None, converter=attrs.converters.optional(float), validator=_optional_positive)
 
     def __attrs_post_init__(self) -> None:
         if not (self.alpha >= 0 and self.beta >= 0 and self.alpha + self.beta < 1):
@@ -122,6 +148,13 @@ class GarchParams:
     @property
     def unconditional_variance(self) -> float:
         return self.omega / (1.0 - self.alpha - self.beta)
+
+    @property
+    def starting_variance(self) -> float:
+        """The variance the recursion starts from on its first bar."""
+        if self.first_variance is None:
+            return self.unconditional_variance
+        return self.first_variance
 
 
 @attrs.frozen

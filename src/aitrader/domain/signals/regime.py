@@ -85,7 +85,7 @@ class Regime:
         for lo, hi, p in self.schedule.segments(n):
             if max(lo, 1) < hi:
                 label = hmm_run(x, max(lo, 1), hi, probs, started, label, self.settings.switch,
-                                p.startprob, p.transmat, p.means, p.variances, out)
+                                p.prior, p.transmat, p.means, p.variances, out)
                 started = True
         return tuple(np.ascontiguousarray(out[j]) for j in range(1 + k))
 

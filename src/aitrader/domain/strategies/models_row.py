@@ -37,7 +37,7 @@ def timeframe_check(value: str) -> str | None:
     try:
         Timeframe.parse(value)
     except ValueError as error:
-        return str(error)
+        return f"must be empty or a timeframe: {error}"
     return None
 
 
