@@ -126,6 +126,17 @@ def test_allocators_weight_a_multi_symbol_backtest_and_rebalance(cli: Cli, alloc
     assert all(0 <= float(w) <= 1 for w in weights)
 
 
+@pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
+def test_an_allocator_over_one_symbol_gives_it_the_whole_invested_fraction(
+    cli: Cli, allocator: str
+) -> None:
+    document = cli.backtest_json("--symbols", "AAPL", "--allocator", allocator,
+                                 "--rebalance", "monthly")
+    assert document["metrics"]["trades"] > 0
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    assert {d["sizing"].get("weight") for d in explained} - {None} == {"1.00000000"}
+
+
 def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
