@@ -2,9 +2,10 @@
 
 Weights are each symbol's share of the invested fraction (they sum to 1). Until `lookback`
 closes of every symbol are known the split is equal. With a schedule (daily, weekly, monthly)
-the weights are recomputed on the first bar of each new period from the closes before it, and every symbol whose position
-has drifted from its target by more than `drift` of equity is re-sized on its next bar. Without
-one (`none`), the allocator runs once, as soon as the lookback is filled.
+the weights are recomputed on the first bar of each new period, from the closes before it, and
+every symbol whose position has drifted from its target by more than `drift` of equity is
+re-sized on its next bar. Without one (`none`), the allocator runs once, as soon as the
+lookback is filled.
 """
 
 from __future__ import annotations
