@@ -57,6 +57,19 @@ def test_reduce_lets_no_position_be_opened(cli: Cli) -> None:
     assert {v["rule"] for v in refused} == {"trading_state"}
 
 
+def test_reduce_does_not_soften_a_halt_and_says_so(cli: Cli) -> None:
+    assert risk(cli, "halt", "--reason", "outage")["state"] == "HALTED"
+    said = cli("risk", "reduce", "--reason", "calmer", "--journal", cli.journal_url)
+    assert said.code == 0, said.stderr
+    assert said.stdout.splitlines()[0].startswith("still HALTED")
+    assert "trading state  HALTED - manual: outage" in said.stdout
+    assert risk(cli, "resume")["state"] == "ACTIVE"
+    reduced = risk(cli, "reduce", "--reason", " ")
+    assert (reduced["state"], reduced["reason"]) == ("REDUCING", "manual")
+    killed = risk(cli, "kill")
+    assert (killed["state"], killed["reason"]) == ("HALTED", "kill switch")
+
+
 def test_kill_is_carried_out_by_the_engine_and_verified_flat(cli: Cli) -> None:
     state = risk(cli, "kill", "--reason", "drill")
     assert (state["state"], state["kill_requested"]) == ("HALTED", True)
@@ -163,6 +176,22 @@ def test_the_json_report_carries_var_cvar_and_exposure(cli: Cli) -> None:
     assert [r["ts"] for r in rows] == [r["ts"] for r in equity]
     assert max(float(r["gross_fraction"]) for r in rows) == pytest.approx(
         figures["gross_exposure_max"], abs=1e-6)
+
+
+def test_the_metrics_table_shows_every_figure_of_the_risk_report(cli: Cli) -> None:
+    table = cli.backtest("--symbols", "KO")
+    assert table.code == 0, table.stderr
+    document = cli.backtest_json("--symbols", "KO")
+    rows = [line for line in table.stdout.splitlines() if "%" in line or "HHI" in line]
+    for label, key in [("VaR 95 % (historical)", "var_95_historical"),
+                       ("CVaR 95 % (parametric)", "cvar_95_parametric"),
+                       ("VaR 99 % (historical)", "var_99_historical"),
+                       ("CVaR 99 % (parametric)", "cvar_99_parametric"),
+                       ("Gross exposure (max)", "gross_exposure_max"),
+                       ("Net exposure (min)", "net_exposure_min")]:
+        shown = [r for r in rows if r.strip().startswith(label)]
+        assert shown, label
+        assert shown[0].endswith(f"{document['risk'][key] * 100:.2f} %"), shown[0]
 
 
 @pytest.mark.parametrize(("variable", "value", "named"), [
