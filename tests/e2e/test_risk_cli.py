@@ -126,6 +126,11 @@ def test_explain_by_order_shows_the_chain_behind_that_order(cli: Cli) -> None:
     missing = cli.runs("explain", document["run_id"], "--order", "nope")
     assert missing.code == 2
     assert "no order 'nope'" in missing.error_line()
+    elsewhere = cli.runs("explain", document["run_id"], "--symbol", "AAPL")
+    assert elsewhere.code == 2
+    assert elsewhere.error_line().endswith("traded KO, not 'AAPL'")
+    everything = cli.runs("explain", document["run_id"]).stdout
+    assert cli.runs("explain", document["run_id"], "--symbol", "ko").stdout == everything
 
 
 @pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
