@@ -83,14 +83,17 @@ class DailyLossHalt(RuleGate):
 
 @attrs.frozen
 class MaxGrossExposure(RuleGate):
-    """Refuse an intent that would take gross exposure above `limit` times equity."""
+    """Refuse an intent that would take gross exposure above `limit` times equity. Working
+    orders count as exposure taken: the cash they reserve (every symbol's exposure-increasing
+    orders, at their worst price) is added to the positions' value, or several symbols
+    deciding on one bar would each see the room the others are about to fill."""
 
     limit: Decimal
     rule: str = "max_gross_exposure"
     spares_reductions: ClassVar[bool] = True
 
     def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
-        gross = ctx.gross_exposure + ctx.added_value(intent)
+        gross = ctx.gross_exposure + ctx.reserved_cash + ctx.added_value(intent)
         cap = self.limit * max(ctx.equity, _ZERO)
         if gross > cap:
             return f"gross exposure {gross:.2f} would exceed {self.limit} of equity ({cap:.2f})"
@@ -100,16 +103,21 @@ class MaxGrossExposure(RuleGate):
 @attrs.frozen
 class MaxNetExposure(RuleGate):
     """Refuse an intent that would take |net exposure| above `limit` times equity, unless it
-    brings net exposure closer to zero."""
+    brings net exposure closer to zero. Working exposure-increasing orders (their reserved
+    cash) count at their worst, as if they all pushed net exposure further from zero."""
 
     limit: Decimal
     rule: str = "max_net_exposure"
 
     def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         net_after = ctx.net_exposure + intent.signed_qty * ctx.price
+        if abs(net_after) <= abs(ctx.net_exposure):
+            return None
+        worst = abs(net_after) + ctx.reserved_cash
         cap = self.limit * max(ctx.equity, _ZERO)
-        if abs(net_after) > cap and abs(net_after) > abs(ctx.net_exposure):
-            return f"net exposure {net_after:.2f} would exceed {self.limit} of equity ({cap:.2f})"
+        if worst > cap:
+            return (f"net exposure {net_after:.2f} (with {ctx.reserved_cash:.2f} in working "
+                    f"orders) would exceed {self.limit} of equity ({cap:.2f})")
         return None
 
 
