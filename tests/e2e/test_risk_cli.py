@@ -21,6 +21,13 @@ def risk(cli: Cli, *args: str) -> Any:
     return outcome.json()
 
 
+def refusals(cli: Cli, run_id: str) -> list[dict[str, Any]]:
+    """Every refusing verdict `runs explain --json` shows for the run."""
+    explained = cli.runs("explain", run_id, "--json").json()
+    assert explained
+    return [v for d in explained for v in d["verdicts"] if not v["passed"]]
+
+
 def test_status_of_a_journal_that_does_not_exist_is_refused_in_one_line(cli: Cli) -> None:
     outcome = cli("risk", "status", "--journal", cli.journal_url)
     assert outcome.code == 2
@@ -51,10 +58,7 @@ def test_reduce_lets_no_position_be_opened(cli: Cli) -> None:
     assert risk(cli, "reduce")["state"] == "REDUCING"
     document = cli.paper_json("--symbols", "KO")
     assert document["metrics"]["trades"] == 0
-    explained = cli.runs("explain", document["run_id"], "--json").json()
-    assert explained
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
-    assert {v["rule"] for v in refused} == {"trading_state"}
+    assert {v["rule"] for v in refusals(cli, document["run_id"])} == {"trading_state"}
 
 
 def test_reduce_does_not_soften_a_halt_and_says_so(cli: Cli) -> None:
@@ -86,9 +90,7 @@ def test_a_drawdown_halt_stops_new_exposure_and_explain_shows_the_refusals(
     monkeypatch.setenv("AITRADER_RISK__MAX_DRAWDOWN", "0.02")
     limited = cli.backtest_json()
     assert limited["metrics"]["trades"] < unlimited["metrics"]["trades"]
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    rules = {v["rule"] for d in explained for v in d["verdicts"] if not v["passed"]}
-    assert "trading_state" in rules
+    assert "trading_state" in {v["rule"] for v in refusals(cli, limited["run_id"])}
     text = cli.runs("explain", limited["run_id"], "--symbol", "AAPL")
     assert text.code == 0
     assert "gate      trading_state" in text.stdout
@@ -162,10 +164,7 @@ def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     monkeypatch.setenv("AITRADER_RISK__MAX_VAR", "0.005")
     limited = cli.backtest_json()
     assert limited["risk"]["var_95_parametric"] < free["risk"]["var_95_parametric"]
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
-    assert refused
-    assert {v["rule"] for v in refused} == {"max_var"}
+    assert {v["rule"] for v in refusals(cli, limited["run_id"])} == {"max_var"}
 
 
 def _most_positions_held_at_once(orders_csv: Path) -> int:
@@ -308,8 +307,7 @@ def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_thre
         NEW_YORK).date() == datetime.fromisoformat(t["exit_ts"]).astimezone(NEW_YORK).date()]
     assert free["metrics"]["trades"] > 3
     assert len(same_day) <= 3  # the five days of data are one window of five business days
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    refused = refusals(cli, limited["run_id"])
     assert {v["rule"] for v in refused} == {"day_trading"}
     assert all(v["reason"].startswith("legacy_pdt: 3 day trades") for v in refused)
 

@@ -20,14 +20,16 @@ from returns.result import Failure
 from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
-from aitrader.entrypoints.runs_cli import missing_sqlite_file
+from aitrader.entrypoints.runs_cli import (
+    AsJsonObject,
+    ConfigOpt,
+    JournalOpt,
+    JournalUrlFn,
+    missing_sqlite_file,
+)
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
-JournalUrlFn = Callable[[str | None, Path | None], str]
-JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
-AsJson = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (journaled).")]
 
 
@@ -98,14 +100,14 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @risk_app.command("status")
     def risk_status(journal: JournalOpt = None, config: ConfigOpt = None,
-                    as_json: AsJson = False) -> None:
+                    as_json: AsJsonObject = False) -> None:
         """Show the durable trading state (ACTIVE, REDUCING or HALTED) and its figures."""
         store, url = opened(journal, config, create=False)
         show(current(store), url, as_json)
 
     @risk_app.command("halt")
     def risk_halt(reason: ReasonOpt, journal: JournalOpt = None, config: ConfigOpt = None,
-                  as_json: AsJson = False) -> None:
+                  as_json: AsJsonObject = False) -> None:
         """HALTED: only cancels go out until `aitrader risk resume`."""
         if not reason.strip():
             raise UserError("--reason: say why trading is halted")
@@ -114,7 +116,7 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @risk_app.command("resume")
     def risk_resume(journal: JournalOpt = None, config: ConfigOpt = None,
-                    as_json: AsJson = False) -> None:
+                    as_json: AsJsonObject = False) -> None:
         """ACTIVE again: clears the halt, the rejection streak, a pending kill and the peak."""
         change(journal, config, as_json, lambda s: s.resumed(), lambda _s: "resumed: ACTIVE")
 
@@ -123,7 +125,7 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         """Register a command that moves the state with an optional --reason."""
 
         def command(reason: ReasonOpt = "", journal: JournalOpt = None,
-                    config: ConfigOpt = None, as_json: AsJson = False) -> None:
+                    config: ConfigOpt = None, as_json: AsJsonObject = False) -> None:
             change(journal, config, as_json, lambda s: move(s, reason.strip()), said)
 
         command.__doc__ = help_text

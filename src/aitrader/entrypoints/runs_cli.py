@@ -17,6 +17,11 @@ from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
 from aitrader.ports.journal import Journal
 
 JournalUrlFn = Callable[[str | None, Path | None], str]
+JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
+RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
+AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
+AsJsonObject = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
 
 
 def _info_dict(info: RunInfo) -> dict[str, Any]:
@@ -70,10 +75,9 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @runs_app.command("list")
     def runs_list(
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
+        journal: JournalOpt = None, config: ConfigOpt = None,
         limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs.")] = 20,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+        as_json: AsJsonList = False,
     ) -> None:
         """List the most recent runs, newest first."""
         listed = journal_for(journal, config).runs(limit)
@@ -97,10 +101,9 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @runs_app.command("show")
     def runs_show(
-        run_id: Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")],
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON object on stdout.")] = False,
+        run_id: RunIdArg,
+        journal: JournalOpt = None, config: ConfigOpt = None,
+        as_json: AsJsonObject = False,
     ) -> None:
         """Show one run: manifest, digests, metrics and counts."""
         store = journal_for(journal, config)
@@ -200,15 +203,14 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
 
     @runs_app.command("explain")
     def runs_explain(
-        run_id: Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")],
+        run_id: RunIdArg,
         symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol.")] = None,
         at: Annotated[str | None, typer.Option(
             "--at", help="A day (YYYY-MM-DD) or ISO moment (the decision in force then).")] = None,
         order: Annotated[str | None, typer.Option(
             "--order", help="The decision behind this client_order_id.")] = None,
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+        journal: JournalOpt = None, config: ConfigOpt = None,
+        as_json: AsJsonList = False,
     ) -> None:
         """Print the decision chain: inputs, signals, target, sizing, every gate's verdict."""
         store = journal_for(journal, config)
