@@ -21,6 +21,13 @@ def risk(cli: Cli, *args: str) -> Any:
     return outcome.json()
 
 
+def refusals(cli: Cli, run_id: str) -> list[dict[str, Any]]:
+    """Every refusing verdict `runs explain --json` shows for the run."""
+    explained = cli.runs("explain", run_id, "--json").json()
+    assert explained
+    return [v for d in explained for v in d["verdicts"] if not v["passed"]]
+
+
 def test_status_of_a_journal_that_does_not_exist_is_refused_in_one_line(cli: Cli) -> None:
     outcome = cli("risk", "status", "--journal", cli.journal_url)
     assert outcome.code == 2
@@ -51,10 +58,20 @@ def test_reduce_lets_no_position_be_opened(cli: Cli) -> None:
     assert risk(cli, "reduce")["state"] == "REDUCING"
     document = cli.paper_json("--symbols", "KO")
     assert document["metrics"]["trades"] == 0
-    explained = cli.runs("explain", document["run_id"], "--json").json()
-    assert explained
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
-    assert {v["rule"] for v in refused} == {"trading_state"}
+    assert {v["rule"] for v in refusals(cli, document["run_id"])} == {"trading_state"}
+
+
+def test_reduce_does_not_soften_a_halt_and_says_so(cli: Cli) -> None:
+    assert risk(cli, "halt", "--reason", "outage")["state"] == "HALTED"
+    said = cli("risk", "reduce", "--reason", "calmer", "--journal", cli.journal_url)
+    assert said.code == 0, said.stderr
+    assert said.stdout.splitlines()[0].startswith("still HALTED")
+    assert "trading state  HALTED - manual: outage" in said.stdout
+    assert risk(cli, "resume")["state"] == "ACTIVE"
+    reduced = risk(cli, "reduce", "--reason", " ")
+    assert (reduced["state"], reduced["reason"]) == ("REDUCING", "manual")
+    killed = risk(cli, "kill")
+    assert (killed["state"], killed["reason"]) == ("HALTED", "kill switch")
 
 
 def test_kill_is_carried_out_by_the_engine_and_verified_flat(cli: Cli) -> None:
@@ -73,9 +90,7 @@ def test_a_drawdown_halt_stops_new_exposure_and_explain_shows_the_refusals(
     monkeypatch.setenv("AITRADER_RISK__MAX_DRAWDOWN", "0.02")
     limited = cli.backtest_json()
     assert limited["metrics"]["trades"] < unlimited["metrics"]["trades"]
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    rules = {v["rule"] for d in explained for v in d["verdicts"] if not v["passed"]}
-    assert "trading_state" in rules
+    assert "trading_state" in {v["rule"] for v in refusals(cli, limited["run_id"])}
     text = cli.runs("explain", limited["run_id"], "--symbol", "AAPL")
     assert text.code == 0
     assert "gate      trading_state" in text.stdout
@@ -113,6 +128,11 @@ def test_explain_by_order_shows_the_chain_behind_that_order(cli: Cli) -> None:
     missing = cli.runs("explain", document["run_id"], "--order", "nope")
     assert missing.code == 2
     assert "no order 'nope'" in missing.error_line()
+    elsewhere = cli.runs("explain", document["run_id"], "--symbol", "AAPL")
+    assert elsewhere.code == 2
+    assert elsewhere.error_line().endswith("traded KO, not 'AAPL'")
+    everything = cli.runs("explain", document["run_id"]).stdout
+    assert cli.runs("explain", document["run_id"], "--symbol", "ko").stdout == everything
 
 
 @pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
@@ -126,6 +146,17 @@ def test_allocators_weight_a_multi_symbol_backtest_and_rebalance(cli: Cli, alloc
     assert all(0 <= float(w) <= 1 for w in weights)
 
 
+@pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
+def test_an_allocator_over_one_symbol_gives_it_the_whole_invested_fraction(
+    cli: Cli, allocator: str
+) -> None:
+    document = cli.backtest_json("--symbols", "AAPL", "--allocator", allocator,
+                                 "--rebalance", "monthly")
+    assert document["metrics"]["trades"] > 0
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    assert {d["sizing"].get("weight") for d in explained} - {None} == {"1.00000000"}
+
+
 def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,10 +164,49 @@ def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     monkeypatch.setenv("AITRADER_RISK__MAX_VAR", "0.005")
     limited = cli.backtest_json()
     assert limited["risk"]["var_95_parametric"] < free["risk"]["var_95_parametric"]
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
-    assert refused
-    assert {v["rule"] for v in refused} == {"max_var"}
+    assert {v["rule"] for v in refusals(cli, limited["run_id"])} == {"max_var"}
+
+
+def _most_positions_held_at_once(orders_csv: Path) -> int:
+    """From orders.csv: the most symbols held at once, replaying the fills in time order."""
+    _, orders = read_csv(orders_csv)
+    held: dict[str, float] = {}
+    most = 0
+    for o in sorted((o for o in orders if float(o["filled_qty"] or 0) > 0),
+                    key=lambda o: (o["updated_at"], o["client_order_id"])):
+        sign = 1.0 if o["side"] == "buy" else -1.0
+        held[o["symbol"]] = held.get(o["symbol"], 0.0) + sign * float(o["filled_qty"])
+        most = max(most, sum(1 for q in held.values() if q))
+    return most
+
+
+@pytest.mark.parametrize(("variable", "figure"), [
+    ("AITRADER_RISK__MAX_GROSS_EXPOSURE", "gross_exposure_max"),
+    ("AITRADER_RISK__MAX_NET_EXPOSURE", "net_exposure_max"),
+])
+def test_exposure_caps_hold_when_many_symbols_decide_on_the_same_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, variable: str, figure: str
+) -> None:
+    free = cli.backtest_json()
+    assert free["risk"][figure] > 0.8
+    monkeypatch.setenv(variable, "0.5")
+    capped = cli.backtest_json()
+    assert capped["metrics"]["trades"] > 0
+    # orders are sized at a close and fill at the next open: allow that one gap, no more
+    assert capped["risk"][figure] <= 0.5 * 1.05
+
+
+@pytest.mark.xfail(strict=True, reason="the context counts held positions only "
+                   "(len(self.active) in application/cycle.py and safeguards.py), not symbols "
+                   "whose opening order is still working: eight symbols deciding on one bar "
+                   "each see 0 open positions")
+def test_max_open_positions_holds_when_many_symbols_open_on_the_same_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__MAX_OPEN_POSITIONS", "2")
+    document = cli.backtest_json()
+    assert document["metrics"]["trades"] > 0
+    assert _most_positions_held_at_once(cli.out_dir / "orders.csv") <= 2
 
 
 def test_the_json_report_carries_var_cvar_and_exposure(cli: Cli) -> None:
@@ -152,6 +222,22 @@ def test_the_json_report_carries_var_cvar_and_exposure(cli: Cli) -> None:
     assert [r["ts"] for r in rows] == [r["ts"] for r in equity]
     assert max(float(r["gross_fraction"]) for r in rows) == pytest.approx(
         figures["gross_exposure_max"], abs=1e-6)
+
+
+def test_the_metrics_table_shows_every_figure_of_the_risk_report(cli: Cli) -> None:
+    table = cli.backtest("--symbols", "KO")
+    assert table.code == 0, table.stderr
+    document = cli.backtest_json("--symbols", "KO")
+    rows = [line for line in table.stdout.splitlines() if "%" in line or "HHI" in line]
+    for label, key in [("VaR 95 % (historical)", "var_95_historical"),
+                       ("CVaR 95 % (parametric)", "cvar_95_parametric"),
+                       ("VaR 99 % (historical)", "var_99_historical"),
+                       ("CVaR 99 % (parametric)", "cvar_99_parametric"),
+                       ("Gross exposure (max)", "gross_exposure_max"),
+                       ("Net exposure (min)", "net_exposure_min")]:
+        shown = [r for r in rows if r.strip().startswith(label)]
+        assert shown, label
+        assert shown[0].endswith(f"{document['risk'][key] * 100:.2f} %"), shown[0]
 
 
 @pytest.mark.parametrize(("variable", "value", "named"), [
@@ -208,6 +294,40 @@ def test_orders_fit_the_session_of_the_calendar(
     assert {regular for regular, _ in kinds} == {True, False}
 
 
+def _first_regular_close_after(moment: datetime) -> datetime:
+    """The close of the first 5-minute regular-session bar after an extended-hours moment."""
+    local = moment.astimezone(NEW_YORK)
+    day = local.date() if local.time() < time(9, 35) else local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(9, 35), NEW_YORK)
+
+
+@pytest.mark.xfail(strict=True, reason="exit legs of an entry filled outside the regular "
+                   "session are refused by session_rules (stops are not extended-hours orders) "
+                   "and not placed again when the regular session opens: _place_exits in "
+                   "application/safeguards.py runs once per entry fill")
+def test_a_position_entered_after_hours_gets_its_stop_loss_when_the_session_opens(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__STOP_LOSS", "0.02")
+    path = _extended_hours_file(tmp_path)
+    document = cli.backtest_json("--data", str(path), "--param", "fast=3", "--param", "slow=8")
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    refused_at: datetime | None = None  # an exit refused outside the session, still unplaced
+    unguarded = []
+    for d in sorted(explained, key=lambda d: d["seq"]):
+        ts = datetime.fromisoformat(d["ts"])
+        if d["sizing"].get("exit") and d["action"] == "rejected":
+            refused_at = refused_at or ts
+        elif d["action"] == "exit" or (d["order"] or {}).get("side") == "sell":
+            if refused_at is not None and _first_regular_close_after(refused_at) < ts:
+                unguarded.append((refused_at, ts))  # held into the session without its stop
+            refused_at = None
+    assert any(d["sizing"].get("exit") for d in explained)
+    assert unguarded == []
+
+
 def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_threshold(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,8 +341,7 @@ def test_legacy_pdt_allows_three_day_trades_in_five_business_days_below_the_thre
         NEW_YORK).date() == datetime.fromisoformat(t["exit_ts"]).astimezone(NEW_YORK).date()]
     assert free["metrics"]["trades"] > 3
     assert len(same_day) <= 3  # the five days of data are one window of five business days
-    explained = cli.runs("explain", limited["run_id"], "--json").json()
-    refused = [v for d in explained for v in d["verdicts"] if not v["passed"]]
+    refused = refusals(cli, limited["run_id"])
     assert {v["rule"] for v in refused} == {"day_trading"}
     assert all(v["reason"].startswith("legacy_pdt: 3 day trades") for v in refused)
 

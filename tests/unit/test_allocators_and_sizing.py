@@ -4,12 +4,14 @@ targeting size as documented."""
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aitrader.application.allocation import Allocation, AllocationSettings
 from aitrader.domain.metrics import historical_var, parametric_var
 from aitrader.domain.portfolio import ALLOCATORS, ExposureScaler, allocate
 from aitrader.domain.strategies import Target
@@ -18,7 +20,7 @@ from aitrader.domain.strategies import Target
 @settings(max_examples=40, deadline=None)
 @given(
     name=st.sampled_from(ALLOCATORS),
-    n=st.integers(min_value=2, max_value=6),
+    n=st.integers(min_value=1, max_value=6),
     rows=st.integers(min_value=0, max_value=40),
     seed=st.integers(min_value=0, max_value=2**16),
     invested=st.floats(min_value=0.1, max_value=1.0),
@@ -95,3 +97,22 @@ def test_var_and_cvar_read_the_loss_tail() -> None:
     assert pvar == pytest.approx(0.01645, rel=0.02)
     assert pcvar == pytest.approx(0.02063, rel=0.02)
     assert historical_var(normal, 0.95)[0] == pytest.approx(pvar, rel=0.03)
+
+
+def test_a_rebalance_estimates_from_aligned_closes_before_the_period_s_first_bar() -> None:
+    rng = np.random.default_rng(11)
+    closes = 100 * np.cumprod(1 + rng.normal(0, 0.02, size=(30, 2)), axis=0)
+    closes[:, 1] = 100 * np.cumprod(1 + np.roll(np.diff(closes[:, 0], prepend=100) /
+                                                 np.r_[100, closes[:-1, 0]], 1))
+    settings = AllocationSettings(allocator="risk_parity", rebalance="daily", lookback=10)
+    allocation = Allocation(settings, 2)
+    start = date(2024, 1, 1)
+    for t in range(30):
+        day = start + timedelta(days=t)
+        allocation.observe(0, float(closes[t, 0]), day)
+        window = closes[max(0, t - 11):t]  # the 11 closes before this bar, both symbols
+        if len(window) == 11:
+            expected = allocate("risk_parity", window[1:] / window[:-1] - 1.0, 1.0)
+            assert allocation.weights == pytest.approx(expected.tolist(), abs=1e-12), t
+        allocation.observe(1, float(closes[t, 1]), day)
+    assert len(allocation.history) == 30

@@ -77,6 +77,11 @@ CASES: list[tuple[str, Gate, OrderIntent, RiskContext, OrderIntent, RiskContext]
      buy("20"), ctx(gross_exposure="9000")),
     ("max_net_exposure", MaxNetExposure(D("0.5")), buy("101"), ctx(),
      sell("10"), ctx(position_qty="200", net_exposure="10000")),
+    ("max_gross_exposure", MaxGrossExposure(D("1")), buy("20"),
+     ctx(gross_exposure="8000", reserved_cash="1500"),  # working orders count as exposure
+     buy("10"), ctx(gross_exposure="8000", reserved_cash="1500")),
+    ("max_net_exposure", MaxNetExposure(D("0.5")), buy("60"), ctx(reserved_cash="2500"),
+     buy("40"), ctx(reserved_cash="2500")),
     ("max_open_positions", MaxOpenPositions(2), buy(), ctx(open_positions=2),
      buy(), ctx(position_qty="5", open_positions=2)),
     ("cash_reserve", CashReserve(D("0.1")), buy("181"), ctx(),

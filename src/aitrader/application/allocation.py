@@ -2,9 +2,10 @@
 
 Weights are each symbol's share of the invested fraction (they sum to 1). Until `lookback`
 closes of every symbol are known the split is equal. With a schedule (daily, weekly, monthly)
-the weights are recomputed on the first bar of each new period, and every symbol whose position
-has drifted from its target by more than `drift` of equity is re-sized on its next bar. Without
-one (`none`), the allocator runs once, as soon as the lookback is filled.
+the weights are recomputed on the first bar of each new period, from the closes before it, and
+every symbol whose position has drifted from its target by more than `drift` of equity is
+re-sized on its next bar. Without one (`none`), the allocator runs once, as soon as the
+lookback is filled.
 """
 
 from __future__ import annotations
@@ -66,10 +67,14 @@ class Allocation:
         self.history: list[tuple[date, tuple[float, ...]]] = []
 
     def observe(self, k: int, close: float, day: date) -> None:
-        """Record symbol k's close; on a new period recompute the weights."""
-        self._closes[k].append(close)
+        """Record symbol k's close; on a new period recompute the weights first.
+
+        The first symbol to reach a new period recomputes from every symbol's closes up to the
+        previous bar: the others have not seen this bar yet, and adding only its own close
+        would pair its return of today with theirs of yesterday."""
         s = self.settings
         if s.rebalance == "none":
+            self._closes[k].append(close)
             if not self._once_done and self._ready():
                 self._once_done = True
                 self._recompute(day)
@@ -79,6 +84,7 @@ class Allocation:
             self._period = period
             self._recompute(day)
             self.due = [True] * len(self.due)
+        self._closes[k].append(close)
 
     def _ready(self) -> bool:
         return all(len(c) == c.maxlen for c in self._closes)

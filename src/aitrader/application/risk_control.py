@@ -80,6 +80,7 @@ class RiskControl:
         self._orders: deque[int] = deque()
         self._days = ExchangeDays()
         self._bars = 0
+        self._flattened_peak: Decimal | None = None  # the peak the emergency flatten fired at
         self.changed = False  # set when a rule or a command moved the trading state
 
     # -- durability ------------------------------------------------------------------------
@@ -135,16 +136,20 @@ class RiskControl:
         self.save(at)
 
     def on_equity(self, ts_ns: int, equity: float, at: datetime) -> None:
-        """Raise the peak, start a new day, and halt or flatten when a limit is crossed."""
+        """Raise the peak, start a new day, and halt or flatten when a limit is crossed.
+
+        The emergency flatten fires in any state, a HALTED one included: `max_drawdown` (always
+        the softer limit) halts first and a halt keeps its positions, so the harder drawdown is
+        mostly reached while HALTED. It fires once per equity peak (a flat account stays below
+        its peak until `resume` forgets it)."""
         s = self.settings
-        marked = self.state.marked(decimal_from_float(round(equity, 2)), self._days.day_of(ts_ns))
-        self.state = marked
-        if marked.state is TradingState.HALTED and not marked.kill_requested:
-            return
         value = decimal_from_float(round(equity, 2))
+        marked = self.state.marked(value, self._days.day_of(ts_ns))
+        self.state = marked
         drawdown = marked.drawdown(value)
         if s.flatten_drawdown is not None and drawdown >= s.flatten_drawdown \
-                and not marked.kill_requested and marked.state is not TradingState.HALTED:
+                and not marked.kill_requested and self._flattened_peak != marked.equity_peak:
+            self._flattened_peak = marked.equity_peak
             self._move(marked.killed(f"emergency flatten: drawdown {drawdown:.4f} reached "
                                      f"{s.flatten_drawdown}"), at, "risk.flatten")
         elif marked.state is TradingState.HALTED:

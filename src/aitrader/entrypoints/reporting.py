@@ -38,11 +38,12 @@ def _fmt(key: str, value: Any) -> str:
 
 
 _RISK_LABELS = [
-    ("var_95_historical", "VaR 95 % (historical)"),
-    ("cvar_95_historical", "CVaR 95 % (historical)"),
-    ("var_95_parametric", "VaR 95 % (parametric)"),
-    ("cvar_95_parametric", "CVaR 95 % (parametric)"),
-    ("gross_exposure_avg", "Gross exposure (avg)"), ("net_exposure_avg", "Net exposure (avg)"),
+    *((f"{kind}_{level}_{method}", f"{kind.upper().replace('VAR', 'VaR')} {level} % ({method})")
+      for level in ("95", "99") for method in ("historical", "parametric")
+      for kind in ("var", "cvar")),
+    ("gross_exposure_avg", "Gross exposure (avg)"), ("gross_exposure_max", "Gross exposure (max)"),
+    ("net_exposure_avg", "Net exposure (avg)"), ("net_exposure_min", "Net exposure (min)"),
+    ("net_exposure_max", "Net exposure (max)"),
 ]
 
 

@@ -17,17 +17,20 @@ from typing import Annotated, Any
 import typer
 from returns.result import Failure
 
-from aitrader.domain.risk import RiskState
+from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
-from aitrader.entrypoints.runs_cli import missing_sqlite_file
+from aitrader.entrypoints.runs_cli import (
+    AsJsonObject,
+    ConfigOpt,
+    JournalOpt,
+    JournalUrlFn,
+    missing_sqlite_file,
+)
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
-JournalUrlFn = Callable[[str | None, Path | None], str]
-JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
-AsJson = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (journaled).")]
 
 
 def state_dict(state: RiskState) -> dict[str, Any]:
@@ -41,6 +44,11 @@ def state_dict(state: RiskState) -> dict[str, Any]:
         else str(state.day_start_equity),
         "day_trades": [d.isoformat() for d in state.day_trades],
     }
+
+
+def labelled(source: str, why: str) -> str:
+    """The journaled reason: who moved the state, and why when told."""
+    return f"{source}: {why}" if why else source
 
 
 def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
@@ -64,14 +72,14 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         return found.unwrap() or RiskState()
 
     def change(journal: str | None, config: Path | None, as_json: bool,
-               move: Callable[[RiskState], RiskState], said: str) -> None:
+               move: Callable[[RiskState], RiskState], said: Callable[[RiskState], str]) -> None:
         store, url = opened(journal, config, create=True)
         state = move(current(store))
         now = build_container(load_config(config, overrides={})).wall_clock().now()
         saved = store.save_risk_state(state, now)
         if isinstance(saved, Failure):
             raise RunFailedError(str(saved.failure()))
-        show(state, url, as_json, said)
+        show(state, url, as_json, said(state))
 
     def show(state: RiskState, url: str, as_json: bool, said: str = "") -> None:
         if as_json:
@@ -92,43 +100,43 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @risk_app.command("status")
     def risk_status(journal: JournalOpt = None, config: ConfigOpt = None,
-                    as_json: AsJson = False) -> None:
+                    as_json: AsJsonObject = False) -> None:
         """Show the durable trading state (ACTIVE, REDUCING or HALTED) and its figures."""
         store, url = opened(journal, config, create=False)
         show(current(store), url, as_json)
 
     @risk_app.command("halt")
-    def risk_halt(
-        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")],
-        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
-    ) -> None:
+    def risk_halt(reason: ReasonOpt, journal: JournalOpt = None, config: ConfigOpt = None,
+                  as_json: AsJsonObject = False) -> None:
         """HALTED: only cancels go out until `aitrader risk resume`."""
         if not reason.strip():
             raise UserError("--reason: say why trading is halted")
         change(journal, config, as_json, lambda s: s.halted(f"manual: {reason.strip()}"),
-               "halted: only cancels until `aitrader risk resume`")
-
-    @risk_app.command("reduce")
-    def risk_reduce(
-        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")] = "manual",
-        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
-    ) -> None:
-        """REDUCING: only orders that shrink exposure (a halt stays a halt)."""
-        change(journal, config, as_json, lambda s: s.reducing(f"manual: {reason.strip()}"),
-               "reducing: only exposure-reducing orders")
+               lambda _s: "halted: only cancels until `aitrader risk resume`")
 
     @risk_app.command("resume")
     def risk_resume(journal: JournalOpt = None, config: ConfigOpt = None,
-                    as_json: AsJson = False) -> None:
+                    as_json: AsJsonObject = False) -> None:
         """ACTIVE again: clears the halt, the rejection streak, a pending kill and the peak."""
-        change(journal, config, as_json, lambda s: s.resumed(), "resumed: ACTIVE")
+        change(journal, config, as_json, lambda s: s.resumed(), lambda _s: "resumed: ACTIVE")
 
-    @risk_app.command("kill")
-    def risk_kill(
-        reason: Annotated[str, typer.Option("--reason", help="Why (journaled).")] = "manual",
-        journal: JournalOpt = None, config: ConfigOpt = None, as_json: AsJson = False,
-    ) -> None:
-        """Kill switch: HALTED, then the engine cancels everything, flattens and verifies flat."""
-        change(journal, config, as_json, lambda s: s.killed(f"kill switch: {reason.strip()}"),
-               "kill requested: HALTED; the engine cancels every order, flattens every "
-               "position and verifies the account flat")
+    def with_reason(name: str, help_text: str, move: Callable[[RiskState, str], RiskState],
+                    said: Callable[[RiskState], str]) -> None:
+        """Register a command that moves the state with an optional --reason."""
+
+        def command(reason: ReasonOpt = "", journal: JournalOpt = None,
+                    config: ConfigOpt = None, as_json: AsJsonObject = False) -> None:
+            change(journal, config, as_json, lambda s: move(s, reason.strip()), said)
+
+        command.__doc__ = help_text
+        risk_app.command(name)(command)
+
+    with_reason("reduce", "REDUCING: only orders that shrink exposure (a halt stays a halt).",
+                lambda s, why: s.reducing(labelled("manual", why)),
+                lambda s: "reducing: only exposure-reducing orders"
+                if s.state is TradingState.REDUCING else
+                "still HALTED: a halt stays a halt (`aitrader risk resume` lifts it)")
+    with_reason("kill", "Kill switch: HALTED, then the engine cancels everything, flattens and "
+                "verifies flat.", lambda s, why: s.killed(labelled("kill switch", why)),
+                lambda _s: "kill requested: HALTED; the engine cancels every order, flattens "
+                "every position and verifies the account flat")

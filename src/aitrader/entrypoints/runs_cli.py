@@ -1,4 +1,4 @@
-"""`aitrader runs list` and `aitrader runs show`: reading the journal."""
+"""`aitrader runs list`, `runs show` and `runs explain`: reading the journal."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
+from aitrader.ports.journal import Journal
 
 JournalUrlFn = Callable[[str | None, Path | None], str]
+JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
+RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
+AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
+AsJsonObject = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
 
 
 def _info_dict(info: RunInfo) -> dict[str, Any]:
@@ -40,6 +46,17 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
+def run_info(store: Journal, run_id: str) -> RunInfo:
+    """The run's record; an unknown id is the user's error, an unreadable journal a failure."""
+    found = store.run(run_id)
+    if isinstance(found, Failure):
+        error = found.failure()
+        if error.code == "unknown_run":
+            raise UserError(f"no run {run_id!r} in the journal (see `aitrader runs list`)")
+        raise RunFailedError(str(error))
+    return found.unwrap()
+
+
 def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
     """Attach the runs commands to the runs group."""
 
@@ -58,10 +75,9 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @runs_app.command("list")
     def runs_list(
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
+        journal: JournalOpt = None, config: ConfigOpt = None,
         limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs.")] = 20,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+        as_json: AsJsonList = False,
     ) -> None:
         """List the most recent runs, newest first."""
         listed = journal_for(journal, config).runs(limit)
@@ -85,20 +101,13 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @runs_app.command("show")
     def runs_show(
-        run_id: Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")],
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON object on stdout.")] = False,
+        run_id: RunIdArg,
+        journal: JournalOpt = None, config: ConfigOpt = None,
+        as_json: AsJsonObject = False,
     ) -> None:
         """Show one run: manifest, digests, metrics and counts."""
         store = journal_for(journal, config)
-        found = store.run(run_id)
-        if isinstance(found, Failure):
-            error = found.failure()
-            if error.code == "unknown_run":
-                raise UserError(f"no run {run_id!r} in the journal (see `aitrader runs list`)")
-            raise RunFailedError(str(error))
-        info = _info_dict(found.unwrap())
+        info = _info_dict(run_info(store, run_id))
         orders, fills = store.orders(run_id), store.fills(run_id)
         decisions = store.decisions(run_id)
         info["counts"] = {
@@ -169,7 +178,8 @@ def select_decisions(decisions: Sequence[Decision], symbol: str | None, at: str 
                      order_id: str | None) -> list[Decision]:
     """The decisions the filters pick; --at takes a day (every decision that US-Eastern day)
     or an ISO moment (per symbol, the last decision at or before it: the one in force)."""
-    chosen = [d for d in decisions if symbol is None or str(d.symbol) == symbol.upper()]
+    chosen = [d for d in decisions
+              if symbol is None or str(d.symbol) == symbol.strip().upper()]
     if order_id is not None:
         chosen = [d for d in chosen if d.client_order_id == order_id]
     if at is None:
@@ -193,23 +203,21 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
 
     @runs_app.command("explain")
     def runs_explain(
-        run_id: Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")],
+        run_id: RunIdArg,
         symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol.")] = None,
         at: Annotated[str | None, typer.Option(
             "--at", help="A day (YYYY-MM-DD) or ISO moment (the decision in force then).")] = None,
         order: Annotated[str | None, typer.Option(
             "--order", help="The decision behind this client_order_id.")] = None,
-        journal: Annotated[str | None, typer.Option("--journal", help="Journal URL.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", help="YAML config.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="JSON list on stdout.")] = False,
+        journal: JournalOpt = None, config: ConfigOpt = None,
+        as_json: AsJsonList = False,
     ) -> None:
         """Print the decision chain: inputs, signals, target, sizing, every gate's verdict."""
         store = journal_for(journal, config)
-        found = store.run(run_id)
-        if isinstance(found, Failure):
-            if found.failure().code == "unknown_run":
-                raise UserError(f"no run {run_id!r} in the journal (see `aitrader runs list`)")
-            raise RunFailedError(str(found.failure()))
+        symbols = [str(s) for s in run_info(store, run_id).manifest.symbols]
+        if symbol is not None and symbol.strip().upper() not in symbols:
+            raise UserError(f"--symbol: run {run_id} traded {', '.join(symbols)}, not "
+                            f"{symbol!r}")
         decisions, orders = store.decisions(run_id), store.orders(run_id)
         for read in (decisions, orders):
             if isinstance(read, Failure):

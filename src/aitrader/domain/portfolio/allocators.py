@@ -45,9 +45,15 @@ def _inverse_volatility(data: FloatArray, _ra: float) -> FloatArray:
     return inv
 
 
+def _covariance(data: FloatArray) -> FloatArray:
+    """The columns' covariance as an n x n matrix (np.cov gives a scalar for one column)."""
+    cov: FloatArray = np.atleast_2d(np.cov(data, rowvar=False))
+    return cov
+
+
 def _risk_parity(data: FloatArray, _ra: float) -> FloatArray:
     """Equal risk contributions w_i (C w)_i, by the multiplicative fixed-point iteration."""
-    cov = np.cov(data, rowvar=False)
+    cov = _covariance(data)
     w = _inverse_volatility(data, _ra)
     w = w / w.sum()
     for _ in range(500):
@@ -66,7 +72,7 @@ def _risk_parity(data: FloatArray, _ra: float) -> FloatArray:
 
 def _mean_variance(data: FloatArray, risk_aversion: float) -> FloatArray:
     """max mu'w - risk_aversion/2 w'Cw, long-only, sum 1 (caps applied afterwards too)."""
-    mu, cov = data.mean(axis=0), np.cov(data, rowvar=False)
+    mu, cov = data.mean(axis=0), _covariance(data)
     n = len(mu)
 
     def objective(w: FloatArray) -> float:

@@ -12,17 +12,16 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal, Protocol
 
 import attrs
-from returns.result import Failure, Result, Success
 
 from aitrader.domain.market import Session
-from aitrader.domain.risk.gates import RiskContext, RiskRejection
+from aitrader.domain.risk.gates import RiskContext
+from aitrader.domain.risk.rules import RuleGate
 from aitrader.domain.trading import OrderIntent, OrderType, TimeInForce
 from aitrader.domain.values import Price, Quantity, Side, Symbol
 
 _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
-Verdict = Result[OrderIntent, RiskRejection]
 DAY_TRADING_POLICIES = ("none", "legacy_pdt", "intraday_margin")
 
 
@@ -103,44 +102,38 @@ def day_trading_policy(name: str, *, max_day_trades: int = 3, equity_threshold: 
 
 
 @attrs.frozen
-class DayTradingGate:
+class DayTradingGate(RuleGate):
     """Refuse what the configured day-trading policy does not allow."""
 
     policy: DayTradingPolicy
     rule: str = "day_trading"
 
-    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Verdict:
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         why = self.policy.allows(intent, ctx)
-        if why is not None:
-            return Failure(RiskRejection(self.rule, f"{self.policy.name}: {why}"))
-        return Success(intent)
+        return None if why is None else f"{self.policy.name}: {why}"
 
 
 @attrs.frozen
-class SessionRules:
+class SessionRules(RuleGate):
     """Order types by session: pre- and after-hours (and overnight) take only limit, DAY,
     extended-hours orders, never stops (so no bracket or trailing legs); the regular session
     takes market or limit orders that are not flagged extended-hours; nothing when closed."""
 
     rule: str = "session_rules"
 
-    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Verdict:
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         session = ctx.session
         if session is Session.REGULAR:
-            if intent.extended_hours:
-                return self._refuse("an extended-hours order in the regular session")
-            return Success(intent)
+            return "an extended-hours order in the regular session" if intent.extended_hours \
+                else None
         if session is Session.CLOSED:
-            return self._refuse(f"the market is closed; not sending {intent.symbol}")
+            return f"the market is closed; not sending {intent.symbol}"
         if intent.order_type is not OrderType.LIMIT:
-            return self._refuse(f"{session.value} session takes limit orders only, not "
-                                f"{intent.order_type.value}")
+            return (f"{session.value} session takes limit orders only, not "
+                    f"{intent.order_type.value}")
         if intent.time_in_force is not TimeInForce.DAY or not intent.extended_hours:
-            return self._refuse(f"{session.value} session takes DAY extended-hours orders only")
-        return Success(intent)
-
-    def _refuse(self, reason: str) -> Verdict:
-        return Failure(RiskRejection(self.rule, reason))
+            return f"{session.value} session takes DAY extended-hours orders only"
+        return None
 
 
 OrderStyle = Literal["market", "marketable_limit"]

@@ -1,0 +1,66 @@
+"""RiskControl: the rules that move the trading state from equity marks and rejections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from aitrader.application.risk_control import RiskControl, RiskSettings
+from aitrader.domain.risk import TradingState
+from aitrader.domain.series import to_ns
+
+D = Decimal
+DAY_1 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
+
+
+def marks(control: RiskControl, *equities: float, at: datetime = DAY_1) -> None:
+    for equity in equities:
+        control.on_equity(to_ns(at), equity, at)
+
+
+def test_the_emergency_flatten_fires_after_a_max_drawdown_halt_when_the_fall_goes_on() -> None:
+    control = RiskControl(RiskSettings(max_drawdown=D("0.05"), flatten_drawdown=D("0.08")), None)
+    marks(control, 100_000, 94_000)
+    assert control.state.state is TradingState.HALTED
+    assert not control.state.kill_requested
+    marks(control, 93_000)  # 7 %: still only halted
+    assert not control.state.kill_requested
+    marks(control, 91_000)  # 9 %: beyond the harder limit while HALTED
+    assert control.state.kill_requested
+    assert control.state.reason.startswith("emergency flatten: drawdown 0.0900")
+
+
+def test_the_emergency_flatten_fires_once_per_peak_and_again_after_a_resume() -> None:
+    control = RiskControl(RiskSettings(flatten_drawdown=D("0.1")), None)
+    marks(control, 100_000, 89_000)
+    assert control.state.kill_requested
+    control.kill_verified(DAY_1)
+    marks(control, 89_000, 88_000)  # flat and still below the peak: no second kill
+    assert not control.state.kill_requested
+    assert control.state.state is TradingState.HALTED
+    control.state = control.state.resumed()
+    marks(control, 88_000, 79_000)  # a new peak after the resume, and a new fall
+    assert control.state.kill_requested
+
+
+def test_the_daily_loss_halt_measures_from_the_day_s_first_equity() -> None:
+    control = RiskControl(RiskSettings(daily_loss=D("0.03")), None)
+    marks(control, 100_000, 98_000)
+    marks(control, 97_500, at=DAY_1 + timedelta(days=1))  # a new day starts at 97,500
+    assert control.state.state is TradingState.ACTIVE
+    marks(control, 94_500, at=DAY_1 + timedelta(days=1))
+    assert control.state.state is TradingState.HALTED
+    assert control.state.reason.startswith("daily_loss: loss 0.0308")
+
+
+def test_the_breaker_halts_on_exactly_the_nth_rejection_in_a_row() -> None:
+    control = RiskControl(RiskSettings(breaker_limit=3), None)
+    control.on_rejected(DAY_1)
+    control.on_rejected(DAY_1)
+    control.on_accepted(DAY_1)  # an acceptance breaks the streak
+    control.on_rejected(DAY_1)
+    control.on_rejected(DAY_1)
+    assert control.state.state is TradingState.ACTIVE
+    control.on_rejected(DAY_1)
+    assert control.state.state is TradingState.HALTED
+    assert control.state.rejection_streak == 3
