@@ -74,3 +74,27 @@ def test_a_date_is_an_eastern_trading_day_and_an_end_date_is_inclusive() -> None
 def test_database_passwords_are_redacted() -> None:
     assert redact("postgresql+psycopg://bob:s3cret@db:5432/x") == \
         "postgresql+psycopg://bob:***@db:5432/x"
+
+
+@pytest.mark.parametrize("value", ["1.5", "true", "two"])
+def test_a_count_that_is_not_a_whole_number_is_refused_not_truncated(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"risk.max_open_positions: expected a whole number"):
+        load_config(None, {"AITRADER_RISK__MAX_OPEN_POSITIONS": value})
+
+
+@pytest.mark.parametrize("value", ["3", "3.0"])
+def test_a_whole_count_is_taken_from_text_or_a_whole_float(value: str) -> None:
+    assert load_config(None, {"AITRADER_RISK__MAX_OPEN_POSITIONS": value}) \
+        .risk.max_open_positions == 3
+
+
+def test_a_journal_url_of_another_database_is_refused_without_its_password() -> None:
+    with pytest.raises(ConfigError, match=r"journal: url must be sqlite") as raised:
+        load_config(None, {"AITRADER_JOURNAL__URL": "mysql://user:hunter2@db/x"})
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///j.db", "postgresql+psycopg://u:p@h/d",
+                                 "postgresql://h/d"])
+def test_sqlite_and_postgresql_journal_urls_pass(url: str) -> None:
+    assert load_config(None, {"AITRADER_JOURNAL__URL": url}).journal.url == url

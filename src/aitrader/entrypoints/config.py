@@ -5,6 +5,7 @@ Parsed into frozen attrs classes; a bad key or value is named with its dotted pa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,15 @@ def _below(limit: int) -> Any:
 
 
 _MAX_CASH = 10**15
+_JOURNAL_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def _journal_url(_i: object, a: attrs.Attribute[str], v: str) -> None:
+    scheme, sep, _rest = v.partition("://")  # name only the scheme: the rest may hold a password
+    if not sep or scheme.split("+")[0].lower() not in _JOURNAL_SCHEMES:
+        shown = f"{scheme}://..." if sep else "a URL without a scheme"
+        raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://..., "
+                         f"not {shown}")
 # The calendars adapters/calendars serves (open_calendar also accepts these, case-insensitively).
 CALENDARS = ("XNYS", "NYSE", "24/7")
 
@@ -187,7 +197,7 @@ class RiskConfig:
 
 @attrs.frozen
 class JournalConfig:
-    url: str = "sqlite:///.aitrader/journal.db"
+    url: str = attrs.field(default="sqlite:///.aitrader/journal.db", validator=_journal_url)
 
 
 @attrs.frozen
@@ -301,6 +311,23 @@ class Config:
 _converter = cattrs.Converter(forbid_extra_keys=True)
 _converter.register_structure_hook(Decimal, _decimal)
 _converter.register_structure_hook(bool, _bool)
+
+
+def _whole(value: Any, _type: type) -> int:
+    """A count: 3, 3.0 or "3" pass; 1.5, true or "x" are refused rather than truncated."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(f"expected a whole number, got {value!r}")
+
+
+_converter.register_structure_hook(int, _whole)
 _converter.register_unstructure_hook(Decimal, str)
 
 
