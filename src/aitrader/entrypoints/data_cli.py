@@ -50,6 +50,7 @@ from aitrader.ports.calendar import Calendar
 
 EASTERN = ZoneInfo("America/New_York")
 _SHOWN = 50
+_FIRST_YEAR, _LAST_YEAR = 1900, 2200  # what the exchange calendar can lay out (pandas' ns range)
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Market data: fetch, validate, gaps, sessions, compare, stream.")
@@ -82,6 +83,12 @@ def _config(config_file: Path | None, **options: Any) -> Config:
     return load_config(config_file, overrides=tree)
 
 
+def _within_calendar(day: date, flag: str) -> None:
+    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        raise UserError(f"{flag}: {day.isoformat()} is outside the years the calendar covers "
+                        f"({_FIRST_YEAR}-{_LAST_YEAR})")
+
+
 def _timeframe(config: Config) -> Timeframe:
     try:
         return Timeframe.parse(config.data.timeframe or "1D")
@@ -108,6 +115,8 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
         raise UserError("--start and --end are required")
     if first >= last:
         raise UserError(f"--start {start} is not before --end {end}")
+    _within_calendar(first.astimezone(EASTERN).date(), "--start")
+    _within_calendar(last.astimezone(EASTERN).date(), "--end")
     return first, last
 
 
@@ -223,6 +232,8 @@ def validate(
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
+    if cfg.data.timeframe:
+        _timeframe(cfg)  # a bad --timeframe is refused before anything is read
     rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
     cal = _calendar(cfg)
     reports: list[GateReport] = []
@@ -322,6 +333,7 @@ def sessions(
         when = date.fromisoformat(day.strip())
     except ValueError:
         raise UserError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
+    _within_calendar(when, "--date")
     cfg = _config(config, calendar=calendar)
     cal = _calendar(cfg)
     windows = cal.sessions_on(when)
@@ -408,7 +420,10 @@ def stream(
     """Print Alpaca's live one-minute bars; bars missed during a reconnect are backfilled first."""
     cfg = _config(config, calendar=calendar, timeframe="1m")
     wanted = _symbols(symbols)
-    live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
+    try:
+        live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
+    except ValueError as error:
+        raise UserError(str(error)) from None
     feed = BackfillingStream(live, _source(cfg, vendor, None), Timeframe.MINUTE_1)
     seen = 0
     bars = iter(feed)
