@@ -202,24 +202,21 @@ def _jumps(raw: RawBars, codes: CodeArray, rules: GateRules) -> npt.NDArray[np.b
     flagged = np.zeros(len(sound), dtype=np.bool_)
     flagged[1:] = beyond(np.arange(len(sound) - 1), np.arange(1, len(sound)))
     out = np.zeros(len(sound), dtype=np.bool_)
-    position = int(np.argmax(flagged)) if flagged.any() else len(sound)
-    accepted = position - 1  # the last bar accepted before the first flagged one
-    while position < len(sound):
-        previous_out = bool(out[position - 1])
-        if previous_out:
-            bad = bool(beyond(accepted, position)) and bool(beyond(position - 1, position))
-        else:
-            bad = bool(flagged[position])
-        out[position] = bad
-        if not bad:
-            accepted = position
-            if not flagged[position + 1:].any():
-                break
-            if not flagged[position + 1]:
-                position = position + 1 + int(np.argmax(flagged[position + 1:]))
-                accepted = position - 1
-                continue
+    candidates = np.flatnonzero(flagged).tolist()
+    k = 0
+    while k < len(candidates):
+        position = candidates[k]  # the bar before it was accepted, so it is a jump
+        accepted = position - 1
+        out[position] = True
         position += 1
+        while position < len(sound):  # after a jump: a spike ends or a new level is confirmed
+            out[position] = (bool(beyond(accepted, position))
+                             and bool(beyond(position - 1, position)))
+            if not out[position]:
+                break
+            position += 1
+        while k < len(candidates) and candidates[k] <= position:
+            k += 1
     jumped[sound[out]] = True
     return jumped
 
