@@ -294,3 +294,36 @@ def test_a_symbol_no_vendor_knows_is_reported_as_unknown_not_as_an_outage() -> N
     mixed = chain(FakeVendor("a", unknown), FakeVendor("b", DOWN)).fetch(
         AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
     assert mixed.failure().code == "unavailable"
+
+
+def test_cached_bars_pass_this_runs_gate_whatever_calendar_cached_them(tmp_path: Path) -> None:
+    saturday = minute_bars(et("2024-01-06 10:01"), 10)  # fine on 24/7, closed on XNYS
+    vendor = FakeVendor("v", Success(VendorBars(saturday)))
+    cache = ParquetBarCache(tmp_path)
+    span = (et("2024-01-06 10:01"), et("2024-01-06 10:11"))
+    always = GatedMarketData(chain(vendor), open_calendar("24/7"), cache, None,
+                             Timeframe.MINUTE_1, "raw")
+    assert len(always.bars(AAPL, None, *span).unwrap()) == 10
+    nyse = GatedMarketData(chain(vendor), XNYS, cache, None, Timeframe.MINUTE_1, "raw")
+    frame = nyse.bars(AAPL, None, *span).unwrap()
+    assert vendor.calls == 1  # served by the cache, and still gated
+    assert len(frame) == 0
+    assert nyse.reports[0].counts == {"outside every session": 10}
+
+
+def test_a_range_reaching_past_the_moment_of_validation_is_fetched_again(
+    tmp_path: Path,
+) -> None:
+    vendor = FakeVendor("v", Success(VendorBars(minute_bars(OPEN, 30))))
+    cache = ParquetBarCache(tmp_path)
+    rules = GateRules(as_of_ns=to_ns(et("2024-01-02 09:45")))  # the bars after had not closed
+
+    def source() -> GatedMarketData:
+        return GatedMarketData(chain(vendor), XNYS, cache, None, Timeframe.MINUTE_1, "raw",
+                               rules)
+
+    assert len(source().bars(AAPL, None, *DAYSPAN).unwrap()) == 15
+    source().bars(AAPL, None, *DAYSPAN)
+    assert vendor.calls == 2  # the later bars were never fetched closed: ask again
+    source().bars(AAPL, None, et("2024-01-02 09:31"), et("2024-01-02 09:45"))
+    assert vendor.calls == 2  # what had closed is served from the cache

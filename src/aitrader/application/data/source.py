@@ -9,6 +9,7 @@ say exactly which data it used.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,7 +19,15 @@ from returns.result import Failure, Result, Success
 from aitrader.application.data.chain import Attempt, VendorChain
 from aitrader.application.data.sessions import tag_sessions
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, GateRules, gatekeep
+from aitrader.domain.series import (
+    BarFrame,
+    GateReport,
+    GateRules,
+    RawBars,
+    from_ns,
+    gatekeep,
+    to_ns,
+)
 from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
@@ -97,7 +106,11 @@ class GatedMarketData(MarketData):
                 return Failure(recorded.failure())
         digest = frame.digest()
         if self._cache is not None and vendor not in self._local:
-            stored = self._cache.store(self._source(vendor), frame, start, end)
+            # Bars that had not closed when they were fetched must be fetched again later:
+            # the range recorded as fetched ends at the moment of validation.
+            upto = end if self._rules.as_of_ns is None else min(end, from_ns(
+                max(self._rules.as_of_ns, to_ns(start))))
+            stored = self._cache.store(self._source(vendor), frame, start, upto)
             if not isinstance(stored, Success):
                 return Failure(stored.failure())
             digest = stored.unwrap()
@@ -122,10 +135,24 @@ class GatedMarketData(MarketData):
                 return Failure(loaded.failure())
             found = loaded.unwrap()
             if found is not None:
-                frame, digest = found
+                cached, digest = found
+                frame, report = self._regate(vendor, cached)
+                if report.quarantined:
+                    self.reports.append(report)
+                    if self._store is not None:
+                        recorded = self._store.record_quarantine(self._run_id, [report])
+                        if not isinstance(recorded, Success):
+                            return Failure(recorded.failure())
                 self.used.append(Used(vendor, symbol, timeframe, len(frame), True, digest))
                 return Success(frame)
         return Success(None)
+
+    def _regate(self, vendor: str, cached: BarFrame) -> tuple[BarFrame, GateReport]:
+        """Cached bars passed the gate of the run that fetched them, whose calendar may have
+        been another (24/7 lets weekend bars through): they pass this run's gate again. Jumps
+        are not judged twice (the splits that explained them are not cached)."""
+        rules = attrs.evolve(self._rules, max_jump=math.inf, splits=())
+        return gate(vendor, VendorBars(RawBars.from_frame(cached)), self._calendar, rules)
 
     def _source(self, vendor: str) -> str:
         """The cache key of a vendor's bars: adjusted bars are kept apart from raw ones."""
