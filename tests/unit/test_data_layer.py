@@ -19,7 +19,7 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import expected_for, fill_gaps
 from aitrader.application.data.sessions import expected_closes, tag_sessions
-from aitrader.application.data.source import GatedMarketData
+from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Bar, Session, Timeframe
 from aitrader.domain.series import SESSION_CODES, BarFrame, GateRules, RawBars, to_ns
@@ -327,3 +327,24 @@ def test_a_range_reaching_past_the_moment_of_validation_is_fetched_again(
     assert vendor.calls == 2  # the later bars were never fetched closed: ask again
     source().bars(AAPL, None, et("2024-01-02 09:31"), et("2024-01-02 09:45"))
     assert vendor.calls == 2  # what had closed is served from the cache
+
+
+def test_a_local_source_loses_its_bars_outside_every_session_and_keeps_its_splits() -> None:
+    friday = minute_bars(et("2024-01-05 15:51"), 10).to_frame()
+    saturday = minute_bars(et("2024-01-06 10:01"), 5, price=50.0).to_frame()  # and a "split"
+    both = BarFrame(AAPL, Timeframe.MINUTE_1,
+                    *(np.concatenate((getattr(friday, name), getattr(saturday, name)))
+                      for name in ("ts_open", "ts_close", "open", "high", "low", "close",
+                                   "volume")))
+    monday = minute_bars(et("2024-01-08 09:31"), 5, price=50.0).to_frame()
+    history = History(BarFrame(AAPL, Timeframe.MINUTE_1,
+                               *(np.concatenate((getattr(both, n), getattr(monday, n)))
+                                 for n in ("ts_open", "ts_close", "open", "high", "low",
+                                           "close", "volume"))))
+    source = SessionGatedMarketData(history, XNYS)
+    frame = source.bars(AAPL, None, None, None).unwrap()
+    assert len(frame) == 15  # Friday's ten and Monday's five, at half the price: no jump check
+    assert source.reports[0].counts == {"outside every session": 5}
+    assert source.describe() == "history"
+    always = SessionGatedMarketData(history, open_calendar("24/7"))
+    assert len(always.bars(AAPL, None, None, None).unwrap()) == 20

@@ -22,7 +22,7 @@ from aitrader.application.data.chain import VendorChain
 from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import GapReport, expected_for, fill_gaps
 from aitrader.application.data.sessions import tag_sessions
-from aitrader.application.data.source import GatedMarketData, gate
+from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData, gate
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, gatekeep, merge_reports
@@ -47,6 +47,7 @@ from aitrader.entrypoints.session import (
 )
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.calendar import Calendar
+from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
 _SHOWN = 50
@@ -292,8 +293,8 @@ def gaps(
     cal = _calendar(cfg)
     rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
-    source: Any = build_container(cfg).market_data() if cfg.data.path and not \
-        cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
+    source: MarketData = SessionGatedMarketData(build_container(cfg).market_data(), cal, rules) \
+        if cfg.data.path and not cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
     expected = expected_for(cal, tf, first, last, extended)
     results: list[tuple[Symbol, GapReport]] = []
     for symbol in wanted:

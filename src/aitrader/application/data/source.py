@@ -166,3 +166,48 @@ class GatedMarketData(MarketData):
     def describe(self) -> str:
         """A short label naming the source (for manifests and messages), never a secret."""
         return "vendors:" + ",".join(self._chain.names)
+
+
+class SessionGatedMarketData(MarketData):
+    """A local source (files, the sample) whose bars must also lie in the calendar's sessions.
+
+    The files adapter refuses corrupt files outright, but a sound file can still hold a bar on
+    a holiday or a weekend; those are quarantined (and recorded) like a vendor's. Jumps are not
+    judged: a file reports no splits, so a raw split would be taken for a bad tick.
+    """
+
+    def __init__(self, source: MarketData, calendar: Calendar, rules: GateRules = DEFAULT_RULES,
+                 store: BarStore | None = None, run_id: str | None = None) -> None:
+        self._source = source
+        self._calendar = calendar
+        self._rules = attrs.evolve(rules, max_jump=math.inf, splits=())
+        self._store = store
+        self._run_id = run_id
+        self.reports: list[GateReport] = []
+
+    def bars(
+        self, symbol: Symbol, timeframe: Timeframe | None, start: datetime | None,
+        end: datetime | None,
+    ) -> Result[BarFrame, MarketDataError]:
+        """The source's bars with start <= ts_close < end that lie in a session, oldest first."""
+        loaded = self._source.bars(symbol, timeframe, start, end)
+        if not isinstance(loaded, Success):
+            return loaded
+        frame, report = gate(self._source.describe(),
+                             VendorBars(RawBars.from_frame(loaded.unwrap())), self._calendar,
+                             self._rules)
+        if report.quarantined:
+            self.reports.append(report)
+            if self._store is not None:
+                recorded = self._store.record_quarantine(self._run_id, [report])
+                if not isinstance(recorded, Success):
+                    return Failure(recorded.failure())
+        return Success(frame)
+
+    def symbols(self) -> Result[Sequence[Symbol], MarketDataError]:
+        """The source's symbols."""
+        return self._source.symbols()
+
+    def describe(self) -> str:
+        """The source's label."""
+        return self._source.describe()
