@@ -58,6 +58,14 @@ def gate(vendor: str, answer: VendorBars, calendar: Calendar | None,
     return gatekeep(raw, sessions, rules, vendor)
 
 
+def record(store: BarStore | None, run_id: str | None,
+           report: GateReport) -> Result[int, MarketDataError]:
+    """Record the report's quarantined bars in the store, if there is one and they exist."""
+    if store is None or not report.quarantined:
+        return Success(0)
+    return store.record_quarantine(run_id, [report])
+
+
 DEFAULT_RULES = GateRules()
 
 
@@ -100,10 +108,9 @@ class GatedMarketData(MarketData):
         vendor, answer = fetched.unwrap()
         frame, report = gate(vendor, answer, self._calendar, self._rules)
         self.reports.append(report)
-        if self._store is not None and report.quarantined:
-            recorded = self._store.record_quarantine(self._run_id, [report])
-            if not isinstance(recorded, Success):
-                return Failure(recorded.failure())
+        recorded = record(self._store, self._run_id, report)
+        if not isinstance(recorded, Success):
+            return Failure(recorded.failure())
         digest = frame.digest()
         if self._cache is not None and vendor not in self._local:
             # Bars that had not closed when they were fetched must be fetched again later:
@@ -139,10 +146,9 @@ class GatedMarketData(MarketData):
                 frame, report = self._regate(vendor, cached)
                 if report.quarantined:
                     self.reports.append(report)
-                    if self._store is not None:
-                        recorded = self._store.record_quarantine(self._run_id, [report])
-                        if not isinstance(recorded, Success):
-                            return Failure(recorded.failure())
+                recorded = record(self._store, self._run_id, report)
+                if not isinstance(recorded, Success):
+                    return Failure(recorded.failure())
                 self.used.append(Used(vendor, symbol, timeframe, len(frame), True, digest))
                 return Success(frame)
         return Success(None)
@@ -198,10 +204,9 @@ class SessionGatedMarketData(MarketData):
                              self._rules)
         if report.quarantined:
             self.reports.append(report)
-            if self._store is not None:
-                recorded = self._store.record_quarantine(self._run_id, [report])
-                if not isinstance(recorded, Success):
-                    return Failure(recorded.failure())
+        recorded = record(self._store, self._run_id, report)
+        if not isinstance(recorded, Success):
+            return Failure(recorded.failure())
         return Success(frame)
 
     def symbols(self) -> Result[Sequence[Symbol], MarketDataError]:
