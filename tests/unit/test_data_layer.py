@@ -273,6 +273,22 @@ def test_a_stream_backfills_the_bars_missed_while_disconnected_before_resuming()
     assert len(history.asked) == 1
 
 
+class NoHistory(History):
+    def bars(self, symbol: Symbol, timeframe: Timeframe | None, start: datetime | None,
+             end: datetime | None) -> Result[BarFrame, MarketDataError]:
+        self.asked.append((start, end))
+        return Failure(MarketDataError("rate_limited", "no vendor could serve AAPL: 429"))
+
+
+def test_a_hole_the_history_cannot_fill_is_reported_and_never_invented() -> None:
+    whole = minute_bars(OPEN, 10).to_frame()
+    live = [whole.bar(i) for i in (0, 1, 7, 8)]
+    stream = BackfillingStream(ListStream(live), NoHistory(whole), Timeframe.MINUTE_1)
+    assert [b.ts_close for b in stream] == [whole.bar(i).ts_close for i in (0, 1, 7, 8)]
+    assert stream.backfilled == 0
+    assert stream.unfilled == ["no vendor could serve AAPL: 429"]
+
+
 @pytest.mark.parametrize("adjustment", ["split", "all"])
 def test_adjusted_bars_are_cached_apart_from_raw_ones(tmp_path: Path, adjustment: str) -> None:
     vendor = FakeVendor("v", Success(VendorBars(minute_bars(OPEN, 30))))

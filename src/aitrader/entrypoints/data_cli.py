@@ -445,4 +445,8 @@ def stream(
         bars.close()  # type: ignore[attr-defined]
     if not as_json:
         print(f"{seen} bars, {feed.backfilled} backfilled, {feed.duplicates} duplicates "
-              f"dropped, {live.dropped} invalid dropped", file=sys.stderr)
+              f"dropped, {live.dropped} invalid dropped, {len(feed.unfilled)} hole(s) left "
+              "unfilled", file=sys.stderr)
+    for reason in feed.unfilled:
+        print(f"warning: a hole in the stream could not be backfilled: {reason}",
+              file=sys.stderr)
