@@ -256,3 +256,23 @@ def test_validate_refuses_an_unknown_timeframe_before_reading(cli: Cli, tmp_path
                   cli.journal_url)
     assert outcome.code == 2
     assert "--timeframe" in outcome.error_line()
+
+
+def test_a_feed_older_than_max_age_is_reported_stale(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(20, start=date(2024, 7, 8)))
+    args = ("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    stale = cli(*args, "--max-age", "3600")
+    assert stale.code == 1
+    assert stale.json()["reports"][0]["stale"] is True
+    assert stale.json()["quarantined"] == 0
+    fresh = cli(*args, "--max-age", "1e11")  # three thousand years
+    assert fresh.code == 0, fresh.stderr
+    assert fresh.json()["reports"][0]["stale"] is False
+    fetched = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO", "--start",
+                  "2010-01-04", "--end", "2010-01-29", "--journal", cli.journal_url, "--json",
+                  "--max-age", "86400")
+    assert fetched.code == 1
+    assert fetched.json()["symbols"][0]["stale"] is True
+    refused = cli(*args, "--max-age", "-5")
+    assert refused.code == 2
+    refused.error_line()

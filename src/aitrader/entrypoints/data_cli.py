@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import typer
 from returns.result import Success
 
@@ -25,7 +26,7 @@ from aitrader.application.data.sessions import tag_sessions
 from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData, gate
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, gatekeep, merge_reports
+from aitrader.domain.series import BarFrame, GateReport, GateRules, gatekeep, merge_reports
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
 from aitrader.entrypoints.container import (
@@ -68,6 +69,7 @@ BarLabelOpt = Annotated[str | None, typer.Option("--bar-label", help="File times
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (bars and quarantine are recorded there).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+MaxAgeOpt = Annotated[float | None, typer.Option("--max-age", help="Seconds: the feed is stale (exit 1) when its newest passing bar closed longer ago than this.")]
 
 
 def _config(config_file: Path | None, **options: Any) -> Config:
@@ -141,11 +143,23 @@ def _store(config: Config) -> BarStore:
         raise RunFailedError(str(error)) from None
 
 
-def _source(config: Config, spec: str, store: BarStore | None) -> GatedMarketData:
-    vendors = config.to_dict()["vendors"]
-    return GatedMarketData(_chain(config, spec), _calendar(config), open_cache(vendors), store,
-                           _timeframe(config), config.vendors.adjustment,
-                           gate_rules(vendors, _now(config)), local=frozenset(LOCAL_VENDORS))
+def _source(config: Config, spec: str, store: BarStore | None,
+            rules: GateRules | None = None) -> GatedMarketData:
+    return GatedMarketData(_chain(config, spec), _calendar(config),
+                           open_cache(config.to_dict()["vendors"]), store, _timeframe(config),
+                           config.vendors.adjustment, rules or _rules(config),
+                           local=frozenset(LOCAL_VENDORS))
+
+
+def _rules(config: Config, max_age: float | None = None) -> GateRules:
+    """The gate's rules from the configuration, judged as of now; with max_age (seconds) a
+    feed whose newest passing bar is older is reported stale."""
+    rules = gate_rules(config.to_dict()["vendors"], _now(config))
+    if max_age is None:
+        return rules
+    if not (math.isfinite(max_age) and max_age > 0):
+        raise UserError(f"--max-age must be a positive number of seconds, was {max_age}")
+    return attrs.evolve(rules, max_age_ns=int(max_age * 1e9))
 
 
 def _now(config: Config) -> datetime:
@@ -157,7 +171,7 @@ def _now(config: Config) -> datetime:
 def _report_dict(report: GateReport) -> dict[str, Any]:
     return {"symbol": str(report.symbol), "source": report.source, "received": report.received,
             "passed": report.passed, "quarantined": len(report.quarantined),
-            "reasons": report.counts, "sessions": dict(report.sessions),
+            "stale": report.stale, "reasons": report.counts, "sessions": dict(report.sessions),
             "bars": [{"ts_close": q.ts_close.isoformat() if q.ts_close else None,
                       "row": q.row, "reason": q.reason} for q in report.quarantined]}
 
@@ -166,7 +180,8 @@ def _print_reports(reports: Sequence[GateReport]) -> None:
     for report in reports:
         tags = ", ".join(f"{n} {s}" for s, n in report.sessions)
         print(f"{report.symbol} from {report.source}: {report.received} bars, {report.passed} "
-              f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined")
+              f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined"
+              f"{', STALE: its newest bar is older than --max-age' if report.stale else ''}")
         for item in report.quarantined[:_SHOWN]:
             when = item.ts_close.isoformat() if item.ts_close else f"row {item.row}"
             print(f"  {when}  {item.reason}")
@@ -182,7 +197,7 @@ def fetch(
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     start: StartOpt = None, end: EndOpt = None, adjustment: AdjustOpt = None,
     calendar: CalendarOpt = None, data: DataOpt = None, journal: JournalOpt = None,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    max_age: MaxAgeOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars through the vendor chain, gate them, cache them (Parquet) and store them (SQL)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
@@ -192,8 +207,9 @@ def fetch(
     wanted = _symbols(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
+    rules = _rules(cfg, max_age)
     store = _store(cfg)
-    source = _source(cfg, cfg.data.vendor, store)
+    source = _source(cfg, cfg.data.vendor, store, rules)
     results: list[dict[str, Any]] = []
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
@@ -204,23 +220,26 @@ def fetch(
         written = store.write_bars(used.vendor, frame)
         if not isinstance(written, Success):
             raise RunFailedError(written.failure().message)
-        report = None if used.cached else next(
-            (r for r in reversed(source.reports) if r.symbol == symbol), None)
+        report = next((r for r in reversed(source.reports) if r.symbol == symbol), None)
         results.append({"symbol": str(symbol), "timeframe": tf.value, "vendor": used.vendor,
                         "bars": len(frame), "cached": used.cached, "digest": used.digest,
+                        "stale": bool(report and report.stale),
                         "quarantined": len(report.quarantined) if report else 0,
                         "reasons": report.counts if report else {},
                         "sessions": dict(report.sessions) if report else {}})
     if as_json:
         print(json.dumps({"symbols": results, "attempts": [
             {"vendor": a.vendor, "outcome": a.outcome} for a in source.attempts]}))
-        return
-    for r in results:
-        origin = "from the cache" if r["cached"] else "fetched"
-        print(f"{r['symbol']} {r['timeframe']} {r['vendor']}: {r['bars']} bars {origin}, "
-              f"{r['quarantined']} quarantined, digest {r['digest']}")
-        for reason, count in r["reasons"].items():
-            print(f"  {count:>8}  {reason}")
+    else:
+        for r in results:
+            origin = "from the cache" if r["cached"] else "fetched"
+            print(f"{r['symbol']} {r['timeframe']} {r['vendor']}: {r['bars']} bars {origin}, "
+                  f"{r['quarantined']} quarantined, digest {r['digest']}"
+                  f"{', STALE: its newest bar is older than --max-age' if r['stale'] else ''}")
+            for reason, count in r["reasons"].items():
+                print(f"  {count:>8}  {reason}")
+    if any(r["stale"] for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("validate")
@@ -228,14 +247,15 @@ def validate(
     path_or_range: Annotated[str, typer.Argument(help="A CSV/Parquet file or directory, or a range START..END (with --vendor and --symbols).")],
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     bar_label: BarLabelOpt = None, adjustment: AdjustOpt = None, calendar: CalendarOpt = None,
-    journal: JournalOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    journal: JournalOpt = None, max_age: MaxAgeOpt = None, config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
     if cfg.data.timeframe:
         _timeframe(cfg)  # a bad --timeframe is refused before anything is read
-    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
+    rules = _rules(cfg, max_age)
     cal = _calendar(cfg)
     reports: list[GateReport] = []
     if Path(path_or_range).exists():
@@ -269,7 +289,7 @@ def validate(
                           "quarantined": sum(len(r.quarantined) for r in reports)}))
     else:
         _print_reports(reports)
-    if any(r.quarantined for r in reports):
+    if any(r.quarantined or r.stale for r in reports):
         raise typer.Exit(1)
 
 
@@ -291,7 +311,7 @@ def gaps(
     first, last = _range(start, end)
     tf = _timeframe(cfg)
     cal = _calendar(cfg)
-    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
+    rules = _rules(cfg)
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
     source: MarketData = SessionGatedMarketData(build_container(cfg).market_data(), cal, rules) \
         if cfg.data.path and not cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)

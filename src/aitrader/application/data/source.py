@@ -144,7 +144,7 @@ class GatedMarketData(MarketData):
             if found is not None:
                 cached, digest = found
                 frame, report = self._regate(vendor, cached)
-                if report.quarantined:
+                if report.quarantined or report.stale:
                     self.reports.append(report)
                 recorded = record(self._store, self._run_id, report)
                 if not isinstance(recorded, Success):
