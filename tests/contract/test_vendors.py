@@ -253,3 +253,22 @@ def test_yahoo_empty_result_is_no_bars() -> None:
     transport, _ = serve((200, payload("yahoo_chart_empty.json")))
     bars = YahooVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
     assert len(bars.unwrap().raw) == 0
+
+
+@pytest.mark.parametrize(("vendor", "body"), [
+    (YahooVendor, {"chart": {"result": [{"timestamp": ["x"], "indicators": {"quote": [{}]}}]}}),
+    (YahooVendor, {"chart": {"result": [{"timestamp": [1], "events": {"splits": {"1": 4}}}]}}),
+    (FinnhubVendor, {"s": "ok", "t": ["x"], "o": [1], "h": [1], "l": [1], "c": [1], "v": [1]}),
+    (TwelveDataVendor, {"status": "ok", "values": [{"datetime": "not a date"}]}),
+    (TwelveDataVendor, {"status": "ok", "values": [{"open": "1"}]}),
+    (AlphaVantageVendor, {"Time Series (Daily)": {"yesterday": {"4. close": "1"}}}),
+])
+def test_a_body_of_the_wrong_shape_is_invalid_data_not_a_crash(vendor: type,
+                                                                body: object) -> None:
+    adjustment = "split" if vendor is FinnhubVendor else "raw"
+    transport, _ = serve((200, body))
+    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "invalid_data"
+    assert "malformed response" in failed.failure().message
+    assert SECRET not in failed.failure().message

@@ -229,3 +229,50 @@ def test_local_files_are_read_afresh_never_from_the_cache(cli: Cli, tmp_path: Pa
     assert one["symbols"][0]["digest"] != two["symbols"][0]["digest"]
     assert not two["symbols"][0]["cached"]
     assert not (tmp_path / ".aitrader" / "cache").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("sessions", "--date", "2300-01-02"),
+    ("gaps", "--vendor", "sample", "--symbols", "KO", "--start", "2300-01-04", "--end",
+     "2300-01-29"),
+    ("fetch", "--vendor", "sample", "--symbols", "KO", "--start", "1850-01-04", "--end",
+     "1850-01-29"),
+    ("validate", "2300-01-01..2300-02-01", "--vendor", "sample", "--symbols", "KO"),
+    ("stream", "--symbols", "AAPL", "--bars", "1"),  # no Alpaca key: refused, not retried
+])
+def test_data_commands_refuse_what_they_cannot_serve_in_one_line(
+    cli: Cli, args: tuple[str, ...],
+) -> None:
+    outcome = cli("data", *args, "--journal", cli.journal_url) if args[0] in (
+        "fetch", "validate") else cli("data", *args)
+    assert outcome.code == 2
+    outcome.error_line()
+    assert not cli.db_path.exists()
+
+
+def test_validate_refuses_an_unknown_timeframe_before_reading(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(5, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--timeframe", "7m", "--journal",
+                  cli.journal_url)
+    assert outcome.code == 2
+    assert "--timeframe" in outcome.error_line()
+
+
+def test_a_feed_older_than_max_age_is_reported_stale(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(20, start=date(2024, 7, 8)))
+    args = ("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    stale = cli(*args, "--max-age", "3600")
+    assert stale.code == 1
+    assert stale.json()["reports"][0]["stale"] is True
+    assert stale.json()["quarantined"] == 0
+    fresh = cli(*args, "--max-age", "1e11")  # three thousand years
+    assert fresh.code == 0, fresh.stderr
+    assert fresh.json()["reports"][0]["stale"] is False
+    fetched = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO", "--start",
+                  "2010-01-04", "--end", "2010-01-29", "--journal", cli.journal_url, "--json",
+                  "--max-age", "86400")
+    assert fetched.code == 1
+    assert fetched.json()["symbols"][0]["stale"] is True
+    refused = cli(*args, "--max-age", "-5")
+    assert refused.code == 2
+    refused.error_line()

@@ -19,7 +19,7 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import expected_for, fill_gaps
 from aitrader.application.data.sessions import expected_closes, tag_sessions
-from aitrader.application.data.source import GatedMarketData
+from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Bar, Session, Timeframe
 from aitrader.domain.series import SESSION_CODES, BarFrame, GateRules, RawBars, to_ns
@@ -273,6 +273,22 @@ def test_a_stream_backfills_the_bars_missed_while_disconnected_before_resuming()
     assert len(history.asked) == 1
 
 
+class NoHistory(History):
+    def bars(self, symbol: Symbol, timeframe: Timeframe | None, start: datetime | None,
+             end: datetime | None) -> Result[BarFrame, MarketDataError]:
+        self.asked.append((start, end))
+        return Failure(MarketDataError("rate_limited", "no vendor could serve AAPL: 429"))
+
+
+def test_a_hole_the_history_cannot_fill_is_reported_and_never_invented() -> None:
+    whole = minute_bars(OPEN, 10).to_frame()
+    live = [whole.bar(i) for i in (0, 1, 7, 8)]
+    stream = BackfillingStream(ListStream(live), NoHistory(whole), Timeframe.MINUTE_1)
+    assert [b.ts_close for b in stream] == [whole.bar(i).ts_close for i in (0, 1, 7, 8)]
+    assert stream.backfilled == 0
+    assert stream.unfilled == ["no vendor could serve AAPL: 429"]
+
+
 @pytest.mark.parametrize("adjustment", ["split", "all"])
 def test_adjusted_bars_are_cached_apart_from_raw_ones(tmp_path: Path, adjustment: str) -> None:
     vendor = FakeVendor("v", Success(VendorBars(minute_bars(OPEN, 30))))
@@ -294,3 +310,57 @@ def test_a_symbol_no_vendor_knows_is_reported_as_unknown_not_as_an_outage() -> N
     mixed = chain(FakeVendor("a", unknown), FakeVendor("b", DOWN)).fetch(
         AAPL, Timeframe.MINUTE_1, *DAYSPAN, "raw")
     assert mixed.failure().code == "unavailable"
+
+
+def test_cached_bars_pass_this_runs_gate_whatever_calendar_cached_them(tmp_path: Path) -> None:
+    saturday = minute_bars(et("2024-01-06 10:01"), 10)  # fine on 24/7, closed on XNYS
+    vendor = FakeVendor("v", Success(VendorBars(saturday)))
+    cache = ParquetBarCache(tmp_path)
+    span = (et("2024-01-06 10:01"), et("2024-01-06 10:11"))
+    always = GatedMarketData(chain(vendor), open_calendar("24/7"), cache, None,
+                             Timeframe.MINUTE_1, "raw")
+    assert len(always.bars(AAPL, None, *span).unwrap()) == 10
+    nyse = GatedMarketData(chain(vendor), XNYS, cache, None, Timeframe.MINUTE_1, "raw")
+    frame = nyse.bars(AAPL, None, *span).unwrap()
+    assert vendor.calls == 1  # served by the cache, and still gated
+    assert len(frame) == 0
+    assert nyse.reports[0].counts == {"outside every session": 10}
+
+
+def test_a_range_reaching_past_the_moment_of_validation_is_fetched_again(
+    tmp_path: Path,
+) -> None:
+    vendor = FakeVendor("v", Success(VendorBars(minute_bars(OPEN, 30))))
+    cache = ParquetBarCache(tmp_path)
+    rules = GateRules(as_of_ns=to_ns(et("2024-01-02 09:45")))  # the bars after had not closed
+
+    def source() -> GatedMarketData:
+        return GatedMarketData(chain(vendor), XNYS, cache, None, Timeframe.MINUTE_1, "raw",
+                               rules)
+
+    assert len(source().bars(AAPL, None, *DAYSPAN).unwrap()) == 15
+    source().bars(AAPL, None, *DAYSPAN)
+    assert vendor.calls == 2  # the later bars were never fetched closed: ask again
+    source().bars(AAPL, None, et("2024-01-02 09:31"), et("2024-01-02 09:45"))
+    assert vendor.calls == 2  # what had closed is served from the cache
+
+
+def test_a_local_source_loses_its_bars_outside_every_session_and_keeps_its_splits() -> None:
+    friday = minute_bars(et("2024-01-05 15:51"), 10).to_frame()
+    saturday = minute_bars(et("2024-01-06 10:01"), 5, price=50.0).to_frame()  # and a "split"
+    both = BarFrame(AAPL, Timeframe.MINUTE_1,
+                    *(np.concatenate((getattr(friday, name), getattr(saturday, name)))
+                      for name in ("ts_open", "ts_close", "open", "high", "low", "close",
+                                   "volume")))
+    monday = minute_bars(et("2024-01-08 09:31"), 5, price=50.0).to_frame()
+    history = History(BarFrame(AAPL, Timeframe.MINUTE_1,
+                               *(np.concatenate((getattr(both, n), getattr(monday, n)))
+                                 for n in ("ts_open", "ts_close", "open", "high", "low",
+                                           "close", "volume"))))
+    source = SessionGatedMarketData(history, XNYS)
+    frame = source.bars(AAPL, None, None, None).unwrap()
+    assert len(frame) == 15  # Friday's ten and Monday's five, at half the price: no jump check
+    assert source.reports[0].counts == {"outside every session": 5}
+    assert source.describe() == "history"
+    always = SessionGatedMarketData(history, open_calendar("24/7"))
+    assert len(always.bars(AAPL, None, None, None).unwrap()) == 20

@@ -49,7 +49,7 @@ def valid_feeds(draw: st.DrawFn) -> tuple[RawBars, np.ndarray]:
 
 CORRUPTIONS = ("nan", "inf", "zero", "negative", "high_below_low", "high_below_close",
                "low_above_open", "negative_volume", "nan_volume", "duplicate", "out_of_order",
-               "closed_session", "repeat", "spike", "closes_before_open")
+               "closed_session", "repeat", "spike", "price_spike", "closes_before_open")
 
 
 def _corrupt(raw: RawBars, sessions: np.ndarray, row: int, kind: str) -> None:
@@ -89,6 +89,9 @@ def _corrupt(raw: RawBars, sessions: np.ndarray, row: int, kind: str) -> None:
             column[row] = column[row - 1]
     elif kind == "spike":
         h[row] = h[row] * 3.0
+    elif kind == "price_spike":  # the whole bar, close too: the next bar must still pass
+        for column in (o, h, low, c):
+            column[row] = column[row] * 3.0
     elif kind == "closes_before_open":
         raw.ts_open[row] = raw.ts_close[row] + 1
 
@@ -186,6 +189,26 @@ def test_a_spike_is_quarantined_but_the_bar_after_it_is_not() -> None:
                   closes, [1.0, 2.0, 3.0])
     _, report = gatekeep(raw, None, GateRules(), "test")
     assert [q.row for q in report.quarantined] == [1]
+
+
+def _closes(*closes: float) -> RawBars:
+    n = len(closes)
+    stamps = [k * 10 * MIN for k in range(n)]
+    return RawBars(SYMBOL, Timeframe.DAY_1, stamps, [t + 5 * MIN for t in stamps], closes,
+                   closes, closes, closes, [float(k + 1) for k in range(n)])
+
+
+@pytest.mark.parametrize(("closes", "rows"), [
+    ((100.0, 101.0, 1000.0, 101.0, 102.0, 103.0), [2]),  # a spike, then the old level again
+    ((100.0, 101.0, 200.0, 201.0, 202.0), [2]),  # a level shift without a split: one bar
+    ((100.0, 101.0, math.nan, 1000.0, 1001.0), [2, 3]),  # a jump behind a corrupt bar
+    ((100.0, 1000.0, 10.0, 100.0, 101.0), [1, 2]),  # two outliers, then the accepted level
+])
+def test_a_jump_is_judged_against_the_last_accepted_close(
+    closes: tuple[float, ...], rows: list[int],
+) -> None:
+    _, report = gatekeep(_closes(*closes), None, GateRules(), "test")
+    assert [q.row for q in report.quarantined] == rows
 
 
 def test_duplicates_keep_the_last_delivered_and_order_is_by_close() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import typer
 from returns.result import Success
 
@@ -22,10 +23,10 @@ from aitrader.application.data.chain import VendorChain
 from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import GapReport, expected_for, fill_gaps
 from aitrader.application.data.sessions import tag_sessions
-from aitrader.application.data.source import GatedMarketData, gate
+from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData, gate
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, gatekeep, merge_reports
+from aitrader.domain.series import BarFrame, GateReport, GateRules, gatekeep, merge_reports
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
 from aitrader.entrypoints.container import (
@@ -47,9 +48,11 @@ from aitrader.entrypoints.session import (
 )
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.calendar import Calendar
+from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
 _SHOWN = 50
+_FIRST_YEAR, _LAST_YEAR = 1900, 2200  # what the exchange calendar can lay out (pandas' ns range)
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Market data: fetch, validate, gaps, sessions, compare, stream.")
@@ -66,6 +69,7 @@ BarLabelOpt = Annotated[str | None, typer.Option("--bar-label", help="File times
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (bars and quarantine are recorded there).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+MaxAgeOpt = Annotated[float | None, typer.Option("--max-age", help="Seconds: the feed is stale (exit 1) when its newest passing bar closed longer ago than this.")]
 
 
 def _config(config_file: Path | None, **options: Any) -> Config:
@@ -80,6 +84,12 @@ def _config(config_file: Path | None, **options: Any) -> Config:
         section, leaf = key.split(".")
         tree.setdefault(section, {})[leaf] = str(value)
     return load_config(config_file, overrides=tree)
+
+
+def _within_calendar(day: date, flag: str) -> None:
+    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        raise UserError(f"{flag}: {day.isoformat()} is outside the years the calendar covers "
+                        f"({_FIRST_YEAR}-{_LAST_YEAR})")
 
 
 def _timeframe(config: Config) -> Timeframe:
@@ -108,6 +118,8 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
         raise UserError("--start and --end are required")
     if first >= last:
         raise UserError(f"--start {start} is not before --end {end}")
+    _within_calendar(first.astimezone(EASTERN).date(), "--start")
+    _within_calendar(last.astimezone(EASTERN).date(), "--end")
     return first, last
 
 
@@ -131,11 +143,23 @@ def _store(config: Config) -> BarStore:
         raise RunFailedError(str(error)) from None
 
 
-def _source(config: Config, spec: str, store: BarStore | None) -> GatedMarketData:
-    vendors = config.to_dict()["vendors"]
-    return GatedMarketData(_chain(config, spec), _calendar(config), open_cache(vendors), store,
-                           _timeframe(config), config.vendors.adjustment,
-                           gate_rules(vendors, _now(config)), local=frozenset(LOCAL_VENDORS))
+def _source(config: Config, spec: str, store: BarStore | None,
+            rules: GateRules | None = None) -> GatedMarketData:
+    return GatedMarketData(_chain(config, spec), _calendar(config),
+                           open_cache(config.to_dict()["vendors"]), store, _timeframe(config),
+                           config.vendors.adjustment, rules or _rules(config),
+                           local=frozenset(LOCAL_VENDORS))
+
+
+def _rules(config: Config, max_age: float | None = None) -> GateRules:
+    """The gate's rules from the configuration, judged as of now; with max_age (seconds) a
+    feed whose newest passing bar is older is reported stale."""
+    rules = gate_rules(config.to_dict()["vendors"], _now(config))
+    if max_age is None:
+        return rules
+    if not (math.isfinite(max_age) and max_age > 0):
+        raise UserError(f"--max-age must be a positive number of seconds, was {max_age}")
+    return attrs.evolve(rules, max_age_ns=int(max_age * 1e9))
 
 
 def _now(config: Config) -> datetime:
@@ -147,7 +171,7 @@ def _now(config: Config) -> datetime:
 def _report_dict(report: GateReport) -> dict[str, Any]:
     return {"symbol": str(report.symbol), "source": report.source, "received": report.received,
             "passed": report.passed, "quarantined": len(report.quarantined),
-            "reasons": report.counts, "sessions": dict(report.sessions),
+            "stale": report.stale, "reasons": report.counts, "sessions": dict(report.sessions),
             "bars": [{"ts_close": q.ts_close.isoformat() if q.ts_close else None,
                       "row": q.row, "reason": q.reason} for q in report.quarantined]}
 
@@ -156,7 +180,8 @@ def _print_reports(reports: Sequence[GateReport]) -> None:
     for report in reports:
         tags = ", ".join(f"{n} {s}" for s, n in report.sessions)
         print(f"{report.symbol} from {report.source}: {report.received} bars, {report.passed} "
-              f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined")
+              f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined"
+              f"{', STALE: its newest bar is older than --max-age' if report.stale else ''}")
         for item in report.quarantined[:_SHOWN]:
             when = item.ts_close.isoformat() if item.ts_close else f"row {item.row}"
             print(f"  {when}  {item.reason}")
@@ -172,7 +197,7 @@ def fetch(
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     start: StartOpt = None, end: EndOpt = None, adjustment: AdjustOpt = None,
     calendar: CalendarOpt = None, data: DataOpt = None, journal: JournalOpt = None,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    max_age: MaxAgeOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars through the vendor chain, gate them, cache them (Parquet) and store them (SQL)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
@@ -182,8 +207,9 @@ def fetch(
     wanted = _symbols(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
+    rules = _rules(cfg, max_age)
     store = _store(cfg)
-    source = _source(cfg, cfg.data.vendor, store)
+    source = _source(cfg, cfg.data.vendor, store, rules)
     results: list[dict[str, Any]] = []
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
@@ -194,23 +220,26 @@ def fetch(
         written = store.write_bars(used.vendor, frame)
         if not isinstance(written, Success):
             raise RunFailedError(written.failure().message)
-        report = None if used.cached else next(
-            (r for r in reversed(source.reports) if r.symbol == symbol), None)
+        report = next((r for r in reversed(source.reports) if r.symbol == symbol), None)
         results.append({"symbol": str(symbol), "timeframe": tf.value, "vendor": used.vendor,
                         "bars": len(frame), "cached": used.cached, "digest": used.digest,
+                        "stale": bool(report and report.stale),
                         "quarantined": len(report.quarantined) if report else 0,
                         "reasons": report.counts if report else {},
                         "sessions": dict(report.sessions) if report else {}})
     if as_json:
         print(json.dumps({"symbols": results, "attempts": [
             {"vendor": a.vendor, "outcome": a.outcome} for a in source.attempts]}))
-        return
-    for r in results:
-        origin = "from the cache" if r["cached"] else "fetched"
-        print(f"{r['symbol']} {r['timeframe']} {r['vendor']}: {r['bars']} bars {origin}, "
-              f"{r['quarantined']} quarantined, digest {r['digest']}")
-        for reason, count in r["reasons"].items():
-            print(f"  {count:>8}  {reason}")
+    else:
+        for r in results:
+            origin = "from the cache" if r["cached"] else "fetched"
+            print(f"{r['symbol']} {r['timeframe']} {r['vendor']}: {r['bars']} bars {origin}, "
+                  f"{r['quarantined']} quarantined, digest {r['digest']}"
+                  f"{', STALE: its newest bar is older than --max-age' if r['stale'] else ''}")
+            for reason, count in r["reasons"].items():
+                print(f"  {count:>8}  {reason}")
+    if any(r["stale"] for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("validate")
@@ -218,12 +247,15 @@ def validate(
     path_or_range: Annotated[str, typer.Argument(help="A CSV/Parquet file or directory, or a range START..END (with --vendor and --symbols).")],
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     bar_label: BarLabelOpt = None, adjustment: AdjustOpt = None, calendar: CalendarOpt = None,
-    journal: JournalOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    journal: JournalOpt = None, max_age: MaxAgeOpt = None, config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
-    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
+    if cfg.data.timeframe:
+        _timeframe(cfg)  # a bad --timeframe is refused before anything is read
+    rules = _rules(cfg, max_age)
     cal = _calendar(cfg)
     reports: list[GateReport] = []
     if Path(path_or_range).exists():
@@ -257,7 +289,7 @@ def validate(
                           "quarantined": sum(len(r.quarantined) for r in reports)}))
     else:
         _print_reports(reports)
-    if any(r.quarantined for r in reports):
+    if any(r.quarantined or r.stale for r in reports):
         raise typer.Exit(1)
 
 
@@ -279,10 +311,10 @@ def gaps(
     first, last = _range(start, end)
     tf = _timeframe(cfg)
     cal = _calendar(cfg)
-    rules = gate_rules(cfg.to_dict()["vendors"], _now(cfg))
+    rules = _rules(cfg)
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
-    source: Any = build_container(cfg).market_data() if cfg.data.path and not \
-        cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
+    source: MarketData = SessionGatedMarketData(build_container(cfg).market_data(), cal, rules) \
+        if cfg.data.path and not cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
     expected = expected_for(cal, tf, first, last, extended)
     results: list[tuple[Symbol, GapReport]] = []
     for symbol in wanted:
@@ -322,6 +354,7 @@ def sessions(
         when = date.fromisoformat(day.strip())
     except ValueError:
         raise UserError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
+    _within_calendar(when, "--date")
     cfg = _config(config, calendar=calendar)
     cal = _calendar(cfg)
     windows = cal.sessions_on(when)
@@ -408,7 +441,10 @@ def stream(
     """Print Alpaca's live one-minute bars; bars missed during a reconnect are backfilled first."""
     cfg = _config(config, calendar=calendar, timeframe="1m")
     wanted = _symbols(symbols)
-    live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
+    try:
+        live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
+    except ValueError as error:
+        raise UserError(str(error)) from None
     feed = BackfillingStream(live, _source(cfg, vendor, None), Timeframe.MINUTE_1)
     seen = 0
     bars = iter(feed)
@@ -429,4 +465,8 @@ def stream(
         bars.close()  # type: ignore[attr-defined]
     if not as_json:
         print(f"{seen} bars, {feed.backfilled} backfilled, {feed.duplicates} duplicates "
-              f"dropped, {live.dropped} invalid dropped", file=sys.stderr)
+              f"dropped, {live.dropped} invalid dropped, {len(feed.unfilled)} hole(s) left "
+              "unfilled", file=sys.stderr)
+    for reason in feed.unfilled:
+        print(f"warning: a hole in the stream could not be backfilled: {reason}",
+              file=sys.stderr)

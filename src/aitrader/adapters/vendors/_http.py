@@ -3,13 +3,18 @@ and the base the HTTP vendors are built on."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from datetime import datetime
 from typing import Any, ClassVar
 
 import attrs
 import httpx
 from returns.result import Failure, Result, Success
 
+from aitrader.domain.market import Timeframe
+from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
+from aitrader.ports.vendor import VendorBars
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -49,7 +54,7 @@ def get_json(
         return Failure(MarketDataError("invalid_data", f"{where}: the body is not JSON"))
 
 
-class HttpVendor:
+class HttpVendor(ABC):
     """What the HTTP vendors hold alike: their settings, one client, and how they call."""
 
     vendor: ClassVar[str]  # the configured name, also the prefix of every error message
@@ -62,6 +67,26 @@ class HttpVendor:
     @property
     def name(self) -> str:
         return self.vendor
+
+    def fetch(
+        self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
+        adjustment: str,
+    ) -> Result[VendorBars, MarketDataError]:
+        """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant;
+        a body that is JSON but not the vendor's documented shape is `invalid_data`."""
+        try:
+            return self._fetch(symbol, timeframe, start, end, adjustment)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OverflowError) as error:
+            return Failure(MarketDataError("invalid_data", f"{self.vendor} {symbol}: malformed "
+                                           f"response ({type(error).__name__})"))
+
+    @abstractmethod
+    def _fetch(
+        self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
+        adjustment: str,
+    ) -> Result[VendorBars, MarketDataError]:
+        """What fetch answers, parsing as if the body had the documented shape."""
 
     def _no_key(self) -> MarketDataError:
         """The error for a vendor that needs an API key and has none configured."""

@@ -38,6 +38,10 @@ class AlpacaBarStream(BarStream):
 
     def __init__(self, settings: VendorSettings, symbols: Sequence[Symbol],
                  feed: str = "iex") -> None:
+        if not (settings.api_key and settings.api_secret):
+            # alpaca-py would retry a refused login forever: refuse before connecting
+            raise ValueError("Alpaca's stream needs AITRADER_ALPACA_API_KEY and "
+                             "AITRADER_ALPACA_API_SECRET")
         self._settings = settings
         self._symbols = [str(s) for s in symbols]
         self._feed = "sip" if feed == "sip" else "iex"
@@ -49,7 +53,7 @@ class AlpacaBarStream(BarStream):
         from alpaca.data.enums import DataFeed  # noqa: PLC0415 - lazy: see alpaca.py
         from alpaca.data.live.stock import StockDataStream  # noqa: PLC0415 - lazy: see alpaca.py
 
-        stream = StockDataStream(self._settings.api_key or "", self._settings.api_secret or "",
+        stream = StockDataStream(str(self._settings.api_key), str(self._settings.api_secret),
                                  feed=DataFeed(self._feed), url_override=self._settings.base_url)
         self._stream = stream
 

@@ -38,7 +38,7 @@ class AlphaVantageVendor(HttpVendor, BarVendor):
 
     vendor = "alphavantage"
 
-    def fetch(
+    def _fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:

@@ -28,7 +28,7 @@ class FinnhubVendor(HttpVendor, BarVendor):
 
     vendor = "finnhub"
 
-    def fetch(
+    def _fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:

@@ -32,7 +32,7 @@ class TwelveDataVendor(HttpVendor, BarVendor):
 
     vendor = "twelvedata"
 
-    def fetch(
+    def _fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:

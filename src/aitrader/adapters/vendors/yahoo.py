@@ -31,7 +31,7 @@ class YahooVendor(HttpVendor, BarVendor):
 
     vendor = "yahoo"
 
-    def fetch(
+    def _fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
         adjustment: str,
     ) -> Result[VendorBars, MarketDataError]:

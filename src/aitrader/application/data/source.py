@@ -9,6 +9,7 @@ say exactly which data it used.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,7 +19,15 @@ from returns.result import Failure, Result, Success
 from aitrader.application.data.chain import Attempt, VendorChain
 from aitrader.application.data.sessions import tag_sessions
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, GateRules, gatekeep
+from aitrader.domain.series import (
+    BarFrame,
+    GateReport,
+    GateRules,
+    RawBars,
+    from_ns,
+    gatekeep,
+    to_ns,
+)
 from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
@@ -47,6 +56,14 @@ def gate(vendor: str, answer: VendorBars, calendar: Calendar | None,
     sessions = None if calendar is None else tag_sessions(calendar, raw.ts_open)
     rules = attrs.evolve(rules, splits=tuple(answer.splits) + tuple(rules.splits))
     return gatekeep(raw, sessions, rules, vendor)
+
+
+def record(store: BarStore | None, run_id: str | None,
+           report: GateReport) -> Result[int, MarketDataError]:
+    """Record the report's quarantined bars in the store, if there is one and they exist."""
+    if store is None or not report.quarantined:
+        return Success(0)
+    return store.record_quarantine(run_id, [report])
 
 
 DEFAULT_RULES = GateRules()
@@ -91,13 +108,16 @@ class GatedMarketData(MarketData):
         vendor, answer = fetched.unwrap()
         frame, report = gate(vendor, answer, self._calendar, self._rules)
         self.reports.append(report)
-        if self._store is not None and report.quarantined:
-            recorded = self._store.record_quarantine(self._run_id, [report])
-            if not isinstance(recorded, Success):
-                return Failure(recorded.failure())
+        recorded = record(self._store, self._run_id, report)
+        if not isinstance(recorded, Success):
+            return Failure(recorded.failure())
         digest = frame.digest()
         if self._cache is not None and vendor not in self._local:
-            stored = self._cache.store(self._source(vendor), frame, start, end)
+            # Bars that had not closed when they were fetched must be fetched again later:
+            # the range recorded as fetched ends at the moment of validation.
+            upto = end if self._rules.as_of_ns is None else min(end, from_ns(
+                max(self._rules.as_of_ns, to_ns(start))))
+            stored = self._cache.store(self._source(vendor), frame, start, upto)
             if not isinstance(stored, Success):
                 return Failure(stored.failure())
             digest = stored.unwrap()
@@ -122,10 +142,23 @@ class GatedMarketData(MarketData):
                 return Failure(loaded.failure())
             found = loaded.unwrap()
             if found is not None:
-                frame, digest = found
+                cached, digest = found
+                frame, report = self._regate(vendor, cached)
+                if report.quarantined or report.stale:
+                    self.reports.append(report)
+                recorded = record(self._store, self._run_id, report)
+                if not isinstance(recorded, Success):
+                    return Failure(recorded.failure())
                 self.used.append(Used(vendor, symbol, timeframe, len(frame), True, digest))
                 return Success(frame)
         return Success(None)
+
+    def _regate(self, vendor: str, cached: BarFrame) -> tuple[BarFrame, GateReport]:
+        """Cached bars passed the gate of the run that fetched them, whose calendar may have
+        been another (24/7 lets weekend bars through): they pass this run's gate again. Jumps
+        are not judged twice (the splits that explained them are not cached)."""
+        rules = attrs.evolve(self._rules, max_jump=math.inf, splits=())
+        return gate(vendor, VendorBars(RawBars.from_frame(cached)), self._calendar, rules)
 
     def _source(self, vendor: str) -> str:
         """The cache key of a vendor's bars: adjusted bars are kept apart from raw ones."""
@@ -139,3 +172,47 @@ class GatedMarketData(MarketData):
     def describe(self) -> str:
         """A short label naming the source (for manifests and messages), never a secret."""
         return "vendors:" + ",".join(self._chain.names)
+
+
+class SessionGatedMarketData(MarketData):
+    """A local source (files, the sample) whose bars must also lie in the calendar's sessions.
+
+    The files adapter refuses corrupt files outright, but a sound file can still hold a bar on
+    a holiday or a weekend; those are quarantined (and recorded) like a vendor's. Jumps are not
+    judged: a file reports no splits, so a raw split would be taken for a bad tick.
+    """
+
+    def __init__(self, source: MarketData, calendar: Calendar, rules: GateRules = DEFAULT_RULES,
+                 store: BarStore | None = None, run_id: str | None = None) -> None:
+        self._source = source
+        self._calendar = calendar
+        self._rules = attrs.evolve(rules, max_jump=math.inf, splits=())
+        self._store = store
+        self._run_id = run_id
+        self.reports: list[GateReport] = []
+
+    def bars(
+        self, symbol: Symbol, timeframe: Timeframe | None, start: datetime | None,
+        end: datetime | None,
+    ) -> Result[BarFrame, MarketDataError]:
+        """The source's bars with start <= ts_close < end that lie in a session, oldest first."""
+        loaded = self._source.bars(symbol, timeframe, start, end)
+        if not isinstance(loaded, Success):
+            return loaded
+        frame, report = gate(self._source.describe(),
+                             VendorBars(RawBars.from_frame(loaded.unwrap())), self._calendar,
+                             self._rules)
+        if report.quarantined:
+            self.reports.append(report)
+        recorded = record(self._store, self._run_id, report)
+        if not isinstance(recorded, Success):
+            return Failure(recorded.failure())
+        return Success(frame)
+
+    def symbols(self) -> Result[Sequence[Symbol], MarketDataError]:
+        """The source's symbols."""
+        return self._source.symbols()
+
+    def describe(self) -> str:
+        """The source's label."""
+        return self._source.describe()

@@ -27,6 +27,7 @@ class BackfillingStream(BarStream):
         self._timeframe = timeframe
         self.backfilled = 0
         self.duplicates = 0
+        self.unfilled: list[str] = []  # why holes stayed open: no history source could serve
 
     def __iter__(self) -> Iterator[Bar]:
         last: dict[Symbol, Bar] = {}
@@ -44,5 +45,7 @@ class BackfillingStream(BarStream):
                     for i in range(len(frame)):
                         self.backfilled += 1
                         yield frame.bar(i)
+                else:  # nothing is invented: the hole stays, and is reported
+                    self.unfilled.append(missed.failure().message)
             last[bar.symbol] = bar
             yield bar

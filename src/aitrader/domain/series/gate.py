@@ -170,35 +170,54 @@ def gate_codes(
 
 
 def _jumps(raw: RawBars, codes: CodeArray, rules: GateRules) -> npt.NDArray[np.bool_]:
-    """Bars whose high or low is further than max_jump from the reference close: the previous
-    row's, or the one before it when the previous row is itself an outlier (a spike is
-    quarantined, the bar after it is not)."""
+    """Bars whose high or low lies further than max_jump from the reference close, with the
+    splits between the two bars undone. The reference is the close of the last bar accepted
+    (rows that failed an integrity check are skipped, so a jump cannot hide behind a NaN bar).
+    A bar within the limit of the row just quarantined as a jump confirms a new level (a level
+    shift costs one bar); a bar back within the limit of the accepted close ends a spike (a
+    spike costs one bar)."""
     limit = math.log1p(rules.max_jump)
+    sound = np.flatnonzero(codes == 0)
+    jumped = np.zeros(len(raw), dtype=np.bool_)
+    if len(sound) < 2:
+        return jumped
     with np.errstate(invalid="ignore", divide="ignore"):
-        log_close = np.log(raw.close)
-        log_high, log_low = np.log(raw.high), np.log(raw.low)
-    ratio = np.zeros(len(raw), dtype=np.float64)  # log of split ratios between rows
+        log_close = np.log(raw.close[sound])
+        log_high, log_low = np.log(raw.high[sound]), np.log(raw.low[sound])
+    steps = np.zeros(len(raw), dtype=np.float64)  # log of the split ratios taking effect
     for split in rules.splits:
         row = int(np.searchsorted(raw.ts_close, split.ts_ns, "left"))
         if 0 < row < len(raw):
-            ratio[row] += math.log(split.ratio)
+            steps[row] += math.log(split.ratio)
+    level = np.cumsum(steps)[sound]  # log split factor in force at each sound row
 
-    def beyond(reference: FloatArray, shift: FloatArray, rows: slice) -> npt.NDArray[np.bool_]:
-        with np.errstate(invalid="ignore"):
-            up = log_high[rows] - reference + shift
-            down = reference - shift - log_low[rows]
-            return np.asarray((up > limit) | (down > limit))
+    def beyond(ref: IntArray | int, rows: IntArray | int) -> npt.NDArray[np.bool_]:
+        shift = level[rows] - level[ref]
+        up = log_high[rows] - log_close[ref] + shift
+        down = log_close[ref] - shift - log_low[rows]
+        return np.asarray((up > limit) | (down > limit))
 
-    n = len(raw)
-    jumped = np.zeros(n, dtype=np.bool_)
-    jumped[1:] = beyond(log_close[:-1], ratio[1:], slice(1, None))
-    jumped &= codes == 0
-    if n > 2:
-        after = np.flatnonzero(jumped[1:-1]) + 2  # rows whose previous row jumped
-        if len(after):
-            shift = ratio[after] + ratio[after - 1]
-            jumped[after] = beyond(log_close[after - 2], shift, after)  # type: ignore[arg-type]
-    jumped &= codes == 0
+    # Fast path: every bar judged against the previous sound bar. While each bar is accepted
+    # that is the sequential rule exactly; only flagged bars and those after them are revisited.
+    flagged = np.zeros(len(sound), dtype=np.bool_)
+    flagged[1:] = beyond(np.arange(len(sound) - 1), np.arange(1, len(sound)))
+    out = np.zeros(len(sound), dtype=np.bool_)
+    candidates = np.flatnonzero(flagged).tolist()
+    k = 0
+    while k < len(candidates):
+        position = candidates[k]  # the bar before it was accepted, so it is a jump
+        accepted = position - 1
+        out[position] = True
+        position += 1
+        while position < len(sound):  # after a jump: a spike ends or a new level is confirmed
+            out[position] = (bool(beyond(accepted, position))
+                             and bool(beyond(position - 1, position)))
+            if not out[position]:
+                break
+            position += 1
+        while k < len(candidates) and candidates[k] <= position:
+            k += 1
+    jumped[sound[out]] = True
     return jumped
 
 
