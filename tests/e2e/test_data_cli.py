@@ -276,3 +276,25 @@ def test_a_feed_older_than_max_age_is_reported_stale(cli: Cli, tmp_path: Path) -
     refused = cli(*args, "--max-age", "-5")
     assert refused.code == 2
     refused.error_line()
+
+
+def test_a_backtest_on_a_file_quarantines_a_weekend_bar_and_says_so(cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    from tests.e2e.conftest import DAILY_HEADER, daily_rows, write_csv
+
+    rows = daily_rows(10)  # weekdays from Monday 2010-01-04, no holiday among them
+    saturday = ["2010-01-09", *rows[4][1:]]  # a copy of Friday's bar, stamped on Saturday
+    path = write_csv(tmp_path / "data" / "ABC.csv", DAILY_HEADER, [*rows[:5], saturday, *rows[5:]])
+
+    outcome = cli.backtest("--data", str(path), "--json")
+
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.json()["bars"] == 10
+    assert "data.quarantined" in outcome.stderr
+    assert "outside every session" in outcome.stderr
+    import sqlite3
+
+    with sqlite3.connect(cli.db_path) as db:
+        found = db.execute("select symbol, ts_close, reason from quarantined_bars").fetchall()
+    assert [(symbol, ts[:10], reason) for symbol, ts, reason in found] \
+        == [("ABC", "2010-01-09", "outside every session")]

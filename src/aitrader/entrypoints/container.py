@@ -43,7 +43,7 @@ from aitrader.adapters.vendors import (
     YahooVendor,
 )
 from aitrader.application.data.chain import RetryPolicy, VendorChain
-from aitrader.application.data.source import GatedMarketData
+from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, GateRules, RawBars, to_ns
@@ -80,10 +80,14 @@ def _market_data(path: str | None, bar_label: str, timeframe: str | None,
         store = LazyBarStore(journal_url) if journal_url else None
         return gated_market_data(vendor, path, bar_label, timeframe, calendar, vendors, store)
     frame_tf = Timeframe.parse(timeframe) if timeframe else None
-    if path is None:
-        return FileMarketData(sample_path(), bar_label="open", timeframe=frame_tf)
-    return FileMarketData(Path(path), bar_label="close" if bar_label == "close" else "open",
-                          timeframe=frame_tf)
+    files = FileMarketData(sample_path() if path is None else Path(path),
+                           bar_label="close" if path and bar_label == "close" else "open",
+                           timeframe=frame_tf)
+    if calendar is None:
+        return files
+    store = LazyBarStore(journal_url) if journal_url else None
+    rules = gate_rules(vendors or {}, SystemClock().now())  # no bar can close after now
+    return SessionGatedMarketData(files, calendar, rules, store)
 
 
 # --- market data vendors (issue 5) ---------------------------------------------------------

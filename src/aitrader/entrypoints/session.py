@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
+import structlog
 from returns.result import Failure
 
 import aitrader
@@ -31,6 +32,7 @@ from aitrader.entrypoints.container import Container, JournalUnavailableError, V
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
 from aitrader.ports.market_data import MarketData
 
+_log = structlog.get_logger(__name__)
 EASTERN = ZoneInfo("America/New_York")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
@@ -172,6 +174,10 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
             span = f"{config.data.start or 'the start'} and {config.data.end or 'the end'}"
             raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
         frames.append(frame)
+    for report in getattr(market_data, "reports", ()):  # the gate's quarantine, said once
+        if report.quarantined:
+            _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
+                         bars=len(report.quarantined), reasons=report.counts)
     if len({f.timeframe for f in frames}) > 1:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
