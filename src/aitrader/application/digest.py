@@ -32,9 +32,9 @@ class RunDigest:
         self._all = hashlib.sha256()
         self._decisions = hashlib.sha256()
         self._order_seq: dict[str, int] = {}
-        # Lines not hashed yet, in order; each is flagged with whether decisions_digest takes it.
+        # Lines not hashed yet, in order: all of them, and those decisions_digest takes too.
         self._lines: list[str] = []
-        self._in_decisions: list[bool] = []
+        self._decision_lines: list[str] = []
         # The few timestamps an order's records share (decision, created_at, fill) are
         # formatted once: isoformat costs more than the rest of a line.
         self._iso: dict[datetime, str] = {}
@@ -67,18 +67,17 @@ class RunDigest:
 
     def _add(self, line: str, in_decisions: bool) -> None:
         self._lines.append(line)
-        self._in_decisions.append(in_decisions)
+        if in_decisions:
+            self._decision_lines.append(line)
         if len(self._lines) >= _BATCH:
             self._hash_pending()
 
     def _hash_pending(self) -> None:
-        lines, flags = self._lines, self._in_decisions
-        if not lines:
+        if not self._lines:
             return
-        self._all.update("".join(lines).encode())
-        self._decisions.update("".join(
-            [line for line, taken in zip(lines, flags, strict=True) if taken]).encode())
-        self._lines, self._in_decisions = [], []
+        self._all.update("".join(self._lines).encode())
+        self._decisions.update("".join(self._decision_lines).encode())
+        self._lines, self._decision_lines = [], []
 
     def manifest(self, deterministic_config: Mapping[str, object], data_digest: str) -> None:
         text = json.dumps(deterministic_config, sort_keys=True, default=str)
