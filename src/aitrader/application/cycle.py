@@ -263,7 +263,9 @@ class TradingCycle(Safeguards):
             size_at = settings.order_types.budget_price(price, session)
         sizing = self._sizing.size(exposure, equity, size_at, cap=max(_ZERO, free), share=share)
         wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
-        if book.exit_ids:  # exit legs guard the position; they are not part of the target
+        if not book.open_orders:  # the usual case: nothing is on its way
+            pending = _ZERO
+        elif book.exit_ids:  # exit legs guard the position; they are not part of the target
             pending = sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
                            if cid not in book.exit_ids), _ZERO)
         else:
