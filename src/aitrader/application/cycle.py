@@ -6,7 +6,7 @@ streaming kernels) and which adapters sit behind the ports; everything here is s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import structlog
@@ -139,6 +139,32 @@ class TradingCycle(Safeguards):
                 or len(self.fills) == book.retry_after):
             return
         self._decide(book, target, row, source, i, ts_ns)
+
+    def on_bars(self, k: int, rows: Iterable[Sequence[float]], source: BarSource, start: int,
+                stamps: Iterable[int]) -> None:
+        """on_bar for symbol k's consecutive bars start, start + 1, ... when no other symbol's
+        bars come between them (a one-symbol run). A bar that can change nothing (nothing is
+        watched, no order is out, the target is unchanged and not being pursued) is passed
+        over right here: that is most bars, and the call and book updates showed per bar."""
+        if self._watching:
+            for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
+                self.on_bar(k, row, source, i, ts_ns)
+            return
+        book = self.books[k]
+        decide, on_bar, fills = book.decider, self.on_bar, self.fills
+        i = start - 1
+        for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
+            if book.open_orders or book.unknown:
+                on_bar(k, row, source, i, ts_ns)
+                continue
+            target = decide(row)
+            if target is None or (target.exposure == book.exposure and (
+                    book.retry_after is None or len(fills) == book.retry_after)):
+                continue
+            book.close, book.bar, book.source, book.i = row[0], None, source, i
+            self._decide(book, target, row, source, i, ts_ns)
+        if i >= start:  # the book as on_bar leaves it after the last bar
+            book.close, book.bar, book.source, book.i = row[0], None, source, i
 
     def _resolve(self, book: _Book) -> None:
         """Look up orders whose submit was ambiguous; never resend them."""
