@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from returns.result import Failure, Result
 
+from aitrader.application.cycle import TradingCycle
 from aitrader.application.run import (
     Adapters,
     FloatArray,
@@ -112,22 +113,20 @@ def mark_to_market(
     return equity, cash, gross, net, hhi
 
 
-def _loop(on_bar: Callable[[int, Sequence[float], BarFrame, int, int], None],
-          frames: Sequence[BarFrame], columns: list[list[FloatArray]],
+def _loop(cycle: TradingCycle, frames: Sequence[BarFrame], columns: list[list[FloatArray]],
           progress: Progress | None) -> tuple[int, IntArray]:
     """Feed every bar to the cycle in time order; the bar count and the curve's stamps."""
-    if len(frames) == 1:
+    if len(frames) == 1:  # one symbol: its bars go to the cycle a chunk at a time
         frame = frames[0]
         total = len(frame)
         for start in range(0, total, _CHUNK):
             stop = min(start + _CHUNK, total)
-            rows = _rows(columns[0], start, stop)
             stamps: list[int] = frame.ts_close[start:stop].tolist()
-            for i, row, ts_ns in zip(range(start, stop), rows, stamps, strict=True):
-                on_bar(0, row, frame, i, ts_ns)
+            cycle.on_bars(0, _rows(columns[0], start, stop), frame, start, stamps)
             if progress is not None:
                 progress(stop, total)
         return total, frame.ts_close
+    on_bar = cycle.on_bar
     ks, idx, ts_sorted = _timeline(frames)
     ts_list = ts_sorted.tolist()
     total = len(ks)
@@ -162,7 +161,7 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
         collecting = gc.isenabled()
         gc.disable()
         try:
-            total, stamps = _loop(cycle.on_bar, frames, columns, progress)
+            total, stamps = _loop(cycle, frames, columns, progress)
             equity, cash, gross, net, hhi = mark_to_market(frames, stamps, float(spec.cash),
                                                            cycle.changes)
             adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)

@@ -6,7 +6,7 @@ streaming kernels) and which adapters sit behind the ports; everything here is s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import structlog
@@ -22,7 +22,7 @@ from aitrader.application.var_window import VarWindow
 from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Session
 from aitrader.domain.portfolio import FixedFraction
-from aitrader.domain.risk import Gate, RiskContext, judge
+from aitrader.domain.risk import Gate, RiskContext
 from aitrader.domain.series import from_ns
 from aitrader.domain.signals import Atr
 from aitrader.domain.strategies import Strategy, Target, deciders_for
@@ -70,7 +70,7 @@ class TradingCycle(Safeguards):
         self.traded_notional = _ZERO
         self._sizing, self._gates, self._broker = sizing, tuple(gates), broker
         self._journal, self._clock, self._ids, self._digest = journal, clock, ids, digest
-        self._names = tuple(signal_names)
+        self._signal_names = tuple(signal_names)[1:]  # row[0] is the close
         self._settings = settings
         self._order_seq = self._decision_seq = self._event_seq = 0
         self._trade_ids: set[str] = set()
@@ -139,6 +139,32 @@ class TradingCycle(Safeguards):
                 or len(self.fills) == book.retry_after):
             return
         self._decide(book, target, row, source, i, ts_ns)
+
+    def on_bars(self, k: int, rows: Iterable[Sequence[float]], source: BarSource, start: int,
+                stamps: Iterable[int]) -> None:
+        """on_bar for symbol k's consecutive bars start, start + 1, ... when no other symbol's
+        bars come between them (a one-symbol run). A bar that can change nothing (nothing is
+        watched, no order is out, the target is unchanged and not being pursued) is passed
+        over right here: that is most bars, and the call and book updates showed per bar."""
+        if self._watching:
+            for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
+                self.on_bar(k, row, source, i, ts_ns)
+            return
+        book = self.books[k]
+        decide, on_bar, fills = book.decider, self.on_bar, self.fills
+        i = start - 1
+        for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
+            if book.open_orders or book.unknown:
+                on_bar(k, row, source, i, ts_ns)
+                continue
+            target = decide(row)
+            if target is None or (target.exposure == book.exposure and (
+                    book.retry_after is None or len(fills) == book.retry_after)):
+                continue
+            book.close, book.bar, book.source, book.i = row[0], None, source, i
+            self._decide(book, target, row, source, i, ts_ns)
+        if i >= start:  # the book as on_bar leaves it after the last bar
+            book.close, book.bar, book.source, book.i = row[0], None, source, i
 
     def _resolve(self, book: _Book) -> None:
         """Look up orders whose submit was ambiguous; never resend them."""
@@ -263,7 +289,9 @@ class TradingCycle(Safeguards):
             size_at = settings.order_types.budget_price(price, session)
         sizing = self._sizing.size(exposure, equity, size_at, cap=max(_ZERO, free), share=share)
         wanted = sizing.quantity if exposure >= 0 else -sizing.quantity
-        if book.exit_ids:  # exit legs guard the position; they are not part of the target
+        if not book.open_orders:  # the usual case: nothing is on its way
+            pending = _ZERO
+        elif book.exit_ids:  # exit legs guard the position; they are not part of the target
             pending = sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
                            if cid not in book.exit_ids), _ZERO)
         else:
@@ -277,13 +305,15 @@ class TradingCycle(Safeguards):
         action = "hold"
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
+            size = abs(delta)
             if self._plain_orders:
-                intent = OrderIntent(book.symbol, side, Quantity(abs(delta)),
+                intent = OrderIntent(book.symbol, side, Quantity(size),
                                      reference_price=Price(price))
             else:
-                intent = settings.order_types.intent(book.symbol, side, abs(delta), price,
-                                                     session)
-            fee = self._sizing.commission.commission(abs(delta), sizing.unit_cost)
+                intent = settings.order_types.intent(book.symbol, side, size, price, session)
+            # the sizer has costed the whole target quantity already (the usual order from flat)
+            fee = sizing.commission if size == sizing.quantity else \
+                self._sizing.commission.commission(size, sizing.unit_cost)
             if self._rich_ctx:
                 ctx = self._context(held, pending, sizing.unit_cost, reserved, fee, equity,
                                     gross, session, ts_ns, change=(book.k, delta))
@@ -295,21 +325,14 @@ class TradingCycle(Safeguards):
                                   gross_exposure=gross, open_positions=len(self.active),
                                   state=rs.state, rejection_streak=rs.rejection_streak,
                                   session=session)
-            verdict, verdicts = judge(self._gates, intent, ctx)
-            if isinstance(verdict, Success):
-                self._order_seq += 1
-                cid = self._ids.client_order_id(self._order_seq)
-                self._digest.register_order(self._order_seq, cid)
-                order = Order(cid, intent, created_at=ts)
-                action = "order"
-            else:
-                action = "rejected"
+            order, verdicts = self._judged(intent, ctx, ts)
+            action = "rejected" if order is None else "order"
         short_of_target = sizing.capped or action == "rejected"
         book.retry_after = len(self.fills) if short_of_target else None
         self._decision_seq += 1
         decision = Decision(
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price,
-            signals=dict(zip(self._names[1:], row[1:], strict=True)),
+            signals=dict(zip(self._signal_names, row[1:], strict=True)),
             target_exposure=target.exposure, previous_exposure=previous, current_qty=held,
             target_qty=wanted, sizing=_shown(sizing.explain(), scaled, share)
             if scaled or share is not None else sizing.explain(), verdicts=verdicts,
@@ -423,7 +446,7 @@ class TradingCycle(Safeguards):
         self.traded_notional += fill.notional
         self.cash_f = float(self.account.cash)
         before = book.qty
-        qty = book.qty = self.account.position(book.symbol).signed_qty
+        qty = book.qty = self.account.positions[book.symbol].signed_qty
         book.qty_f = float(qty)
         if self._track_days:
             self._count_day_trade(book, before, qty)

@@ -31,29 +31,20 @@ class RunDigest:
     def __init__(self) -> None:
         self._all = hashlib.sha256()
         self._decisions = hashlib.sha256()
-        self._order_seq: dict[str, int] = {}
-        # Lines not hashed yet, in order; each is flagged with whether decisions_digest takes it.
+        self._refs: dict[str, str] = {}  # client_order_id -> "#<its sequence number>"
+        # Lines not hashed yet, in order: all of them, and those decisions_digest takes too.
         self._lines: list[str] = []
-        self._in_decisions: list[bool] = []
+        self._decision_lines: list[str] = []
         # The few timestamps an order's records share (decision, created_at, fill) are
         # formatted once: isoformat costs more than the rest of a line.
         self._iso: dict[datetime, str] = {}
         self._last_moment: datetime | None = None
         self._last_iso = ""
 
-    def _scrub(self, text: str | None, client_order_id: str) -> str:
-        """A reason may quote the order's id; hash it with the id replaced by its number."""
-        if text is None:
-            return "None"
-        return text.replace(client_order_id, self._ref(client_order_id))
-
-    def _ref(self, client_order_id: str | None) -> str:
-        if client_order_id is None:
-            return "-"
-        return f"#{self._order_seq[client_order_id]}"
-
     def _isoformat(self, moment: datetime) -> str:
-        if moment is self._last_moment:  # the records of one step share their datetime
+        """moment.isoformat(), remembered. The records of one step share their datetime, so
+        callers test `moment is self._last_moment` first and skip the call."""
+        if moment is self._last_moment:
             return self._last_iso
         if moment.tzinfo is not UTC:  # equal instants in other zones format differently
             return moment.isoformat()
@@ -67,57 +58,66 @@ class RunDigest:
 
     def _add(self, line: str, in_decisions: bool) -> None:
         self._lines.append(line)
-        self._in_decisions.append(in_decisions)
+        if in_decisions:
+            self._decision_lines.append(line)
         if len(self._lines) >= _BATCH:
             self._hash_pending()
 
     def _hash_pending(self) -> None:
-        lines, flags = self._lines, self._in_decisions
-        if not lines:
+        if not self._lines:
             return
-        self._all.update("".join(lines).encode())
-        self._decisions.update("".join(
-            [line for line, taken in zip(lines, flags, strict=True) if taken]).encode())
-        self._lines, self._in_decisions = [], []
+        self._all.update("".join(self._lines).encode())
+        self._decisions.update("".join(self._decision_lines).encode())
+        self._lines, self._decision_lines = [], []
 
     def manifest(self, deterministic_config: Mapping[str, object], data_digest: str) -> None:
         text = json.dumps(deterministic_config, sort_keys=True, default=str)
         self._add(f"manifest|{text}|{data_digest}\n", False)
 
     def register_order(self, seq: int, client_order_id: str) -> None:
-        self._order_seq[client_order_id] = seq
+        self._refs[client_order_id] = f"#{seq}"
 
     def decision(self, d: Decision) -> None:
         # `!s` on Decimals: same text as the default format, a fraction of the cost
         signals = ",".join([f"{k}={v!r}" for k, v in d.signals.items()])
         sizing = ",".join([f"{k}={v}" for k, v in d.sizing.items()])
         verdicts = ",".join([f"{v.rule}:{v.passed}:{v.reason}" for v in d.verdicts])
-        ref = "-" if d.client_order_id is None else self._ref(d.client_order_id)
+        ref = "-" if d.client_order_id is None else self._refs[d.client_order_id]
+        ts = self._last_iso if d.ts is self._last_moment else self._isoformat(d.ts)
         self._add(
-            f"decision|{d.seq}|{self._isoformat(d.ts)}|{d.symbol.value}|{d.close!s}|{signals}|"
+            f"decision|{d.seq}|{ts}|{d.symbol.value}|{d.close!s}|{signals}|"
             f"{d.target_exposure!r}|{d.previous_exposure!r}|{d.current_qty!s}|"
             f"{d.target_qty!s}|{sizing}|{verdicts}|{d.action}|{ref}\n", True)
 
     def order(self, o: Order) -> None:
         i = o.intent
+        cid = o.client_order_id
+        ref = self._refs[cid]
+        at = o.created_at
+        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
+        # a reason may quote the order's id: it is hashed with the id replaced by its number
+        reason = "None" if o.reason is None else o.reason.replace(cid, ref)
         # enum `_value_` is the member's value without the descriptor lookup of `.value`
         self._add(
-            f"order|{self._ref(o.client_order_id)}|{i.symbol.value}|{i.side._value_}|"
+            f"order|{ref}|{i.symbol.value}|{i.side._value_}|"
             f"{i.quantity.value!s}|{i.order_type._value_}|{i.time_in_force._value_}|"
             f"{i.limit_price!s}|{i.stop_price!s}|{o.status._value_}|{o.filled_qty!s}|"
-            f"{o.avg_px!s}|{self._isoformat(o.created_at)}|"
-            f"{self._scrub(o.reason, o.client_order_id)}\n", True)
+            f"{o.avg_px!s}|{ts}|{reason}\n", True)
 
     def event(self, seq: int, e: OrderEvent) -> None:
-        self._add(
-            f"event|{seq}|{self._ref(e.client_order_id)}|{e.kind._value_}|"
-            f"{self._isoformat(e.ts_event)}|{self._scrub(e.reason, e.client_order_id)}\n", False)
+        cid = e.client_order_id
+        ref = self._refs[cid]
+        at = e.ts_event
+        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
+        reason = "None" if e.reason is None else e.reason.replace(cid, ref)  # as in order()
+        self._add(f"event|{seq}|{ref}|{e.kind._value_}|{ts}|{reason}\n", False)
 
     def fill(self, f: Fill) -> None:
+        at = f.ts_event
+        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
         self._add(
-            f"fill|{self._ref(f.client_order_id)}|{f.symbol.value}|{f.side._value_}|"
-            f"{f.last_qty.value!s}|{f.last_px.value!s}|{f.commission.amount!s}|"
-            f"{self._isoformat(f.ts_event)}\n", True)
+            f"fill|{self._refs[f.client_order_id]}|{f.symbol.value}|{f.side._value_}|"
+            f"{f.last_qty.value!s}|{f.last_px.value!s}|{f.commission.amount!s}|{ts}\n", True)
 
     def equity(self, ts_ns: npt.NDArray[np.int64], equity: npt.NDArray[np.float64]) -> None:
         self._hash_pending()

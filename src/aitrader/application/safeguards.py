@@ -20,7 +20,7 @@ from aitrader.application.cycle_state import SymbolBook as _Book
 from aitrader.application.digest import RunDigest
 from aitrader.application.risk_control import RiskControl
 from aitrader.application.var_window import VarWindow
-from aitrader.domain.audit import Decision
+from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Session
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import ExitPlan, Gate, RiskContext, TradingState, judge
@@ -117,6 +117,17 @@ class Safeguards:
             day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0,
             var_before=var_before, var_after=var_after)
 
+    def _judged(self, intent: OrderIntent, ctx: RiskContext, ts: datetime
+                ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
+        """Judge intent by every gate; if all pass, it becomes the run's next order."""
+        verdict, verdicts = judge(self._gates, intent, ctx)
+        if not isinstance(verdict, Success):
+            return None, verdicts
+        self._order_seq += 1
+        cid = self._ids.client_order_id(self._order_seq)
+        self._digest.register_order(self._order_seq, cid)
+        return Order(cid, intent, created_at=ts), verdicts
+
     def _volatility(self, book: _Book) -> float:
         """Annualised volatility of the symbol's log returns (EWMA), NaN until warmed up."""
         if book.vol_n < self._settings.vol_lookback:
@@ -183,13 +194,7 @@ class Safeguards:
         fee = self._sizing.commission.commission(abs(held), price)
         ctx = self._context(held, _ZERO, price, self._reserved(), fee, equity, gross,
                             Session.REGULAR, ts_ns, state=TradingState.REDUCING)
-        verdict, verdicts = judge(self._gates, intent, ctx)
-        order = None
-        if isinstance(verdict, Success):
-            self._order_seq += 1
-            cid = self._ids.client_order_id(self._order_seq)
-            self._digest.register_order(self._order_seq, cid)
-            order = Order(cid, intent, created_at=ts)
+        order, verdicts = self._judged(intent, ctx, ts)
         self._decision_seq += 1
         decision = Decision(
             seq=self._decision_seq, ts=ts, symbol=book.symbol, close=price, signals={},
@@ -275,13 +280,7 @@ class Safeguards:
         for name, intent in legs:
             ctx = self._context(book.qty, _ZERO, last, self._reserved(), _ZERO, equity, gross,
                                 self._session(ts), ts_ns)
-            verdict, verdicts = judge(self._gates, intent, ctx)
-            order = None
-            if isinstance(verdict, Success):
-                self._order_seq += 1
-                cid = self._ids.client_order_id(self._order_seq)
-                self._digest.register_order(self._order_seq, cid)
-                order = Order(cid, intent, created_at=ts)
+            order, verdicts = self._judged(intent, ctx, ts)
             self._decision_seq += 1
             level = intent.stop_price or intent.limit_price
             sizing = {"exit": name, "entry_px": str(position.avg_px), "level": str(level)}

@@ -113,8 +113,8 @@ class SimulatedBroker(Broker):
             self._record(order, OrderStatus.REJECTED, at, f"{admitted.code}: {admitted.message}")
             return Failure(admitted)
         self._sequence += 1
-        numbered = order.with_broker_id(f"sim-{self._sequence}")
-        accepted = self._record(numbered, OrderStatus.ACCEPTED, at)
+        accepted = self._record(order, OrderStatus.ACCEPTED, at,
+                                broker_order_id=f"sim-{self._sequence}")
         if self._fill_at == "close" and order.intent.order_type is OrderType.MARKET:
             bar = self._last_bar[order.symbol]
             price = self._slippage.fill_price(order.side, bar.close.value)
@@ -241,7 +241,8 @@ class SimulatedBroker(Broker):
         group = intent.oco_group
         if group is not None and others:  # one leg of a group can fill: they share the room
             others = [o for o in others if o.intent.oco_group != group]
-        held = self._account.position(symbol).signed_qty
+        position = self._account.positions.get(symbol)
+        held = _ZERO if position is None else position.signed_qty
         increase = exposure_increase(intent.side, qty, held, others)
         if increase == 0:
             return _ZERO
@@ -271,10 +272,12 @@ class SimulatedBroker(Broker):
     # -- bookkeeping -----------------------------------------------------------------------
 
     def _record(
-        self, order: Order, status: OrderStatus, at: datetime, reason: str | None = None
+        self, order: Order, status: OrderStatus, at: datetime, reason: str | None = None,
+        broker_order_id: str | None = None,
     ) -> Order:
-        """Move order along the transition table, store it and queue the event."""
-        moved = order.moved_to(status, at, reason).unwrap()
+        """Move order along the transition table (naming it broker_order_id when given), store
+        it and queue the event."""
+        moved = order.moved_to(status, at, reason, broker_order_id).unwrap()
         self._store(moved)
         self._events.append(OrderEvent(
             moved.client_order_id, _EVENT_OF[status], at, reason=reason,
@@ -286,11 +289,14 @@ class SimulatedBroker(Broker):
         """Fill what is left of order at the execution and book it into the account."""
         qty, price, at = order.leaves_qty, execution.price, execution.ts_event
         client_order_id, symbol = order.client_order_id, order.intent.symbol
-        fill = Fill(f"{client_order_id}-1", client_order_id, symbol, order.intent.side,
-                    Quantity(qty), Price(price), Money(self._commission.commission(qty, price)),
-                    at)
+        intent = order.intent
+        # a whole order fills at once here: its intent's Quantity is the fill's
+        quantity = intent.quantity if qty == intent.quantity.value else Quantity(qty)
+        fill = Fill(f"{client_order_id}-1", client_order_id, symbol, intent.side, quantity,
+                    Price(price), Money(self._commission.commission(qty, price)), at)
         filled = order.filled_by(qty, price, at).unwrap()
-        before = self._account.position(symbol).signed_qty
+        position = self._account.positions.get(symbol)
+        before = _ZERO if position is None else position.signed_qty
         self._account = self._account.apply(fill)
         after = self._account.positions[symbol].signed_qty
         self._exposure.traded(before, after, self._last_bar[symbol].close.value)

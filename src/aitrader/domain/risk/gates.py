@@ -139,6 +139,7 @@ def judge(
 ) -> tuple[Result[OrderIntent, RiskRejection], tuple[GateVerdict, ...]]:
     """Run the gates in order; the first refusal stops the intent. Returns every verdict given."""
     verdicts: list[GateVerdict] = []
+    result: Result[OrderIntent, RiskRejection] | None = None
     for gate in gates:
         result = gate(intent, ctx)
         # `type(...) is Success` first: isinstance against returns' ABCs is the slow check
@@ -151,7 +152,9 @@ def judge(
         if passed is None:
             passed = _PASSED[rule] = GateVerdict(rule, True)
         verdicts.append(passed)
-    return Success(intent), tuple(verdicts)
+    if result is None or result.unwrap() is not intent:  # no gate, or one passed on another
+        result = Success(intent)
+    return result, tuple(verdicts)
 
 
 # A passed verdict is the same frozen record every time for a rule, so it is built once.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ def from_ns(ns: int) -> datetime:
     """Convert integer nanoseconds since the Unix epoch to an aware UTC datetime."""
     moment = _MOMENTS.get(ns) if type(ns) is int else None
     if moment is None:
-        moment = _EPOCH + timedelta(microseconds=int(ns) // 1_000)
+        moment = _EPOCH + timedelta(0, 0, int(ns) // 1_000)  # positional: no keyword parsing
         if type(ns) is int:
             if len(_MOMENTS) >= _MEMO_SIZE:
                 _MOMENTS.clear()
@@ -54,6 +55,14 @@ def _price(value: float) -> Price:
             _PRICES.clear()
         _PRICES[value] = price
     return price
+
+
+def _volume(value: float) -> Decimal:
+    """The Decimal a float volume column holds (volumes repeat too, so finite positive ones go
+    through decimal_from_float's memory; the rest as written, for the Bar to judge)."""
+    if value > 0 and value != math.inf:
+        return decimal_from_float(value)
+    return Decimal(repr(value))
 
 
 def _column(kind: type) -> object:
@@ -96,7 +105,7 @@ class BarFrame:
         return Bar(
             self.symbol, from_ns(self.ts_open.item(i)), from_ns(self.ts_close.item(i)),
             _price(self.open.item(i)), _price(self.high.item(i)), _price(self.low.item(i)),
-            _price(self.close.item(i)), Decimal(repr(self.volume.item(i))),
+            _price(self.close.item(i)), _volume(self.volume.item(i)),
         )
 
     def window(self, start: datetime | None, end: datetime | None) -> BarFrame:

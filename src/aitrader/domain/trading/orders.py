@@ -159,18 +159,21 @@ class Order:
 
     def with_broker_id(self, broker_order_id: str | None) -> Order:
         """The same order, known at the broker by broker_order_id."""
-        return Order(self.client_order_id, self.intent, self.created_at, self.status,
-                     self.filled_qty, self.avg_px, broker_order_id, self.reason, self.updated_at)
+        return self._successor(self.status, self.filled_qty, self.avg_px, broker_order_id,
+                               self.reason, self.updated_at)
 
     def moved_to(
-        self, status: OrderStatus, at: datetime, reason: str | None = None
+        self, status: OrderStatus, at: datetime, reason: str | None = None,
+        broker_order_id: str | None = None,
     ) -> Result[Order, InvalidTransition]:
-        """Move to status if the transition table allows it."""
+        """Move to status if the transition table allows it (and, when given, take the id the
+        broker knows the order by: an acknowledgement moves and names it in one step)."""
         if status not in TRANSITIONS[self.status]:
             return Failure(InvalidTransition(self.client_order_id, self.status, status))
-        return Success(Order(self.client_order_id, self.intent, self.created_at, status,
-                             self.filled_qty, self.avg_px, self.broker_order_id,
-                             reason if reason is not None else self.reason, at))
+        return Success(self._successor(
+            status, self.filled_qty, self.avg_px,
+            broker_order_id if broker_order_id is not None else self.broker_order_id,
+            reason if reason is not None else self.reason, at))
 
     def filled_by(
         self, qty: Decimal, px: Decimal, at: datetime
@@ -185,5 +188,24 @@ class Order:
             return Failure(InvalidTransition(self.client_order_id, self.status, status))
         previous = (self.avg_px or _ZERO) * self.filled_qty
         avg = (previous + px * qty) / total
-        return Success(Order(self.client_order_id, self.intent, self.created_at, status, total,
-                             avg, self.broker_order_id, self.reason, at))
+        return Success(self._successor(status, total, avg, self.broker_order_id, self.reason, at))
+
+    def _successor(self, status: OrderStatus, filled_qty: Decimal, avg_px: Decimal | None,
+                   broker_order_id: str | None, reason: str | None,
+                   updated_at: datetime | None) -> Order:
+        """This order one step on, built without re-running the constructor's checks: the id,
+        intent and creation time are this order's (already checked), the step was checked
+        against the transition table by the caller, and filled_by keeps the filled quantity in
+        range. An order changes several times in its life, so the checks showed in backtests."""
+        successor: Order = object.__new__(Order)
+        put = object.__setattr__  # the class is frozen: this is how attrs' own __init__ sets
+        put(successor, "client_order_id", self.client_order_id)
+        put(successor, "intent", self.intent)
+        put(successor, "created_at", self.created_at)
+        put(successor, "status", status)
+        put(successor, "filled_qty", filled_qty)
+        put(successor, "avg_px", avg_px)
+        put(successor, "broker_order_id", broker_order_id)
+        put(successor, "reason", reason)
+        put(successor, "updated_at", updated_at)
+        return successor
