@@ -196,10 +196,6 @@ def test_exposure_caps_hold_when_many_symbols_decide_on_the_same_bar(
     assert capped["risk"][figure] <= 0.5 * 1.05
 
 
-@pytest.mark.xfail(strict=True, reason="the context counts held positions only "
-                   "(len(self.active) in application/cycle.py and safeguards.py), not symbols "
-                   "whose opening order is still working: eight symbols deciding on one bar "
-                   "each see 0 open positions")
 def test_max_open_positions_holds_when_many_symbols_open_on_the_same_bar(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,10 +299,6 @@ def _first_regular_close_after(moment: datetime) -> datetime:
     return datetime.combine(day, time(9, 35), NEW_YORK)
 
 
-@pytest.mark.xfail(strict=True, reason="exit legs of an entry filled outside the regular "
-                   "session are refused by session_rules (stops are not extended-hours orders) "
-                   "and not placed again when the regular session opens: _place_exits in "
-                   "application/safeguards.py runs once per entry fill")
 def test_a_position_entered_after_hours_gets_its_stop_loss_when_the_session_opens(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,8 +88,10 @@ class TradingCycle(Safeguards):
         # the context's risk figures cost a little per decision: only when a rule reads them
         self._var = None if settings.risk.max_var is None else VarWindow(
             len(self.books), settings.risk.var_window)
+        # (max_open_positions counts symbols whose opening order still works: a walk of books)
+        self._count_working = any(g.rule == "max_open_positions" for g in gates)
         self._rich_ctx = (settings.risk.watches_equity or self._rate or self._track_days
-                          or self._var is not None
+                          or self._var is not None or self._count_working
                           or any(g.rule == "max_net_exposure" for g in gates))
         self._exits = None if settings.exits.is_empty else settings.exits
         self._atr = Atr(settings.exits.atr_period) if settings.exits.trail_atr is not None \
@@ -97,13 +99,15 @@ class TradingCycle(Safeguards):
         self._exits_due: list[_Book] = []
         self._flattening: set[str] = set()  # the kill switch's orders, until verified flat
         self._exit_seq = 0
+        self._exits_unplaced: set[int] = set()  # books whose legs the session refused
         self._plain_orders = (settings.session_of is None
                               and settings.order_types.style == "market")
         # anything that must look at every bar before the strategy's target is judged
         # (a kill can only be requested through one of these: a stored state or an equity limit)
         self._watching = (self._track_vol or self._alloc is not None or settings.risk.durable
                           or settings.risk.watches_equity or self._atr is not None
-                          or self._var is not None)
+                          or self._var is not None
+                          or (self._exits is not None and settings.session_of is not None))
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]

@@ -59,6 +59,8 @@ class Safeguards:
     _var: VarWindow | None
     _track_vol: bool
     _rich_ctx: bool
+    _count_working: bool
+    _exits_unplaced: set[int]
     _exits_due: list[_Book]
     _exit_seq: int
     _flattening: set[str]
@@ -99,7 +101,8 @@ class Safeguards:
         settings = self._settings.risk
         var_before = var_after = _ZERO
         if self._var is not None and change is not None:
-            values = [b.qty_f * b.close for b in self.books]
+            values = [(b.qty_f + _working_qty(b) if b.open_orders else b.qty_f) * b.close
+                      for b in self.books]
             now = self._var.var(values, float(equity))
             k, delta = change
             values[k] += float(delta) * self.books[k].close
@@ -109,7 +112,8 @@ class Safeguards:
             equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
             price=price, reserved_cash=reserved, estimated_commission=fee, gross_exposure=gross,
             net_exposure=self.net_exposure() if self.active else _ZERO,
-            open_positions=len(self.active), state=state or rs.state,
+            open_positions=self._open_positions() if self._count_working else len(self.active),
+            state=state or rs.state,
             drawdown=rs.drawdown(equity), daily_loss=rs.daily_loss(equity),
             rejection_streak=rs.rejection_streak,
             orders_in_window=risk.orders_in_window(ts_ns) if settings.max_order_rate else 0,
@@ -127,6 +131,11 @@ class Safeguards:
         cid = self._ids.client_order_id(self._order_seq)
         self._digest.register_order(self._order_seq, cid)
         return Order(cid, intent, created_at=ts), verdicts
+
+    def _open_positions(self) -> int:
+        """Symbols held or with a working order that opens one (exit legs aside)."""
+        return sum(1 for b in self.books
+                   if b.qty or any(cid not in b.exit_ids for cid in b.open_orders))
 
     def _volatility(self, book: _Book) -> float:
         """Annualised volatility of the symbol's log returns (EWMA), NaN until warmed up."""
@@ -155,6 +164,8 @@ class Safeguards:
             risk.on_equity(ts_ns, self.equity_f(), from_ns(ts_ns))
         if risk.changed:
             self._state_changed(ts_ns)
+        if self._exits_unplaced and book.k in self._exits_unplaced:
+            self._exits_at_open(book, ts_ns)
 
     def _state_changed(self, ts_ns: int) -> None:
         """A halt cancels every open order (HALTED sends only cancels)."""
@@ -262,6 +273,16 @@ class Safeguards:
                 self._broker.cancel(cid)
         self._drain()
 
+    def _exits_at_open(self, book: _Book, ts_ns: int) -> None:
+        """Place the exit legs the session refused (stops are not extended-hours orders) on
+        the first regular bar, if the position is still held without them."""
+        if self._session(from_ns(ts_ns)) is not Session.REGULAR:
+            return
+        self._exits_unplaced.discard(book.k)
+        if book.qty and not book.exit_ids:
+            self._ts_ns = ts_ns
+            self._place_exits(book)
+
     def _place_exits(self, book: _Book) -> None:
         """Attach the exit legs to the whole position, replacing the ones it had."""
         assert self._exits is not None
@@ -277,10 +298,13 @@ class Safeguards:
         legs = self._exits.legs(book.symbol, book.qty, position.avg_px, last, book.atr,
                                 f"exit-{self._exit_seq}")
         equity, gross = self._portfolio()
+        session = self._session(ts)
         for name, intent in legs:
             ctx = self._context(book.qty, _ZERO, last, self._reserved(), _ZERO, equity, gross,
-                                self._session(ts), ts_ns)
+                                session, ts_ns)
             order, verdicts = self._judged(intent, ctx, ts)
+            if order is None and session is not Session.REGULAR:  # placed when the session opens
+                self._exits_unplaced.add(book.k)
             self._decision_seq += 1
             level = intent.stop_price or intent.limit_price
             sizing = {"exit": name, "entry_px": str(position.avg_px), "level": str(level)}
@@ -310,3 +334,9 @@ class Safeguards:
         state = book.atr_state if book.atr_state is not None else self._atr.initial()
         book.atr_state, (book.atr,) = self._atr.step(
             state, float(bar.high.value), float(bar.low.value), float(bar.close.value))
+
+
+def _working_qty(book: _Book) -> float:
+    """Signed quantity the book's working orders still add, exit legs aside."""
+    return float(sum((o.leaves_qty * o.side.sign for cid, o in book.open_orders.items()
+                      if cid not in book.exit_ids), _ZERO))
