@@ -1,6 +1,7 @@
 """A fake Alpaca market-data websocket on 127.0.0.1: Alpaca's msgpack handshake (connected,
 authenticated, subscription), then scripted bar messages per connection; every connection but
-the last is dropped after its bars, so the client must reconnect."""
+the last is dropped after its bars, so the client must reconnect. A refusing script answers
+every login with Alpaca's auth error (code 402) instead."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ def message(k: int, close: float | None = None) -> dict[str, Any]:
 class Script:
     """What the server sends on each connection, after the handshake."""
 
-    def __init__(self, *connections: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, *connections: Sequence[dict[str, Any]],
+                 refuse: bool = False) -> None:
         self.connections = list(connections)
+        self.refuse = refuse  # answer every login with Alpaca's auth error
         self.auth: list[dict[str, Any]] = []
         self.subscriptions: list[dict[str, Any]] = []
 
@@ -36,6 +39,9 @@ class Script:
 async def _serve_one(socket: ServerConnection, script: Script) -> None:
     await socket.send(msgpack.packb([{"T": "success", "msg": "connected"}]))
     script.auth.append(msgpack.unpackb(await socket.recv()))
+    if script.refuse:
+        await socket.send(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
+        return
     await socket.send(msgpack.packb([{"T": "success", "msg": "authenticated"}]))
     script.subscriptions.append(msgpack.unpackb(await socket.recv()))
     await socket.send(msgpack.packb([{"T": "subscription", "bars": ["AAPL"]}]))

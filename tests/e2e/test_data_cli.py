@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, write_csv
@@ -196,10 +197,63 @@ def test_stream_prints_live_bars_as_json_lines(cli: Cli,
         outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--json")
     assert outcome.code == 0, outcome.stderr
     lines = [json.loads(line) for line in outcome.stdout.splitlines()]
-    assert [line["ts_close"] for line in lines] == ["2024-01-02T14:31:00+00:00",
-                                                    "2024-01-02T14:32:00+00:00"]
+    assert [line["ts_close"] for line in lines[:-1]] == ["2024-01-02T14:31:00+00:00",
+                                                         "2024-01-02T14:32:00+00:00"]
     assert lines[0]["close"] == "100.0"
+    assert lines[-1] == {"summary": {"bars": 2, "backfilled": 0, "quarantined": 0,
+                                     "reasons": {}, "unfilled": 0}}
     assert script.auth[0]["key"] == "AKTEST"
+
+
+def stream_env(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("AITRADER_ALPACA_STREAM_URL", url)
+    monkeypatch.setenv("AITRADER_ALPACA_API_KEY", "AKTEST")
+    monkeypatch.setenv("AITRADER_ALPACA_API_SECRET", "s3cr3t")
+
+
+def test_stream_quarantines_bad_live_bars_counts_and_journals_them(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    weekend = message(0, close=99.0)
+    weekend["t"] = msgpack.Timestamp.from_datetime(datetime(2023, 12, 30, 15, 0, tzinfo=UTC))
+    corrupt = message(1)
+    corrupt["c"] = float("nan")
+    script = Script([weekend, message(0), message(0), corrupt, message(1),
+                     message(2, close=300.0), message(3)])
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    with fake_stream(script) as url:
+        stream_env(monkeypatch, url)
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "3", "--vendor",
+                      "sample", "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    lines = [json.loads(line) for line in outcome.stdout.splitlines()]
+    assert [line["ts_close"][11:16] for line in lines[:-1]] == ["14:31", "14:32", "14:34"]
+    jump = "jumps from the previous close by more than the limit, and no split explains it"
+    assert lines[-1]["summary"] == {
+        "bars": 3, "backfilled": 0, "quarantined": 4, "unfilled": 1,
+        "reasons": {"close is not a finite number": 1, "duplicate timestamp": 1,
+                    "outside every session": 1, jump: 1}}
+    with sqlite3.connect(cli.db_path) as db:
+        found = db.execute("select ts_close, reason, source from quarantined_bars "
+                           "order by ts_close").fetchall()
+    assert [(ts[:16], reason) for ts, reason, _ in found] == [
+        ("2023-12-30 15:01", "outside every session"),
+        ("2024-01-02 14:31", "duplicate timestamp"),
+        ("2024-01-02 14:32", "close is not a finite number"),
+        ("2024-01-02 14:33", jump)]
+    assert {source for _, _, source in found} == {"alpaca stream"}
+
+
+def test_stream_with_a_refused_key_stops_with_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = Script([message(0)], refuse=True)
+    with fake_stream(script) as url:
+        stream_env(monkeypatch, url)
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
+    assert outcome.code == 1
+    assert "Alpaca refused the stream login: auth failed" in outcome.error_line()
+    assert len(script.auth) == 1
 
 
 def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:

@@ -269,7 +269,7 @@ def test_a_stream_backfills_the_bars_missed_while_disconnected_before_resuming()
     got = [b.ts_close for b in stream]
     assert got == [whole.bar(i).ts_close for i in range(10)]
     assert stream.backfilled == 4
-    assert stream.duplicates == 1
+    assert [q.reason for q in stream.gate.quarantined] == ["duplicate timestamp"]
     assert len(history.asked) == 1
 
 

@@ -10,11 +10,15 @@ from aitrader.domain.series.gate import (
     Quarantined,
     RawBars,
     Split,
+    gate_codes,
+    gate_verdicts,
     gatekeep,
     merge_reports,
+    reason_counts,
 )
 from aitrader.domain.series.resample import aggregate, as_of, buckets, session_bounds
 
 __all__ = ["ALL_REASONS", "SESSION_CODES", "BarFrame", "BarIssue", "GateReport", "GateRules",
            "Quarantined", "RawBars", "Split", "aggregate", "as_of", "buckets", "find_bad_bars",
-           "from_ns", "gatekeep", "merge_reports", "session_bounds", "to_ns"]
+           "from_ns", "gate_codes", "gate_verdicts", "gatekeep", "merge_reports", "reason_counts",
+           "session_bounds", "to_ns"]

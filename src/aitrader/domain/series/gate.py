@@ -141,16 +141,31 @@ class GateReport:
     @property
     def counts(self) -> dict[str, int]:
         """Quarantined bars by reason, in reason order."""
-        found: dict[str, int] = {}
-        for item in self.quarantined:
-            found[item.reason] = found.get(item.reason, 0) + 1
-        return {r: found[r] for r in ALL_REASONS if r in found}
+        return reason_counts(self.quarantined)
+
+
+def reason_counts(quarantined: Sequence[Quarantined]) -> dict[str, int]:
+    """Quarantined bars by reason, in reason order."""
+    found: dict[str, int] = {}
+    for item in quarantined:
+        found[item.reason] = found.get(item.reason, 0) + 1
+    return {r: found[r] for r in ALL_REASONS if r in found}
 
 
 def gate_codes(
     raw: RawBars, sessions: npt.NDArray[np.int8] | None, rules: GateRules,
 ) -> CodeArray:
     """The reason code of every row (index into ALL_REASONS), 0 for a bar that passes."""
+    return gate_verdicts(raw, sessions, rules)[0]
+
+
+def gate_verdicts(
+    raw: RawBars, sessions: npt.NDArray[np.int8] | None, rules: GateRules,
+) -> tuple[CodeArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Each row's reason code (as gate_codes), whether it passed the per-row and order checks
+    (a "sound" row, which the jump rule may take as its reference), and whether the jump rule
+    flagged it (true even when an earlier reason was chosen for it). An incremental gate carries
+    the last two forward to judge the next bar exactly as this batch gate would."""
     n = len(raw)
     codes = bar_reason_codes(raw.ts_close, raw.open, raw.high, raw.low, raw.close, raw.volume,
                              raw.ts_open)
@@ -166,7 +181,7 @@ def gate_codes(
         repeated[1:] = same
         jumped = _jumps(raw, codes, rules)
     extra = first_reason([outside, future, repeated, jumped], n, offset=len(REASONS) - 1)
-    return np.where(codes > 0, codes, extra).astype(np.int8)
+    return np.where(codes > 0, codes, extra).astype(np.int8), codes == 0, jumped
 
 
 def _jumps(raw: RawBars, codes: CodeArray, rules: GateRules) -> npt.NDArray[np.bool_]:
