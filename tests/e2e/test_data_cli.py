@@ -332,7 +332,7 @@ def test_a_feed_older_than_max_age_is_reported_stale(cli: Cli, tmp_path: Path) -
     refused.error_line()
 
 
-def test_a_backtest_on_a_file_quarantines_a_weekend_bar_and_says_so(cli: Cli,
+def test_a_backtest_on_a_file_quarantines_a_weekend_bar_under_its_run_and_says_so(cli: Cli,
                                                                     tmp_path: Path) -> None:
     from tests.e2e.conftest import DAILY_HEADER, daily_rows, write_csv
 
@@ -349,6 +349,7 @@ def test_a_backtest_on_a_file_quarantines_a_weekend_bar_and_says_so(cli: Cli,
     import sqlite3
 
     with sqlite3.connect(cli.db_path) as db:
-        found = db.execute("select symbol, ts_close, reason from quarantined_bars").fetchall()
-    assert [(symbol, ts[:10], reason) for symbol, ts, reason in found] \
-        == [("ABC", "2010-01-09", "outside every session")]
+        found = db.execute("select run_id, symbol, ts_close, reason from quarantined_bars"
+                           ).fetchall()
+    assert [(run, symbol, ts[:10], reason) for run, symbol, ts, reason in found] \
+        == [(outcome.json()["run_id"], "ABC", "2010-01-09", "outside every session")]

@@ -284,6 +284,13 @@ class Container(containers.DeclarativeContainer):
         _market_data, path=config.data.path, bar_label=config.data.bar_label,
         timeframe=config.data.timeframe, vendor=config.data.vendor, vendors=config.vendors,
         calendar=calendar, journal_url=config.journal.url)
+    # A run's data: the same source, recording nothing while it loads (the run does not exist
+    # yet); the run records its quarantine under its own id once it does (`bar_store`).
+    run_market_data = providers.Singleton(
+        _market_data, path=config.data.path, bar_label=config.data.bar_label,
+        timeframe=config.data.timeframe, vendor=config.data.vendor, vendors=config.vendors,
+        calendar=calendar, journal_url=None)
+    bar_store = providers.Singleton(LazyBarStore, config.journal.url)
     commission = providers.Singleton(
         CommissionModel,
         per_share=providers.Callable(_decimal, config.broker.commission_per_share),

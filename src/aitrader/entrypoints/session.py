@@ -23,7 +23,7 @@ from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
 from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
 from aitrader.domain.risk import Gate
-from aitrader.domain.series import BarFrame
+from aitrader.domain.series import BarFrame, GateReport
 from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints import risk_setup
@@ -102,6 +102,8 @@ class Prepared:
     frames: tuple[BarFrame, ...]
     container: Container
     config: Config
+    quarantine: tuple[GateReport, ...] = ()
+    """The gate's reports of bars kept out of the run, recorded under its id once it exists."""
 
 
 def build_container(config: Config) -> Container:
@@ -134,10 +136,11 @@ def sessioned(container: Container, strategy: Strategy,
 
 def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     """The configured symbols' bars (UserError naming any problem)."""
-    return _frames(container, config)
+    return _frames(container, config)[0]
 
 
-def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
+def _frames(container: Container, config: Config, for_run: bool = False,
+            ) -> tuple[tuple[BarFrame, ...], tuple[GateReport, ...]]:
     start = parse_moment(config.data.start, is_end=False, what="--start")
     end = parse_moment(config.data.end, is_end=True, what="--end")
     if start is not None and end is not None and start >= end:
@@ -147,7 +150,7 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
             Timeframe.parse(config.data.timeframe)
         except ValueError as error:
             raise UserError(f"--timeframe: {error}") from None
-    market_data = _open_market_data(container, config)
+    market_data = _open_market_data(container, config, for_run)
     if config.data.symbols:
         try:
             symbols = [Symbol.parse(s) for s in config.data.symbols]
@@ -174,28 +177,29 @@ def _frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
             span = f"{config.data.start or 'the start'} and {config.data.end or 'the end'}"
             raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
         frames.append(frame)
-    for report in getattr(market_data, "reports", ()):  # the gate's quarantine, said once
-        if report.quarantined:
-            _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
-                         bars=len(report.quarantined), reasons=report.counts)
+    quarantine = tuple(r for r in getattr(market_data, "reports", ()) if r.quarantined)
+    for report in quarantine:  # the gate's quarantine, said once
+        _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
+                     bars=len(report.quarantined), reasons=report.counts)
     if len({f.timeframe for f in frames}) > 1:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
-    return tuple(frames)
+    return tuple(frames), quarantine
 
 
 _UNREACHABLE = frozenset({"unavailable", "rate_limited", "timeout", "cache_unwritable",
                           "cache_unreadable", "cache_corrupt"})
 
 
-def _open_market_data(container: Container, config: Config) -> MarketData:
+def _open_market_data(container: Container, config: Config, for_run: bool) -> MarketData:
     """The configured source: files (--data), the sample, or a vendor chain (--vendor)."""
     vendor = config.data.vendor
     if vendor and config.data.path and "files" not in vendor.lower():
         raise UserError("--vendor and --data are alternatives: give one (or --vendor files "
                         "--data PATH)")
     try:
-        market_data: MarketData = container.market_data()
+        market_data: MarketData = (container.run_market_data() if for_run
+                                   else container.market_data())
     except VendorSetupError as error:
         raise UserError(f"--vendor: {error}") from None
     except JournalUnavailableError as error:
@@ -210,7 +214,7 @@ def prepare(config: Config) -> Prepared:
                         "use `aitrader paper --replay` or `aitrader backtest`")
     strategy = _strategy(config)
     container = build_container(config)
-    frames = _frames(container, config)
+    frames, quarantine = _frames(container, config, for_run=True)
     strategy = sessioned(container, strategy, frames)
     gates = risk_setup.build_gates(config)
     try:
@@ -223,7 +227,7 @@ def prepare(config: Config) -> Prepared:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out}: {error.strerror or error}") from None
-    return Prepared(spec, frames, container, config)
+    return Prepared(spec, frames, container, config, quarantine)
 
 
 def _spec(config: Config, strategy: Strategy, container: Container,
@@ -287,5 +291,12 @@ def execute(prepared: Prepared, progress: Callable[[int, int], None] | None) -> 
         result = run_backtest(prepared.spec, prepared.frames, adapters, progress)
     if isinstance(result, Failure):
         raise RunFailedError(result.failure().message)
-    return result.unwrap()
+    finished = result.unwrap()
+    if prepared.quarantine:
+        recorded = container.bar_store().record_quarantine(finished.run_id, prepared.quarantine)
+        if isinstance(recorded, Failure):
+            raise RunFailedError(f"run {finished.run_id} finished and is journaled, but the bars "
+                                 f"it kept out could not be recorded: "
+                                 f"{recorded.failure().message}")
+    return finished
 
