@@ -5,7 +5,8 @@ OVERNIGHT 20:00 the evening before -> 04:00, PRE 04:00 -> 09:30, REGULAR 09:30 -
 early-close days), POST 16:00 -> 20:00 (13:00 -> 17:00 on early-close days). The overnight
 session belongs to the trading day it leads into, and only exists when the calendar day before
 is a trading day too or a Sunday (the Sunday-night session); every other moment is CLOSED.
-Schedules are computed a calendar year at a time and kept.
+Schedules are computed a calendar year at a time and kept, and so is each day's list of windows
+(a streamed bar asks for its session once a bar: ~3 µs instead of ~0.5 ms).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class XnysCalendar:
         self._years: set[int] = set()
         self._days: dict[date, tuple[datetime, datetime, datetime, datetime]] = {}
         self._sorted: list[date] = []
+        self._windows: dict[date, tuple[SessionWindow, ...]] = {}
 
     def _load(self, year: int) -> None:
         if year in self._years:
@@ -77,6 +79,12 @@ class XnysCalendar:
         return self._times(day) is not None
 
     def sessions_on(self, day: date) -> Sequence[SessionWindow]:
+        windows = self._windows.get(day)
+        if windows is None:
+            windows = self._windows[day] = self._build(day)
+        return windows
+
+    def _build(self, day: date) -> tuple[SessionWindow, ...]:
         times = self._times(day)
         if times is None:
             return ()
