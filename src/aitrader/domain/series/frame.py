@@ -65,13 +65,25 @@ def _volume(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-def _column(kind: type) -> object:
+def column(kind: type, *, read_only: bool = True) -> object:
+    """An attrs field holding a contiguous numpy column of kind (made read-only by default)."""
     def convert(value: object) -> object:
         array: npt.NDArray[np.generic] = np.ascontiguousarray(value, dtype=kind)
-        array.setflags(write=False)
+        if read_only:
+            array.setflags(write=False)
         return array
 
     return attrs.field(converter=convert, eq=False, repr=False)
+
+
+_OTHER_COLUMNS = ("ts_open", "open", "high", "low", "close", "volume")
+
+
+def require_equal_lengths(bars: object, n: int, symbol: Symbol) -> None:
+    """Raise unless every other OHLCV column of bars is n (its ts_close column's length) long."""
+    for name in _OTHER_COLUMNS:
+        if len(getattr(bars, name)) != n:
+            raise ValueError(f"{symbol}: column {name} has a different length")
 
 
 @attrs.frozen
@@ -80,19 +92,17 @@ class BarFrame:
 
     symbol: Symbol
     timeframe: Timeframe
-    ts_open: IntArray = _column(np.int64)  # type: ignore[assignment]
-    ts_close: IntArray = _column(np.int64)  # type: ignore[assignment]
-    open: FloatArray = _column(np.float64)  # type: ignore[assignment]
-    high: FloatArray = _column(np.float64)  # type: ignore[assignment]
-    low: FloatArray = _column(np.float64)  # type: ignore[assignment]
-    close: FloatArray = _column(np.float64)  # type: ignore[assignment]
-    volume: FloatArray = _column(np.float64)  # type: ignore[assignment]
+    ts_open: IntArray = column(np.int64)  # type: ignore[assignment]
+    ts_close: IntArray = column(np.int64)  # type: ignore[assignment]
+    open: FloatArray = column(np.float64)  # type: ignore[assignment]
+    high: FloatArray = column(np.float64)  # type: ignore[assignment]
+    low: FloatArray = column(np.float64)  # type: ignore[assignment]
+    close: FloatArray = column(np.float64)  # type: ignore[assignment]
+    volume: FloatArray = column(np.float64)  # type: ignore[assignment]
 
     def __attrs_post_init__(self) -> None:
         n = len(self.ts_close)
-        for name in ("ts_open", "open", "high", "low", "close", "volume"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"{self.symbol}: column {name} has a different length")
+        require_equal_lengths(self, n, self.symbol)
         if n > 1 and not bool(np.all(np.diff(self.ts_close) > 0)):
             raise ValueError(f"{self.symbol}: bar timestamps must be strictly increasing")
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from aitrader.domain.market import Session, Timeframe
 from aitrader.domain.series.checks import REASONS, bar_reason_codes, first_reason
-from aitrader.domain.series.frame import BarFrame, from_ns
+from aitrader.domain.series.frame import BarFrame, column, from_ns, require_equal_lengths
 from aitrader.domain.values import Symbol
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,33 +41,22 @@ GATE_REASONS: tuple[str, ...] = (
 ALL_REASONS: tuple[str, ...] = REASONS + GATE_REASONS
 
 
-def _columns(kind: type) -> object:
-    def convert(value: object) -> object:
-        array: npt.NDArray[np.generic] = np.ascontiguousarray(value, dtype=kind)
-        return array
-
-    return attrs.field(converter=convert, eq=False, repr=False)
-
-
 @attrs.frozen
 class RawBars:
     """One symbol's bars as a vendor or a file delivered them: any order, unchecked."""
 
     symbol: Symbol
     timeframe: Timeframe
-    ts_open: IntArray = _columns(np.int64)  # type: ignore[assignment]
-    ts_close: IntArray = _columns(np.int64)  # type: ignore[assignment]
-    open: FloatArray = _columns(np.float64)  # type: ignore[assignment]
-    high: FloatArray = _columns(np.float64)  # type: ignore[assignment]
-    low: FloatArray = _columns(np.float64)  # type: ignore[assignment]
-    close: FloatArray = _columns(np.float64)  # type: ignore[assignment]
-    volume: FloatArray = _columns(np.float64)  # type: ignore[assignment]
+    ts_open: IntArray = column(np.int64, read_only=False)  # type: ignore[assignment]
+    ts_close: IntArray = column(np.int64, read_only=False)  # type: ignore[assignment]
+    open: FloatArray = column(np.float64, read_only=False)  # type: ignore[assignment]
+    high: FloatArray = column(np.float64, read_only=False)  # type: ignore[assignment]
+    low: FloatArray = column(np.float64, read_only=False)  # type: ignore[assignment]
+    close: FloatArray = column(np.float64, read_only=False)  # type: ignore[assignment]
+    volume: FloatArray = column(np.float64, read_only=False)  # type: ignore[assignment]
 
     def __attrs_post_init__(self) -> None:
-        n = len(self.ts_close)
-        for name in ("ts_open", "open", "high", "low", "close", "volume"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"{self.symbol}: column {name} has a different length")
+        require_equal_lengths(self, len(self.ts_close), self.symbol)
 
     def __len__(self) -> int:
         return len(self.ts_close)
