@@ -20,6 +20,21 @@ from aitrader.entrypoints import data_cli, risk_cli, runs_cli, signals_cli
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
 from aitrader.entrypoints.modelling import MODEL_SECTIONS
+from aitrader.entrypoints.options import (
+    AsJson,
+    BarLabel,
+    Calendar,
+    ConfigFile,
+    Data,
+    End,
+    JournalUrl,
+    Param,
+    Quiet,
+    Start,
+    Symbols,
+    Timeframe,
+    Vendor,
+)
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
 from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
 
@@ -33,15 +48,6 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(data_cli.app, name="data")
 
 Strategy = Annotated[str | None, typer.Option("--strategy", help="Strategy name (see `aitrader strategies`).")]
-Param = Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter name=value (repeatable).")]
-Symbols = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols (default: all in the data).")]
-Start = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD, US-Eastern) or ISO datetime.")]
-End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or ISO datetime (exclusive).")]
-Data = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory (default: bundled sample).")]
-BarLabel = Annotated[str | None, typer.Option("--bar-label", help="Timestamps label the bar's open or close.")]
-Timeframe = Annotated[str | None, typer.Option("--timeframe", help="Expected timeframe: 1m, 5m, 15m, 1h, 1D.")]
-Vendor = Annotated[str | None, typer.Option("--vendor", help="Fetch bars from a vendor (chain A,B) instead of --data: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
-Calendar = Annotated[str | None, typer.Option("--calendar", help="Exchange calendar: XNYS (default) or 24/7.")]
 Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
 PerShare = Annotated[str | None, typer.Option("--commission-per-share", help="Commission per share ($).")]
 PerOrder = Annotated[str | None, typer.Option("--commission-per-order", help="Commission per order ($).")]
@@ -54,13 +60,9 @@ Fraction = Annotated[str | None, typer.Option("--fraction", help="Fraction of eq
 Allocator = Annotated[str | None, typer.Option("--allocator", help="equal_weight, inverse_volatility, risk_parity or mean_variance.")]
 Rebalance = Annotated[str | None, typer.Option("--rebalance", help="none, daily, weekly or monthly.")]
 Sizing = Annotated[str | None, typer.Option("--sizing", help="fixed_fraction, volatility_target or kelly.")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
-JournalUrl = Annotated[str | None, typer.Option("--journal", help="Journal URL (sqlite:///path or postgresql+psycopg://...).")]
 Out = Annotated[Path | None, typer.Option("--out", help="Directory for trades.csv, orders.csv, equity.csv.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
 Replay = Annotated[bool, typer.Option("--replay", help="Replay history as a live stream.")]
 Speed = Annotated[float | None, typer.Option("--speed", help="Replay speed-up; 0 = fastest.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the result.")]
 
 
 def _configure_logging() -> None:

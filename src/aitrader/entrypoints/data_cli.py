@@ -48,6 +48,8 @@ from aitrader.entrypoints.container import (
     open_chain,
     raw_file_bars,
 )
+from aitrader.entrypoints.options import Calendar as CalendarOpt
+from aitrader.entrypoints.options import ConfigFile, End, Start
 from aitrader.entrypoints.session import (
     RunFailedError,
     UserError,
@@ -68,14 +70,10 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
 VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Vendor or comma-separated chain: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
 SymbolsOpt = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols.")]
 TimeframeOpt = Annotated[str | None, typer.Option("--timeframe", help="1m, 5m, 15m, 1h or 1D (default 1D).")]
-StartOpt = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD, US-Eastern) or ISO datetime.")]
-EndOpt = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or ISO datetime (exclusive).")]
-CalendarOpt = Annotated[str | None, typer.Option("--calendar", help="Exchange calendar: XNYS (default) or 24/7.")]
 AdjustOpt = Annotated[str | None, typer.Option("--adjustment", help="raw (default), split or all.")]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory.")]
 BarLabelOpt = Annotated[str | None, typer.Option("--bar-label", help="File timestamps label the bar's open or close.")]
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (bars and quarantine are recorded there).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 MaxAgeOpt = Annotated[float | None, typer.Option("--max-age", help="Seconds: the feed is stale (exit 1) when its newest passing bar closed longer ago than this.")]
 
@@ -203,9 +201,9 @@ def _print_reports(reports: Sequence[GateReport]) -> None:
 @app.command("fetch")
 def fetch(
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
-    start: StartOpt = None, end: EndOpt = None, adjustment: AdjustOpt = None,
+    start: Start = None, end: End = None, adjustment: AdjustOpt = None,
     calendar: CalendarOpt = None, data: DataOpt = None, journal: JournalOpt = None,
-    max_age: MaxAgeOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    max_age: MaxAgeOpt = None, config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars through the vendor chain, gate them, cache them (Parquet) and store them (SQL)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
@@ -255,7 +253,7 @@ def validate(
     path_or_range: Annotated[str, typer.Argument(help="A CSV/Parquet file or directory, or a range START..END (with --vendor and --symbols).")],
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     bar_label: BarLabelOpt = None, adjustment: AdjustOpt = None, calendar: CalendarOpt = None,
-    journal: JournalOpt = None, max_age: MaxAgeOpt = None, config: ConfigOpt = None,
+    journal: JournalOpt = None, max_age: MaxAgeOpt = None, config: ConfigFile = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
@@ -303,12 +301,12 @@ def validate(
 
 @app.command("gaps")
 def gaps(
-    symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None, start: StartOpt = None,
-    end: EndOpt = None, vendor: VendorOpt = None, data: DataOpt = None,
+    symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None, start: Start = None,
+    end: End = None, vendor: VendorOpt = None, data: DataOpt = None,
     bar_label: BarLabelOpt = None, calendar: CalendarOpt = None, adjustment: AdjustOpt = None,
     backfill: Annotated[bool, typer.Option("--backfill/--no-backfill", help="Fill missing bars from the vendor chain.")] = True,
     extended: Annotated[bool, typer.Option("--extended", help="Expect bars in pre, post and overnight sessions too.")] = False,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Find bars the calendar expects but the data lacks, backfill them (exit 1 if any remain)."""
     cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
@@ -355,7 +353,7 @@ def _gap_dict(symbol: Symbol, r: GapReport) -> dict[str, Any]:
 @app.command("sessions")
 def sessions(
     day: Annotated[str, typer.Option("--date", help="The exchange day, YYYY-MM-DD.")],
-    calendar: CalendarOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    calendar: CalendarOpt = None, config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Print one day's sessions in US-Eastern and UTC."""
     try:
@@ -386,11 +384,11 @@ def sessions(
 def compare(
     vendors: Annotated[str, typer.Option("--vendors", help="Two vendors, A,B.")],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol.")],
-    start: StartOpt = None, end: EndOpt = None, timeframe: TimeframeOpt = None,
+    start: Start = None, end: End = None, timeframe: TimeframeOpt = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Relative price difference allowed (0.005 = 0.5 %).")] = 0.005,
     volume_tolerance: Annotated[float, typer.Option("--volume-tolerance", help="Relative volume difference allowed.")] = 0.5,
     data: DataOpt = None, adjustment: AdjustOpt = None, calendar: CalendarOpt = None,
-    config: ConfigOpt = None, as_json: JsonOpt = False,
+    config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Report bars on which two vendors disagree beyond a tolerance (exit 1 if any)."""
     names = [n.strip() for n in vendors.split(",") if n.strip()]
@@ -443,7 +441,7 @@ def stream(
     symbols: SymbolsOpt = None,
     vendor: Annotated[str, typer.Option("--vendor", help="Vendor chain that backfills bars missed while disconnected.")] = "alpaca",
     count: Annotated[int | None, typer.Option("--bars", min=1, help="Stop after this many bars (default: until interrupted).")] = None,
-    calendar: CalendarOpt = None, journal: JournalOpt = None, config: ConfigOpt = None,
+    calendar: CalendarOpt = None, journal: JournalOpt = None, config: ConfigFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, per bar; a last line {\"summary\": ...}.")] = False,
 ) -> None:
     """Print Alpaca's live one-minute bars, gated; bars missed during a reconnect are backfilled

@@ -20,13 +20,8 @@ from returns.result import Failure
 from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
-from aitrader.entrypoints.runs_cli import (
-    AsJsonObject,
-    ConfigOpt,
-    JournalOpt,
-    JournalUrlFn,
-    missing_sqlite_file,
-)
+from aitrader.entrypoints.options import ConfigFile, JournalUrl
+from aitrader.entrypoints.runs_cli import AsJsonObject, JournalUrlFn, missing_sqlite_file
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
@@ -99,14 +94,14 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         print(f"journal        {redact(url)}")
 
     @risk_app.command("status")
-    def risk_status(journal: JournalOpt = None, config: ConfigOpt = None,
+    def risk_status(journal: JournalUrl = None, config: ConfigFile = None,
                     as_json: AsJsonObject = False) -> None:
         """Show the durable trading state (ACTIVE, REDUCING or HALTED) and its figures."""
         store, url = opened(journal, config, create=False)
         show(current(store), url, as_json)
 
     @risk_app.command("halt")
-    def risk_halt(reason: ReasonOpt, journal: JournalOpt = None, config: ConfigOpt = None,
+    def risk_halt(reason: ReasonOpt, journal: JournalUrl = None, config: ConfigFile = None,
                   as_json: AsJsonObject = False) -> None:
         """HALTED: only cancels go out until `aitrader risk resume`."""
         if not reason.strip():
@@ -115,7 +110,7 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
                lambda _s: "halted: only cancels until `aitrader risk resume`")
 
     @risk_app.command("resume")
-    def risk_resume(journal: JournalOpt = None, config: ConfigOpt = None,
+    def risk_resume(journal: JournalUrl = None, config: ConfigFile = None,
                     as_json: AsJsonObject = False) -> None:
         """ACTIVE again: clears the halt, the rejection streak, a pending kill and the peak."""
         change(journal, config, as_json, lambda s: s.resumed(), lambda _s: "resumed: ACTIVE")
@@ -124,8 +119,8 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
                     said: Callable[[RiskState], str]) -> None:
         """Register a command that moves the state with an optional --reason."""
 
-        def command(reason: ReasonOpt = "", journal: JournalOpt = None,
-                    config: ConfigOpt = None, as_json: AsJsonObject = False) -> None:
+        def command(reason: ReasonOpt = "", journal: JournalUrl = None,
+                    config: ConfigFile = None, as_json: AsJsonObject = False) -> None:
             change(journal, config, as_json, lambda s: move(s, reason.strip()), said)
 
         command.__doc__ = help_text

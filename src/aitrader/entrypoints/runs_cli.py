@@ -13,12 +13,11 @@ from returns.result import Failure
 from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
+from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
 from aitrader.ports.journal import Journal
 
 JournalUrlFn = Callable[[str | None, Path | None], str]
-JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML config.")]
 RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
 AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
 AsJsonObject = Annotated[bool, typer.Option("--json", help="JSON object on stdout.")]
@@ -75,7 +74,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     @runs_app.command("list")
     def runs_list(
-        journal: JournalOpt = None, config: ConfigOpt = None,
+        journal: JournalUrl = None, config: ConfigFile = None,
         limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs.")] = 20,
         as_json: AsJsonList = False,
     ) -> None:
@@ -102,7 +101,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
     @runs_app.command("show")
     def runs_show(
         run_id: RunIdArg,
-        journal: JournalOpt = None, config: ConfigOpt = None,
+        journal: JournalUrl = None, config: ConfigFile = None,
         as_json: AsJsonObject = False,
     ) -> None:
         """Show one run: manifest, digests, metrics and counts."""
@@ -209,7 +208,7 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
             "--at", help="A day (YYYY-MM-DD) or ISO moment (the decision in force then).")] = None,
         order: Annotated[str | None, typer.Option(
             "--order", help="The decision behind this client_order_id.")] = None,
-        journal: JournalOpt = None, config: ConfigOpt = None,
+        journal: JournalUrl = None, config: ConfigFile = None,
         as_json: AsJsonList = False,
     ) -> None:
         """Print the decision chain: inputs, signals, target, sizing, every gate's verdict."""

@@ -32,6 +32,7 @@ from aitrader.domain.signals import (
 )
 from aitrader.entrypoints.config import Config, load_config
 from aitrader.entrypoints.modelling import fit_plan, fitted_models, signal_settings
+from aitrader.entrypoints.options import BarLabel, Calendar, ConfigFile, Data, End, Start, Vendor
 from aitrader.entrypoints.session import (
     UserError,
     build_container,
@@ -43,17 +44,10 @@ from aitrader.entrypoints.session import (
 Overrides = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 Symbol_ = Annotated[str, typer.Option("--symbol", help="The symbol to compute signals for.")]
-Data = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory (default: bundled sample).")]
 Tf = Annotated[str | None, typer.Option("--timeframe", help="Compute on these bars (1m, 5m, 15m, 1h, 1D), aggregating finer data within exchange sessions.")]
 OutFile = Annotated[Path, typer.Option("--out", help="Signal frame: .csv or .parquet.")]
 ModelOut = Annotated[Path | None, typer.Option("--model-out", help="Fitted model parameters as JSON.")]
 Param = Annotated[list[str] | None, typer.Option("--param", help="kalman.* / regime.* setting name=value, or a strategy parameter (repeatable).")]
-Start = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD, US-Eastern) or ISO datetime.")]
-End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive, or ISO datetime (exclusive).")]
-BarLabel = Annotated[str | None, typer.Option("--bar-label", help="Timestamps label the bar's open or close.")]
-VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Fetch bars from a vendor (chain A,B) instead of --data.")]
-CalendarOpt = Annotated[str | None, typer.Option("--calendar", help="Exchange calendar: XNYS (default) or 24/7.")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML configuration file.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
 
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -227,8 +221,8 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
     @app.command("signals")
     def signals(symbol: Symbol_, out: OutFile, data: Data = None, timeframe: Tf = None,
                 model_out: ModelOut = None, param: Param = None, start: Start = None,
-                end: End = None, bar_label: BarLabel = None, calendar: CalendarOpt = None,
-                vendor: VendorOpt = None, config: ConfigFile = None, quiet: Quiet = False) -> None:
+                end: End = None, bar_label: BarLabel = None, calendar: Calendar = None,
+                vendor: Vendor = None, config: ConfigFile = None, quiet: Quiet = False) -> None:
         """Write the per-bar signal frame (Kalman, GARCH, regimes) and the fitted models."""
         kind = _format(out, "--out", _FORMATS)
         if model_out is not None:
@@ -268,7 +262,7 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         data: Data = None, param: Param = None,
         symbols: Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols (default: all in the data).")] = None,
         start: Start = None, end: End = None, bar_label: BarLabel = None,
-        calendar: CalendarOpt = None, vendor: VendorOpt = None, config: ConfigFile = None,
+        calendar: Calendar = None, vendor: Vendor = None, config: ConfigFile = None,
         allow_short: Annotated[bool | None, typer.Option("--allow-short/--long-only", help="Enable short selling.")] = None,
         cuts: Annotated[int, typer.Option("--cuts", min=1, help="How many truncated copies.")] = 10,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
