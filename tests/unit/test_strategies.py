@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from aitrader.domain.strategies import build_strategy, signal_names, warmup
+from aitrader.domain.strategies import batch_targets_of, build_strategy, signal_names, warmup
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.sma_cross import SmaCross
 
@@ -95,3 +98,30 @@ def test_a_bad_strategy_or_parameter_is_named(
     assert isinstance(built, Failure)
     assert built.failure().code == code
     assert fragment in built.failure().message
+
+
+# SMA values drawn from a few levels so ties (fast == slow) and NaN warm-ups both occur
+_LEVELS = st.sampled_from([NAN, 1.0, 2.0, 3.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(_LEVELS, _LEVELS), max_size=40), allow_short=st.booleans())
+def test_sma_cross_batch_targets_equal_folding_the_decider(
+        pairs: list[tuple[float, float]], allow_short: bool) -> None:
+    strategy = SmaCross(2, 3, allow_short=allow_short)
+    decide = strategy.decider()
+    folded = [decide([10.0, fast, slow]) for fast, slow in pairs]
+    columns = [np.full(len(pairs), 10.0), np.array([p[0] for p in pairs], dtype=np.float64),
+               np.array([p[1] for p in pairs], dtype=np.float64)]
+    series = strategy.batch_targets(columns)
+    assert [series.target(i) for i in range(len(pairs))] == folded
+    exposures = series.exposures()
+    assert [None if math.isnan(e) else e for e in exposures.tolist()] == [
+        None if t is None else t.exposure for t in folded]
+
+
+def test_only_strategies_whose_deciders_stand_alone_offer_a_batch_twin() -> None:
+    assert batch_targets_of(SmaCross(), 3) is not None
+    assert batch_targets_of(Breakout(), 1) is None  # no batch twin: folded bar by bar
+    multi = build_strategy("multi_factor", {}, allow_short=False).unwrap()
+    assert batch_targets_of(multi, 2) is None

@@ -23,9 +23,10 @@ from aitrader.application.run import (
 )
 from aitrader.domain.series import BarFrame
 from aitrader.domain.signals import SymbolModels, batch_of
-from aitrader.domain.strategies import Strategy, bound_signals
+from aitrader.domain.strategies import Strategy, TargetSeries, batch_targets_of, bound_signals
 
 Progress = Callable[[int, int], None]
+BatchTargets = Callable[[Sequence[FloatArray]], TargetSeries]
 _CHUNK = 1 << 16
 
 
@@ -114,8 +115,12 @@ def mark_to_market(
 
 
 def _loop(cycle: TradingCycle, frames: Sequence[BarFrame], columns: list[list[FloatArray]],
-          progress: Progress | None) -> tuple[int, IntArray]:
+          batch: BatchTargets | None, progress: Progress | None) -> tuple[int, IntArray]:
     """Feed every bar to the cycle in time order; the bar count and the curve's stamps."""
+    if len(frames) == 1 and batch is not None and not cycle.watching:
+        frame = frames[0]  # the targets from the batch twin: only bars that matter are visited
+        cycle.on_history(0, columns[0], batch(columns[0]), frame, frame.ts_close, progress)
+        return len(frame), frame.ts_close
     if len(frames) == 1:  # one symbol: its bars go to the cycle a chunk at a time
         frame = frames[0]
         total = len(frame)
@@ -161,7 +166,8 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
         collecting = gc.isenabled()
         gc.disable()
         try:
-            total, stamps = _loop(cycle, frames, columns, progress)
+            batch = batch_targets_of(spec.strategy, len(frames))
+            total, stamps = _loop(cycle, frames, columns, batch, progress)
             equity, cash, gross, net, hhi = mark_to_market(frames, stamps, float(spec.cash),
                                                            cycle.changes)
             adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)

@@ -6,9 +6,12 @@ streaming kernels) and which adapters sit behind the ports; everything here is s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 from returns.result import Failure, Success
 
@@ -25,7 +28,7 @@ from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import Gate, RiskContext
 from aitrader.domain.series import from_ns
 from aitrader.domain.signals import Atr
-from aitrader.domain.strategies import Strategy, Target, deciders_for
+from aitrader.domain.strategies import Strategy, Target, TargetSeries, deciders_for
 from aitrader.domain.trading import (
     Account,
     EventKind,
@@ -47,6 +50,8 @@ _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
 _AMBIGUOUS = frozenset({"timeout", "unavailable"})
 _DEFAULTS = CycleSettings()
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class TradingCycle(Safeguards):
@@ -114,6 +119,21 @@ class TradingCycle(Safeguards):
 
     def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
         """Process symbol k's closed bar i whose close and signals are `row`."""
+        book = self._arrive(k, row, source, i, ts_ns)
+        if self._watching:  # one flag test on the hot path when nothing extra is configured
+            self._watch(book, ts_ns)
+            if self.risk.state.kill_requested:
+                self._kill_step(ts_ns)
+            target = book.decider(row)
+            if self._alloc is not None and self._alloc.due[k]:
+                target = self._rebalance_check(book, target)
+        else:
+            target = book.decider(row)
+        self._consider(book, target, row, source, i, ts_ns)
+
+    def _arrive(self, k: int, row: Sequence[float], source: BarSource, i: int,
+                ts_ns: int) -> _Book:
+        """Make bar i symbol k's current bar and let its open orders meet it."""
         book = self.books[k]
         book.close = row[0]
         book.bar = None
@@ -124,15 +144,11 @@ class TradingCycle(Safeguards):
             self._drain()
             if book.unknown:
                 self._resolve(book)
-        if self._watching:  # one flag test on the hot path when nothing extra is configured
-            self._watch(book, ts_ns)
-            if self.risk.state.kill_requested:
-                self._kill_step(ts_ns)
-            target = book.decider(row)
-            if self._alloc is not None and self._alloc.due[k]:
-                target = self._rebalance_check(book, target)
-        else:
-            target = book.decider(row)
+        return book
+
+    def _consider(self, book: _Book, target: Target | None, row: Sequence[float],
+                  source: BarSource, i: int, ts_ns: int) -> None:
+        """Decide on the bar's target unless it changes nothing."""
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
@@ -143,6 +159,61 @@ class TradingCycle(Safeguards):
                 or len(self.fills) == book.retry_after):
             return
         self._decide(book, target, row, source, i, ts_ns)
+
+    def idle(self, k: int) -> bool:
+        """Nothing can happen to symbol k until its target moves: no order is out or in doubt
+        and no target is being pursued. Only meaningful when nothing is watched."""
+        book = self.books[k]
+        return not (book.open_orders or book.unknown or (
+            book.retry_after is not None and len(self.fills) != book.retry_after))
+
+    @property
+    def watching(self) -> bool:
+        """Whether every bar must pass through the cycle (equity limits, trailing exits, ...)."""
+        return self._watching
+
+    def on_history(self, k: int, columns: Sequence[FloatArray], targets: TargetSeries,
+                   source: BarSource, stamps: IntArray,
+                   progress: Callable[[int, int], None] | None = None) -> None:
+        """Symbol k's whole history when it is the only symbol and nothing is watched, with its
+        targets from the strategy's batch twin. Only the bars where something can happen go
+        through the cycle: those with an order out or a target pursued, and those where the
+        target moves away from the book's. On every other bar on_bar would return at once
+        (nothing is out, the target is the one already decided), so the run is the same; the
+        million-bar benchmark spends ~55,000 steps instead of 1,000,000."""
+        total = len(stamps)
+        if not total:
+            return
+        book = self.books[k]
+        codes = targets.codes
+        starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+        run_exposure: list[float] = targets.exposures()[starts].tolist()
+        run_start: list[int] = starts.tolist()
+        runs = len(run_start)
+        chunk = 1 << 16
+        report = chunk
+        i = 0
+        while i < total:
+            if self.idle(k):  # skip to the first bar whose target differs from the book's
+                r = bisect.bisect_right(run_start, i) - 1
+                while r < runs and (run_exposure[r] != run_exposure[r]  # NaN: no view
+                                    or run_exposure[r] == book.exposure):
+                    r += 1
+                if r == runs:
+                    break
+                i = max(i, run_start[r])
+            if progress is not None and i >= report:
+                progress(i, total)
+                report = (i // chunk + 1) * chunk
+            row = [float(c[i]) for c in columns]
+            ts_ns = int(stamps[i])
+            self._arrive(k, row, source, i, ts_ns)
+            self._consider(book, targets.target(i), row, source, i, ts_ns)
+            i += 1
+        last = total - 1  # the book as on_bar leaves it after the last bar
+        book.close, book.bar, book.source, book.i = float(columns[0][last]), None, source, last
+        if progress is not None:
+            progress(total, total)
 
     def on_bars(self, k: int, rows: Iterable[Sequence[float]], source: BarSource, start: int,
                 stamps: Iterable[int]) -> None:

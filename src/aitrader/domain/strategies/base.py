@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from aitrader.domain.signals import SymbolModels
 
@@ -34,6 +36,55 @@ class Decider(Protocol):
     def __call__(self, row: Sequence[float]) -> Target | None:
         """Decide on a closed bar's row: its close, then the signal values in signal_names order."""
         ...
+
+
+@attrs.frozen
+class TargetSeries:
+    """A decider's targets over a whole history at once: bar i's target is table[codes[i]],
+    code -1 meaning None (no view yet). The batch twin of folding a fresh decider over the
+    rows, like a signal kernel's; the engine uses it to find the bars where the target moves.
+    """
+
+    table: tuple[Target, ...]
+    codes: npt.NDArray[np.int64]
+
+    def target(self, i: int) -> Target | None:
+        code = int(self.codes[i])
+        return None if code < 0 else self.table[code]
+
+    def exposures(self) -> npt.NDArray[np.float64]:
+        """Each bar's target exposure, NaN where there is no view."""
+        values = np.array([t.exposure for t in self.table] + [np.nan], dtype=np.float64)
+        return values[self.codes]  # code -1 picks the trailing NaN
+
+
+class BatchDecider(Protocol):
+    """A strategy whose deciders have a batch twin (optional; checked with getattr)."""
+
+    def batch_targets(self, columns: Sequence[npt.NDArray[np.float64]]) -> TargetSeries:
+        """The targets a fresh decider gives bar by bar for these columns (close, then the
+        signal columns in signal_names order)."""
+        ...
+
+
+def batch_targets_of(strategy: Strategy, count: int) -> Callable[
+        [Sequence[npt.NDArray[np.float64]]], TargetSeries] | None:
+    """The strategy's batch twin of its deciders, or None when it has none or its deciders
+    share state across symbols (cross-sectional strategies)."""
+    if count != 1 and getattr(strategy, "deciders", None) is not None:
+        return None
+    batch: Callable[[Sequence[npt.NDArray[np.float64]]], TargetSeries] | None = getattr(
+        strategy, "batch_targets", None)
+    return batch
+
+
+def carry_forward(codes: npt.NDArray[np.int64], keep: int = -2) -> npt.NDArray[np.int64]:
+    """Codes with every `keep` entry replaced by the last other code before it (-1 if none):
+    a decider that holds its last target when a bar gives it no new one."""
+    at = np.where(codes != keep, np.arange(len(codes)), -1)
+    np.maximum.accumulate(at, out=at)
+    out = np.where(at >= 0, codes[np.maximum(at, 0)], -1)
+    return out.astype(np.int64, copy=False)
 
 
 @attrs.frozen

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from aitrader.domain.signals import Sma
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least, params_of
+from aitrader.domain.strategies.base import (
+    FLAT,
+    ParamSpec,
+    SignalSpec,
+    Target,
+    TargetSeries,
+    at_least,
+    carry_forward,
+    params_of,
+)
 
 PARAMS = {
     "fast": ParamSpec(int, 10, at_least(1), "fast SMA period (bars)"),
@@ -17,6 +28,7 @@ PARAMS = {
 _LONG = Target(1.0, reason="fast above slow")
 _SHORT = Target(-1.0, reason="fast below slow")
 _OUT = Target(0.0, reason="fast below slow")
+_KEEP = -2  # a bar that leaves the decider's last target as it was
 
 
 @attrs.frozen
@@ -40,6 +52,20 @@ class SmaCross:
 
     def params(self) -> Mapping[str, object]:
         return params_of(self, PARAMS)
+
+    def batch_targets(self, columns: Sequence[npt.NDArray[np.float64]]) -> TargetSeries:
+        """_Decider folded over the columns, vectorised: above -> long, below -> out (or
+        short), equal -> flat only before any cross, NaN (warm-up) -> unchanged."""
+        fast, slow = columns[1], columns[2]
+        codes = np.full(len(fast), _KEEP, dtype=np.int64)
+        codes[fast == slow] = 2
+        first = np.flatnonzero((fast > slow) | (fast < slow))
+        if len(first):  # once the SMAs have crossed, equality keeps the last target
+            codes[first[0]:][codes[first[0]:] == 2] = _KEEP
+        codes[fast > slow] = 0
+        codes[fast < slow] = 1
+        below = _SHORT if self.allow_short else _OUT
+        return TargetSeries((_LONG, below, FLAT), carry_forward(codes, _KEEP))
 
 
 class _Decider:
