@@ -46,7 +46,7 @@ class TargetSeries:
     """
 
     table: tuple[Target, ...]
-    codes: npt.NDArray[np.int64]
+    codes: npt.NDArray[np.int8]
 
     def target(self, i: int) -> Target | None:
         code = int(self.codes[i])
@@ -78,13 +78,14 @@ def batch_targets_of(strategy: Strategy, count: int) -> Callable[
     return batch
 
 
-def carry_forward(codes: npt.NDArray[np.int64], keep: int = -2) -> npt.NDArray[np.int64]:
+def carry_forward(codes: npt.NDArray[np.int8], keep: int = -2) -> npt.NDArray[np.int8]:
     """Codes with every `keep` entry replaced by the last other code before it (-1 if none):
     a decider that holds its last target when a bar gives it no new one."""
     at = np.where(codes != keep, np.arange(len(codes)), -1)
     np.maximum.accumulate(at, out=at)
-    out = np.where(at >= 0, codes[np.maximum(at, 0)], -1)
-    return out.astype(np.int64, copy=False)
+    out = codes[np.maximum(at, 0)]
+    out[at < 0] = -1
+    return out
 
 
 @attrs.frozen

@@ -57,13 +57,12 @@ class SmaCross:
         """_Decider folded over the columns, vectorised: above -> long, below -> out (or
         short), equal -> flat only before any cross, NaN (warm-up) -> unchanged."""
         fast, slow = columns[1], columns[2]
-        codes = np.full(len(fast), _KEEP, dtype=np.int64)
-        codes[fast == slow] = 2
-        first = np.flatnonzero((fast > slow) | (fast < slow))
-        if len(first):  # once the SMAs have crossed, equality keeps the last target
-            codes[first[0]:][codes[first[0]:] == 2] = _KEEP
-        codes[fast > slow] = 0
-        codes[fast < slow] = 1
+        above, under = fast > slow, fast < slow
+        decided = above | under
+        codes = under.astype(np.int8)  # 1 below, 0 above
+        codes[~decided] = _KEEP  # NaN or equal: the last target stays
+        first = int(np.argmax(decided)) if decided.any() else len(fast)
+        codes[:first][fast[:first] == slow[:first]] = 2  # equal before any cross: flat
         below = _SHORT if self.allow_short else _OUT
         return TargetSeries((_LONG, below, FLAT), carry_forward(codes, _KEEP))
 
