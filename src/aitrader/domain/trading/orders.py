@@ -30,6 +30,9 @@ class TimeInForce(enum.Enum):
     __hash__ = object.__hash__  # see OrderStatus
 
 
+_TERMINAL_VALUES = frozenset({"filled", "canceled", "expired", "rejected"})
+
+
 class OrderStatus(enum.Enum):
     """FIX-style order states; PENDING_NEW is persisted before the broker is called."""
 
@@ -43,23 +46,21 @@ class OrderStatus(enum.Enum):
     EXPIRED = "expired"
     REJECTED = "rejected"
 
+    is_terminal: bool  # filled, canceled, expired or rejected: nothing more can happen
+    is_open: bool  # not terminal
+
     # Members are singletons compared by identity, so identity hashing is exact; Enum's own
     # __hash__ is Python code, and every order step looks statuses up in tables and sets.
     __hash__ = object.__hash__
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in _TERMINAL
-
-    @property
-    def is_open(self) -> bool:
-        return self not in _TERMINAL
+    def __init__(self, value: str) -> None:
+        # plain attributes of each member, not properties: a property read measured ~140 ns
+        # against ~20 ns, and every order step and broker book-keeping reads them
+        self.is_terminal = value in _TERMINAL_VALUES
+        self.is_open = not self.is_terminal
 
 
 _ZERO = Decimal(0)
-_TERMINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
-)
 _S = OrderStatus
 _LIVE_EXITS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
