@@ -62,6 +62,9 @@ class OrderStatus(enum.Enum):
 
 _ZERO = Decimal(0)
 _S = OrderStatus
+# read per fill: Python 3.11 reads an enum member off its class through EnumType's __getattr__
+# hook (~130 ns, against ~15 ns for a module name)
+_FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 _LIVE_EXITS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.PENDING_NEW: frozenset({_S.ACCEPTED, _S.REJECTED, _S.UNKNOWN, _S.CANCELED})
@@ -169,27 +172,41 @@ class Order:
     ) -> Result[Order, InvalidTransition]:
         """Move to status if the transition table allows it (and, when given, take the id the
         broker knows the order by: an acknowledgement moves and names it in one step)."""
-        if status not in TRANSITIONS[self.status]:
-            return Failure(InvalidTransition(self.client_order_id, self.status, status))
-        return Success(self._successor(
-            status, self.filled_qty, self.avg_px,
-            broker_order_id if broker_order_id is not None else self.broker_order_id,
-            reason if reason is not None else self.reason, at))
+        moved = self.try_move_to(status, at, reason, broker_order_id)
+        return Failure(moved) if isinstance(moved, InvalidTransition) else Success(moved)
 
     def filled_by(
         self, qty: Decimal, px: Decimal, at: datetime
     ) -> Result[Order, InvalidTransition]:
         """Book a fill of qty at px: partially filled or filled, by the transition table."""
+        filled = self.try_fill(qty, px, at)
+        return Failure(filled) if isinstance(filled, InvalidTransition) else Success(filled)
+
+    # moved_to and filled_by without the Result around them, for the simulated venue's inner
+    # steps (two a simulated order; a Result is ~0.7 µs to build and unwrap)
+
+    def try_move_to(
+        self, status: OrderStatus, at: datetime, reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> Order | InvalidTransition:
+        """As moved_to: the moved order, or the InvalidTransition."""
+        if status not in TRANSITIONS[self.status]:
+            return InvalidTransition(self.client_order_id, self.status, status)
+        return self._successor(
+            status, self.filled_qty, self.avg_px,
+            broker_order_id if broker_order_id is not None else self.broker_order_id,
+            reason if reason is not None else self.reason, at)
+
+    def try_fill(self, qty: Decimal, px: Decimal, at: datetime) -> Order | InvalidTransition:
+        """As filled_by: the order with the fill booked, or the InvalidTransition."""
         total = self.filled_qty + qty
-        status = (
-            OrderStatus.FILLED if total == self.intent.quantity.value
-            else OrderStatus.PARTIALLY_FILLED
-        )
-        if status not in TRANSITIONS[self.status] or qty <= 0 or total > self.intent.quantity.value:
-            return Failure(InvalidTransition(self.client_order_id, self.status, status))
+        ordered = self.intent.quantity.value
+        status = _FILLED if total == ordered else _PARTIALLY_FILLED
+        if status not in TRANSITIONS[self.status] or qty <= 0 or total > ordered:
+            return InvalidTransition(self.client_order_id, self.status, status)
         previous = (self.avg_px or _ZERO) * self.filled_qty
         avg = (previous + px * qty) / total
-        return Success(self._successor(status, total, avg, self.broker_order_id, self.reason, at))
+        return self._successor(status, total, avg, self.broker_order_id, self.reason, at)
 
     def _successor(self, status: OrderStatus, filled_qty: Decimal, avg_px: Decimal | None,
                    broker_order_id: str | None, reason: str | None,
