@@ -64,6 +64,7 @@ class EventKind(enum.Enum):
 
 
 _STATUS_OF = {kind: OrderStatus(kind.value) for kind in EventKind}
+_FILL_KINDS = frozenset({EventKind.FILLED, EventKind.PARTIALLY_FILLED})
 
 
 @attrs.frozen
@@ -80,6 +81,6 @@ class OrderEvent:
     def __attrs_post_init__(self) -> None:
         if self.ts_event.tzinfo is not UTC:
             require_utc(self.ts_event, "ts_event")
-        is_fill = self.kind in (EventKind.FILLED, EventKind.PARTIALLY_FILLED)
+        is_fill = self.kind in _FILL_KINDS
         if is_fill != (self.fill is not None):
             raise ValueError(f"{self.kind.value} event for {self.client_order_id}: fill mismatch")
