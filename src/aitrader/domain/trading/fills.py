@@ -56,14 +56,14 @@ class EventKind(enum.Enum):
     CANCELED = "canceled"
     EXPIRED = "expired"
 
+    status: OrderStatus  # the status the event moves its order to
+
     __hash__ = object.__hash__  # see OrderStatus
 
-    @property
-    def status(self) -> OrderStatus:
-        return _STATUS_OF[self]
+    def __init__(self, value: str) -> None:
+        self.status = OrderStatus(value)  # an attribute, not a property: see Side.sign
 
 
-_STATUS_OF = {kind: OrderStatus(kind.value) for kind in EventKind}
 _FILL_KINDS = frozenset({EventKind.FILLED, EventKind.PARTIALLY_FILLED})
 
 
