@@ -62,9 +62,10 @@ class OrderStatus(enum.Enum):
 
 _ZERO = Decimal(0)
 _S = OrderStatus
-# read per fill: Python 3.11 reads an enum member off its class through EnumType's __getattr__
-# hook (~130 ns, against ~15 ns for a module name)
+# read per order or fill: Python 3.11 reads an enum member off its class through EnumType's
+# __getattr__ hook (~130 ns, against ~15 ns for a module name)
 _FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+_MARKET = OrderType.MARKET
 _LIVE_EXITS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.PENDING_NEW: frozenset({_S.ACCEPTED, _S.REJECTED, _S.UNKNOWN, _S.CANCELED})
@@ -111,7 +112,7 @@ class OrderIntent:
     def __attrs_post_init__(self) -> None:
         if self.quantity.value == 0:
             raise ValueError("an order intent needs a positive quantity")
-        if (self.order_type is OrderType.MARKET and self.limit_price is None
+        if (self.order_type is _MARKET and self.limit_price is None
                 and self.stop_price is None):
             return  # the common case: nothing else to check
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)

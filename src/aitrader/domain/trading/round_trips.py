@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -43,8 +43,10 @@ class RoundTrip:
     return_pct: float
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.entry_ts, "entry_ts")
-        require_utc(self.exit_ts, "exit_ts")
+        if self.entry_ts.tzinfo is not UTC:  # the common case, checked without a call
+            require_utc(self.entry_ts, "entry_ts")
+        if self.exit_ts.tzinfo is not UTC:
+            require_utc(self.exit_ts, "exit_ts")
         if self.exit_ts < self.entry_ts:
             raise ValueError(f"{self.symbol}: round trip exits before it enters")
 
