@@ -120,13 +120,13 @@ def _returns(curve: FloatArray) -> FloatArray:
 
 
 def _risk_adjusted(returns: FloatArray, periods_per_year: float) -> tuple[float, float, float]:
-    """(annualised volatility, Sharpe, Sortino)."""
+    """(annualised volatility, Sharpe, Sortino); overwrites returns."""
     if len(returns) < 2:
         return 0.0, 0.0, 0.0
     scale = math.sqrt(periods_per_year)
     mean = float(returns.mean())
     std = float(returns.std(ddof=1))
-    downside = np.minimum(returns, 0.0)
+    downside = np.minimum(returns, 0.0, out=returns)  # the returns are not needed again
     downside_dev = math.sqrt(float(np.dot(downside, downside)) / len(returns))
     sharpe = mean / std * scale if std > 0 else 0.0
     sortino = mean / downside_dev * scale if downside_dev > 0 else 0.0
