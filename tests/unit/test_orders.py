@@ -12,6 +12,7 @@ from returns.result import Failure, Success
 
 from aitrader.domain.trading import (
     TRANSITIONS,
+    InvalidTransition,
     Order,
     OrderIntent,
     OrderStatus,
@@ -64,3 +65,25 @@ def test_a_limit_intent_needs_a_limit_price() -> None:
     intent = OrderIntent(Symbol("MSFT"), Side.SELL, Quantity("1"), order_type=OrderType.LIMIT,
                          limit_price=Price("10"))
     assert intent.signed_qty == Decimal(-1)
+
+
+_QUANTITIES = st.sampled_from(["0", "3", "7", "10", "11"])
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(OrderStatus)), _QUANTITIES), max_size=10))
+def test_try_move_to_and_try_fill_are_moved_to_and_filled_by_without_the_result(
+    steps: list[tuple[OrderStatus, str]],
+) -> None:
+    current = order()
+    for status, qty in steps:
+        for wrapped, bare in (
+            (current.moved_to(status, T0, "why"), current.try_move_to(status, T0, "why")),
+            (current.filled_by(Decimal(qty), Decimal("9.5"), T0),
+             current.try_fill(Decimal(qty), Decimal("9.5"), T0)),
+        ):
+            if isinstance(wrapped, Success):
+                assert bare == wrapped.unwrap()
+                current = wrapped.unwrap()
+            else:
+                assert isinstance(bare, InvalidTransition)
+                assert bare == wrapped.failure()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -214,3 +215,54 @@ def test_a_split_commission_sums_exactly_and_stays_within_a_quantum_of_pro_rata(
     assert share >= 0
     assert rest >= 0
     assert abs(share - commission * part / whole) <= D("0.005")
+
+
+def _trips_booked_through_positions(fills: list[Fill]) -> list[RoundTrip]:
+    """Closed trips found by booking every fill into a Position per trip (round_trips books
+    quantities and commissions itself and must give the very same Decimals)."""
+    closed: list[RoundTrip] = []
+    trips: dict[Symbol, tuple[Position, list[Fill]]] = {}
+    for fill in fills:
+        position, booked = trips.pop(fill.symbol, (Position(fill.symbol), []))
+        held, qty = abs(position.signed_qty), fill.last_qty.value
+        if held and fill.side.sign * position.signed_qty < 0 and qty > held:  # a flip
+            fee, rest_fee = split_commission(fill.commission.amount, held, qty)
+            closing = attrs.evolve(fill, last_qty=Quantity(held), commission=Money(fee))
+            rest = attrs.evolve(fill, last_qty=Quantity(qty - held), commission=Money(rest_fee))
+            closed.append(_trip_of(position.apply(closing), [*booked, closing]))
+            trips[fill.symbol] = (Position(fill.symbol).apply(rest), [rest])
+            continue
+        position, booked = position.apply(fill), [*booked, fill]
+        if position.is_flat:
+            closed.append(_trip_of(position, booked))
+        else:
+            trips[fill.symbol] = (position, booked)
+    return closed
+
+
+def _trip_of(position: Position, fills: list[Fill]) -> RoundTrip:
+    sign = fills[0].side.sign
+    entries = [f for f in fills if f.side.sign == sign]
+    exits = [f for f in fills if f.side.sign != sign]
+    entered, exited = sum(f.last_qty.value for f in entries), sum(f.last_qty.value for f in exits)
+    entry_notional = sum(f.notional for f in entries)
+    exit_notional = sum(f.notional for f in exits)
+    gross = sign * (exit_notional - entry_notional)
+    net = gross - position.commission
+    return RoundTrip(symbol=position.symbol, direction="long" if sign > 0 else "short",
+                     entry_ts=fills[0].ts_event, exit_ts=exits[-1].ts_event, quantity=entered,
+                     entry_px=entry_notional / entered, exit_px=exit_notional / exited,
+                     gross_pnl=gross, commission=position.commission, net_pnl=net,
+                     return_pct=float(net / entry_notional))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(fill_specs, max_size=40))
+def test_trips_carry_the_decimals_a_position_per_trip_would_book(
+    specs: list[tuple[Symbol, Side, int, int, int]],
+) -> None:
+    fills = _build(specs)
+    expected = _trips_booked_through_positions(fills)
+    got = round_trips(fills)
+    assert got == expected
+    assert [str(t) for t in got] == [str(t) for t in expected]  # exponents too

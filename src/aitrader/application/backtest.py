@@ -77,40 +77,47 @@ def mark_to_market(
     Between fills cash and quantities are constant, so the curve is cash plus each quantity
     times its symbol's last close: a float mark, computed for all stamps at once.
     """
-    cash = np.full(len(stamps), cash0, dtype=np.float64)
+
+    def steps(starts: IntArray, after: FloatArray, before: float) -> FloatArray:
+        """A quantity at each stamp: `before`, then after[j] from stamp starts[j] on. Repeating
+        each value over its span costs ~3 ms for a million stamps; searching every stamp among
+        the changes and gathering, as before, cost ~30 ms."""
+        spans = np.diff(starts, prepend=0, append=len(stamps))
+        return np.repeat(np.concatenate(([before], after)), spans)
+
+    n = len(stamps)
+    gross = np.zeros(n, dtype=np.float64)
+    net = np.zeros(n, dtype=np.float64)
+    hhi = np.zeros(n, dtype=np.float64)  # the sum of squared values first, then their share
+    if not changes:
+        cash = np.full(n, cash0, dtype=np.float64)
+        return cash.copy(), cash, gross, net, hhi
+    at, symbol, cash_after, qty_after = zip(*changes, strict=True)
+    # the first stamp each change covers (changes come in time order)
+    starts = np.searchsorted(stamps, np.array(at, dtype=np.int64), side="left")
+    cash = steps(starts, np.array(cash_after, dtype=np.float64), cash0)
     equity = cash.copy()
-    gross = np.zeros(len(stamps), dtype=np.float64)
-    net = np.zeros(len(stamps), dtype=np.float64)
-    squares = np.zeros(len(stamps), dtype=np.float64)
-    if changes:
-        change_ts = np.array([c[0] for c in changes], dtype=np.int64)
-        last = np.searchsorted(change_ts, stamps, side="right") - 1
-        cash_after = np.array([c[2] for c in changes], dtype=np.float64)
-        cash = np.where(last >= 0, cash_after[np.maximum(last, 0)], cash0)
-        equity = cash.copy()
-        for k, frame in enumerate(frames):
-            mine = [c for c in changes if c[1] == k]
-            if not mine:
-                continue
-            mine_ts = np.array([c[0] for c in mine], dtype=np.int64)
-            qty_after = np.array([c[3] for c in mine], dtype=np.float64)
-            at = np.searchsorted(mine_ts, stamps, side="right") - 1
-            qty = np.where(at >= 0, qty_after[np.maximum(at, 0)], 0.0)
-            if stamps is frame.ts_close:  # one symbol: stamp i is bar i
-                close = frame.close
-            else:
-                bar = np.searchsorted(frame.ts_close, stamps, side="right") - 1
-                close = np.where(bar >= 0, frame.close[np.maximum(bar, 0)], 0.0)
-            value = qty * close
-            equity = equity + value
-            gross = gross + np.abs(value)
-            net += value  # in place: a million-point curve makes every temporary 8 MB
-            value *= value
-            squares += value
+    of_symbol = np.array(symbol, dtype=np.int64)
+    quantities = np.array(qty_after, dtype=np.float64)
+    # In place throughout: a million-point curve makes every temporary 8 MB, and in the
+    # bench's process each fresh one costs page faults as well.
+    for k, frame in enumerate(frames):
+        mine = of_symbol == k
+        if not mine.any():
+            continue
+        value = steps(starts[mine], quantities[mine], 0.0)  # the quantity held, then its value
+        if stamps is frame.ts_close:  # one symbol: stamp i is bar i
+            value *= frame.close
+        else:
+            bar = np.searchsorted(frame.ts_close, stamps, side="right") - 1
+            value *= np.where(bar >= 0, frame.close[np.maximum(bar, 0)], 0.0)
+        equity += value
+        net += value
+        gross += np.abs(value, out=value)
+        hhi += np.square(value, out=value)  # |v|^2 is v^2, to the bit
     held = gross > 0
-    hhi = np.zeros(len(stamps), dtype=np.float64)
-    np.divide(squares, np.square(gross, where=held, out=np.ones_like(gross)), out=hhi,
-              where=held)
+    np.divide(hhi, np.square(gross), out=hhi, where=held)
+    hhi[~held] = 0.0
     return equity, cash, gross, net, hhi
 
 

@@ -23,18 +23,27 @@ from aitrader.domain.trading import (
     CommissionModel,
     EventKind,
     Fill,
+    InvalidTransition,
     Order,
     OrderEvent,
     OrderStatus,
     OrderType,
+    Position,
     SlippageModel,
     TimeInForce,
 )
-from aitrader.domain.values import Money, Price, Quantity, Side, Symbol, exact_decimal
+from aitrader.domain.values import Money, Price, Quantity, Side, exact_decimal
 from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
 
 _ZERO = Decimal(0)
+# Enum members as module names: Python 3.11 reads a member off its class through EnumType's
+# __getattr__ hook (~130 ns a read, against ~15 ns here), and every order step reads several.
+_MARKET, _TRAILING_STOP = OrderType.MARKET, OrderType.TRAILING_STOP
+_DAY = TimeInForce.DAY
+_PENDING_NEW, _ACCEPTED = OrderStatus.PENDING_NEW, OrderStatus.ACCEPTED
+_FILLED = EventKind.FILLED
+_SELL = Side.SELL
 _NO_COMMISSION = CommissionModel()
 _NO_SLIPPAGE = SlippageModel()
 _EVENT_OF = {
@@ -76,11 +85,17 @@ class SimulatedBroker(Broker):
         self._allow_short = allow_short
         self._fractional = fractional
         self._margin = margin
-        self._account = Account(cash=exact_decimal(cash))
+        # The ledger as cash plus positions, booked in place; account() hands out an Account
+        # of them. Building a new Account per fill (a dict copy and a record) was ~8 µs a fill.
+        self._cash = exact_decimal(cash)
+        self._positions: dict[str, Position] = {}
         self._orders: dict[str, Order] = {}
         self._open: dict[str, None] = {}  # open client ids, oldest first (dicts keep order)
-        self._open_by_symbol: dict[Symbol, dict[str, None]] = {}
-        self._last_bar: dict[Symbol, Bar] = {}
+        # Per-symbol books are keyed by the ticker string: equal Symbols have equal tickers,
+        # and a str hashes in C while Symbol's hash is Python code (~130 ns a lookup, ~15 a
+        # simulated order).
+        self._open_by_symbol: dict[str, dict[str, None]] = {}
+        self._last_bar: dict[str, Bar] = {}
         self._exposure = Exposure()
         self._day: dict[str, date] = {}
         self._triggered: set[str] = set()
@@ -104,19 +119,19 @@ class SimulatedBroker(Broker):
                 "duplicate_client_order_id",
                 f"client_order_id {client_order_id} was already submitted",
             ))
-        if order.status is not OrderStatus.PENDING_NEW:
+        if order.status is not _PENDING_NEW:
             raise ValueError(f"{client_order_id}: submit needs PENDING_NEW, was {order.status}")
         at = order.created_at
-        self._advance(at)
+        if self._now is None or at > self._now:
+            self._now = at
         admitted = self._admit(order)
         if isinstance(admitted, BrokerError):
             self._record(order, OrderStatus.REJECTED, at, f"{admitted.code}: {admitted.message}")
             return Failure(admitted)
         self._sequence += 1
-        accepted = self._record(order, OrderStatus.ACCEPTED, at,
-                                broker_order_id=f"sim-{self._sequence}")
-        if self._fill_at == "close" and order.intent.order_type is OrderType.MARKET:
-            bar = self._last_bar[order.symbol]
+        accepted = self._record(order, _ACCEPTED, at, broker_order_id=f"sim-{self._sequence}")
+        if self._fill_at == "close" and order.intent.order_type is _MARKET:
+            bar = self._last_bar[order.intent.symbol.value]
             price = self._slippage.fill_price(order.side, bar.close.value)
             return Success(self._fill(accepted, Execution(price, bar.ts_close)))
         self._rest(accepted, admitted)
@@ -145,17 +160,18 @@ class SimulatedBroker(Broker):
 
     def account(self) -> Result[Account, BrokerError]:
         """Cash and positions, booked from every fill so far."""
-        return Success(self._account)
+        positions = {position.symbol: position for position in self._positions.values()}
+        return Success(Account(self._cash, positions))
 
     def observe(self, bar: Bar) -> None:
         """Expire DAY orders whose session has passed, then match the symbol's open orders."""
-        symbol = bar.symbol
+        symbol = bar.symbol.value
         last = self._last_bar.get(symbol)
         if last is not None and bar.ts_close <= last.ts_close:
             return
         self._last_bar[symbol] = bar
         if last is not None:
-            held = self._account.positions.get(symbol)
+            held = self._positions.get(symbol)
             if held is not None and held.signed_qty:
                 self._exposure.remarked(held.signed_qty, last.close.value, bar.close.value)
         if self._now is None or bar.ts_close > self._now:
@@ -166,7 +182,7 @@ class SimulatedBroker(Broker):
         today = session_date(bar)
         orders = self._orders
         for client_order_id in list(waiting):
-            if orders[client_order_id].intent.time_in_force is TimeInForce.DAY:
+            if orders[client_order_id].intent.time_in_force is _DAY:
                 day = self._day.setdefault(client_order_id, today)
                 if today > day:
                     self._record(orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
@@ -225,28 +241,28 @@ class SimulatedBroker(Broker):
     def _admit(self, order: Order) -> Decimal | BrokerError:
         """Check an order against the venue's rules: the cash it reserves, or why not."""
         intent = order.intent
-        client_order_id, symbol, qty = order.client_order_id, order.symbol, order.leaves_qty
+        client_order_id, symbol, qty = order.client_order_id, intent.symbol, order.leaves_qty
         if not self._fractional and qty != qty.to_integral_value():
             return BrokerError(
                 "fractional_not_allowed",
                 f"{client_order_id}: {qty} {symbol} is not a whole number of shares",
             )
-        bar = self._last_bar.get(symbol)
+        bar = self._last_bar.get(symbol.value)
         if bar is None:
             return BrokerError(
                 "no_market_data", f"{client_order_id}: no bar has been seen for {symbol}"
             )
-        resting = self._open_by_symbol.get(symbol, ())
+        resting = self._open_by_symbol.get(symbol.value, ())
         others = [self._orders[other] for other in resting] if resting else ()
         group = intent.oco_group
         if group is not None and others:  # one leg of a group can fill: they share the room
             others = [o for o in others if o.intent.oco_group != group]
-        position = self._account.positions.get(symbol)
+        position = self._positions.get(symbol.value)
         held = _ZERO if position is None else position.signed_qty
         increase = exposure_increase(intent.side, qty, held, others)
         if increase == 0:
             return _ZERO
-        if intent.side is Side.SELL and not self._allow_short:
+        if intent.side is _SELL and not self._allow_short:
             return BrokerError(
                 "shorting_not_allowed",
                 f"{client_order_id}: selling {qty} {symbol} would go {increase} short "
@@ -266,7 +282,7 @@ class SimulatedBroker(Broker):
 
     def buying_power(self) -> Decimal:
         """max(0, equity * margin - gross position value) - cash reserved by open orders."""
-        equity = self._account.cash + self._exposure.net
+        equity = self._cash + self._exposure.net
         return max(_ZERO, equity * self._margin - self._exposure.gross) - self._reserved_total
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -277,7 +293,7 @@ class SimulatedBroker(Broker):
     ) -> Order:
         """Move order along the transition table (naming it broker_order_id when given), store
         it and queue the event."""
-        moved = order.moved_to(status, at, reason, broker_order_id).unwrap()
+        moved = _allowed(order.try_move_to(status, at, reason, broker_order_id))
         self._store(moved)
         self._events.append(OrderEvent(
             moved.client_order_id, _EVENT_OF[status], at, reason=reason,
@@ -288,24 +304,25 @@ class SimulatedBroker(Broker):
     def _fill(self, order: Order, execution: Execution) -> Order:
         """Fill what is left of order at the execution and book it into the account."""
         qty, price, at = order.leaves_qty, execution.price, execution.ts_event
-        client_order_id, symbol = order.client_order_id, order.intent.symbol
         intent = order.intent
+        client_order_id, symbol = order.client_order_id, intent.symbol
         # a whole order fills at once here: its intent's Quantity is the fill's
         quantity = intent.quantity if qty == intent.quantity.value else Quantity(qty)
         fill = Fill(f"{client_order_id}-1", client_order_id, symbol, intent.side, quantity,
                     Price(price), Money(self._commission.commission(qty, price)), at)
-        filled = order.filled_by(qty, price, at).unwrap()
-        position = self._account.positions.get(symbol)
-        before = _ZERO if position is None else position.signed_qty
-        self._account = self._account.apply(fill)
-        after = self._account.positions[symbol].signed_qty
-        self._exposure.traded(before, after, self._last_bar[symbol].close.value)
+        filled = _allowed(order.try_fill(qty, price, at))
+        ticker = symbol.value
+        position = self._positions.get(ticker) or Position(symbol)
+        booked = self._positions[ticker] = position.apply(fill)
+        self._cash += fill.cash_change
+        self._exposure.traded(position.signed_qty, booked.signed_qty,
+                              self._last_bar[ticker].close.value)
         self._store(filled)
         self._events.append(OrderEvent(
-            filled.client_order_id, EventKind.FILLED, at, fill=fill,
+            client_order_id, _FILLED, at, fill=fill,
             broker_order_id=filled.broker_order_id,
         ))
-        group = order.intent.oco_group
+        group = intent.oco_group
         if group is not None:  # the other legs of the group are canceled with this fill
             for sibling in list(self._groups.get(group, ())):
                 if self._orders[sibling].status.is_open:
@@ -316,14 +333,14 @@ class SimulatedBroker(Broker):
     def _rest(self, order: Order, reservation: Decimal) -> None:
         client_order_id = order.client_order_id
         self._open[client_order_id] = None
-        self._open_by_symbol.setdefault(order.symbol, {})[client_order_id] = None
+        self._open_by_symbol.setdefault(order.intent.symbol.value, {})[client_order_id] = None
         if reservation:
             self._reserved[client_order_id] = reservation
             self._reserved_total += reservation
         intent = order.intent
         if intent.oco_group is not None:
             self._groups.setdefault(intent.oco_group, {})[client_order_id] = None
-        if intent.order_type is OrderType.TRAILING_STOP and intent.trail_amount is not None:
+        if intent.order_type is _TRAILING_STOP and intent.trail_amount is not None:
             assert intent.stop_price is not None
             self._trail[client_order_id] = intent.stop_price.value
 
@@ -332,10 +349,11 @@ class SimulatedBroker(Broker):
         self._orders[client_order_id] = order
         if order.status.is_terminal and client_order_id in self._open:
             del self._open[client_order_id]
-            waiting = self._open_by_symbol[order.symbol]
+            ticker = order.intent.symbol.value
+            waiting = self._open_by_symbol[ticker]
             del waiting[client_order_id]
             if not waiting:
-                del self._open_by_symbol[order.symbol]
+                del self._open_by_symbol[ticker]
             self._day.pop(client_order_id, None)
             self._triggered.discard(client_order_id)
             self._reserved_total -= self._reserved.pop(client_order_id, _ZERO)
@@ -346,9 +364,14 @@ class SimulatedBroker(Broker):
                 if not self._groups[group]:
                     del self._groups[group]
 
-    def _advance(self, at: datetime) -> None:
-        if self._now is None or at > self._now:
-            self._now = at
+
+def _allowed(step: Order | InvalidTransition) -> Order:
+    """The order a step of the broker's own moved it to; the broker only takes steps the
+    transition table has, so an InvalidTransition here is a bug."""
+    if isinstance(step, InvalidTransition):
+        raise AssertionError(f"{step.client_order_id}: the broker moved it from "
+                             f"{step.current.value} to {step.requested.value}")
+    return step
 
 
 def _unknown(client_order_id: str) -> BrokerError:

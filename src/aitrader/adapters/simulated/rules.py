@@ -10,6 +10,10 @@ from aitrader.domain.trading import Order, OrderIntent, OrderType
 from aitrader.domain.values import Side
 
 _ZERO = Decimal(0)
+# enum members as module names: Python 3.11 reads a member off its class through EnumType's
+# __getattr__ hook (~130 ns, against ~15 ns), and every submit runs these rules
+_BUY = Side.BUY
+_STOPS = frozenset({OrderType.STOP, OrderType.TRAILING_STOP})
 
 
 def exposure_increase(
@@ -19,11 +23,11 @@ def exposure_increase(
     other open orders in it have used their share of the room to reduce it."""
     buys = sells = _ZERO
     for other in others:
-        if other.side is Side.BUY:
+        if other.side is _BUY:
             buys += other.leaves_qty
         else:
             sells += other.leaves_qty
-    room = -held - buys if side is Side.BUY else held - sells
+    room = -held - buys if side is _BUY else held - sells
     return max(_ZERO, qty - max(_ZERO, room))
 
 
@@ -33,7 +37,7 @@ def reference_price(intent: OrderIntent, bar: Bar) -> Decimal:
     if intent.limit_price is not None:
         return intent.limit_price.value
     close = bar.close.value
-    if intent.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and intent.side is Side.BUY:
+    if intent.order_type in _STOPS and intent.side is _BUY:
         assert intent.stop_price is not None
         return max(close, intent.stop_price.value)
     return close

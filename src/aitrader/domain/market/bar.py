@@ -36,8 +36,10 @@ class Bar:
     volume: Decimal = attrs.field(converter=exact_decimal)
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.ts_open, "ts_open")
-        require_utc(self.ts_close, "ts_close")
+        if self.ts_open.tzinfo is not UTC:  # the common case, checked without a call
+            require_utc(self.ts_open, "ts_open")
+        if self.ts_close.tzinfo is not UTC:
+            require_utc(self.ts_close, "ts_close")
         if self.ts_close <= self.ts_open:
             raise ValueError(f"{self.symbol} bar closes at {self.ts_close} before it opens")
         o, h, low, c = self.open.value, self.high.value, self.low.value, self.close.value

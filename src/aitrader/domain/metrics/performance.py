@@ -112,19 +112,21 @@ def _growth(curve: FloatArray) -> float:
 
 def _returns(curve: FloatArray) -> FloatArray:
     previous = curve[:-1]
-    out = np.zeros(max(len(curve) - 1, 0), dtype=np.float64)
-    np.divide(curve[1:] - previous, previous, out=out, where=previous > 0)
+    out = curve[1:] - previous  # then divided in place: no second million-point array
+    starts_positive = previous > 0
+    np.divide(out, previous, out=out, where=starts_positive)
+    np.copyto(out, 0.0, where=~starts_positive)
     return out
 
 
 def _risk_adjusted(returns: FloatArray, periods_per_year: float) -> tuple[float, float, float]:
-    """(annualised volatility, Sharpe, Sortino)."""
+    """(annualised volatility, Sharpe, Sortino); overwrites returns."""
     if len(returns) < 2:
         return 0.0, 0.0, 0.0
     scale = math.sqrt(periods_per_year)
     mean = float(returns.mean())
     std = float(returns.std(ddof=1))
-    downside = np.minimum(returns, 0.0)
+    downside = np.minimum(returns, 0.0, out=returns)  # the returns are not needed again
     downside_dev = math.sqrt(float(np.dot(downside, downside)) / len(returns))
     sharpe = mean / std * scale if std > 0 else 0.0
     sortino = mean / downside_dev * scale if downside_dev > 0 else 0.0
@@ -152,13 +154,13 @@ def _drawdown(ts: IntArray, curve: FloatArray) -> tuple[float, int, float]:
     if n < 2:
         return 0.0, 0, 0.0
     peak = np.maximum.accumulate(curve)
+    below = curve < peak
     if peak[0] > 0:  # peaks never fall, so every one is positive
-        deepest = 1.0 - float((curve / peak).min())
+        deepest = 1.0 - float(np.divide(curve, peak, out=peak).min())  # peak is not needed again
     else:
         falls = np.zeros(n, dtype=np.float64)
         np.divide(peak - curve, peak, out=falls, where=peak > 0)
         deepest = float(falls.max())
-    below = curve < peak
     # the first point is a peak, so changes alternate: first bar below, first bar back at peak
     changes = np.flatnonzero(below[1:] != below[:-1]) + 1
     if not len(changes):

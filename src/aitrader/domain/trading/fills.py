@@ -56,14 +56,15 @@ class EventKind(enum.Enum):
     CANCELED = "canceled"
     EXPIRED = "expired"
 
+    status: OrderStatus  # the status the event moves its order to
+
     __hash__ = object.__hash__  # see OrderStatus
 
-    @property
-    def status(self) -> OrderStatus:
-        return _STATUS_OF[self]
+    def __init__(self, value: str) -> None:
+        self.status = OrderStatus(value)  # an attribute, not a property: see Side.sign
 
 
-_STATUS_OF = {kind: OrderStatus(kind.value) for kind in EventKind}
+_FILL_KINDS = frozenset({EventKind.FILLED, EventKind.PARTIALLY_FILLED})
 
 
 @attrs.frozen
@@ -80,6 +81,6 @@ class OrderEvent:
     def __attrs_post_init__(self) -> None:
         if self.ts_event.tzinfo is not UTC:
             require_utc(self.ts_event, "ts_event")
-        is_fill = self.kind in (EventKind.FILLED, EventKind.PARTIALLY_FILLED)
+        is_fill = self.kind in _FILL_KINDS
         if is_fill != (self.fill is not None):
             raise ValueError(f"{self.kind.value} event for {self.client_order_id}: fill mismatch")

@@ -30,6 +30,9 @@ class TimeInForce(enum.Enum):
     __hash__ = object.__hash__  # see OrderStatus
 
 
+_TERMINAL_VALUES = frozenset({"filled", "canceled", "expired", "rejected"})
+
+
 class OrderStatus(enum.Enum):
     """FIX-style order states; PENDING_NEW is persisted before the broker is called."""
 
@@ -43,24 +46,26 @@ class OrderStatus(enum.Enum):
     EXPIRED = "expired"
     REJECTED = "rejected"
 
+    is_terminal: bool  # filled, canceled, expired or rejected: nothing more can happen
+    is_open: bool  # not terminal
+
     # Members are singletons compared by identity, so identity hashing is exact; Enum's own
     # __hash__ is Python code, and every order step looks statuses up in tables and sets.
     __hash__ = object.__hash__
 
-    @property
-    def is_terminal(self) -> bool:
-        return self in _TERMINAL
-
-    @property
-    def is_open(self) -> bool:
-        return self not in _TERMINAL
+    def __init__(self, value: str) -> None:
+        # plain attributes of each member, not properties: a property read measured ~140 ns
+        # against ~20 ns, and every order step and broker book-keeping reads them
+        self.is_terminal = value in _TERMINAL_VALUES
+        self.is_open = not self.is_terminal
 
 
 _ZERO = Decimal(0)
-_TERMINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
-)
 _S = OrderStatus
+# read per order or fill: Python 3.11 reads an enum member off its class through EnumType's
+# __getattr__ hook (~130 ns, against ~15 ns for a module name)
+_FILLED, _PARTIALLY_FILLED = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+_MARKET = OrderType.MARKET
 _LIVE_EXITS = frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.PENDING_NEW: frozenset({_S.ACCEPTED, _S.REJECTED, _S.UNKNOWN, _S.CANCELED})
@@ -107,7 +112,7 @@ class OrderIntent:
     def __attrs_post_init__(self) -> None:
         if self.quantity.value == 0:
             raise ValueError("an order intent needs a positive quantity")
-        if (self.order_type is OrderType.MARKET and self.limit_price is None
+        if (self.order_type is _MARKET and self.limit_price is None
                 and self.stop_price is None):
             return  # the common case: nothing else to check
         needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -168,27 +173,41 @@ class Order:
     ) -> Result[Order, InvalidTransition]:
         """Move to status if the transition table allows it (and, when given, take the id the
         broker knows the order by: an acknowledgement moves and names it in one step)."""
-        if status not in TRANSITIONS[self.status]:
-            return Failure(InvalidTransition(self.client_order_id, self.status, status))
-        return Success(self._successor(
-            status, self.filled_qty, self.avg_px,
-            broker_order_id if broker_order_id is not None else self.broker_order_id,
-            reason if reason is not None else self.reason, at))
+        moved = self.try_move_to(status, at, reason, broker_order_id)
+        return Failure(moved) if isinstance(moved, InvalidTransition) else Success(moved)
 
     def filled_by(
         self, qty: Decimal, px: Decimal, at: datetime
     ) -> Result[Order, InvalidTransition]:
         """Book a fill of qty at px: partially filled or filled, by the transition table."""
+        filled = self.try_fill(qty, px, at)
+        return Failure(filled) if isinstance(filled, InvalidTransition) else Success(filled)
+
+    # moved_to and filled_by without the Result around them, for the simulated venue's inner
+    # steps (two a simulated order; a Result is ~0.7 µs to build and unwrap)
+
+    def try_move_to(
+        self, status: OrderStatus, at: datetime, reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> Order | InvalidTransition:
+        """As moved_to: the moved order, or the InvalidTransition."""
+        if status not in TRANSITIONS[self.status]:
+            return InvalidTransition(self.client_order_id, self.status, status)
+        return self._successor(
+            status, self.filled_qty, self.avg_px,
+            broker_order_id if broker_order_id is not None else self.broker_order_id,
+            reason if reason is not None else self.reason, at)
+
+    def try_fill(self, qty: Decimal, px: Decimal, at: datetime) -> Order | InvalidTransition:
+        """As filled_by: the order with the fill booked, or the InvalidTransition."""
         total = self.filled_qty + qty
-        status = (
-            OrderStatus.FILLED if total == self.intent.quantity.value
-            else OrderStatus.PARTIALLY_FILLED
-        )
-        if status not in TRANSITIONS[self.status] or qty <= 0 or total > self.intent.quantity.value:
-            return Failure(InvalidTransition(self.client_order_id, self.status, status))
+        ordered = self.intent.quantity.value
+        status = _FILLED if total == ordered else _PARTIALLY_FILLED
+        if status not in TRANSITIONS[self.status] or qty <= 0 or total > ordered:
+            return InvalidTransition(self.client_order_id, self.status, status)
         previous = (self.avg_px or _ZERO) * self.filled_qty
         avg = (previous + px * qty) / total
-        return Success(self._successor(status, total, avg, self.broker_order_id, self.reason, at))
+        return self._successor(status, total, avg, self.broker_order_id, self.reason, at)
 
     def _successor(self, status: OrderStatus, filled_qty: Decimal, avg_px: Decimal | None,
                    broker_order_id: str | None, reason: str | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -43,8 +43,10 @@ class RoundTrip:
     return_pct: float
 
     def __attrs_post_init__(self) -> None:
-        require_utc(self.entry_ts, "entry_ts")
-        require_utc(self.exit_ts, "exit_ts")
+        if self.entry_ts.tzinfo is not UTC:  # the common case, checked without a call
+            require_utc(self.entry_ts, "entry_ts")
+        if self.exit_ts.tzinfo is not UTC:
+            require_utc(self.exit_ts, "exit_ts")
         if self.exit_ts < self.entry_ts:
             raise ValueError(f"{self.symbol}: round trip exits before it enters")
 
@@ -63,37 +65,48 @@ class OpenTrip:
     commission: Decimal
 
 
-@attrs.frozen
+@attrs.define
 class _Trip:
-    """One trip in progress: its own Position (so realized P&L is booked exactly as Position
-    books it) plus the entry and exit totals the round trip reports."""
+    """One trip in progress, booked in place: the signed quantity held and the commission paid
+    (summed exactly as Position sums them), the entry and exit totals the round trip reports,
+    and its fills, replayed through Position only if the trip is still open at the end.
+
+    A frozen trip holding a Position, rebuilt per fill, was ~15 µs a fill in a backtest's
+    round_trips; only an open trip needs Position's cost basis and realized P&L."""
 
     sign: int
-    position: Position
     entry_ts: datetime
     exit_ts: datetime
+    held: Decimal  # signed
+    commission: Decimal
     entered: Decimal
     entry_notional: Decimal
-    exited: Decimal = _ZERO
-    exit_notional: Decimal = _ZERO
+    exited: Decimal
+    exit_notional: Decimal
+    fills: list[Fill]
 
     @classmethod
     def opened(cls, fill: Fill) -> _Trip:
-        return cls(sign=fill.side.sign, position=Position(fill.symbol).apply(fill),
-                   entry_ts=fill.ts_event, exit_ts=fill.ts_event, entered=fill.last_qty.value,
-                   entry_notional=fill.notional)
+        qty = fill.last_qty.value
+        return cls(sign=fill.side.sign, entry_ts=fill.ts_event, exit_ts=fill.ts_event,
+                   held=_ZERO + qty * fill.side.sign, commission=_ZERO + fill.commission.amount,
+                   entered=qty, entry_notional=qty * fill.last_px.value, exited=_ZERO,
+                   exit_notional=_ZERO, fills=[fill])
 
-    def with_fill(self, fill: Fill) -> _Trip:
+    def add(self, fill: Fill) -> None:
         """Book a fill that adds to the trip or closes no more than it holds."""
-        position = self.position.apply(fill)
-        # direct constructors: attrs.evolve re-reads every field by name (_Trip has no checks)
-        if fill.side.sign == self.sign:
-            return _Trip(self.sign, position, self.entry_ts, self.exit_ts,
-                         self.entered + fill.last_qty.value, self.entry_notional + fill.notional,
-                         self.exited, self.exit_notional)
-        return _Trip(self.sign, position, self.entry_ts, fill.ts_event, self.entered,
-                     self.entry_notional, self.exited + fill.last_qty.value,
-                     self.exit_notional + fill.notional)
+        qty = fill.last_qty.value
+        sign = fill.side.sign
+        self.held += qty * sign
+        self.commission += fill.commission.amount
+        self.fills.append(fill)
+        if sign == self.sign:
+            self.entered += qty
+            self.entry_notional += qty * fill.last_px.value
+        else:
+            self.exit_ts = fill.ts_event
+            self.exited += qty
+            self.exit_notional += qty * fill.last_px.value
 
     @property
     def direction(self) -> Direction:
@@ -101,9 +114,9 @@ class _Trip:
 
     def closed(self) -> RoundTrip:
         gross = self.sign * (self.exit_notional - self.entry_notional)
-        commission = self.position.commission
+        commission = self.commission
         net = gross - commission
-        return RoundTrip(symbol=self.position.symbol, direction=self.direction,
+        return RoundTrip(symbol=self.fills[0].symbol, direction=self.direction,
                          entry_ts=self.entry_ts, exit_ts=self.exit_ts, quantity=self.entered,
                          entry_px=self.entry_notional / self.entered,
                          exit_px=self.exit_notional / self.exited, gross_pnl=gross,
@@ -111,7 +124,9 @@ class _Trip:
                          return_pct=float(net / self.entry_notional))
 
     def still_open(self) -> OpenTrip:
-        position = self.position
+        position = Position(self.fills[0].symbol)
+        for fill in self.fills:
+            position = position.apply(fill)
         return OpenTrip(symbol=position.symbol, direction=self.direction, entry_ts=self.entry_ts,
                         quantity=abs(position.signed_qty), avg_px=position.avg_px,
                         realized_pnl=position.realized_pnl, commission=position.commission)
@@ -139,26 +154,27 @@ def _match(fills: Iterable[Fill]) -> tuple[list[RoundTrip], dict[Symbol, _Trip]]
         if fill.trade_id in seen:
             raise ValueError(f"fill {fill.trade_id} appears twice; deduplicate by trade_id")
         seen.add(fill.trade_id)
-        trip = trips.pop(fill.symbol, None)
+        symbol = fill.symbol
+        trip = trips.get(symbol)
         if trip is None:
-            trips[fill.symbol] = _Trip.opened(fill)
+            trips[symbol] = _Trip.opened(fill)
             continue
-        held = abs(trip.position.signed_qty)
+        held = abs(trip.held)
         qty = fill.last_qty.value
         if fill.side.sign == trip.sign or qty <= held:
-            trip = trip.with_fill(fill)
-            if trip.position.is_flat:
+            trip.add(fill)
+            if trip.held == 0:
+                del trips[symbol]
                 closed.append(trip.closed())
-            else:
-                trips[fill.symbol] = trip
             continue
         # the fill flips through flat: its first `held` units close this trip, the rest open
         # the next one, and its commission is split between them by quantity
         fee_closing, fee_rest = split_commission(fill.commission.amount, held, qty)
         closing = attrs.evolve(fill, last_qty=Quantity(held), commission=Money(fee_closing))
         rest = attrs.evolve(fill, last_qty=Quantity(qty - held), commission=Money(fee_rest))
-        closed.append(trip.with_fill(closing).closed())
-        trips[fill.symbol] = _Trip.opened(rest)
+        trip.add(closing)
+        closed.append(trip.closed())
+        trips[symbol] = _Trip.opened(rest)
     return closed, trips
 
 

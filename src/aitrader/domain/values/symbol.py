@@ -36,12 +36,15 @@ class Side(enum.Enum):
     BUY = "buy"
     SELL = "sell"
 
+    sign: int  # +1 for BUY, -1 for SELL
+
     # Members are singletons compared by identity, so identity hashing is exact (and C code).
     __hash__ = object.__hash__
 
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+    def __init__(self, value: str) -> None:
+        # sign is a plain attribute of each member, not a property: a property read measured
+        # ~250 ns against ~20 ns, and every fill, position and order step reads it.
+        self.sign = 1 if value == "buy" else -1
 
     @property
     def opposite(self) -> Side:
