@@ -33,6 +33,7 @@ from aitrader.domain.trading import (
     Account,
     EventKind,
     Fill,
+    InvalidTransition,
     Order,
     OrderEvent,
     OrderIntent,
@@ -493,14 +494,13 @@ class TradingCycle(Safeguards):
         if fill is not None:
             if fill.trade_id in self._trade_ids:
                 return
-            moved = order.filled_by(fill.last_qty.value, fill.last_px.value, event.ts_event)
+            updated = order.try_fill(fill.last_qty.value, fill.last_px.value, event.ts_event)
         else:
-            moved = order.moved_to(event.kind.status, event.ts_event, event.reason)
-        if isinstance(moved, Failure):
+            updated = order.try_move_to(event.kind.status, event.ts_event, event.reason)
+        if isinstance(updated, InvalidTransition):  # (two steps an order: no Result built)
             log.warning("order.invalid_event", client_order_id=order.client_order_id,
                         event=event.kind.value, status=order.status.value)
             return
-        updated = moved.unwrap()
         self._record_event(event)
         before = book.qty
         if fill is not None:
