@@ -3,8 +3,9 @@
 SQLAlchemy builds and type-processes a parameter dict per row, which for the tens of thousands
 of rows a backtest flushes costs more than the database itself: 50,000 decisions, orders, order
 events and fills took 3.2 s through Core executemany and 1.6 s here (SQLite, same rows, same
-machine). Rows arrive as tuples in a fixed column order; they are transposed into columns (in
-C, by zip), only the Decimal and datetime columns are converted, and zipped back. Values leave
+machine). Rows arrive as tuples in a fixed column order and are laid end to end in one flat
+list, where column k is the extended slice values[k::width]: only the Decimal and datetime
+columns are read out, converted and written back, all slicing done in C. Values leave
 as the column types would send them: Decimal as text on SQLite, datetimes as naive UTC in
 SQLAlchemy's SQLite format (so they read back the same way).
 
@@ -51,32 +52,36 @@ class BulkWriter:
         `conflict`, update the rest."""
         if not rows:
             return
-        sql = _insert_sql(self._dialect, table, names, conflict, 1)
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        if len(columns) != len(names):
-            raise ValueError(f"{table.name}: {len(columns)} values a row for {len(names)} columns")
-        for at, name in enumerate(names):  # column at a time: the per-row work is zip's, in C
+        width = len(names)
+        if set(map(len, rows)) != {width}:
+            raise ValueError(f"{table.name}: rows must have {width} values, one per column")
+        # Row-major and flat: values[k::width] is column k, read and replaced by extended
+        # slicing in C. Transposing to columns and back (zip) took 0.16 s of a backtest's
+        # 0.6 s of row handling (137k rows); slicing the flat list takes ~0.02 s.
+        values = list(itertools.chain.from_iterable(rows))
+        for at, name in enumerate(names):
             column_type = table.c[name].type
             if isinstance(column_type, ExactDecimal):
-                columns[at] = _decimal_texts(columns[at]) if self._sqlite else _decimals(
-                    columns[at])
+                convert = _decimal_texts if self._sqlite else _decimals
+                values[at::width] = convert(values[at::width])
             elif isinstance(column_type, UtcDateTime):
-                columns[at] = self._timestamps(columns[at]) if self._sqlite else _utcs(
-                    columns[at])
+                values[at::width] = self._timestamps(values[at::width]) if self._sqlite else (
+                    _utcs(values[at::width]))
         if not self._sqlite:
+            sql = _insert_sql(self._dialect, table, names, conflict, 1)
+            columns = [values[at::width] for at in range(width)]
             self._connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
             return
         # SQLite: many rows a statement (executemany binds and steps once a row).
-        per = max(1, min(_ROWS_PER_STATEMENT, self._variables() // len(names)))
-        values = list(itertools.chain.from_iterable(zip(*columns, strict=True)))
-        width = per * len(names)
-        whole = len(values) - len(values) % width
+        per = max(1, min(_ROWS_PER_STATEMENT, self._variables() // width))
+        step = per * width
+        whole = len(values) - len(values) % step
         if whole:
             many = _insert_sql(self._dialect, table, names, conflict, per)
-            for start in range(0, whole, width):
-                self._connection.exec_driver_sql(many, tuple(values[start:start + width]))
+            for start in range(0, whole, step):
+                self._connection.exec_driver_sql(many, tuple(values[start:start + step]))
         if whole < len(values):
-            rest = (len(values) - whole) // len(names)
+            rest = (len(values) - whole) // width
             self._connection.exec_driver_sql(
                 _insert_sql(self._dialect, table, names, conflict, rest), tuple(values[whole:]))
 
