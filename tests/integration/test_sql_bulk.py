@@ -95,3 +95,20 @@ def test_a_row_with_the_wrong_number_of_values_is_refused() -> None:
     with engine.begin() as connection, pytest.raises(ValueError, match="must have 8 values"):
         BulkWriter(connection).insert(tables.order_events, rows.EVENT_COLUMNS, [short])
     engine.dispose()
+
+
+def test_text_with_tabs_newlines_and_backslashes_reads_back_exactly(journal_url: str) -> None:
+    journal = SqlJournal.open(journal_url).unwrap()
+    run_id = start(journal)
+    awkward = "\\N\t\\.\n\r\\"  # what COPY's text format escapes, and its NULL and end markers
+    written = [
+        attrs.evolve(plain_decision(seq), action=awkward, client_order_id=coid,
+                     sizing={awkward: awkward}, signals={awkward: -0.0})
+        for seq, coid in enumerate([awkward, None, "", "\\N"])
+    ]
+    for decision in written:
+        journal.record_decision(run_id, decision)
+    journal.flush().unwrap()
+
+    assert journal.decisions(run_id).unwrap() == tuple(written)
+    journal.close()

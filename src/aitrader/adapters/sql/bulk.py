@@ -1,4 +1,4 @@
-"""Bulk writes through the DBAPI's executemany, skipping SQLAlchemy's per-row parameter work.
+"""Bulk writes through the DBAPI (multi-row INSERT, executemany, COPY), not SQLAlchemy per row.
 
 SQLAlchemy builds and type-processes a parameter dict per row, which for the tens of thousands
 of rows a backtest flushes costs more than the database itself: 50,000 decisions, orders, order
@@ -20,10 +20,12 @@ Where a backtest's flush goes (bench_journal.py's bench_backtest-shaped buffer: 
 committing, rows.py ~0.25 s building row tuples, the conversions here ~0.2 s, equity ~0.05 s.
 Tried on the SQLite part and not kept: cache_size 16 or 64 MiB, page_size 8 or 16 KiB, 32 to
 256 rows a statement (no difference above the noise); WITHOUT ROWID tables (-10 %, a schema
-change); foreign keys off (-10 %, not an option). On PostgreSQL, multi-row VALUES lost badly
-(psycopg re-parses statements over 4 KiB on every execute: 11 s instead of 2 s; 6-7 s with
-400-800 parameters a statement), so it keeps executemany; COPY for the tables without an upsert
-is the lever there.
+change); foreign keys off (-10 %, not an option).
+
+On PostgreSQL, tables without an upsert are COPYed in where the driver can (psycopg 3), and the
+rest go by executemany: the same 137k rows took 2.1-2.9 s of client CPU (3.3-5.6 s wall) all by
+executemany, 1.4-1.7 s (2.3-3.3 s) with COPY. Multi-row VALUES lost badly there (psycopg
+re-parses statements over 4 KiB on every execute: 11 s; 6-7 s at 400-800 parameters each).
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ class BulkWriter:
                 values[at::width] = self._timestamps(values[at::width]) if self._sqlite else (
                     _utcs(values[at::width]))
         if not self._sqlite:
-            sql = _insert_sql(self._dialect, table, names, conflict, 1)
             columns = [values[at::width] for at in range(width)]
-            self._connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+            records = list(zip(*columns, strict=True))
+            if conflict or not self._copy(table, names, records):
+                sql = _insert_sql(self._dialect, table, names, conflict, 1)
+                self._connection.exec_driver_sql(sql, records)
             return
         # SQLite: many rows a statement (executemany binds and steps once a row).
         per = max(1, min(_ROWS_PER_STATEMENT, self._variables() // width))
@@ -94,6 +98,30 @@ class BulkWriter:
             rest = (len(values) - whole) // width
             self._connection.exec_driver_sql(
                 _insert_sql(self._dialect, table, names, conflict, rest), tuple(values[whole:]))
+
+    def _copy(self, table: sa.Table, names: Sequence[str],
+              records: list[tuple[Any, ...]]) -> bool:
+        """COPY records in where the driver can (psycopg 3); False where it cannot. Its errors
+        become SQLAlchemy's, as an execute's would."""
+        driver = self._connection.connection.driver_connection
+        if driver is None:
+            return False
+        cursor = driver.cursor()
+        if not hasattr(cursor, "copy"):
+            cursor.close()
+            return False
+        quote = self._dialect.identifier_preparer.quote
+        sql = (f"COPY {self._dialect.identifier_preparer.format_table(table)} "
+               f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+        dbapi_error = self._dialect.loaded_dbapi.Error
+        try:
+            with cursor, cursor.copy(sql) as copy:
+                for record in records:
+                    copy.write_row(record)
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(
+                sql, None, exc, dbapi_error, hide_parameters=True) from exc
+        return True
 
     def _variables(self) -> int:
         """How many parameters one SQLite statement may take (999 on builds before 3.32)."""
