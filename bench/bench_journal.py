@@ -1,5 +1,7 @@
 """How long SqlJournal.flush takes on SQLite: 1,000,000 equity points; 50,000 decisions,
-orders and fills. Prints figures only; run with `.venv/bin/python bench/bench_journal.py`.
+orders and fills; and a buffer shaped like bench_backtest.py's at finish_run (27,468 decisions,
+orders and fills, 54,936 order events, 1,000,000 equity points), with the share of it spent
+building rows in Python. Prints figures only; run with `.venv/bin/python bench/bench_journal.py`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aitrader.adapters.sql import SqlJournal
+from aitrader.adapters.sql import SqlJournal, rows
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest
 from aitrader.domain.trading import EventKind, Fill, Order, OrderEvent, OrderIntent, OrderStatus
 from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
@@ -22,6 +24,7 @@ from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
 T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 POINTS = 1_000_000
 RECORDS = 50_000
+ORDERS = 27_468  # as many as bench_backtest.py's sma_cross run places
 
 
 def timed(label: str, action: Callable[[], object]) -> float:
@@ -107,10 +110,67 @@ def bench_records(directory: Path) -> None:
     journal.close()
 
 
+def bench_backtest_shaped(directory: Path) -> None:
+    """One flush of what a backtest hands finish_run: a decision, an order, an acceptance and
+    a fill per order, three gate verdicts and four sizing figures a decision, and the curve."""
+    journal = open_journal(directory, "backtest.db", "bt")
+    decisions, orders, events = backtest_records()
+    for decision in decisions:
+        journal.record_decision("bt", decision)
+    for order in orders:
+        journal.record_order("bt", order)
+    for seq, event in enumerate(events):
+        journal.record_event("bt", seq, event)
+    journal.record_equity("bt", *curve())
+    start = time.perf_counter()
+    for decision in decisions:  # the row tuples flush builds before any SQL
+        rows.decision_values("bt", decision)
+    for order in orders:
+        rows.order_values("bt", order)
+    for seq, event in enumerate(events):
+        rows.event_values("bt", seq, event)
+        if event.fill is not None:
+            rows.fill_values("bt", seq, event.fill)
+    building = time.perf_counter() - start
+    flushed = timed("flush a bench_backtest-shaped buffer (as finish_run)", journal.flush)
+    print(f"{'  of which building rows in Python (rows.py, timed alone)':<58} {building:7.3f} s"
+          f"  ({building / flushed:.0%})")
+    journal.close()
+
+
+def backtest_records() -> tuple[list[Decision], list[Order], list[OrderEvent]]:
+    symbol = Symbol("SYN")
+    gates = tuple(GateVerdict(rule, True) for rule in
+                  ("long_only", "max_position_fraction", "buying_power"))
+    decisions, orders, events = [], [], []
+    for i in range(ORDERS):
+        at = T0 + timedelta(minutes=7 * i)
+        coid, qty, px = f"bt-{i:06d}", Quantity(1000 + i % 50), Price(f"{98 + i % 400 / 100:.2f}")
+        side = Side.BUY if i % 2 == 0 else Side.SELL
+        decisions.append(Decision(
+            seq=i, ts=at, symbol=symbol, close=px.value,
+            signals={"sma_fast": 98.9 + i / 1e5, "sma_slow": 98.8 + i / 3e5},
+            target_exposure=float(side is Side.BUY), previous_exposure=float(side is Side.SELL),
+            current_qty=Decimal(0), target_qty=qty.value,
+            sizing={"budget": f"{100_000 + i}.0", "unit_cost": str(px), "commission": "1.00",
+                    "quantity": str(qty)},
+            verdicts=gates, action="order", client_order_id=coid,
+        ))
+        order = Order(coid, OrderIntent(symbol=symbol, side=side, quantity=qty,
+                                        reference_price=px), at)
+        accepted = order.moved_to(OrderStatus.ACCEPTED, at).unwrap()
+        orders.append(accepted.filled_by(qty.value, px.value, at).unwrap())
+        events.append(OrderEvent(coid, EventKind.ACCEPTED, at))
+        events.append(OrderEvent(coid, EventKind.FILLED, at, fill=Fill(
+            f"{coid}-1", coid, symbol, side, qty, px, Money("1.00"), at)))
+    return decisions, orders, events
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as directory:
         bench_equity(Path(directory))
         bench_records(Path(directory))
+        bench_backtest_shaped(Path(directory))
 
 
 if __name__ == "__main__":
