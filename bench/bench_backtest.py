@@ -1,9 +1,10 @@
 """Backtest throughput: sma_cross 10/50 over 1,000,000 seeded one-minute bars, journal on.
 
-Run: .venv/bin/python bench/bench_backtest.py [--bars N] [--journal URL] [--profile N]
+Run: .venv/bin/python bench/bench_backtest.py [--bars N] [--journal URL] [--profile N] [--phases]
 Prints bars per second (engine run, journal writes included) and peak memory (max RSS);
 --profile N also runs the backtest under cProfile and prints its N costliest functions (the
-throughput figure then includes the profiler's overhead).
+throughput figure then includes the profiler's overhead); --phases prints where the run's time
+went (signals, the cycle, the curve, metrics, the journal flush) and the cycle's cost per order.
 Target on the 2-core reference machine: >= 400,000 bars/s.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import pstats
 import resource
 import tempfile
@@ -24,6 +26,7 @@ from aitrader.adapters.clocks import SteppingClock, SystemClock
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.sql import SqlJournal
+from aitrader.application import backtest, run
 from aitrader.application.backtest import run_backtest
 from aitrader.application.run import Adapters, RunSpec
 from aitrader.domain.market import Timeframe
@@ -56,13 +59,43 @@ def synthetic_minutes(n: int, seed: int = 7) -> BarFrame:
                     volume=volume)
 
 
+PHASES = ((backtest, "signal_columns", "signals (batch twins)"),
+          (backtest, "_loop", "cycle (decisions, broker, digest)"),
+          (backtest, "mark_to_market", "equity curve"),
+          (run, "round_trips", "round trips"),
+          (run, "performance", "metrics"),
+          (run, "risk_figures", "risk figures"),
+          (SqlJournal, "finish_run", "journal flush"))
+
+
+def time_phases() -> dict[str, float]:
+    """Wrap each phase's function so its time adds up in the returned dict."""
+    spent: dict[str, float] = {}
+    for owner, name, label in PHASES:
+        function = getattr(owner, name)
+
+        def timed(*args: object, _f: object = function, _label: str = label,
+                  **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, functools.wraps(function)(timed))
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--journal", default=None, help="journal URL (default: temp SQLite)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile the run and print the N functions with most own time")
+    parser.add_argument("--phases", action="store_true",
+                        help="print the time of each phase of the run")
     args = parser.parse_args()
+    spent = time_phases() if args.phases else None
     frame = synthetic_minutes(args.bars)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.journal or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -95,6 +128,11 @@ def main() -> None:
     print(f"throughput      {result.bars / elapsed:,.0f} bars/s   (target >= 400,000)")
     print(f"peak memory     {peak_mib:,.0f} MiB (max RSS of the process)")
     print(f"final equity    {result.metrics.final_equity:,.2f}   digest {result.digest[:16]}")
+    if spent is not None:
+        for label, seconds in spent.items():
+            print(f"  {label:36s} {seconds:7.3f} s")
+        per_order = spent["cycle (decisions, broker, digest)"] / max(1, len(result.orders))
+        print(f"  {'cycle per order':36s} {per_order * 1e6:7.1f} µs")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
 
