@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tempfile
 from decimal import Decimal
+from typing import Literal
 
 import numpy as np
+import pytest
 from returns.result import Failure, Result
 
 from aitrader.adapters.clocks import SteppingClock
@@ -75,3 +77,52 @@ def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> N
     assert lost.status is OrderStatus.REJECTED
     assert lost.reason == "the broker never received it"
     assert len(result.fills) > 0  # trading carried on once the fate was known
+
+
+class FirstAnswerLost(DelegatingBroker):
+    """A venue that takes the first order but whose answer is lost: the caller hears 'timeout'
+    while the venue's events (accepted, then filled at once with fill_at="close") still come."""
+
+    def __init__(self, inner: SimulatedBroker) -> None:
+        super().__init__(inner)
+        self.submits = 0
+
+    def submit(self, order: Order) -> Result[Order, BrokerError]:
+        self.submits += 1
+        sent = self.inner.submit(order)
+        if self.submits == 1:
+            return Failure(BrokerError("timeout", "the answer was lost"))
+        return sent
+
+
+@pytest.mark.parametrize("fill_at", ["open", "close"])
+def test_an_order_whose_events_settle_its_fate_before_any_lookup_does_not_stall_the_symbol(
+        fill_at: Literal["open", "close"]) -> None:
+    # With fill_at="close" the venue's accepted and filled events arrive with the submit's
+    # drain, so the order is done before the next bar: it must not stay "in doubt" for ever
+    # (the symbol would never be decided on again).
+    n = 120
+    close = 100 + 10 * np.sin(np.arange(n) / 8.0)
+    ts_open = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 86_400_000_000_000
+    frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
+                     ts_close=ts_open + 23_400_000_000_000, open=close, high=close + 0.5,
+                     low=close - 0.5, close=close, volume=np.full(n, 1000.0))
+    cash = Decimal(10_000)
+    commission, slippage = CommissionModel(), SlippageModel()
+    results = []
+    for broker in (FirstAnswerLost(SimulatedBroker(cash=cash, fill_at=fill_at)),
+                   SimulatedBroker(cash=cash, fill_at=fill_at)):
+        with tempfile.TemporaryDirectory() as tmp:
+            journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
+            spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
+                           cash=cash, sizing=FixedFraction(Decimal(1), 1, commission, slippage),
+                           gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
+            adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
+                                ids=RunScopedIds(), wall_clock=SteppingClock())
+            results.append(run_backtest(spec, [frame], adapters).unwrap())
+            journal.close()
+    lost, clean = results
+    assert len(clean.fills) > 2
+    # the lost answer changed nothing the venue did: the same trades
+    assert [(f.side, f.last_qty, f.last_px, f.ts_event) for f in lost.fills] == [
+        (f.side, f.last_qty, f.last_px, f.ts_event) for f in clean.fills]

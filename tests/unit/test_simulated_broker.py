@@ -652,3 +652,19 @@ def test_a_trailing_stop_follows_the_best_price_and_fills_where_it_trailed() -> 
     (event,) = broker.events()
     assert event.fill is not None
     assert event.fill.last_px.value == Decimal("105")
+
+
+def test_orders_matched_by_one_bar_fill_in_the_order_they_execute_not_the_order_sent() -> None:
+    # A buy limit sent first is reached only inside the bar (filled at its close stamp); a sell
+    # sent after it fills at the open. The venue executes the sell first, and its fills must say
+    # so in order: round_trips (and anything reading fills in turn) refuses a trip that exits
+    # before it enters, which failed whole backtests mixing marketable and resting limits.
+    sim = SimulatedBroker(cash=Decimal(100_000), allow_short=True)
+    sim.observe(flat(0, "100"))
+    placed(sim, order("buy", Side.BUY, order_type=OrderType.LIMIT, limit="98"))
+    placed(sim, order("sell", Side.SELL))
+    nxt = bar(1, "100", "101", "97", "99")
+    sim.observe(nxt)
+    fills = [e.fill for e in sim.events() if e.fill is not None]
+    assert [(f.client_order_id, f.ts_event) for f in fills] == [
+        ("sell", nxt.ts_open), ("buy", nxt.ts_close)]

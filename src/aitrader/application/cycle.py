@@ -502,6 +502,9 @@ class TradingCycle(Safeguards):
                         event=event.kind.value, status=order.status.value)
             return
         self._record_event(event)
+        if book.unknown:  # the venue's own event settles a doubt: no lookup is needed (and
+            # an order it ends is gone from open_orders, where _arrive looks for doubts)
+            book.unknown.discard(event.client_order_id)
         before = book.qty
         if fill is not None:
             self._book_fill(book, fill)

@@ -190,14 +190,21 @@ class SimulatedBroker(Broker):
         if self._groups:
             self._match_with_groups(waiting_ids, bar)
             return
-        for client_order_id in waiting_ids:
+        # Fills go out in the order they execute (an open before a touch inside the bar), oldest
+        # order first on a tie: fills are read in turn, and a trip must not exit before it enters.
+        found: list[tuple[datetime, int, str, Execution]] = []
+        for n, client_order_id in enumerate(waiting_ids):
             order = orders[client_order_id]
             result = match(order.intent, bar, self._slippage,
                            triggered=client_order_id in self._triggered)
             if result.triggered:
                 self._triggered.add(client_order_id)
             if result.execution is not None:
-                self._fill(order, result.execution)
+                found.append((result.execution.ts_event, n, client_order_id, result.execution))
+        if len(found) > 1:
+            found.sort(key=lambda f: (f[0], f[1]))
+        for _ts, _n, client_order_id, execution in found:
+            self._fill(orders[client_order_id], execution)
 
     def _match_with_groups(self, waiting_ids: list[str], bar: Bar) -> None:
         """Match when exit legs rest: only one leg of a group can fill. When several would,

@@ -1,0 +1,245 @@
+"""A one-symbol backtest that visits only the bars that matter (on_history, from the strategy's
+batch twin) runs exactly as on_bar called for every bar, in every configuration that takes it:
+order types and sessions (DAY extended-hours limits), exits, breaker and order-rate limits,
+fill at open or close, costs, fractional shares, margin, and a venue that loses answers and
+orders, refuses and fails lookups. Compared: the run digest, the metrics and every call the
+venue saw, in order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from returns.result import Failure, Result
+
+import aitrader.application.backtest as backtest_module
+from aitrader.adapters.clocks import SteppingClock
+from aitrader.adapters.ids import RunScopedIds
+from aitrader.adapters.simulated import SimulatedBroker
+from aitrader.adapters.sql import SqlJournal
+from aitrader.application.cycle import CycleSettings, TradingCycle
+from aitrader.application.risk_control import RiskSettings
+from aitrader.application.run import Adapters, RunSpec
+from aitrader.domain.market import Bar, Session, Timeframe
+from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
+from aitrader.domain.risk import (
+    BuyingPower,
+    ExitPlan,
+    Gate,
+    LongOnly,
+    MaxOrderRate,
+    MaxPositionFraction,
+    OrderTypes,
+    RejectionCircuitBreaker,
+    SessionRules,
+    TradingStateGate,
+)
+from aitrader.domain.series import BarFrame
+from aitrader.domain.strategies import Strategy
+from aitrader.domain.strategies.sma_cross import SmaCross
+from aitrader.domain.trading import CommissionModel, Order, SlippageModel
+from aitrader.domain.values import Symbol
+from aitrader.ports.errors import BrokerError
+from tests.fakes import DelegatingBroker
+from tests.unit.test_engine_properties import (  # noqa: F401 (journal: the shared fixture)
+    FoldedOnly,
+    journal,
+    random_walk_frames,
+)
+
+_NEW_YORK = ZoneInfo("America/New_York")
+_HOUR_NS = 3_600 * 10**9
+_CASH = Decimal(100_000)
+_WALL = datetime(2030, 1, 1, tzinfo=UTC)
+Trouble = Literal["lost_answer", "lost_order", "refused", "unavailable"]
+
+
+def hourly_frame(seed: int, n: int, sigma: float) -> BarFrame:
+    """Hourly bars 04:00-20:00 New York on weekdays: pre, regular and after hours."""
+    stamps: list[int] = []
+    day = datetime(2024, 1, 8).toordinal()
+    while len(stamps) < n:
+        moment = datetime.fromordinal(day).replace(tzinfo=_NEW_YORK)
+        day += 1
+        if moment.weekday() < 5:
+            stamps += [int(moment.replace(hour=h).astimezone(UTC).timestamp()) * 10**9
+                       for h in range(4, 20)]
+    ts_open = np.array(stamps[:n], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    first = float(rng.uniform(5, 400))
+    close = np.maximum(np.round(first * np.exp(np.cumsum(rng.normal(0, sigma, n))), 2), 0.01)
+    previous = np.concatenate(([first], close[:-1]))
+    open_ = np.maximum(np.round(previous * (1 + rng.normal(0, sigma / 2, n)), 2), 0.01)
+    spread = np.abs(rng.normal(0, sigma / 2, n)) * close
+    high = np.round(np.maximum(open_, close) + spread, 2)
+    low = np.maximum(np.round(np.minimum(open_, close) - spread, 2), 0.01)
+    return BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.HOUR_1, ts_open=ts_open,
+                    ts_close=ts_open + _HOUR_NS, open=open_, high=high, low=low, close=close,
+                    volume=rng.integers(100, 100_000, n).astype(np.float64))
+
+
+def session_of(ts: datetime) -> Session:
+    local = ts.astimezone(_NEW_YORK)
+    minutes = local.hour * 60 + local.minute
+    if local.weekday() >= 5:
+        return Session.CLOSED
+    if 240 <= minutes < 570:
+        return Session.PRE
+    if 570 <= minutes < 960:
+        return Session.REGULAR
+    return Session.POST if 960 <= minutes < 1200 else Session.OVERNIGHT
+
+
+class TroubledVenue(DelegatingBroker):
+    """Every `every`-th submit meets trouble (taking turns through `kinds`), every third lookup
+    fails; every call is remembered, ids without their run prefix."""
+
+    def __init__(self, inner: SimulatedBroker, every: int, kinds: Sequence[Trouble]) -> None:
+        super().__init__(inner)
+        self.every, self.kinds = every, kinds
+        self.submits = self.lookups = 0
+        self.calls: list[str] = []
+
+    def _note(self, what: str) -> None:
+        self.calls.append(re.sub(r"[0-9a-f]{16}-", "", what))
+
+    def submit(self, order: Order) -> Result[Order, BrokerError]:
+        self.submits += 1
+        self._note(f"submit {order.client_order_id}")
+        if self.every and self.submits % self.every == 0:
+            kind = self.kinds[(self.submits // self.every) % len(self.kinds)]
+            if kind == "lost_answer":
+                self.inner.submit(order)
+                return Failure(BrokerError("timeout", "the answer was lost"))
+            if kind == "lost_order":
+                return Failure(BrokerError("timeout", "the order was lost"))
+            if kind == "unavailable":
+                return Failure(BrokerError("unavailable", "the venue is down"))
+            return Failure(BrokerError("refused", "the venue said no"))
+        return self.inner.submit(order)
+
+    def order(self, client_order_id: str) -> Result[Order, BrokerError]:
+        self.lookups += 1
+        self._note(f"order {client_order_id}")
+        if self.lookups % 3 == 0:
+            return Failure(BrokerError("unavailable", "the lookup failed"))
+        return self.inner.order(client_order_id)
+
+    def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
+        self._note(f"cancel {client_order_id}")
+        return self.inner.cancel(client_order_id)
+
+    def observe(self, bar: Bar) -> None:
+        self._note(f"observe {bar.ts_close.isoformat()}")
+        self.inner.observe(bar)
+
+
+@attrs.frozen
+class Setup:
+    seed: int
+    bars: int
+    hourly: bool  # else daily bars with gaps (random_walk_frames)
+    sigma: float
+    strategy: SmaCross
+    fill_at: Literal["open", "close"]
+    commission: CommissionModel
+    slippage: SlippageModel
+    fraction: Decimal
+    fractional: bool
+    margin: Decimal
+    style: Literal["market", "marketable_limit"]
+    sessions: bool
+    exits: ExitPlan
+    breaker: int | None
+    order_rate: int | None
+    trouble_every: int
+    trouble: tuple[Trouble, ...]
+
+
+@st.composite
+def setups(draw: st.DrawFn) -> Setup:
+    fast = draw(st.integers(1, 5))
+    short = draw(st.booleans())
+    level = st.sampled_from([None, Decimal("0.01"), Decimal("0.05")])
+    return Setup(
+        seed=draw(st.integers(0, 2**32 - 1)),
+        bars=draw(st.sampled_from([0, 1, 2, 60, 250, 400, 400, 400])), hourly=draw(st.booleans()),
+        sigma=draw(st.sampled_from([0.005, 0.02, 0.06])),
+        strategy=SmaCross(fast, draw(st.integers(fast + 1, fast + 10)), allow_short=short),
+        fill_at=draw(st.sampled_from(["open", "close"])),
+        commission=CommissionModel(per_share=draw(st.sampled_from(["0", "0.005"])),
+                                   per_order=draw(st.sampled_from(["0", "1", "4.95"])),
+                                   percent=draw(st.sampled_from(["0", "0.1"]))),
+        slippage=SlippageModel(draw(st.sampled_from(["0", "5", "50"]))),
+        fraction=Decimal(draw(st.sampled_from(["0.5", "1", "1"]))),  # all-in: capped sizing
+        fractional=draw(st.booleans()),
+        margin=Decimal(draw(st.sampled_from(["1", "2"]))),
+        style=draw(st.sampled_from(["market", "marketable_limit"])), sessions=draw(st.booleans()),
+        exits=ExitPlan(stop_loss=draw(level), take_profit=draw(level)),
+        breaker=draw(st.sampled_from([None, 2, 5])),
+        order_rate=draw(st.sampled_from([None, 1, 3])),
+        trouble_every=draw(st.sampled_from([0, 2, 3, 5])),
+        trouble=tuple(draw(st.lists(st.sampled_from(
+            ["lost_answer", "lost_order", "refused", "unavailable"]), min_size=1, max_size=4))))
+
+
+def every_bar(cycle: TradingCycle, frames: Sequence[BarFrame], columns: list[list[Any]],
+              _batch: object, _progress: object) -> tuple[int, Any]:
+    """The reference: on_bar for every bar, nothing passed over."""
+    frame = frames[0]
+    for i, row in enumerate(np.column_stack(columns[0]).tolist()):
+        cycle.on_bar(0, row, frame, i, int(frame.ts_close[i]))
+    return len(frame), frame.ts_close
+
+
+def run(setup: Setup, strategy: Strategy, into: SqlJournal) -> tuple[Any, list[str]]:
+    frame = hourly_frame(setup.seed, setup.bars, setup.sigma) if setup.hourly or setup.bars < 8 \
+        else random_walk_frames(setup.seed, 1, setup.bars, Timeframe.DAY_1, gaps=True)[0]
+    short = setup.strategy.allow_short
+    gates: list[Gate] = [SessionRules()]
+    if setup.breaker is not None:
+        gates[:0] = [TradingStateGate(), RejectionCircuitBreaker(setup.breaker)]
+    if not short:
+        gates.append(LongOnly())
+    if setup.order_rate is not None:
+        gates.append(MaxOrderRate(setup.order_rate))
+    gates += [MaxPositionFraction(Decimal(1)), BuyingPower(setup.margin)]
+    cycle_settings = CycleSettings(
+        margin_multiplier=setup.margin, order_types=OrderTypes(style=setup.style),
+        risk=RiskSettings(breaker_limit=setup.breaker, max_order_rate=setup.order_rate),
+        session_of=session_of if setup.sessions else None, exits=setup.exits)
+    spec = RunSpec(mode="backtest", strategy=strategy, symbols=(frame.symbol,), cash=_CASH,
+                   sizing=FixedFraction(setup.fraction, 1, setup.commission, setup.slippage,
+                                        step=FRACTIONAL_STEP if setup.fractional else WHOLE),
+                   gates=tuple(gates), config={"mode": "backtest"}, code_version="test",
+                   settings=cycle_settings)
+    venue = TroubledVenue(SimulatedBroker(
+        cash=_CASH, commission=setup.commission, slippage=setup.slippage, fill_at=setup.fill_at,
+        allow_short=short, fractional=setup.fractional, margin_multiplier=setup.margin),
+        setup.trouble_every, setup.trouble)
+    adapters = Adapters(broker=venue, journal=into, clock=SteppingClock(), ids=RunScopedIds(),
+                        wall_clock=SteppingClock(_WALL))
+    result = backtest_module.run_backtest(spec, [frame], adapters).unwrap()
+    return result, venue.calls
+
+
+@settings(max_examples=100, deadline=None)
+@given(setup=setups())
+def test_visiting_only_the_bars_that_matter_equals_on_bar_for_every_bar_in_any_setup(
+        journal: SqlJournal, setup: Setup) -> None:  # noqa: F811 (the shared fixture)
+    skipping, skipping_calls = run(setup, setup.strategy, journal)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(backtest_module, "_loop", every_bar)
+        folded, folded_calls = run(setup, FoldedOnly(setup.strategy), journal)
+    assert skipping.digest == folded.digest
+    assert repr(skipping.metrics) == repr(folded.metrics)  # (NaN-safe: a 0-bar run has NaNs)
+    assert skipping_calls == folded_calls
