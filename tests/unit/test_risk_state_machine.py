@@ -223,7 +223,11 @@ class RiskMachine(RuleBasedStateMachine):
         source.bars.append(Bar(symbol, self.moment - timedelta(hours=6, minutes=30), self.moment,
                                Price(price), Price(price), Price(price), Price(price), 1000))
         fills_before = len(self.cycle.fills)
-        was_killing = self.cycle.risk.state.kill_requested
+        # a kill still pending in the store too: a resume or halt stored since then replaces it,
+        # and the bar's poll adopting that is not the kill being verified
+        stored = self.journal.state
+        was_killing = (self.cycle.risk.state.kill_requested and stored is not None
+                       and stored.kill_requested)
         if self.resume_pending:  # the engine adopts the stored command as this bar starts
             self.broker.streak, self.resume_pending = 0, False
         self.cycle.on_bar(k, (float(price),), source, len(source.bars) - 1, to_ns(self.moment))
@@ -324,3 +328,19 @@ def test_the_breaker_halts_on_the_nth_rejection_in_a_row_and_not_before() -> Non
     machine.bar(1, 0, 1.0)  # HALTED: refused by the gates, never sent
     assert machine.broker.streak == BREAKER
     assert Side.BUY.sign == 1
+
+
+def test_a_kill_replaced_by_a_resume_and_a_halt_is_not_taken_for_a_verified_kill() -> None:
+    """Found by the machine: the poll that adopts a stored halt (after a resume cancelled a
+    kill the venue had refused to carry out) is not the kill being verified."""
+    machine = RiskMachine()
+    machine.bar(0, 0, 1.0)  # a position to flatten
+    machine.venue(True)
+    machine.kill()
+    machine.bar(0, 0, None)  # the kill's orders are refused: still held
+    machine.command("resume")
+    machine.command("halt")
+    machine.bar(0, 0, None)
+    assert not machine.kill_verified
+    machine.a_verified_kill_leaves_no_order_and_no_position()
+    assert machine.broker.inner.account().unwrap().position(SYMBOLS[0]).signed_qty > 0
