@@ -125,3 +125,23 @@ def test_only_strategies_whose_deciders_stand_alone_offer_a_batch_twin() -> None
     assert batch_targets_of(Breakout(), 1) is None  # no batch twin: folded bar by bar
     multi = build_strategy("multi_factor", {}, allow_short=False).unwrap()
     assert batch_targets_of(multi, 2) is None
+
+
+def test_a_batch_twin_is_not_inherited_by_a_different_decider() -> None:
+    class Contrarian(SmaCross):
+        def decider(self) -> Any:  # its own decider: SmaCross's twin no longer mirrors it
+            return SmaCross(self.fast, self.slow, allow_short=True).decider()
+
+    class Forwarding:  # a wrapper passing attribute reads through
+        def __init__(self, inner: SmaCross) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+    class Renamed(SmaCross):  # nothing of the decider changed: the twin still holds
+        pass
+
+    assert batch_targets_of(Contrarian(), 1) is None
+    assert batch_targets_of(Forwarding(SmaCross()), 1) is None  # type: ignore[arg-type]
+    assert batch_targets_of(Renamed(), 1) is not None

@@ -243,3 +243,22 @@ def test_visiting_only_the_bars_that_matter_equals_on_bar_for_every_bar_in_any_s
     assert skipping.digest == folded.digest
     assert repr(skipping.metrics) == repr(folded.metrics)  # (NaN-safe: a 0-bar run has NaNs)
     assert skipping_calls == folded_calls
+
+
+def test_the_fast_path_reports_progress_at_every_chunk_end_then_at_the_total(
+        journal: SqlJournal) -> None:  # noqa: F811 (the imported fixture)
+    frames = random_walk_frames(3, 1, 140_000, Timeframe.MINUTE_1, gaps=False)
+    seen: list[tuple[int, int]] = []
+    spec = RunSpec(
+        mode="backtest", strategy=SmaCross(5, 20), symbols=(frames[0].symbol,),
+        cash=Decimal(10_000), sizing=FixedFraction(Decimal(1), 1, CommissionModel(),
+                                                   SlippageModel()),
+        gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
+    adapters = Adapters(broker=SimulatedBroker(cash=Decimal(10_000)), journal=journal,
+                        clock=SteppingClock(), ids=RunScopedIds(), wall_clock=SteppingClock())
+    backtest_module.run_backtest(spec, frames, adapters,
+                                 progress=lambda done, total: seen.append((done, total))
+                                 ).unwrap()
+    total = len(frames[0])
+    assert total > 65_536  # at least one chunk end before the total
+    assert seen == [*((end, total) for end in range(65_536, total, 65_536)), (total, total)]

@@ -203,9 +203,9 @@ class TradingCycle(Safeguards):
                 if r == runs:
                     break
                 i = max(i, run_start[r])
-            if progress is not None and i >= report:
-                progress(i, total)
-                report = (i // chunk + 1) * chunk
+            while progress is not None and report <= i:  # each chunk end passed, as on_bars
+                progress(report, total)
+                report += chunk
             row = [float(c[i]) for c in columns]
             ts_ns = int(stamps[i])
             self._arrive(k, row, source, i, ts_ns)

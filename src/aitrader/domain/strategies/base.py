@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 import numpy as np
@@ -38,15 +38,22 @@ class Decider(Protocol):
         ...
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # an array field: == would be elementwise, hash would fail
 class TargetSeries:
     """A decider's targets over a whole history at once: bar i's target is table[codes[i]],
     code -1 meaning None (no view yet). The batch twin of folding a fresh decider over the
     rows, like a signal kernel's; the engine uses it to find the bars where the target moves.
+    int8 codes: a table of at most 127 targets.
     """
 
-    table: tuple[Target, ...]
+    table: tuple[Target, ...] = attrs.field()
     codes: npt.NDArray[np.int8]
+
+    @table.validator
+    def _fits_the_codes(self, _attribute: attrs.Attribute[tuple[Target, ...]],
+                        value: tuple[Target, ...]) -> None:
+        if len(value) > 127:
+            raise ValueError(f"a TargetSeries holds at most 127 targets, was given {len(value)}")
 
     def target(self, i: int) -> Target | None:
         code = int(self.codes[i])
@@ -73,9 +80,19 @@ def batch_targets_of(strategy: Strategy, count: int) -> Callable[
     share state across symbols (cross-sectional strategies)."""
     if count != 1 and getattr(strategy, "deciders", None) is not None:
         return None
-    batch: Callable[[Sequence[npt.NDArray[np.float64]]], TargetSeries] | None = getattr(
-        strategy, "batch_targets", None)
-    return batch
+    # The twin counts only where the class that defines it also defines the decider it
+    # mirrors: a subclass overriding decider(), or a wrapper forwarding attributes, would
+    # otherwise inherit a twin of some other decider.
+    kind = type(strategy)
+    if _owner(kind, "batch_targets") is None or \
+            _owner(kind, "batch_targets") is not _owner(kind, "decider"):
+        return None
+    return cast(BatchDecider, strategy).batch_targets
+
+
+def _owner(kind: type, name: str) -> type | None:
+    """The class in kind's MRO whose body defines name."""
+    return next((c for c in kind.__mro__ if name in vars(c)), None)
 
 
 def carry_forward(codes: npt.NDArray[np.int8], keep: int = -2) -> npt.NDArray[np.int8]:
