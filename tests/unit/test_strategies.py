@@ -13,6 +13,7 @@ from returns.result import Failure, Success
 
 from aitrader.domain.strategies import batch_targets_of, build_strategy, signal_names, warmup
 from aitrader.domain.strategies.breakout import Breakout
+from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
 
 NAN = math.nan
@@ -118,6 +119,38 @@ def test_sma_cross_batch_targets_equal_folding_the_decider(
     exposures = series.exposures()
     assert [None if math.isnan(e) else e for e in exposures.tolist()] == [
         None if t is None else t.exposure for t in folded]
+
+
+def _key(target: Any) -> Any:
+    """A target as comparable values (NaN edges compare equal)."""
+    if target is None:
+        return None
+    return (target.exposure, repr(target.expected_return), repr(target.variance), target.reason)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(_LEVELS, _LEVELS, st.floats(-0.01, 0.01),
+                                st.floats(0.0, 0.001), st.sampled_from([NAN, 0.02])),
+                      max_size=30),
+       allow_short=st.booleans(), kind=st.sampled_from(["sma", "ema"]))
+def test_ma_cross_batch_targets_equal_folding_the_decider_edges_included(
+        pairs: list[tuple[float, float, float, float, float]], allow_short: bool,
+        kind: str) -> None:
+    strategy = MaCross(kind, 2, 3, allow_short=allow_short)
+    names = signal_names(strategy)
+    at = {name: k for k, name in enumerate(names)}
+    rows = []
+    for fast, slow, velocity, velocity_var, garch in pairs:
+        row = [10.0] * len(names)
+        row[1], row[2] = fast, slow
+        row[at["kalman_velocity"]], row[at["kalman_velocity_var"]] = velocity, velocity_var
+        row[at["garch_vol"]] = garch
+        rows.append(row)
+    decide = strategy.decider()
+    folded = [_key(decide(row)) for row in rows]
+    columns = [np.array([r[k] for r in rows], dtype=np.float64) for k in range(len(names))]
+    series = strategy.batch_targets(columns)
+    assert [_key(series.target(i, row)) for i, row in enumerate(rows)] == folded
 
 
 def test_only_strategies_whose_deciders_stand_alone_offer_a_batch_twin() -> None:

@@ -30,7 +30,7 @@ from aitrader.application.cycle import CycleSettings, TradingCycle
 from aitrader.application.risk_control import RiskSettings
 from aitrader.application.run import Adapters, RunSpec
 from aitrader.domain.market import Bar, Session, Timeframe
-from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
+from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, ExposureScaler, FixedFraction
 from aitrader.domain.risk import (
     BuyingPower,
     ExitPlan,
@@ -45,6 +45,7 @@ from aitrader.domain.risk import (
 )
 from aitrader.domain.series import BarFrame
 from aitrader.domain.strategies import Strategy
+from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.trading import CommissionModel, Order, SlippageModel
 from aitrader.domain.values import Symbol
@@ -149,7 +150,8 @@ class Setup:
     bars: int
     hourly: bool  # else daily bars with gaps (random_walk_frames)
     sigma: float
-    strategy: SmaCross
+    strategy: SmaCross | MaCross
+    kelly: bool  # sized on the target's edge (ma_cross's is per bar)
     fill_at: Literal["open", "close"]
     commission: CommissionModel
     slippage: SlippageModel
@@ -174,7 +176,11 @@ def setups(draw: st.DrawFn) -> Setup:
         seed=draw(st.integers(0, 2**32 - 1)),
         bars=draw(st.sampled_from([0, 1, 2, 60, 250, 400, 400, 400])), hourly=draw(st.booleans()),
         sigma=draw(st.sampled_from([0.005, 0.02, 0.06])),
-        strategy=SmaCross(fast, draw(st.integers(fast + 1, fast + 10)), allow_short=short),
+        strategy=draw(st.sampled_from([
+            SmaCross(fast, fast + draw(st.integers(1, 10)), allow_short=short),
+            MaCross(draw(st.sampled_from(["sma", "ema"])), fast, fast + draw(st.integers(1, 10)),
+                    allow_short=short)])),
+        kelly=draw(st.booleans()),
         fill_at=draw(st.sampled_from(["open", "close"])),
         commission=CommissionModel(per_share=draw(st.sampled_from(["0", "0.005"])),
                                    per_order=draw(st.sampled_from(["0", "1", "4.95"])),
@@ -216,7 +222,8 @@ def run(setup: Setup, strategy: Strategy, into: SqlJournal) -> tuple[Any, list[s
     cycle_settings = CycleSettings(
         margin_multiplier=setup.margin, order_types=OrderTypes(style=setup.style),
         risk=RiskSettings(breaker_limit=setup.breaker, max_order_rate=setup.order_rate),
-        session_of=session_of if setup.sessions else None, exits=setup.exits)
+        session_of=session_of if setup.sessions else None, exits=setup.exits,
+        scaler=ExposureScaler(method="kelly") if setup.kelly else ExposureScaler())
     spec = RunSpec(mode="backtest", strategy=strategy, symbols=(frame.symbol,), cash=_CASH,
                    sizing=FixedFraction(setup.fraction, 1, setup.commission, setup.slippage,
                                         step=FRACTIONAL_STEP if setup.fractional else WHOLE),

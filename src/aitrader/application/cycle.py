@@ -209,7 +209,7 @@ class TradingCycle(Safeguards):
             row = [float(c[i]) for c in columns]
             ts_ns = int(stamps[i])
             self._arrive(k, row, source, i, ts_ns)
-            self._consider(book, targets.target(i), row, source, i, ts_ns)
+            self._consider(book, targets.target(i, row), row, source, i, ts_ns)
             i += 1
         last = total - 1  # the book as on_bar leaves it after the last bar
         book.close, book.bar, book.source, book.i = float(columns[0][last]), None, source, last

@@ -43,11 +43,14 @@ class TargetSeries:
     """A decider's targets over a whole history at once: bar i's target is table[codes[i]],
     code -1 meaning None (no view yet). The batch twin of folding a fresh decider over the
     rows, like a signal kernel's; the engine uses it to find the bars where the target moves.
-    int8 codes: a table of at most 127 targets.
+    int8 codes: a table of at most 127 targets. A decider whose targets carry a per-bar edge
+    gives `per_bar`, which makes bar i's target from its table entry and the bar's row (the
+    exposure, all the engine skips on, is the table's).
     """
 
     table: tuple[Target, ...] = attrs.field()
     codes: npt.NDArray[np.int8]
+    per_bar: Callable[[Target, Sequence[float]], Target] | None = None
 
     @table.validator
     def _fits_the_codes(self, _attribute: attrs.Attribute[tuple[Target, ...]],
@@ -55,9 +58,13 @@ class TargetSeries:
         if len(value) > 127:
             raise ValueError(f"a TargetSeries holds at most 127 targets, was given {len(value)}")
 
-    def target(self, i: int) -> Target | None:
+    def target(self, i: int, row: Sequence[float] = ()) -> Target | None:
+        """Bar i's target (`row`: the bar's row, read only by per_bar)."""
         code = int(self.codes[i])
-        return None if code < 0 else self.table[code]
+        if code < 0:
+            return None
+        target = self.table[code]
+        return target if self.per_bar is None else self.per_bar(target, row)
 
     def exposures(self) -> npt.NDArray[np.float64]:
         """Each bar's target exposure, NaN where there is no view."""

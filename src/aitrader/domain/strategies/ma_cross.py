@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from aitrader.domain.signals import Ema, OnKalmanLevel, SignalSettings, Sma
 from aitrader.domain.signals.kalman import Kalman
-from aitrader.domain.strategies.base import FLAT, ParamSpec, SignalSpec, Target, at_least, params_of
+from aitrader.domain.strategies.base import (
+    FLAT,
+    ParamSpec,
+    SignalSpec,
+    Target,
+    TargetSeries,
+    at_least,
+    params_of,
+)
+from aitrader.domain.strategies.crossing import crossover_targets
 from aitrader.domain.strategies.models_row import Columns, garch_spec, kalman_spec, return_edge
 
 PARAMS = {
@@ -51,6 +62,24 @@ class MaCross:
 
     def params(self) -> Mapping[str, object]:
         return params_of(self, PARAMS)
+
+    def batch_targets(self, columns: Sequence[npt.NDArray[np.float64]]) -> TargetSeries:
+        """_Decider folded over the columns: the crossover state vectorised (as sma_cross's),
+        each bar's edge made from its own row when the engine asks for that bar's target."""
+        at, space = Columns.of(self.signals()), self.settings.kalman.space
+
+        def with_edge(target: Target, row: Sequence[float]) -> Target:
+            if target.exposure == 0.0:
+                return target
+            mu, variance = return_edge(row, at, space)
+            return Target(target.exposure, mu, variance, target.reason)
+
+        return crossover_targets(_LONG, _SHORT if self.allow_short else FLAT, columns,
+                                 per_bar=with_edge)
+
+
+_LONG = Target(1.0, reason="fast above slow")  # (batch_targets' table; the edge is per bar)
+_SHORT = Target(-1.0, reason="fast below slow")
 
 
 class _Decider:

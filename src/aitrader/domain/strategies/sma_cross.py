@@ -16,9 +16,9 @@ from aitrader.domain.strategies.base import (
     Target,
     TargetSeries,
     at_least,
-    carry_forward,
     params_of,
 )
+from aitrader.domain.strategies.crossing import crossover_targets
 
 PARAMS = {
     "fast": ParamSpec(int, 10, at_least(1), "fast SMA period (bars)"),
@@ -28,7 +28,6 @@ PARAMS = {
 _LONG = Target(1.0, reason="fast above slow")
 _SHORT = Target(-1.0, reason="fast below slow")
 _OUT = Target(0.0, reason="fast below slow")
-_KEEP = -2  # a bar that leaves the decider's last target as it was
 
 
 @attrs.frozen
@@ -56,15 +55,7 @@ class SmaCross:
     def batch_targets(self, columns: Sequence[npt.NDArray[np.float64]]) -> TargetSeries:
         """_Decider folded over the columns, vectorised: above -> long, below -> out (or
         short), equal -> flat only before any cross, NaN (warm-up) -> unchanged."""
-        fast, slow = columns[1], columns[2]
-        above, under = fast > slow, fast < slow
-        decided = above | under
-        codes = under.astype(np.int8)  # 1 below, 0 above
-        codes[~decided] = _KEEP  # NaN or equal: the last target stays
-        first = int(np.argmax(decided)) if decided.any() else len(fast)
-        codes[:first][fast[:first] == slow[:first]] = 2  # equal before any cross: flat
-        below = _SHORT if self.allow_short else _OUT
-        return TargetSeries((_LONG, below, FLAT), carry_forward(codes, _KEEP))
+        return crossover_targets(_LONG, _SHORT if self.allow_short else _OUT, columns)
 
 
 class _Decider:
