@@ -20,7 +20,6 @@ import pstats
 import resource
 import tempfile
 import time
-from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import BuyingPower, LongOnly, MaxPositionFraction
 from aitrader.domain.series import BarFrame
-from aitrader.domain.strategies import Decider, SignalSpec, Strategy
+from aitrader.domain.strategies import BarByBar, Strategy
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.trading import CommissionModel, SlippageModel
@@ -66,23 +65,6 @@ def synthetic_minutes(n: int, seed: int = 7) -> BarFrame:
 
 
 LABELS = {"sma_cross": "sma_cross 10/50", "ma_cross": "ma_cross ema 20/100"}
-
-
-class BarByBar:
-    """The strategy without its batch twin: its decider is folded over every bar."""
-
-    def __init__(self, inner: Strategy) -> None:
-        self._inner = inner
-        self.name = inner.name
-
-    def signals(self) -> tuple[SignalSpec, ...]:
-        return self._inner.signals()
-
-    def decider(self) -> Decider:
-        return self._inner.decider()
-
-    def params(self) -> Mapping[str, object]:
-        return self._inner.params()
 
 
 PHASES = ((backtest, "signal_columns", "signals (batch twins)"),

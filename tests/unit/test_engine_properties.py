@@ -9,7 +9,7 @@ determinism against what the run journaled and what the broker booked.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +34,7 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
 from aitrader.domain.risk import BuyingPower, Gate, LongOnly, MaxPositionFraction
 from aitrader.domain.series import BarFrame, find_bad_bars, from_ns, to_ns
-from aitrader.domain.strategies import Decider, SignalSpec, Strategy
+from aitrader.domain.strategies import BarByBar, Strategy
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.trading import (
@@ -477,33 +477,13 @@ def test_an_all_in_reversal_closes_first_then_reaches_the_new_target(
     assert final < -900
 
 
-@attrs.frozen
-class FoldedOnly:
-    """A strategy as given, minus its batch twin: its targets are folded bar by bar."""
-
-    inner: Strategy
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def signals(self) -> tuple[SignalSpec, ...]:
-        return self.inner.signals()
-
-    def decider(self) -> Decider:
-        return self.inner.decider()
-
-    def params(self) -> Mapping[str, object]:
-        return self.inner.params()
-
-
 @ENGINE
 @given(scenario=scenarios(strategy="sma_cross", symbols=1))
 def test_visiting_only_the_bars_that_matter_runs_exactly_as_every_bar(
         journal: SqlJournal, scenario: Scenario) -> None:
     frames = scenario.frames()
     skipping = backtest(scenario, frames, journal).result
-    every_bar = backtest(attrs.evolve(scenario, strategy=FoldedOnly(scenario.strategy)), frames,
+    every_bar = backtest(attrs.evolve(scenario, strategy=BarByBar(scenario.strategy)), frames,
                          journal).result
     assert skipping.digest == every_bar.digest
     assert skipping.metrics == every_bar.metrics

@@ -44,7 +44,7 @@ from aitrader.domain.risk import (
     TradingStateGate,
 )
 from aitrader.domain.series import BarFrame
-from aitrader.domain.strategies import Strategy
+from aitrader.domain.strategies import BarByBar, Strategy
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.trading import CommissionModel, Order, SlippageModel
@@ -52,7 +52,6 @@ from aitrader.domain.values import Symbol
 from aitrader.ports.errors import BrokerError
 from tests.fakes import DelegatingBroker
 from tests.unit.test_engine_properties import (  # noqa: F401 (journal: the shared fixture)
-    FoldedOnly,
     journal,
     random_walk_frames,
 )
@@ -246,7 +245,7 @@ def test_visiting_only_the_bars_that_matter_equals_on_bar_for_every_bar_in_any_s
     skipping, skipping_calls = run(setup, setup.strategy, journal)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backtest_module, "_loop", every_bar)
-        folded, folded_calls = run(setup, FoldedOnly(setup.strategy), journal)
+        folded, folded_calls = run(setup, BarByBar(setup.strategy), journal)
     assert skipping.digest == folded.digest
     assert repr(skipping.metrics) == repr(folded.metrics)  # (NaN-safe: a 0-bar run has NaNs)
     assert skipping_calls == folded_calls

@@ -2,6 +2,7 @@
 
 from aitrader.domain.strategies.base import (
     FLAT,
+    BarByBar,
     Decider,
     SignalSpec,
     Strategy,
@@ -24,6 +25,7 @@ from aitrader.domain.strategies.registry import (
 __all__ = [
     "FLAT",
     "STRATEGIES",
+    "BarByBar",
     "Decider",
     "SignalSpec",
     "Strategy",

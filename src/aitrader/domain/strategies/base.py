@@ -102,6 +102,27 @@ def _owner(kind: type, name: str) -> type | None:
     return next((c for c in kind.__mro__ if name in vars(c)), None)
 
 
+@attrs.frozen
+class BarByBar:
+    """A strategy as given, minus its batch twin: its decider is folded over every bar (the
+    reference the fast path is measured and proven against)."""
+
+    inner: Strategy
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        return self.inner.signals()
+
+    def decider(self) -> Decider:
+        return self.inner.decider()
+
+    def params(self) -> Mapping[str, object]:
+        return self.inner.params()
+
+
 def carry_forward(codes: npt.NDArray[np.int8], keep: int = -2) -> npt.NDArray[np.int8]:
     """Codes with every `keep` entry replaced by the last other code before it (-1 if none):
     a decider that holds its last target when a bar gives it no new one."""
