@@ -282,3 +282,15 @@ def _fill(row: sa.RowMapping) -> Fill:
         last_qty=Quantity(row["last_qty"]), last_px=Price(row["last_px"]),
         commission=Money(row["commission"]), ts_event=row["ts_event"],
     )
+
+
+def test_the_records_own_checks_still_run_on_what_is_read(opened: Opened) -> None:
+    journal, run_id = opened.journal, start(opened.journal)
+    intent = OrderIntent(symbol=Symbol("AAPL"), side=Side.BUY, quantity=Quantity("10"))
+    journal.record_order(run_id, Order("c-1", intent, T0))
+    journal.flush().unwrap()
+    with opened.engine.begin() as connection:  # a row no Order could have written
+        connection.execute(tables.orders.update().values(filled_qty=Decimal("11")))
+
+    with pytest.raises(ValueError, match="filled quantity out of range"):
+        journal.orders(run_id)
