@@ -1,7 +1,8 @@
-"""How long SqlJournal.flush takes on SQLite: 1,000,000 equity points; 50,000 decisions,
-orders and fills; and a buffer shaped like bench_backtest.py's at finish_run (27,468 decisions,
-orders and fills, 54,936 order events, 1,000,000 equity points), with the share of it spent
-building rows in Python. Prints figures only; run with `.venv/bin/python bench/bench_journal.py`.
+"""How long SqlJournal.flush takes on SQLite, and reading back what it wrote: 1,000,000 equity
+points; 50,000 decisions, orders and fills; and a buffer shaped like bench_backtest.py's at
+finish_run (27,468 decisions, orders and fills, 54,936 order events, 1,000,000 equity points),
+with the share of it spent building rows in Python. Prints figures only; run with
+`.venv/bin/python bench/bench_journal.py`.
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ def bench_backtest_shaped(directory: Path) -> None:
     flushed = timed("flush a bench_backtest-shaped buffer (as finish_run)", journal.flush)
     print(f"{'  of which building rows in Python (rows.py, timed alone)':<58} {building:7.3f} s"
           f"  ({building / flushed:.0%})")
+    timed("read back its decisions, orders and fills (as runs show)", lambda: (
+        journal.decisions("bt").unwrap(), journal.orders("bt").unwrap(),
+        journal.fills("bt").unwrap(),
+    ))
     journal.close()
 
 

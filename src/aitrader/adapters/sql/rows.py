@@ -21,12 +21,8 @@ from aitrader.domain.trading import (
     Fill,
     Order,
     OrderEvent,
-    OrderIntent,
-    OrderStatus,
-    OrderType,
-    TimeInForce,
 )
-from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
+from aitrader.domain.values import Money, Price, Quantity, Symbol
 
 Row = dict[str, Any]
 EquityColumns = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
@@ -160,26 +156,8 @@ def decision_values(run_id: str, d: Decision) -> tuple[Any, ...]:
     )
 
 
-def to_decision(row: sa.RowMapping) -> Decision:
-    verdicts = tuple(
-        GateVerdict(rule=v["rule"], passed=v["passed"], reason=v["reason"])
-        for v in json.loads(row["verdicts"])
-    )
-    return Decision(
-        seq=row["seq"], ts=row["ts"], symbol=Symbol(row["symbol"]), close=row["close"],
-        signals=json.loads(row["signals"]), target_exposure=row["target_exposure"],
-        previous_exposure=row["previous_exposure"], current_qty=row["current_qty"],
-        target_qty=row["target_qty"], sizing=json.loads(row["sizing"]), verdicts=verdicts,
-        action=row["action"], client_order_id=row["client_order_id"],
-    )
-
-
 def _value(price: Price | None) -> Decimal | None:
     return None if price is None else price.value
-
-
-def _price(value: Decimal | None) -> Price | None:
-    return None if value is None else Price(value)
 
 
 ORDER_COLUMNS = (
@@ -198,23 +176,6 @@ def order_values(run_id: str, order: Order) -> tuple[Any, ...]:
         _value(intent.limit_price), _value(intent.stop_price), intent.extended_hours,
         _value(intent.reference_price), order.status._value_, order.filled_qty, order.avg_px,
         order.broker_order_id, order.reason, order.created_at, order.updated_at,
-    )
-
-
-def to_order(row: sa.RowMapping) -> Order:
-    intent = OrderIntent(
-        symbol=Symbol(row["symbol"]), side=Side(row["side"]),
-        quantity=Quantity(row["quantity"]), order_type=OrderType(row["order_type"]),
-        time_in_force=TimeInForce(row["time_in_force"]),
-        limit_price=_price(row["limit_price"]), stop_price=_price(row["stop_price"]),
-        extended_hours=bool(row["extended_hours"]),
-        reference_price=_price(row["reference_price"]),
-    )
-    return Order(
-        client_order_id=row["client_order_id"], intent=intent, created_at=row["created_at"],
-        status=OrderStatus(row["status"]), filled_qty=row["filled_qty"], avg_px=row["avg_px"],
-        broker_order_id=row["broker_order_id"], reason=row["reason"],
-        updated_at=row["updated_at"],
     )
 
 
@@ -242,15 +203,6 @@ def fill_values(run_id: str, seq: int, fill: Fill) -> tuple[Any, ...]:
     return (
         run_id, fill.trade_id, seq, fill.client_order_id, fill.symbol.value, fill.side._value_,
         fill.last_qty.value, fill.last_px.value, fill.commission.amount, fill.ts_event,
-    )
-
-
-def to_fill(row: sa.RowMapping) -> Fill:
-    return Fill(
-        trade_id=row["trade_id"], client_order_id=row["client_order_id"],
-        symbol=Symbol(row["symbol"]), side=Side(row["side"]),
-        last_qty=Quantity(row["last_qty"]), last_px=Price(row["last_px"]),
-        commission=Money(row["commission"]), ts_event=row["ts_event"],
     )
 
 
