@@ -15,7 +15,7 @@ from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.sql import SqlJournal
 from aitrader.application.backtest import run_backtest
-from aitrader.application.run import Adapters, RunSpec
+from aitrader.application.run import Adapters, RunResult, RunSpec
 from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import BuyingPower, LongOnly
@@ -28,6 +28,7 @@ from aitrader.domain.trading import (
     SlippageModel,
 )
 from aitrader.domain.values import Symbol
+from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
 from tests.fakes import DelegatingBroker
 
@@ -51,25 +52,34 @@ class FirstSubmitTimesOut(DelegatingBroker):
         return self.inner.order(client_order_id)
 
 
-def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> None:
+CASH = Decimal(10_000)
+
+
+def sine_backtest(broker: Broker) -> RunResult:
+    """sma_cross 3/8 over 120 daily bars of a sine wave, through broker, journal on."""
     n = 120
     close = 100 + 10 * np.sin(np.arange(n) / 8.0)
     ts_open = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 86_400_000_000_000
     frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
                      ts_close=ts_open + 23_400_000_000_000, open=close, high=close + 0.5,
                      low=close - 0.5, close=close, volume=np.full(n, 1000.0))
-    cash = Decimal(10_000)
-    commission, slippage = CommissionModel(), SlippageModel()
-    broker = FirstSubmitTimesOut(SimulatedBroker(cash=cash))
     with tempfile.TemporaryDirectory() as tmp:
         journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
         spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
-                       cash=cash, sizing=FixedFraction(Decimal(1), 1, commission, slippage),
+                       cash=CASH, sizing=FixedFraction(Decimal(1), 1, CommissionModel(),
+                                                       SlippageModel()),
                        gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
         adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
                             ids=RunScopedIds(), wall_clock=SteppingClock())
-        result = run_backtest(spec, [frame], adapters).unwrap()
-        journal.close()
+        try:
+            return run_backtest(spec, [frame], adapters).unwrap()
+        finally:
+            journal.close()
+
+
+def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> None:
+    broker = FirstSubmitTimesOut(SimulatedBroker(cash=CASH))
+    result = sine_backtest(broker)
     first = broker.submits[0]
     assert broker.submits.count(first) == 1  # never sent twice
     assert first in broker.lookups  # resolved by asking
@@ -101,27 +111,8 @@ def test_an_order_whose_events_settle_its_fate_before_any_lookup_does_not_stall_
     # With fill_at="close" the venue's accepted and filled events arrive with the submit's
     # drain, so the order is done before the next bar: it must not stay "in doubt" for ever
     # (the symbol would never be decided on again).
-    n = 120
-    close = 100 + 10 * np.sin(np.arange(n) / 8.0)
-    ts_open = 1_700_000_000_000_000_000 + np.arange(n, dtype=np.int64) * 86_400_000_000_000
-    frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
-                     ts_close=ts_open + 23_400_000_000_000, open=close, high=close + 0.5,
-                     low=close - 0.5, close=close, volume=np.full(n, 1000.0))
-    cash = Decimal(10_000)
-    commission, slippage = CommissionModel(), SlippageModel()
-    results = []
-    for broker in (FirstAnswerLost(SimulatedBroker(cash=cash, fill_at=fill_at)),
-                   SimulatedBroker(cash=cash, fill_at=fill_at)):
-        with tempfile.TemporaryDirectory() as tmp:
-            journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
-            spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
-                           cash=cash, sizing=FixedFraction(Decimal(1), 1, commission, slippage),
-                           gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
-            adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
-                                ids=RunScopedIds(), wall_clock=SteppingClock())
-            results.append(run_backtest(spec, [frame], adapters).unwrap())
-            journal.close()
-    lost, clean = results
+    lost = sine_backtest(FirstAnswerLost(SimulatedBroker(cash=CASH, fill_at=fill_at)))
+    clean = sine_backtest(SimulatedBroker(cash=CASH, fill_at=fill_at))
     assert len(clean.fills) > 2
     # the lost answer changed nothing the venue did: the same trades
     assert [(f.side, f.last_qty, f.last_px, f.ts_event) for f in lost.fills] == [
