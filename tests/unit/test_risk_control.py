@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from aitrader.adapters.calendars import open_calendar
 from aitrader.application.risk_control import RiskControl, RiskSettings
 from aitrader.domain.risk import TradingState
 from aitrader.domain.series import to_ns
@@ -64,3 +65,35 @@ def test_the_breaker_halts_on_exactly_the_nth_rejection_in_a_row() -> None:
     control.on_rejected(DAY_1)
     assert control.state.state is TradingState.HALTED
     assert control.state.rejection_streak == 3
+
+
+def _day_trades_on(control: RiskControl, *days: datetime) -> None:
+    for day in days:
+        control.day_trade(to_ns(day), day)
+
+
+THANKSGIVING_WEEK = [datetime(2025, 11, d, 18, 0, tzinfo=UTC) for d in (24, 25, 26)]
+MONDAY_AFTER = datetime(2025, 12, 1, 18, 0, tzinfo=UTC)
+
+
+def test_the_day_trade_window_counts_exchange_trading_days_so_a_holiday_widens_it() -> None:
+    # NYSE is closed on Thanksgiving (Thu 2025-11-27): the five business days that end on
+    # Monday 12-01 are 11-24, 25, 26, 28 and 12-01, so the three day trades of 24-26 count.
+    calendar = open_calendar("XNYS")
+    control = RiskControl(RiskSettings(track_day_trades=True,
+                                       trading_days=calendar.trading_days), None)
+    _day_trades_on(control, *THANKSGIVING_WEEK)
+    assert control.day_trades(to_ns(MONDAY_AFTER)) == 3
+    assert control.day_trades(to_ns(MONDAY_AFTER + timedelta(days=1))) == 2  # 11-24 drops out
+    # without a calendar only weekdays are known: 11-27 counts and 11-24 falls outside
+    weekdays = RiskControl(RiskSettings(track_day_trades=True), None)
+    _day_trades_on(weekdays, *THANKSGIVING_WEEK)
+    assert weekdays.day_trades(to_ns(MONDAY_AFTER)) == 2
+
+
+def test_day_trades_older_than_the_window_are_dropped_from_the_stored_state() -> None:
+    control = RiskControl(RiskSettings(track_day_trades=True,
+                                       trading_days=open_calendar("XNYS").trading_days), None)
+    _day_trades_on(control, *THANKSGIVING_WEEK, MONDAY_AFTER + timedelta(days=1))
+    assert control.state.day_trades == tuple(
+        d.date() for d in (*THANKSGIVING_WEEK[1:], MONDAY_AFTER + timedelta(days=1)))

@@ -9,6 +9,7 @@ while the engine runs (`aitrader risk halt|reduce|resume|kill`) takes effect.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -42,6 +43,10 @@ class RiskSettings:
     track_day_trades: bool = False
     day_trade_window: int = 5
     poll_every: int = 64
+    # The exchange calendar's trading days between two dates, both inclusive (the Calendar
+    # port's trading_days): the day-trade window counts these. Without one, weekdays count.
+    trading_days: Callable[[date, date], Sequence[date]] | None = attrs.field(
+        default=None, eq=False)
 
     @property
     def watches_equity(self) -> bool:
@@ -79,6 +84,7 @@ class RiskControl:
         self._saved = self.state
         self._orders: deque[int] = deque()
         self._days = ExchangeDays()
+        self._window: tuple[date, date] = (date.max, date.max)  # (today, its window's first day)
         self._bars = 0
         self._flattened_peak: Decimal | None = None  # the peak the emergency flatten fired at
         self.changed = False  # set when a rule or a command moved the trading state
@@ -196,18 +202,38 @@ class RiskControl:
         return self._days.day_of(ts_ns)
 
     def day_trades(self, ts_ns: int) -> int:
-        """Day trades in the last `day_trade_window` business days (weekdays), today included."""
+        """Day trades in the last `day_trade_window` business days, today included: exchange
+        trading days when the run has a calendar (a holiday is not a business day), weekdays
+        without one. Today counts as one of them even when the exchange is closed."""
         today = self._days.day_of(ts_ns)
-        oldest, counted = today, 1
-        while counted < self.settings.day_trade_window:
-            oldest -= timedelta(days=1)
-            if oldest.weekday() < 5:
-                counted += 1
+        oldest = self._window_start(today)
         return sum(1 for d in self.state.day_trades if oldest <= d <= today)
+
+    def _window_start(self, today: date) -> date:
+        """The first day of the business-day window that ends today (remembered per day)."""
+        if self._window[0] == today:
+            return self._window[1]
+        wanted = self.settings.day_trade_window - 1  # business days before today
+        trading_days = self.settings.trading_days
+        oldest = today
+        if trading_days is None:
+            while wanted > 0:
+                oldest -= timedelta(days=1)
+                if oldest.weekday() < 5:
+                    wanted -= 1
+        elif wanted > 0:
+            # a week of calendar days holds at least three trading days, even around holidays
+            before = [d for d in trading_days(today - timedelta(days=7 * wanted), today)
+                      if d < today]
+            oldest = before[-wanted] if len(before) >= wanted else today - timedelta(
+                days=7 * wanted)
+        self._window = (today, oldest)
+        return oldest
 
     def day_trade(self, ts_ns: int, at: datetime) -> None:
         today = self._days.day_of(ts_ns)
-        kept = tuple(d for d in self.state.day_trades if (today - d).days < 14)
+        oldest = self._window_start(today)
+        kept = tuple(d for d in self.state.day_trades if d >= oldest)
         self.state = attrs.evolve(self.state, day_trades=(*kept, today))
         self.save(at)
 

@@ -72,15 +72,17 @@ def build_gates(config: Config) -> list[Gate]:
     return gates
 
 
-def risk_settings(config: Config) -> RiskSettings:
-    """What the cycle watches; paper and live runs keep the trading state in the journal."""
+def risk_settings(config: Config, calendar: Calendar | None = None) -> RiskSettings:
+    """What the cycle watches; paper and live runs keep the trading state in the journal.
+    The day-trade window counts the calendar's trading days (weekdays without one)."""
     risk = config.risk
     return RiskSettings(
         durable=config.mode != "backtest", breaker_limit=risk.max_consecutive_rejections,
         max_drawdown=risk.max_drawdown, daily_loss=risk.daily_loss,
         flatten_drawdown=risk.flatten_drawdown, max_order_rate=risk.max_order_rate,
         max_var=risk.max_var, var_window=risk.var_window,
-        track_day_trades=risk.day_trading == "legacy_pdt", poll_every=risk.poll_every)
+        track_day_trades=risk.day_trading == "legacy_pdt", poll_every=risk.poll_every,
+        trading_days=None if calendar is None else calendar.trading_days)
 
 
 def scaler(config: Config) -> ExposureScaler:

@@ -233,6 +233,7 @@ def prepare(config: Config) -> Prepared:
 def _spec(config: Config, strategy: Strategy, container: Container,
           frames: Sequence[BarFrame], gates: Sequence[Gate]) -> RunSpec:
     broker = config.broker
+    calendar = container.calendar()
     return RunSpec(
         mode=config.mode, strategy=strategy, symbols=tuple(f.symbol for f in frames),
         cash=broker.cash,
@@ -247,9 +248,10 @@ def _spec(config: Config, strategy: Strategy, container: Container,
         settings=CycleSettings(
             flush_before_submit=config.mode != "backtest",
             margin_multiplier=broker.margin_multiplier, scaler=risk_setup.scaler(config),
-            order_types=risk_setup.order_types(config), risk=risk_setup.risk_settings(config),
+            order_types=risk_setup.order_types(config),
+            risk=risk_setup.risk_settings(config, calendar),
             allocation=risk_setup.allocation(config),
-            session_of=risk_setup.session_of(container.calendar(), frames[0].timeframe.is_intraday),
+            session_of=risk_setup.session_of(calendar, frames[0].timeframe.is_intraday),
             periods_per_year=frames[0].timeframe.periods_per_year,
             vol_lookback=config.portfolio.vol_lookback, exits=risk_setup.exits(config)))
 
