@@ -38,6 +38,7 @@ from aitrader.domain.trading import (
     OrderEvent,
     OrderIntent,
     OrderStatus,
+    Position,
 )
 from aitrader.domain.values import Price, Quantity, Side, Symbol, decimal_from_float
 from aitrader.ports.broker import Broker
@@ -68,7 +69,7 @@ class TradingCycle(Safeguards):
         self.books = [_Book(k, s, d) for k, (s, d)
                       in enumerate(zip(symbols, deciders_for(strategy, len(symbols)), strict=True))]
         self._index = {s: k for k, s in enumerate(symbols)}
-        self.account = Account(cash)
+        self.cash = cash  # the cycle's own ledger: cash here, each position on its book
         self.cash_f = float(cash)
         self.active: list[_Book] = []
         self.fills: list[Fill] = []
@@ -114,6 +115,12 @@ class TradingCycle(Safeguards):
                           or settings.risk.watches_equity or self._atr is not None
                           or self._var is not None
                           or (self._exits is not None and settings.session_of is not None))
+
+    @property
+    def account(self) -> Account:
+        """The cycle's ledger as an Account: cash and every position a fill has touched."""
+        return Account(self.cash, {b.symbol: b.position for b in self.books
+                                   if b.position is not None})
 
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
@@ -298,7 +305,7 @@ class TradingCycle(Safeguards):
 
     def _portfolio(self) -> tuple[Decimal, Decimal]:
         """Equity and gross position value at the last closes, in Decimal."""
-        equity, gross = self.account.cash, _ZERO
+        equity, gross = self.cash, _ZERO
         for book in self.active:
             value = book.qty * decimal_from_float(book.close)
             equity += value
@@ -395,7 +402,7 @@ class TradingCycle(Safeguards):
                                     gross, session, ts_ns, change=(book.k, delta))
             else:  # the common case, built here: a call per decision shows in the benchmark
                 rs = self.risk.state
-                ctx = RiskContext(equity=equity, cash=self.account.cash, position_qty=held,
+                ctx = RiskContext(equity=equity, cash=self.cash, position_qty=held,
                                   pending_qty=pending, price=sizing.unit_cost,
                                   reserved_cash=reserved, estimated_commission=fee,
                                   gross_exposure=gross, open_positions=len(self.active),
@@ -520,11 +527,13 @@ class TradingCycle(Safeguards):
         self._trade_ids.add(fill.trade_id)
         self.fills.append(fill)
         self._digest.fill(fill)
-        self.account = self.account.apply(fill)
+        # booked on the book in place: one Position per fill, no Account rebuilt around it
+        position = book.position = (book.position or Position(book.symbol)).apply(fill)
+        self.cash += fill.cash_change
         self.traded_notional += fill.notional
-        self.cash_f = float(self.account.cash)
+        self.cash_f = float(self.cash)
         before = book.qty
-        qty = book.qty = self.account.positions[book.symbol].signed_qty
+        qty = book.qty = position.signed_qty
         book.qty_f = float(qty)
         if self._track_days:
             self._count_day_trade(book, before, qty)

@@ -16,7 +16,7 @@ from aitrader.domain.market import Bar, Session
 from aitrader.domain.portfolio import ExposureScaler
 from aitrader.domain.risk import ExitPlan, OrderTypes
 from aitrader.domain.strategies import Decider, Target
-from aitrader.domain.trading import Order
+from aitrader.domain.trading import Order, Position
 from aitrader.domain.values import Symbol
 
 _ZERO = Decimal(0)
@@ -32,8 +32,9 @@ class SymbolBook:
     """Per-symbol working state of the cycle."""
 
     __slots__ = ("atr", "atr_state", "bar", "close", "decider", "exit_ids", "exposure", "i", "k",
-                 "open_orders", "opened_day", "qty", "qty_f", "retry_after", "seen_close", "shown",
-                 "source", "symbol", "target", "unknown", "vol_n", "vol_var")
+                 "open_orders", "opened_day", "position", "qty", "qty_f", "retry_after",
+                 "seen_close", "shown", "source", "symbol", "target", "unknown", "vol_n",
+                 "vol_var")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -45,6 +46,7 @@ class SymbolBook:
         # per-order arithmetic does not look the position up by symbol again and again.
         self.qty = _ZERO
         self.qty_f = 0.0
+        self.position: Position | None = None  # the cycle's own ledger; None until a fill
         self.open_orders: dict[str, Order] = {}
         self.bar: Bar | None = None
         # The last bar processed and the last one shown to the broker, so held symbols can be

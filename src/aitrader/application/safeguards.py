@@ -27,7 +27,7 @@ from aitrader.domain.risk import ExitPlan, Gate, RiskContext, TradingState, judg
 from aitrader.domain.series import from_ns
 from aitrader.domain.signals import Atr
 from aitrader.domain.strategies import Target
-from aitrader.domain.trading import Account, Fill, Order, OrderIntent, OrderStatus
+from aitrader.domain.trading import Fill, Order, OrderIntent, OrderStatus, Position
 from aitrader.domain.values import Price, Quantity, Side, decimal_from_float
 from aitrader.ports.broker import Broker
 from aitrader.ports.clock import IdSource
@@ -43,7 +43,7 @@ class Safeguards:
     run_id: str
     books: list[_Book]
     active: list[_Book]
-    account: Account
+    cash: Decimal
     fills: list[Fill]
     risk: RiskControl
     _settings: CycleSettings
@@ -94,7 +94,7 @@ class Safeguards:
         rs = risk.state
         if not self._rich_ctx:
             return RiskContext(
-                equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
+                equity=equity, cash=self.cash, position_qty=held, pending_qty=pending,
                 price=price, reserved_cash=reserved, estimated_commission=fee,
                 gross_exposure=gross, open_positions=len(self.active), state=state or rs.state,
                 rejection_streak=rs.rejection_streak, session=session)
@@ -109,7 +109,7 @@ class Safeguards:
             var_before = Decimal(repr(round(now, 8)))
             var_after = Decimal(repr(round(self._var.var(values, float(equity)), 8)))
         return RiskContext(
-            equity=equity, cash=self.account.cash, position_qty=held, pending_qty=pending,
+            equity=equity, cash=self.cash, position_qty=held, pending_qty=pending,
             price=price, reserved_cash=reserved, estimated_commission=fee, gross_exposure=gross,
             net_exposure=self.net_exposure() if self.active else _ZERO,
             open_positions=self._open_positions() if self._count_working else len(self.active),
@@ -292,7 +292,7 @@ class Safeguards:
             return
         ts_ns = self._ts_ns
         ts = from_ns(ts_ns)
-        position = self.account.position(book.symbol)
+        position = book.position or Position(book.symbol)
         last = decimal_from_float(book.close)
         self._exit_seq += 1
         legs = self._exits.legs(book.symbol, book.qty, position.avg_px, last, book.atr,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -68,6 +68,9 @@ class RiskContext:
         return max(_ZERO, abs(self.after(intent)) - before) * self.price
 
 
+Verdict = Result[OrderIntent, RiskRejection]
+
+
 class Gate(Protocol):
     """One risk rule."""
 
@@ -81,80 +84,106 @@ class Gate(Protocol):
         ...
 
 
+class RuleGate:
+    """A gate refusing with its `rule` code whenever `breach` says why.
+
+    With `spares_reductions` an intent that only shrinks its position passes before `breach`
+    is asked: a limit on growth must never trap a position. Subclasses are frozen attrs
+    classes declaring `rule` with its stable code as default. `judge` asks `refusal` directly:
+    a reason or None, with no Result built for each gate an intent passes (~0.9 µs each).
+    """
+
+    __slots__ = ()
+    rule: str
+    spares_reductions: ClassVar[bool] = False
+
+    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Verdict:
+        why = self.refusal(intent, ctx)
+        return Success(intent) if why is None else Failure(RiskRejection(self.rule, why))
+
+    def refusal(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
+        """Why this gate refuses the intent, or None when it passes."""
+        if self.spares_reductions and ctx.is_reducing(intent):
+            return None
+        return self.breach(intent, ctx)
+
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
+        """Why this intent is refused (one line with the numbers), or None."""
+        raise NotImplementedError
+
+
 @attrs.frozen
-class LongOnly:
+class LongOnly(RuleGate):
     """Refuse any intent that would leave the position short."""
 
     rule: str = "long_only"
 
-    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         after = ctx.after(intent)
         if after < 0:
-            return Failure(RiskRejection(self.rule, f"would leave {intent.symbol} short {-after}"
-                                                    " and shorting is not enabled"))
-        return Success(intent)
+            return f"would leave {intent.symbol} short {-after} and shorting is not enabled"
+        return None
 
 
 @attrs.frozen
-class MaxPositionFraction:
+class MaxPositionFraction(RuleGate):
     """Refuse an intent whose resulting position is worth more than `limit` of equity."""
 
     limit: Decimal
     rule: str = "max_position_fraction"
 
-    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         value = abs(ctx.after(intent)) * ctx.price
         cap = self.limit * max(ctx.equity, _ZERO)
         if value > cap and not ctx.is_reducing(intent):
-            return Failure(RiskRejection(
-                self.rule, f"{intent.symbol} position {value:.2f} would exceed "
-                           f"{self.limit} of equity ({cap:.2f})"))
-        return Success(intent)
+            return (f"{intent.symbol} position {value:.2f} would exceed {self.limit} of equity "
+                    f"({cap:.2f})")
+        return None
 
 
 @attrs.frozen
-class BuyingPower:
+class BuyingPower(RuleGate):
     """Refuse an exposure-increasing intent that costs more than unreserved cash times margin."""
 
     margin_multiplier: Decimal = Decimal(1)
     rule: str = "buying_power"
+    spares_reductions: ClassVar[bool] = True
 
-    def __call__(self, intent: OrderIntent, ctx: RiskContext) -> Result[OrderIntent, RiskRejection]:
-        if ctx.is_reducing(intent):
-            return Success(intent)
+    def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         before = abs(ctx.position_qty + ctx.pending_qty)
         added = max(_ZERO, abs(ctx.after(intent)) - before)
         cost = added * ctx.price + ctx.estimated_commission
         gross = max(ctx.gross_exposure, abs(ctx.position_qty) * ctx.price)
         available = max(_ZERO, ctx.equity * self.margin_multiplier - gross) - ctx.reserved_cash
         if cost > available:
-            return Failure(RiskRejection(
-                self.rule, f"{intent.symbol} order needs {cost:.2f} but buying power is "
-                           f"{available:.2f}"))
-        return Success(intent)
+            return f"{intent.symbol} order needs {cost:.2f} but buying power is {available:.2f}"
+        return None
 
 
-def judge(
-    gates: Sequence[Gate], intent: OrderIntent, ctx: RiskContext
-) -> tuple[Result[OrderIntent, RiskRejection], tuple[GateVerdict, ...]]:
-    """Run the gates in order; the first refusal stops the intent. Returns every verdict given."""
+def judge(gates: Sequence[Gate], intent: OrderIntent, ctx: RiskContext
+          ) -> tuple[Verdict, tuple[GateVerdict, ...]]:
+    """Run the gates in order; the first refusal stops the intent. Returns every verdict given
+    (a gate passes the intent on as it is: judge never lets one swap it for another)."""
     verdicts: list[GateVerdict] = []
-    result: Result[OrderIntent, RiskRejection] | None = None
     for gate in gates:
-        result = gate(intent, ctx)
-        # `type(...) is Success` first: isinstance against returns' ABCs is the slow check
-        if type(result) is not Success and isinstance(result, Failure):
-            rejection = result.failure()
-            verdicts.append(GateVerdict(rejection.rule, False, rejection.reason))
-            return result, tuple(verdicts)
+        if isinstance(gate, RuleGate):
+            why = gate.refusal(intent, ctx)
+            if why is not None:
+                verdicts.append(GateVerdict(gate.rule, False, why))
+                return Failure(RiskRejection(gate.rule, why)), tuple(verdicts)
+        else:
+            result = gate(intent, ctx)
+            # `type(...) is Success` first: isinstance against returns' ABCs is the slow check
+            if type(result) is not Success and isinstance(result, Failure):
+                rejection = result.failure()
+                verdicts.append(GateVerdict(rejection.rule, False, rejection.reason))
+                return result, tuple(verdicts)
         rule = gate.rule
         passed = _PASSED.get(rule)
         if passed is None:
             passed = _PASSED[rule] = GateVerdict(rule, True)
         verdicts.append(passed)
-    if result is None or result.unwrap() is not intent:  # no gate, or one passed on another
-        result = Success(intent)
-    return result, tuple(verdicts)
+    return Success(intent), tuple(verdicts)
 
 
 # A passed verdict is the same frozen record every time for a rule, so it is built once.

@@ -12,8 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-from aitrader.domain.risk.gates import RiskContext
-from aitrader.domain.risk.rules import RuleGate
+from aitrader.domain.risk.gates import RiskContext, RuleGate
 from aitrader.domain.risk.state import TradingState
 from aitrader.domain.trading import OrderIntent
 

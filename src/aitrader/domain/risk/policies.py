@@ -14,8 +14,7 @@ from typing import Literal, Protocol
 import attrs
 
 from aitrader.domain.market import Session
-from aitrader.domain.risk.gates import RiskContext
-from aitrader.domain.risk.rules import RuleGate
+from aitrader.domain.risk.gates import RiskContext, RuleGate
 from aitrader.domain.trading import OrderIntent, OrderType, TimeInForce
 from aitrader.domain.values import Price, Quantity, Side, Symbol
 
