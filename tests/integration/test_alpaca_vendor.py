@@ -50,9 +50,13 @@ def test_alpaca_pages_with_next_page_token_and_labels_bars_at_close() -> None:
     assert headers["APCA-API-KEY-ID"] == "AKTEST"
 
 
+NO_ACTIONS = {"corporate_actions": {}, "next_page_token": None}
+
+
 def test_alpaca_daily_bars_span_the_session_of_their_day() -> None:
     with fake_vendor() as fake:
         fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_daily.json"))
+        fake.answer("/v1/corporate-actions", 200, NO_ACTIONS)
         bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
                                       utc("2024-07-05 00:00"), "raw").unwrap()
     assert [from_ns(int(t)) for t in bars.raw.ts_close] == [utc("2024-07-03 20:00")]
@@ -90,3 +94,44 @@ def test_alpaca_empty_result_is_no_bars() -> None:
         bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-06 00:00"),
                                       utc("2024-07-08 00:00"), "raw")
     assert len(bars.unwrap().raw) == 0
+
+
+NVDA = Symbol.parse("NVDA")
+
+
+def test_raw_alpaca_bars_carry_the_splits_of_their_span_from_corporate_actions() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
+        fake.answer("/v1/corporate-actions", 200,
+                    payload("alpaca_corporate_actions_splits.json"))
+        bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
+                                      utc("2024-06-11 00:00"), "raw").unwrap()
+    # NVDA's 10-for-1 split acted at the open of its ex-date, 2024-06-10 09:30 New York
+    assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 13:30"), 10.0)]
+    assert bars.raw.close.tolist() == [1209.98, 1208.88, 121.79]  # as traded: not adjusted here
+    _path, query, headers = fake.requests[-1]
+    assert _path == "/v1/corporate-actions"
+    assert query["symbols"] == ["NVDA"]
+    assert set(query["types"][0].split(",")) == {"forward_split", "reverse_split"}
+    assert (query["start"], query["end"]) == (["2024-06-06"], ["2024-06-11"])
+    assert headers["APCA-API-KEY-ID"] == "AKTEST"
+
+
+def test_adjusted_alpaca_bars_ask_for_no_corporate_actions() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
+        bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
+                                      utc("2024-06-11 00:00"), "split").unwrap()
+    assert bars.splits == ()
+    assert [p for p, _, _ in fake.requests] == ["/v2/stocks/bars"]
+
+
+def test_a_failing_corporate_actions_call_fails_the_fetch_naming_the_endpoint() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
+        fake.answer("/v1/corporate-actions", 429, {"message": "too many requests"})
+        failed = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
+                                        utc("2024-06-11 00:00"), "raw")
+    assert isinstance(failed, Failure)
+    assert failed.failure().code == "rate_limited"
+    assert "/v1/corporate-actions" in failed.failure().message

@@ -1,7 +1,11 @@
 """Alpaca market data through alpaca-py's StockHistoricalDataClient (/v2/stocks/bars).
 
 Alpaca stamps a bar at its open; daily bars at midnight New York time of the trading day. The
-client pages with next_page_token itself. Its own retry on 429 (sleeping three seconds, three
+client pages with next_page_token itself. Raw bars come with the symbol's forward and reverse
+splits in the requested span, from Alpaca's corporate actions (/v1/corporate-actions, through
+alpaca-py's CorporateActionsClient), so the data gate can tell a split from a bad tick; a split
+acts at the open of its ex-date with new_rate / old_rate new shares for one old. Adjusted bars
+carry no splits (Alpaca has applied them). Its own retry on 429 (sleeping three seconds, three
 times) is switched off: rate limits are reported as 'rate_limited' and the vendor chain decides.
 Requests carry the configured timeout (alpaca-py sets none).
 """
@@ -15,14 +19,16 @@ from typing import TYPE_CHECKING, Any
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import VendorSettings, status_error
-from aitrader.adapters.vendors._time import build
+from aitrader.adapters.vendors._time import build, session_day_ns
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import to_ns
+from aitrader.domain.series import Split, to_ns
 from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
 if TYPE_CHECKING:
+    from alpaca.common.rest import RESTClient
+    from alpaca.data.historical.corporate_actions import CorporateActionsClient
     from alpaca.data.historical.stock import StockHistoricalDataClient
 
 # alpaca-py (and requests) are imported on first use: they cost a third of a second, which
@@ -40,10 +46,17 @@ class AlpacaVendor(BarVendor):
     def __init__(self, settings: VendorSettings) -> None:
         self._settings = settings
         self._client: StockHistoricalDataClient | None = None
+        self._actions: CorporateActionsClient | None = None
 
     @property
     def name(self) -> str:
         return "alpaca"
+
+    def _configured(self, client: RESTClient) -> None:
+        """No SDK retries (the vendor chain decides) and the configured timeout on every call."""
+        client._retry_codes = _NEVER_RETRIED  # private: see the module docstring
+        session: Any = client._session  # private: alpaca-py passes no timeout
+        session.request = functools.partial(session.request, timeout=self._settings.timeout_s)
 
     def _connect(self) -> StockHistoricalDataClient:
         from alpaca.data.historical.stock import StockHistoricalDataClient  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
@@ -52,12 +65,20 @@ class AlpacaVendor(BarVendor):
             client = StockHistoricalDataClient(
                 self._settings.api_key, self._settings.api_secret,
                 url_override=self._settings.base_url.rstrip("/"))
-            client._retry_codes = _NEVER_RETRIED  # private: see the module docstring
-            session: Any = client._session  # private: alpaca-py passes no timeout
-            session.request = functools.partial(session.request,
-                                                timeout=self._settings.timeout_s)
+            self._configured(client)
             self._client = client
         return self._client
+
+    def _corporate_actions(self) -> CorporateActionsClient:
+        from alpaca.data.historical.corporate_actions import CorporateActionsClient  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+
+        if self._actions is None:
+            client = CorporateActionsClient(
+                self._settings.api_key, self._settings.api_secret,
+                url_override=self._settings.base_url.rstrip("/"))
+            self._configured(client)
+            self._actions = client
+        return self._actions
 
     def fetch(
         self, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
@@ -80,28 +101,46 @@ class AlpacaVendor(BarVendor):
                                    timeframe=TimeFrame(amount, TimeFrameUnit[unit]),
                                    start=start - timeframe.length, end=end,
                                    adjustment=AlpacaAdjustment(adjustment))
+        path = "/v2/stocks/bars"
         try:
             raw = self._connect().get_stock_bars(request)
+            bars = getattr(raw, "data", {}).get(str(symbol), [])
+            stamps = [to_ns(bar.timestamp) for bar in bars]
+            columns = [[float(getattr(bar, k)) for bar in bars]
+                       for k in ("open", "high", "low", "close", "volume")]
+            path = "/v1/corporate-actions"
+            # only raw bars need them, and only when there are bars to explain
+            splits = self._splits(symbol, start, end) if adjustment == "raw" and stamps else ()
         except APIError as error:
-            return Failure(_api_error(error))
+            return Failure(_api_error(error, path))
         except Timeout:
-            return Failure(MarketDataError("timeout", "alpaca /v2/stocks/bars: timed out"))
+            return Failure(MarketDataError("timeout", f"alpaca {path}: timed out"))
         except RequestException as error:
-            return Failure(MarketDataError("unavailable", f"alpaca /v2/stocks/bars: unreachable "
+            return Failure(MarketDataError("unavailable", f"alpaca {path}: unreachable "
                                            f"({type(error).__name__})"))
-        except (ValueError, KeyError, TypeError) as error:
-            return Failure(MarketDataError("invalid_data", f"alpaca {symbol}: malformed "
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as error:
+            return Failure(MarketDataError("invalid_data", f"alpaca {path} {symbol}: malformed "
                                            f"response ({type(error).__name__})"))
-        bars = getattr(raw, "data", {}).get(str(symbol), [])
-        stamps = [to_ns(bar.timestamp) for bar in bars]
-        columns = [[float(getattr(bar, k)) for bar in bars]
-                   for k in ("open", "high", "low", "close", "volume")]
-        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))
+        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end), splits))
+
+    def _splits(self, symbol: Symbol, start: datetime, end: datetime) -> tuple[Split, ...]:
+        """The symbol's forward and reverse splits with an ex-date in [start, end], in order."""
+        from alpaca.data.enums import CorporateActionsType  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+        from alpaca.data.requests import CorporateActionsRequest  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
+
+        request = CorporateActionsRequest(
+            symbols=[str(symbol)], start=start.date(), end=end.date(),
+            types=[CorporateActionsType.FORWARD_SPLIT, CorporateActionsType.REVERSE_SPLIT])
+        found = getattr(self._corporate_actions().get_corporate_actions(request), "data", {})
+        splits = [Split(session_day_ns(action.ex_date)[0], action.new_rate / action.old_rate)
+                  for kind in ("forward_splits", "reverse_splits")
+                  for action in found.get(kind, []) if action.symbol == str(symbol)]
+        return tuple(sorted(splits, key=lambda split: split.ts_ns))
 
 
-def _api_error(error: Any) -> MarketDataError:
+def _api_error(error: Any, path: str) -> MarketDataError:
     try:
         status = error.status_code
     except AttributeError:
         status = None
-    return status_error("alpaca /v2/stocks/bars", status, str(error)[:160])
+    return status_error(f"alpaca {path}", status, str(error)[:160])
