@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from returns.result import Failure, Result, Success
 
@@ -38,6 +38,7 @@ _AMOUNTS = {Timeframe.MINUTE_1: (1, "Minute"), Timeframe.MINUTE_5: (5, "Minute")
             Timeframe.DAY_1: (1, "Day")}
 _ADJUST = ("raw", "split", "all")
 _NEVER_RETRIED = [599]  # alpaca-py retries only these status codes; 599 is never sent
+_Client = TypeVar("_Client", bound="RESTClient")
 
 
 class AlpacaVendor(BarVendor):
@@ -52,32 +53,29 @@ class AlpacaVendor(BarVendor):
     def name(self) -> str:
         return "alpaca"
 
-    def _configured(self, client: RESTClient) -> None:
+    def _configured(self, client: _Client) -> _Client:
         """No SDK retries (the vendor chain decides) and the configured timeout on every call."""
         client._retry_codes = _NEVER_RETRIED  # private: see the module docstring
         session: Any = client._session  # private: alpaca-py passes no timeout
         session.request = functools.partial(session.request, timeout=self._settings.timeout_s)
+        return client
 
     def _connect(self) -> StockHistoricalDataClient:
         from alpaca.data.historical.stock import StockHistoricalDataClient  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
 
         if self._client is None:
-            client = StockHistoricalDataClient(
+            self._client = self._configured(StockHistoricalDataClient(
                 self._settings.api_key, self._settings.api_secret,
-                url_override=self._settings.base_url.rstrip("/"))
-            self._configured(client)
-            self._client = client
+                url_override=self._settings.base_url.rstrip("/")))
         return self._client
 
     def _corporate_actions(self) -> CorporateActionsClient:
         from alpaca.data.historical.corporate_actions import CorporateActionsClient  # noqa: PLC0415 - lazy, see the note above _AMOUNTS
 
         if self._actions is None:
-            client = CorporateActionsClient(
+            self._actions = self._configured(CorporateActionsClient(
                 self._settings.api_key, self._settings.api_secret,
-                url_override=self._settings.base_url.rstrip("/"))
-            self._configured(client)
-            self._actions = client
+                url_override=self._settings.base_url.rstrip("/")))
         return self._actions
 
     def fetch(
