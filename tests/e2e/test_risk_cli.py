@@ -356,3 +356,29 @@ def test_backtest_and_paper_replay_decide_alike_with_the_whole_risk_layer_on(
     assert paper["decisions_digest"] == backtest["decisions_digest"]
     _, orders = read_csv(cli.out_dir / "orders.csv")
     assert {o["order_type"] for o in orders} == {"market", "stop", "limit", "trailing_stop"}
+
+
+def test_the_journal_keeps_a_trailing_stops_distance_and_the_oco_group_of_exit_legs(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in [("AITRADER_RISK__STOP_LOSS", "0.03"),
+                            ("AITRADER_RISK__TAKE_PROFIT", "0.06"),
+                            ("AITRADER_RISK__TRAIL_ATR", "2")]:
+        monkeypatch.setenv(variable, value)
+    document = cli.backtest_json("--symbols", "AAPL")
+    explained = cli.runs("explain", document["run_id"], "--json").json()  # read from the journal
+    legs = [d["order"] for d in explained if d["action"] == "exit"]
+    trailing = [o for o in legs if o["order_type"] == "trailing_stop"]
+    assert trailing
+    assert all(o["trail_amount"] is not None and float(o["trail_amount"]) > 0 for o in trailing)
+    groups: dict[str, set[str]] = {}
+    for order in legs:
+        assert order["oco_group"]
+        groups.setdefault(order["oco_group"], set()).add(order["order_type"])
+    assert any(len(types) == 3 for types in groups.values())  # stop, limit, trailing together
+    _, orders = read_csv(cli.out_dir / "orders.csv")
+    exported = {o["client_order_id"]: o for o in orders}
+    journaled = {d["client_order_id"]: d["order"] for d in explained if d["action"] == "exit"}
+    assert {cid: (o["trail_amount"] or None, o["oco_group"]) for cid, o in journaled.items()} == {
+        cid: (exported[cid]["trail_amount"] or None, exported[cid]["oco_group"])
+        for cid in journaled}

@@ -106,6 +106,7 @@ def intents(draw: st.DrawFn) -> OrderIntent:
         limit_price=draw(prices) if needs_limit else None,
         stop_price=draw(prices) if needs_stop else None,
         extended_hours=draw(st.booleans()), reference_price=draw(st.none() | prices),
+        trail_amount=draw(st.none() | prices), oco_group=draw(st.none() | texts),
     )
 
 
@@ -266,6 +267,7 @@ def _order(row: sa.RowMapping) -> Order:
         limit_price=_price(row["limit_price"]), stop_price=_price(row["stop_price"]),
         extended_hours=bool(row["extended_hours"]),
         reference_price=_price(row["reference_price"]),
+        trail_amount=_price(row["trail_amount"]), oco_group=row["oco_group"],
     )
     return Order(
         client_order_id=row["client_order_id"], intent=intent, created_at=row["created_at"],

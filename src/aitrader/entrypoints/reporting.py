@@ -119,12 +119,13 @@ def export(result: RunResult, out: Path) -> dict[str, str]:
     _write_csv(paths["orders"], [
         "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
         "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
-        "updated_at", "reason"],
+        "updated_at", "reason", "trail_amount", "oco_group"],
         ([o.client_order_id, o.symbol, o.side.value, o.intent.order_type.value,
           o.intent.time_in_force.value, o.intent.quantity, o.intent.limit_price or "",
           o.intent.stop_price or "", o.status.value, o.filled_qty,
           "" if o.avg_px is None else o.avg_px, _iso(o.created_at), _iso(o.updated_at),
-          o.reason or ""] for o in result.orders))
+          o.reason or "", o.intent.trail_amount or "", o.intent.oco_group or ""]
+         for o in result.orders))
     _write_csv(paths["equity"], ["ts", "equity", "cash"],
                ([from_ns(t).isoformat(), f"{e:.6f}", f"{c:.6f}"]
                 for t, e, c in zip(result.ts_ns.tolist(), result.equity.tolist(),

@@ -12,6 +12,7 @@ from returns.result import Failure
 
 from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
+from aitrader.domain.values import Price
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
@@ -127,6 +128,10 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         print(f"{'config':<17} {json.dumps(info['config'], sort_keys=True, default=str)}")
 
 
+def _text(price: Price | None) -> str | None:
+    return None if price is None else str(price.value)
+
+
 def decision_dict(d: Decision, order: Order | None) -> dict[str, Any]:
     """One decision's chain as JSON-ready values: inputs, signals, target, sizing, verdicts."""
     return {
@@ -139,7 +144,11 @@ def decision_dict(d: Decision, order: Order | None) -> dict[str, Any]:
         "action": d.action, "client_order_id": d.client_order_id,
         "order": None if order is None else {
             "side": order.side.value, "quantity": str(order.intent.quantity.value),
-            "order_type": order.intent.order_type.value, "status": order.status.value,
+            "order_type": order.intent.order_type.value,
+            "limit_price": _text(order.intent.limit_price),
+            "stop_price": _text(order.intent.stop_price),
+            "trail_amount": _text(order.intent.trail_amount),
+            "oco_group": order.intent.oco_group, "status": order.status.value,
             "filled_qty": str(order.filled_qty),
             "avg_px": None if order.avg_px is None else str(order.avg_px),
             "reason": order.reason},

@@ -43,7 +43,8 @@ DECISION_READ = (
 ORDER_READ = (
     "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
     "limit_price", "stop_price", "extended_hours", "reference_price", "status", "filled_qty",
-    "avg_px", "broker_order_id", "reason", "created_at", "updated_at",
+    "avg_px", "broker_order_id", "reason", "created_at", "updated_at", "trail_amount",
+    "oco_group",
 )
 FILL_READ = (
     "trade_id", "client_order_id", "symbol", "side", "last_qty", "last_px", "commission",
@@ -51,7 +52,7 @@ FILL_READ = (
 )
 _INTENT_FIELDS = (
     "symbol", "side", "quantity", "order_type", "time_in_force", "limit_price", "stop_price",
-    "extended_hours", "reference_price",
+    "extended_hours", "reference_price", "trail_amount", "oco_group",
 )
 _ORDER_FIELDS = (
     "client_order_id", "intent", "created_at", "status", "filled_qty", "avg_px",
@@ -171,7 +172,7 @@ def to_orders(fetched: Sequence[Sequence[Any]]) -> tuple[Order, ...]:
         return ()
     (client_order_id, symbol, side, order_type, time_in_force, quantity, limit_price,
      stop_price, extended_hours, reference_price, status, filled_qty, avg_px, broker_order_id,
-     reason, created_at, updated_at) = zip(*fetched, strict=True)
+     reason, created_at, updated_at, trail_amount, oco_group) = zip(*fetched, strict=True)
     decimals, times = _decimals(), _times()
     prices = _Memo(lambda text: Price(decimals[text]), nullable=True).__getitem__
     intents = _intents(
@@ -180,6 +181,7 @@ def to_orders(fetched: Sequence[Sequence[Any]]) -> tuple[Order, ...]:
         map(_Memo(OrderType).__getitem__, order_type),
         map(_Memo(TimeInForce).__getitem__, time_in_force), map(prices, limit_price),
         map(prices, stop_price), map(bool, extended_hours), map(prices, reference_price),
+        map(prices, trail_amount), oco_group,
     )
     return tuple(_orders(
         len(fetched), client_order_id, intents, map(times.__getitem__, created_at),

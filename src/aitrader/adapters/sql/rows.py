@@ -163,7 +163,8 @@ def _value(price: Price | None) -> Decimal | None:
 ORDER_COLUMNS = (
     "run_id", "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
     "limit_price", "stop_price", "extended_hours", "reference_price", "status", "filled_qty",
-    "avg_px", "broker_order_id", "reason", "created_at", "updated_at",
+    "avg_px", "broker_order_id", "reason", "created_at", "updated_at", "trail_amount",
+    "oco_group",
 )
 
 
@@ -176,6 +177,7 @@ def order_values(run_id: str, order: Order) -> tuple[Any, ...]:
         _value(intent.limit_price), _value(intent.stop_price), intent.extended_hours,
         _value(intent.reference_price), order.status._value_, order.filled_qty, order.avg_px,
         order.broker_order_id, order.reason, order.created_at, order.updated_at,
+        _value(intent.trail_amount), intent.oco_group,
     )
 
 

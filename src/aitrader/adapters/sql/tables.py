@@ -144,6 +144,8 @@ orders = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=True),
+    sa.Column("trail_amount", ExactDecimal(), nullable=True),  # a trailing stop's distance
+    sa.Column("oco_group", sa.String, nullable=True),  # exit legs cancelling one another
     sa.UniqueConstraint("run_id", "client_order_id"),
 )
 
