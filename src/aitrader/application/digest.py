@@ -1,136 +1,196 @@
-"""Run digests: a SHA-256 over every journaled record in order, blind to ids and wall time.
+"""Run digests: SHA-256 over every journaled record in order, blind to ids and wall time.
 
 `digest` covers the manifest's deterministic part, decisions, orders, events, fills and the
 equity curve; `decisions_digest` covers decisions, orders and fills only, so a backtest and a
 paper replay of the same data and configuration can be compared. Ids are replaced by their
 sequence numbers: a run id is fresh each run, but the n-th order of a run is the n-th order.
 
-Lines are hashed in batches: SHA-256 over the concatenation equals SHA-256 fed line by line,
-and a backtest produces ~7 lines per order, so one update per line was a measurable cost.
+Each record becomes one line of text in one of two streams, hashed each by its own SHA-256:
+decisions, orders and fills (in the order produced) in one, order events in the other, each
+event line starting with the number of records the first stream held when it came, so the
+interleaving is covered. Float fields (exposures, signal values) go, as their IEEE-754 bytes,
+to a third stream. The equity curve's timestamps and values are two more. The digests are the
+SHA-256 of their streams' digests. A stream's bytes are its records' encodings one after the
+other, so how the records are cut into batches (and the curve into chunks) cannot change them.
+
+Free text (sizing values, reasons) is hashed as its repr, so no separator inside it can make
+two different records read alike. Moments are microseconds since the epoch: the instant.
+
+Measured on the records of a 200k-bar benchmark run replayed into a RunDigest (callgrind
+instructions an order; timeit, min of repeats): ~137k -> ~86k instructions, ~12 -> ~9 µs.
+- Each byte is hashed once: the previous version fed decisions, orders and fills to both
+  digests; SHA-256 here runs at ~1.5 ns a byte.
+- A float's shortest repr costs ~600 ns (dtoa); its 8 bytes into an array ~30 ns.
+- A moment's microseconds cost ~0.7 µs against ~1.3-2.3 µs for its isoformat, once per
+  distinct moment (a step's records share theirs); moments kept as int64 in an array instead
+  of text measured 12 % more instructions: a method call costs more than formatting an int.
+- An order's states share their intent and creation time: their text is made once an order.
+- Encoding a batch column by column at hash time (map/attrgetter/zip in C over records held
+  back) measured no fewer instructions and more time than these per-record f-strings: the
+  per-field conversions dominate, and passes over records held back miss the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from array import array
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
 from aitrader.domain.audit import Decision
-from aitrader.domain.trading import Fill, Order, OrderEvent
+from aitrader.domain.trading import Fill, Order, OrderEvent, OrderIntent
 
 _BATCH = 512  # lines held before they are hashed
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NATIVE_IS_LITTLE = sys.byteorder == "little"
 
 
 class RunDigest:
     """Accumulates the two digests of one run as records are produced."""
 
-    def __init__(self) -> None:
-        self._all = hashlib.sha256()
-        self._decisions = hashlib.sha256()
+    def __init__(self, batch: int = _BATCH) -> None:
+        self._batch = batch
+        self._manifest = hashlib.sha256()
+        self._decided = hashlib.sha256()  # decisions, orders and fills
+        self._events = hashlib.sha256()
+        self._floats = hashlib.sha256()
+        self._curve_ts = hashlib.sha256()
+        self._curve = hashlib.sha256()
         self._refs: dict[str, str] = {}  # client_order_id -> "#<its sequence number>"
-        # Lines not hashed yet, in order: all of them, and those decisions_digest takes too.
-        self._lines: list[str] = []
-        self._decision_lines: list[str] = []
-        # The few timestamps an order's records share (decision, created_at, fill) are
-        # formatted once: isoformat costs more than the rest of a line.
-        self._iso: dict[datetime, str] = {}
+        # client_order_id -> (intent, created_at, the start of its lines they make), while the
+        # order is open: its states share both (frozen) objects, and formatting them was ~8 %
+        # of the digest's instructions; the text is built again for any other object
+        self._heads: dict[str, tuple[OrderIntent, datetime, str]] = {}
+        # Not hashed yet, in order: lines of each stream, float fields.
+        self._decided_lines: list[str] = []
+        self._event_lines: list[str] = []
+        self._float_fields = array("d")
+        self._decided_hashed = 0  # lines of the first stream hashed so far
+        # Moments as hashed, remembered: a step's records share theirs (decision, created_at,
+        # fill). Callers test `moment is self._last_moment` first and skip the call.
+        self._texts: dict[datetime, str] = {}
         self._last_moment: datetime | None = None
-        self._last_iso = ""
+        self._last_text = ""
 
-    def _isoformat(self, moment: datetime) -> str:
-        """moment.isoformat(), remembered. The records of one step share their datetime, so
-        callers test `moment is self._last_moment` first and skip the call."""
+    def _text_of(self, moment: datetime) -> str:
+        """Microseconds since the epoch: the instant, whatever zone it is written in."""
         if moment is self._last_moment:
-            return self._last_iso
-        if moment.tzinfo is not UTC:  # equal instants in other zones format differently
-            return moment.isoformat()
-        text = self._iso.get(moment)
+            return self._last_text
+        text = self._texts.get(moment)
         if text is None:
-            if len(self._iso) >= 64:
-                self._iso.clear()
-            text = self._iso[moment] = moment.isoformat()
-        self._last_moment, self._last_iso = moment, text
+            if len(self._texts) >= 64:
+                self._texts.clear()
+            text = self._texts[moment] = str((moment - _EPOCH) // _MICROSECOND)
+        self._last_moment, self._last_text = moment, text
         return text
 
-    def _add(self, line: str, in_decisions: bool) -> None:
-        self._lines.append(line)
-        if in_decisions:
-            self._decision_lines.append(line)
-        if len(self._lines) >= _BATCH:
-            self._hash_pending()
-
     def _hash_pending(self) -> None:
-        if not self._lines:
-            return
-        self._all.update("".join(self._lines).encode())
-        self._decisions.update("".join(self._decision_lines).encode())
-        self._lines, self._decision_lines = [], []
+        if self._decided_lines:
+            self._decided.update("".join(self._decided_lines).encode())
+            self._decided_hashed += len(self._decided_lines)
+            self._decided_lines = []
+        if self._event_lines:
+            self._events.update("".join(self._event_lines).encode())
+            self._event_lines = []
+        if self._float_fields:
+            if not _NATIVE_IS_LITTLE:
+                self._float_fields.byteswap()
+            self._floats.update(self._float_fields)
+            self._float_fields = array("d")
 
     def manifest(self, deterministic_config: Mapping[str, object], data_digest: str) -> None:
         text = json.dumps(deterministic_config, sort_keys=True, default=str)
-        self._add(f"manifest|{text}|{data_digest}\n", False)
+        self._manifest.update(f"{text}|{data_digest}\n".encode())
 
     def register_order(self, seq: int, client_order_id: str) -> None:
         self._refs[client_order_id] = f"#{seq}"
+        self._heads.pop(client_order_id, None)  # its start of line quotes the number
 
     def decision(self, d: Decision) -> None:
-        # `!s` on Decimals: same text as the default format, a fraction of the cost
-        signals = ",".join([f"{k}={v!r}" for k, v in d.signals.items()])
-        sizing = ",".join([f"{k}={v}" for k, v in d.sizing.items()])
-        verdicts = ",".join([f"{v.rule}:{v.passed}:{v.reason}" for v in d.verdicts])
+        floats = self._float_fields
+        floats.append(d.target_exposure)
+        floats.append(d.previous_exposure)
+        floats.extend(d.signals.values())  # their names (identifiers) are in the line
+        # free text (sizing values, reasons) as its repr: no separator inside it can make
+        # two different records read alike
+        verdicts = ",".join([f"{v.rule}:{v.passed}:{v.reason!r}" for v in d.verdicts])
         ref = "-" if d.client_order_id is None else self._refs[d.client_order_id]
-        ts = self._last_iso if d.ts is self._last_moment else self._isoformat(d.ts)
-        self._add(
-            f"decision|{d.seq}|{ts}|{d.symbol.value}|{d.close!s}|{signals}|"
-            f"{d.target_exposure!r}|{d.previous_exposure!r}|{d.current_qty!s}|"
-            f"{d.target_qty!s}|{sizing}|{verdicts}|{d.action}|{ref}\n", True)
+        ts = self._last_text if d.ts is self._last_moment else self._text_of(d.ts)
+        lines = self._decided_lines
+        # `!s` on Decimals: same text as the default format, a fraction of the cost
+        lines.append(
+            f"D|{d.seq}|{ts}|{d.symbol.value}|{d.close!s}|{','.join(d.signals)}|"
+            f"{d.current_qty!s}|{d.target_qty!s}|{d.sizing!r}|{verdicts}|{d.action}|{ref}\n")
+        if len(lines) >= self._batch:
+            self._hash_pending()
 
     def order(self, o: Order) -> None:
         i = o.intent
         cid = o.client_order_id
-        ref = self._refs[cid]
         at = o.created_at
-        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
+        known = self._heads.get(cid)
+        if known is not None and known[0] is i and known[1] is at:
+            head = known[2]
+        else:
+            ts = self._last_text if at is self._last_moment else self._text_of(at)
+            # enum `_value_` is the member's value without the descriptor lookup of `.value`
+            head = (f"O|{self._refs[cid]}|{i.symbol.value}|{i.side._value_}|"
+                    f"{i.quantity.value!s}|{i.order_type._value_}|{i.time_in_force._value_}|"
+                    f"{i.limit_price!s}|{i.stop_price!s}|{ts}|")
+            self._heads[cid] = (i, at, head)
+        status = o.status
+        if status.is_terminal:
+            del self._heads[cid]
         # a reason may quote the order's id: it is hashed with the id replaced by its number
-        reason = "None" if o.reason is None else o.reason.replace(cid, ref)
-        # enum `_value_` is the member's value without the descriptor lookup of `.value`
-        self._add(
-            f"order|{ref}|{i.symbol.value}|{i.side._value_}|"
-            f"{i.quantity.value!s}|{i.order_type._value_}|{i.time_in_force._value_}|"
-            f"{i.limit_price!s}|{i.stop_price!s}|{o.status._value_}|{o.filled_qty!s}|"
-            f"{o.avg_px!s}|{ts}|{reason}\n", True)
+        reason = "None" if o.reason is None else repr(o.reason.replace(cid, self._refs[cid]))
+        lines = self._decided_lines
+        lines.append(f"{head}{status._value_}|{o.filled_qty!s}|{o.avg_px!s}|{reason}\n")
+        if len(lines) >= self._batch:
+            self._hash_pending()
 
     def event(self, seq: int, e: OrderEvent) -> None:
         cid = e.client_order_id
         ref = self._refs[cid]
         at = e.ts_event
-        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
-        reason = "None" if e.reason is None else e.reason.replace(cid, ref)  # as in order()
-        self._add(f"event|{seq}|{ref}|{e.kind._value_}|{ts}|{reason}\n", False)
+        ts = self._last_text if at is self._last_moment else self._text_of(at)
+        reason = "None" if e.reason is None else repr(e.reason.replace(cid, ref))  # as order()
+        lines = self._event_lines
+        # where it came among decisions, orders and fills: their number so far
+        lines.append(f"{self._decided_hashed + len(self._decided_lines)}|{seq}|{ref}|"
+                     f"{e.kind._value_}|{ts}|{reason}\n")
+        if len(lines) >= self._batch:
+            self._hash_pending()
 
     def fill(self, f: Fill) -> None:
         at = f.ts_event
-        ts = self._last_iso if at is self._last_moment else self._isoformat(at)
-        self._add(
-            f"fill|{self._refs[f.client_order_id]}|{f.symbol.value}|{f.side._value_}|"
-            f"{f.last_qty.value!s}|{f.last_px.value!s}|{f.commission.amount!s}|{ts}\n", True)
+        ts = self._last_text if at is self._last_moment else self._text_of(at)
+        lines = self._decided_lines
+        lines.append(
+            f"F|{self._refs[f.client_order_id]}|{f.symbol.value}|{f.side._value_}|"
+            f"{f.last_qty.value!s}|{f.last_px.value!s}|{f.commission.amount!s}|{ts}\n")
+        if len(lines) >= self._batch:
+            self._hash_pending()
 
     def equity(self, ts_ns: npt.NDArray[np.int64], equity: npt.NDArray[np.float64]) -> None:
-        self._hash_pending()
         # the arrays' own buffers (little-endian, contiguous): no 8 MB bytes copy of each
-        self._all.update(np.ascontiguousarray(ts_ns, dtype="<i8").data)
-        self._all.update(np.ascontiguousarray(equity, dtype="<f8").data)
+        self._curve_ts.update(np.ascontiguousarray(ts_ns, dtype="<i8").data)
+        self._curve.update(np.ascontiguousarray(equity, dtype="<f8").data)
+
+    def _combined(self, *streams: hashlib._Hash) -> str:
+        self._hash_pending()
+        return hashlib.sha256(b"".join(s.digest() for s in streams)).hexdigest()
 
     @property
     def digest(self) -> str:
-        self._hash_pending()
-        return self._all.hexdigest()
+        return self._combined(self._manifest, self._decided, self._floats, self._events,
+                              self._curve_ts, self._curve)
 
     @property
     def decisions_digest(self) -> str:
-        self._hash_pending()
-        return self._decisions.hexdigest()
+        return self._combined(self._decided, self._floats)
