@@ -72,6 +72,8 @@ ORDER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "intent.order_type": st.sampled_from([OrderType.STOP]),  # with the stop price below
     "intent.time_in_force": st.sampled_from(TimeInForce),
     "intent.limit_price": decimals.map(Price), "intent.stop_price": decimals.map(Price),
+    "intent.extended_hours": st.booleans(), "intent.reference_price": decimals.map(Price),
+    "intent.trail_amount": decimals.map(Price), "intent.oco_group": st.none() | texts,
     "status": st.sampled_from(OrderStatus), "filled_qty": decimals, "avg_px": decimals,
     "created_at": moments, "reason": st.one_of(texts, st.just("None")),
 }
@@ -273,5 +275,5 @@ def test_the_digests_are_pinned() -> None:
     assert digests() == PINNED
 
 
-PINNED = ("3e14761512fe03ebc4831e67e2b133e11b3fc2ae25b410d01c5918a558b814f6",
-          "3e6f22b62eeb792ecc0d456421612f126fce06b48ff8353b8e72c915fab2cba9")
+PINNED = ("0f2cb6694a2c609d326352d1837d0b806d9d0c5faaa713eb0271dd73f0418ff5",
+          "955f60540067493dbdebc7d37f11e92cf1bf5e9d554f1fd2186f7172690ea0de")

@@ -142,7 +142,8 @@ class RunDigest:
             # enum `_value_` is the member's value without the descriptor lookup of `.value`
             head = (f"O|{self._refs[cid]}|{i.symbol.value}|{i.side._value_}|"
                     f"{i.quantity.value!s}|{i.order_type._value_}|{i.time_in_force._value_}|"
-                    f"{i.limit_price!s}|{i.stop_price!s}|{ts}|")
+                    f"{i.limit_price!s}|{i.stop_price!s}|{i.extended_hours}|"
+                    f"{i.reference_price!s}|{i.trail_amount!s}|{i.oco_group!r}|{ts}|")
             self._heads[cid] = (i, at, head)
         status = o.status
         if status.is_terminal:
