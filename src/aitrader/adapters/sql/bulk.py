@@ -15,6 +15,29 @@ faster (bench_journal.py, noisy 2-core machine). Writing them on a background th
 run was measured too and lost: the row building holds the GIL, and sqlite3 releasing and
 retaking it per statement slowed the trading loop by more (1.5-2 s) than the flush saved (0.8 s).
 
+Measured again with only the SQL on the thread, and lost again. Rows were converted on the
+trading thread 2,048 records at a time as they were recorded, and ONE writer thread, owning its
+connection, inserted the flat lists 512 rows a statement. The part that overlaps is small:
+sqlite3 binds parameters with the GIL held, 1.3 ms per 512 rows of 14 values (~190 ns a value),
+more than SQLite then spends stepping the statement into a table without indexes (~0.9 ms);
+only the stepping runs beside the trading loop. Nor could the rows go into the journal's tables:
+a transaction left open across the run holds the database's write lock for the whole run, and a
+paper run's flush, its risk-state saves or `aitrader risk halt` on the same journal would wait
+out the 10 s busy timeout and fail. So they went into TEMP tables private to the writer's
+connection (no lock), copied in at finish_run by INSERT ... SELECT in the one transaction (a
+failed copy rolled back and left the stage for a retry). The copy costs about what the inserts'
+stepping did (0.6 s of the flush's 1.0 s on the machine at load 4-5): bench_backtest's flush
+phase went from 2.2-4.7 s to 1.0-1.6 s, but the run itself lost in each of three alternating
+pairs (14.3, 16.9, 39.2 s against 11.9, 15.0, 29.4 s without staging), the conversions and the
+binding having moved into the cycle, and the thread competing for the two cores.
+
+Building rows a column at a time instead (list(map(attrgetter(name), records)) per column,
+laid out by slice assignment) was slower on Python 3.11, whose specialised attribute loads make
+the per-record tuple functions cheap: orders 19-23 ms -> 62-77 ms, decisions 126-136 ms ->
+160-174 ms for 27,468 records; nor did a JSON column built by one str.format per mapping beat
+rows._flat_json. A timestamp memo built from set(values) lost too (hashing an aware datetime,
+twice a value, costs more than the Python loop it replaced).
+
 Where a backtest's flush goes (bench_journal.py's bench_backtest-shaped buffer: 137k rows and
 1M equity points, 1.0-1.4 s on the loaded 2-core machine): SQLite ~0.45 s executing and ~0.1 s
 committing, rows.py ~0.25 s building row tuples, the conversions here ~0.2 s, equity ~0.05 s.
