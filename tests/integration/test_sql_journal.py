@@ -223,6 +223,19 @@ def test_the_latest_order_state_wins_and_orders_keep_submission_order(
     assert ok(journal.orders("run-1")) == (canceled, second)
 
 
+def test_a_later_order_state_clears_what_the_earlier_one_had(journal: SqlJournal) -> None:
+    ok(journal.start_run(manifest()))
+    first = attrs.evolve(order(), broker_order_id="b-1", reason="held")
+    journal.record_order("run-1", first)
+    journal.record_order("run-1", order("run-1-2"))
+    ok(journal.flush())
+    cleared = attrs.evolve(first, broker_order_id=None, reason=None)
+    journal.record_order("run-1", cleared)  # NULL in every row of its statement
+    ok(journal.flush())
+
+    assert ok(journal.orders("run-1")) == (cleared, order("run-1-2"))
+
+
 def test_runs_are_listed_newest_first(journal: SqlJournal) -> None:
     for run_id, days in [("old", 0), ("new", 2), ("middle", 1)]:
         ok(journal.start_run(manifest(run_id, T0 + timedelta(days=days))))
