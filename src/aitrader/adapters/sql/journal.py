@@ -310,9 +310,10 @@ def _collection_paused() -> Iterator[None]:
     Tens of thousands of new records set off repeated collections that traverse the whole heap
     and find nothing to free (the records are all still referenced): they took ~1 s of the
     3.5 s the read of 50,000 decisions, orders and fills took before reading.py, and ~0.5 s
-    after it. Writing, the same: bench_journal's flush of 50,000 decisions, orders and fills
-    took 1.7-3.0 s with the collector paused, 2.4-3.2 s without (alternating pairs, the machine at
-    load 4-5). Reference counting still frees everything as usual meanwhile. Collection resumes
+    after it. Writing, the same: bench_journal's flush of 50,000 decisions, orders and fills (run
+    with the collector on) was faster in 5 of 6 alternating pairs with it paused, 1.7-3.0 s
+    against 2.0-3.2 s (a noisy measure: the machine at load 3.5-5). Reference counting still
+    frees everything as usual meanwhile. Collection resumes
     afterwards unless it was already off (a concurrent read may have paused it: the one that
     paused it resumes it).
     """
