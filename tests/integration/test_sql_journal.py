@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,8 @@ from returns.pipeline import is_successful
 from returns.result import Result
 
 from aitrader.adapters.sql import SqlJournal, current_revision, downgrade, head_revision
+from aitrader.adapters.sql.engine import create_journal_engine
+from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest, RunSummary
 from aitrader.domain.trading import (
     EventKind,
@@ -167,6 +170,33 @@ def test_a_flush_writes_nothing_when_one_row_fails(journal: SqlJournal) -> None:
     assert len(ok(journal.equity("run-1"))[0]) == 0
 
 
+def test_a_flush_writes_with_the_collector_paused_and_resumes_it_even_when_it_fails(
+    sqlite_url: str,
+) -> None:
+    engine = ok(create_journal_engine(sqlite_url))
+    ok(ensure_schema(engine))
+    journal = SqlJournal(engine)
+    inserts: list[bool] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _seen(_c: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("INSERT INTO"):
+            inserts.append(gc.isenabled())
+
+    ok(journal.start_run(manifest()))
+    inserts.clear()
+    journal.record_decision("run-1", decision(1))
+    journal.record_event("run-1", 1, fill_event("t-1"))
+    ok(journal.flush())
+    assert inserts == [False, False, False]  # the decision, the event, the fill
+    assert gc.isenabled()
+
+    journal.record_event("run-1", 2, fill_event("t-1"))  # the same trade id again
+    assert error(journal.flush()).code == "conflict"
+    assert gc.isenabled()
+    journal.close()
+
+
 def test_a_failed_flush_keeps_its_records_for_a_retry(journal: SqlJournal) -> None:
     journal.record_decision("late", decision(1))
 
@@ -191,6 +221,19 @@ def test_the_latest_order_state_wins_and_orders_keep_submission_order(
     ok(journal.flush())
 
     assert ok(journal.orders("run-1")) == (canceled, second)
+
+
+def test_a_later_order_state_clears_what_the_earlier_one_had(journal: SqlJournal) -> None:
+    ok(journal.start_run(manifest()))
+    first = attrs.evolve(order(), broker_order_id="b-1", reason="held")
+    journal.record_order("run-1", first)
+    journal.record_order("run-1", order("run-1-2"))
+    ok(journal.flush())
+    cleared = attrs.evolve(first, broker_order_id=None, reason=None)
+    journal.record_order("run-1", cleared)  # NULL in every row of its statement
+    ok(journal.flush())
+
+    assert ok(journal.orders("run-1")) == (cleared, order("run-1-2"))
 
 
 def test_runs_are_listed_newest_first(journal: SqlJournal) -> None:
