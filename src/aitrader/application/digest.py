@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
+import math
 from array import array
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -48,7 +48,6 @@ from aitrader.domain.trading import Fill, Order, OrderEvent, OrderIntent
 _BATCH = 512  # lines held before they are hashed
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_NATIVE_IS_LITTLE = sys.byteorder == "little"
 
 
 class RunDigest:
@@ -99,9 +98,12 @@ class RunDigest:
             self._events.update("".join(self._event_lines).encode())
             self._event_lines = []
         if self._float_fields:
-            if not _NATIVE_IS_LITTLE:
-                self._float_fields.byteswap()
-            self._floats.update(self._float_fields)
+            values = np.frombuffer(self._float_fields, dtype=np.float64)
+            nan = np.isnan(values)
+            if nan.any():  # every NaN hashes alike: its sign and payload bits are not data
+                values = values.copy()
+                values[nan] = math.nan
+            self._floats.update(np.ascontiguousarray(values, dtype="<f8").data)
             self._float_fields = array("d")
 
     def manifest(self, deterministic_config: Mapping[str, object], data_digest: str) -> None:
