@@ -6,9 +6,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
 from returns.result import Failure
 
+from aitrader.adapters.calendars import open_calendar
 from aitrader.adapters.vendors import AlpacaVendor, VendorSettings
+from aitrader.application.data.source import DEFAULT_RULES, gate
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import from_ns
 from aitrader.domain.values import Symbol
@@ -106,8 +109,8 @@ def test_raw_alpaca_bars_carry_the_splits_of_their_span_from_corporate_actions()
                     payload("alpaca_corporate_actions_splits.json"))
         bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
                                       utc("2024-06-11 00:00"), "raw").unwrap()
-    # NVDA's 10-for-1 split acted at the open of its ex-date, 2024-06-10 09:30 New York
-    assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 13:30"), 10.0)]
+    # NVDA's 10-for-1 split acted from the start of its ex-date, 2024-06-10 00:00 New York
+    assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 04:00"), 10.0)]
     assert bars.raw.close.tolist() == [1209.98, 1208.88, 121.79]  # as traded: not adjusted here
     _path, query, headers = fake.requests[-1]
     assert _path == "/v1/corporate-actions"
@@ -135,3 +138,20 @@ def test_a_failing_corporate_actions_call_fails_the_fetch_naming_the_endpoint() 
     assert isinstance(failed, Failure)
     assert failed.failure().code == "rate_limited"
     assert "/v1/corporate-actions" in failed.failure().message
+
+
+def test_a_split_explains_the_jump_at_the_first_pre_market_bar_of_its_ex_date() -> None:
+    # pre-market already trades at the new price: the split must act before 04:00, or the gate
+    # takes the first pre-market bar for a bad tick and the regular open for a second split
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split_5m.json"))
+        fake.answer("/v1/corporate-actions", 200,
+                    payload("alpaca_corporate_actions_splits.json"))
+        bars = vendor(fake.url).fetch(NVDA, Timeframe.MINUTE_5, utc("2024-06-07 19:00"),
+                                      utc("2024-06-10 14:00"), "raw").unwrap()
+    frame, report = gate("alpaca", bars, open_calendar("XNYS"), DEFAULT_RULES)
+    assert report.quarantined == ()
+    assert len(frame) == 6
+    unexplained = gate("alpaca", attrs.evolve(bars, splits=()), open_calendar("XNYS"),
+                       DEFAULT_RULES)[1]
+    assert len(unexplained.quarantined) == 1  # without the split, the first 121.4 is refused

@@ -26,6 +26,13 @@ def session_day_ns(day: date) -> tuple[int, int]:
             to_ns(datetime.combine(day, _CLOSE, EASTERN)))
 
 
+def day_start_ns(day: date) -> int:
+    """Midnight New York time starting `day`, as UTC ns: where a split or dividend takes effect.
+    Pre-market trading on an ex-date is already at the new price, so the event acts from the
+    day's first extended-hours bar, not from the regular open."""
+    return to_ns(datetime.combine(day, time(0), EASTERN))
+
+
 def eastern_date(ns: int) -> date:
     """The New York date of a UTC instant."""
     return datetime.fromtimestamp(ns / NS, UTC).astimezone(EASTERN).date()

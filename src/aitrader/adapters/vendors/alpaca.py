@@ -4,7 +4,9 @@ Alpaca stamps a bar at its open; daily bars at midnight New York time of the tra
 client pages with next_page_token itself. Raw bars come with the symbol's forward and reverse
 splits in the requested span, from Alpaca's corporate actions (/v1/corporate-actions, through
 alpaca-py's CorporateActionsClient), so the data gate can tell a split from a bad tick; a split
-acts at the open of its ex-date with new_rate / old_rate new shares for one old. Adjusted bars
+acts from the start of its ex-date (pre-market bars already trade at the new price) with
+new_rate / old_rate new shares for one old. A base URL pointing elsewhere than Alpaca (a proxy)
+must serve that endpoint too: a raw fetch fails when it cannot get the splits. Adjusted bars
 carry no splits (Alpaca has applied them). Its own retry on 429 (sleeping three seconds, three
 times) is switched off: rate limits are reported as 'rate_limited' and the vendor chain decides.
 Requests carry the configured timeout (alpaca-py sets none).
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import VendorSettings, status_error
-from aitrader.adapters.vendors._time import build, session_day_ns
+from aitrader.adapters.vendors._time import build, day_start_ns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split, to_ns
 from aitrader.domain.values import Symbol
@@ -130,7 +132,7 @@ class AlpacaVendor(BarVendor):
             symbols=[str(symbol)], start=start.date(), end=end.date(),
             types=[CorporateActionsType.FORWARD_SPLIT, CorporateActionsType.REVERSE_SPLIT])
         found = getattr(self._corporate_actions().get_corporate_actions(request), "data", {})
-        splits = [Split(session_day_ns(action.ex_date)[0], action.new_rate / action.old_rate)
+        splits = [Split(day_start_ns(action.ex_date), action.new_rate / action.old_rate)
                   for kind in ("forward_splits", "reverse_splits")
                   for action in found.get(kind, []) if action.symbol == str(symbol)]
         return tuple(sorted(splits, key=lambda split: split.ts_ns))

@@ -14,7 +14,13 @@ import numpy as np
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import HttpVendor, number
-from aitrader.adapters.vendors._time import NS, build, eastern_date, session_day_ns, unix_seconds
+from aitrader.adapters.vendors._time import (
+    NS,
+    build,
+    day_start_ns,
+    eastern_date,
+    unix_seconds,
+)
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split
 from aitrader.domain.series.normalise import Adjustment
@@ -84,8 +90,9 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime, end
 
 
 def _event_ns(seconds: int, timeframe: Timeframe) -> int:
-    """An event's stamp: its trading day's open (splits and dividends act at the open)."""
-    return session_day_ns(eastern_date(seconds * NS))[0]
+    """An event's stamp: the start of its trading day (splits and dividends act before the
+    day's first bar, pre-market included)."""
+    return day_start_ns(eastern_date(seconds * NS))
 
 
 def _undo_splits(stamps: list[int], columns: list[list[float]],
