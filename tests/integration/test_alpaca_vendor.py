@@ -15,7 +15,8 @@ from aitrader.application.data.source import DEFAULT_RULES, gate
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import from_ns
 from aitrader.domain.values import Symbol
-from tests.http_fake import fake_vendor
+from aitrader.ports.vendor import VendorBars
+from tests.http_fake import FakeVendor, fake_vendor
 
 PAYLOADS = Path(__file__).parents[1] / "contract" / "payloads"
 AAPL = Symbol.parse("AAPL")
@@ -100,15 +101,20 @@ def test_alpaca_empty_result_is_no_bars() -> None:
 
 
 NVDA = Symbol.parse("NVDA")
+JUNE_6_TO_10 = (utc("2024-06-06 00:00"), utc("2024-06-11 00:00"))
+
+
+def nvda_around_its_split(fake: FakeVendor, bars: str, timeframe: Timeframe = Timeframe.DAY_1,
+                          span: tuple[datetime, datetime] = JUNE_6_TO_10) -> VendorBars:
+    """NVDA's raw bars around its 10-for-1 split of 2024-06-10, with the split reported."""
+    fake.answer("/v2/stocks/bars", 200, payload(bars))
+    fake.answer("/v1/corporate-actions", 200, payload("alpaca_corporate_actions_splits.json"))
+    return vendor(fake.url).fetch(NVDA, timeframe, *span, "raw").unwrap()
 
 
 def test_raw_alpaca_bars_carry_the_splits_of_their_span_from_corporate_actions() -> None:
     with fake_vendor() as fake:
-        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
-        fake.answer("/v1/corporate-actions", 200,
-                    payload("alpaca_corporate_actions_splits.json"))
-        bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
-                                      utc("2024-06-11 00:00"), "raw").unwrap()
+        bars = nvda_around_its_split(fake, "alpaca_bars_nvda_split.json")
     # NVDA's 10-for-1 split acted from the start of its ex-date, 2024-06-10 00:00 New York
     assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 04:00"), 10.0)]
     assert bars.raw.close.tolist() == [1209.98, 1208.88, 121.79]  # as traded: not adjusted here
@@ -123,8 +129,7 @@ def test_raw_alpaca_bars_carry_the_splits_of_their_span_from_corporate_actions()
 def test_adjusted_alpaca_bars_ask_for_no_corporate_actions() -> None:
     with fake_vendor() as fake:
         fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
-        bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
-                                      utc("2024-06-11 00:00"), "split").unwrap()
+        bars = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, *JUNE_6_TO_10, "split").unwrap()
     assert bars.splits == ()
     assert [p for p, _, _ in fake.requests] == ["/v2/stocks/bars"]
 
@@ -133,8 +138,7 @@ def test_a_failing_corporate_actions_call_fails_the_fetch_naming_the_endpoint() 
     with fake_vendor() as fake:
         fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split.json"))
         fake.answer("/v1/corporate-actions", 429, {"message": "too many requests"})
-        failed = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, utc("2024-06-06 00:00"),
-                                        utc("2024-06-11 00:00"), "raw")
+        failed = vendor(fake.url).fetch(NVDA, Timeframe.DAY_1, *JUNE_6_TO_10, "raw")
     assert isinstance(failed, Failure)
     assert failed.failure().code == "rate_limited"
     assert "/v1/corporate-actions" in failed.failure().message
@@ -144,11 +148,8 @@ def test_a_split_explains_the_jump_at_the_first_pre_market_bar_of_its_ex_date() 
     # pre-market already trades at the new price: the split must act before 04:00, or the gate
     # takes the first pre-market bar for a bad tick and the regular open for a second split
     with fake_vendor() as fake:
-        fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_nvda_split_5m.json"))
-        fake.answer("/v1/corporate-actions", 200,
-                    payload("alpaca_corporate_actions_splits.json"))
-        bars = vendor(fake.url).fetch(NVDA, Timeframe.MINUTE_5, utc("2024-06-07 19:00"),
-                                      utc("2024-06-10 14:00"), "raw").unwrap()
+        bars = nvda_around_its_split(fake, "alpaca_bars_nvda_split_5m.json", Timeframe.MINUTE_5,
+                                     (utc("2024-06-07 19:00"), utc("2024-06-10 14:00")))
     frame, report = gate("alpaca", bars, open_calendar("XNYS"), DEFAULT_RULES)
     assert report.quarantined == ()
     assert len(frame) == 6
