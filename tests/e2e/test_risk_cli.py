@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from aitrader.adapters.calendars import open_calendar
+from aitrader.domain.market import Session
 from tests.e2e.conftest import Cli, read_csv, write_csv
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -382,3 +384,44 @@ def test_the_journal_keeps_a_trailing_stops_distance_and_the_oco_group_of_exit_l
     assert {cid: (o["trail_amount"] or None, o["oco_group"]) for cid, o in journaled.items()} == {
         cid: (exported[cid]["trail_amount"] or None, exported[cid]["oco_group"])
         for cid in journaled}
+
+
+def _zigzag_around_thanksgiving(tmp_path: Path) -> Path:
+    """15-minute bars of a regular session that zigzags all day (a crossing every few bars),
+    on each NYSE trading day from 2025-11-19 to 2025-12-03: Thanksgiving (11-27) is closed and
+    11-28 closes at 13:00."""
+    calendar = open_calendar("XNYS")
+    rows, wave = [], [0, 1, 2, 3, 4, 3, 2, 1]
+    for day in calendar.trading_days(datetime(2025, 11, 19).date(), datetime(2025, 12, 3).date()):
+        regular = next(w for w in calendar.sessions_on(day) if w.session is Session.REGULAR)
+        moment, k = regular.start, 0
+        while moment < regular.end:
+            price = 100.0 + wave[k % len(wave)]
+            rows.append([moment.isoformat(), f"{price:.2f}", f"{price + 0.2:.2f}",
+                         f"{price - 0.2:.2f}", f"{price:.2f}", "1000"])
+            moment, k = moment + timedelta(minutes=15), k + 1
+    return write_csv(tmp_path / "ZZ.csv", ("timestamp", "open", "high", "low", "close", "volume"),
+                     rows)
+
+
+def test_legacy_pdt_counts_exchange_trading_days_so_thanksgiving_does_not_open_the_window(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AITRADER_RISK__DAY_TRADING", "legacy_pdt")
+    monkeypatch.setenv("AITRADER_BROKER__FILL_AT", "close")
+    path = _zigzag_around_thanksgiving(tmp_path)
+    document = cli.backtest_json("--data", str(path), "--param", "fast=2", "--param", "slow=3",
+                                 "--cash", "20000")
+    _, trades = read_csv(cli.out_dir / "trades.csv")
+    days = open_calendar("XNYS").trading_days(datetime(2025, 11, 19).date(),
+                                               datetime(2025, 12, 3).date())
+    per_day = dict.fromkeys(days, 0)
+    for t in trades:
+        entry = datetime.fromisoformat(t["entry_ts"]).astimezone(NEW_YORK).date()
+        if entry == datetime.fromisoformat(t["exit_ts"]).astimezone(NEW_YORK).date():
+            per_day[entry] += 1
+    assert sum(per_day.values()) >= 6  # the policy had day trades to hold back
+    # no five consecutive trading days hold more than three day trades: counting weekdays, the
+    # window ending 12-01 would have reached back only to 11-25 (Thanksgiving in its place)
+    assert max(sum(per_day[d] for d in days[k:k + 5]) for k in range(len(days) - 4)) <= 3
+    assert refusals(cli, document["run_id"])
