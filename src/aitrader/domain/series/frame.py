@@ -123,7 +123,7 @@ class BarFrame:
         # the rest of what Bar checks is proved here on the floats, where it costs ~40 ns, not
         # on the Decimals (repr's shortest round-trip decimal orders exactly as the floats do,
         # so these comparisons decide the Decimal ones). A row that fails goes through Bar's
-        # own checks for their error. ~1.3 µs less a bar (two bars an order in a backtest).
+        # own checks for their error. 29.1k -> 24.6k instructions a bar (two an order).
         if low <= o <= h and low <= c <= h and 0 <= v < math.inf and ts_open < ts_close:
             return checked_bar(*parts)
         return Bar(*parts)

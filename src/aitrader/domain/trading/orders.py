@@ -231,7 +231,7 @@ class Order:
 
 # Order's slots set through their descriptors, as _successor does: the class is frozen (its
 # __setattr__ refuses), and object.__setattr__, which attrs' own __init__ goes through, costs
-# ~2.5x a descriptor's __set__ (a successor: ~6,900 -> ~2,700 instructions measured).
+# ~2.5x a descriptor's __set__ (try_move_to measured 13.8k -> 9.5k instructions with them).
 _new = object.__new__
 (_set_client_order_id, _set_intent, _set_created_at, _set_status, _set_filled_qty, _set_avg_px,
  _set_broker_order_id, _set_reason, _set_updated_at) = (
