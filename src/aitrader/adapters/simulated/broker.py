@@ -130,7 +130,7 @@ class SimulatedBroker(Broker):
             self._record(order, OrderStatus.REJECTED, at, f"{admitted.code}: {admitted.message}")
             return Failure(admitted)
         self._sequence += 1
-        accepted = self._record(order, _ACCEPTED, at, broker_order_id=f"sim-{self._sequence}")
+        accepted = self._record(order, _ACCEPTED, at, None, f"sim-{self._sequence}")
         if self._fill_at == "close" and order.intent.order_type is _MARKET:
             bar = self._last_bar[order.intent.symbol.value]
             price = slipped(self._slippage, order.side, bar.close)
@@ -301,7 +301,9 @@ class SimulatedBroker(Broker):
     ) -> Order:
         """Move order along the transition table (naming it broker_order_id when given), store
         it and queue the event."""
-        moved = _allowed(order.try_move_to(status, at, reason, broker_order_id))
+        moved = order.try_move_to(status, at, reason, broker_order_id)
+        if isinstance(moved, InvalidTransition):
+            raise _misstep(moved)
         self._store(moved)
         self._events.append(OrderEvent(moved.client_order_id, _EVENT_OF[status], at, reason, None,
                                        moved.broker_order_id))
@@ -316,7 +318,9 @@ class SimulatedBroker(Broker):
         quantity = intent.quantity if qty == intent.quantity.value else Quantity(qty)
         fill = Fill(f"{client_order_id}-1", client_order_id, symbol, intent.side, quantity,
                     price, Money(self._commission.commission(qty, px)), at)
-        filled = _allowed(order.try_fill(qty, px, at))
+        filled = order.try_fill(qty, px, at)
+        if isinstance(filled, InvalidTransition):
+            raise _misstep(filled)
         ticker = symbol.value
         position = self._positions.get(ticker) or Position(symbol)
         booked = self._positions[ticker] = position.apply(fill)
@@ -374,13 +378,12 @@ def _execution_order(found: tuple[datetime, int, str, Price]) -> tuple[datetime,
     return found[0], found[1]
 
 
-def _allowed(step: Order | InvalidTransition) -> Order:
-    """The order a step of the broker's own moved it to; the broker only takes steps the
-    transition table has, so an InvalidTransition here is a bug."""
-    if isinstance(step, InvalidTransition):
-        raise AssertionError(f"{step.client_order_id}: the broker moved it from "
-                             f"{step.current.value} to {step.requested.value}")
-    return step
+def _misstep(step: InvalidTransition) -> AssertionError:
+    """The error for a step of the broker's own the transition table refused: the broker only
+    takes steps the table has, so this is a bug. (Checked inline where a step is taken: a call
+    to unwrap each step was two calls more an order.)"""
+    return AssertionError(f"{step.client_order_id}: the broker moved it from "
+                          f"{step.current.value} to {step.requested.value}")
 
 
 def _unknown(client_order_id: str) -> BrokerError:

@@ -89,6 +89,8 @@ def match(intent: OrderIntent, bar: Bar, slippage: SlippageModel, *, triggered: 
 def slipped(slippage: SlippageModel, side: Side, price: Price) -> Price:
     """The price a market or stop order of side fills at when the market is at price (price
     itself when slippage leaves it where it is)."""
+    if not slippage.bps:  # as fill_price, which returns a price without slippage as it is
+        return price
     moved = slippage.fill_price(side, price.value)
     return price if moved is price.value else Price(moved)
 
