@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from returns.result import Failure, Success
 
 from aitrader.adapters.simulated import SimulatedBroker
+from aitrader.adapters.simulated.matching import SessionDates, session_date
 from aitrader.domain.market import Bar
 from aitrader.domain.trading import (
     TRANSITIONS,
@@ -25,7 +26,7 @@ from aitrader.domain.trading import (
     SlippageModel,
     TimeInForce,
 )
-from aitrader.domain.values import Price, Quantity, Side, Symbol
+from aitrader.domain.values import Price, Quantity, Side, Symbol, to_cents
 
 AAPL = Symbol("AAPL")
 MSFT = Symbol("MSFT")
@@ -353,6 +354,33 @@ def test_day_order_placed_after_the_close_belongs_to_the_next_session(
     assert status(broker, "day") is OrderStatus.ACCEPTED
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3 * 366 * 24 * 60), min_size=1, max_size=40),
+       st.sampled_from([1, 60, 3600, 6 * 3600 + 1]))
+def test_session_dates_remembered_between_bars_are_the_dates_found_bar_by_bar(
+    minutes: list[int], step: int,
+) -> None:
+    # closes on and around New York midnights, both DST changes and year ends included
+    start = datetime(2023, 1, 1, 4, 59, tzinfo=UTC)
+    dates = SessionDates()
+    for m in minutes:
+        for k in range(3):  # a few bars in a row, as a feed sends them
+            ts_close = start + timedelta(minutes=m, seconds=k * step, microseconds=k % 2)
+            closing = Bar(AAPL, ts_close - timedelta(minutes=1), ts_close, Price("1"),
+                          Price("1"), Price("1"), Price("1"), Decimal(1))
+            assert dates.of(closing) == session_date(closing)
+
+
+def test_a_bar_closing_at_new_york_midnight_belongs_to_the_day_it_ends() -> None:
+    dates = SessionDates()
+    midnight = datetime(2024, 3, 5, 5, 0, tzinfo=UTC)  # 00:00 New York (EST)
+    for ts_close, day in [(midnight - timedelta(minutes=1), 4), (midnight, 4),
+                          (midnight + timedelta(microseconds=1), 5), (midnight, 4)]:
+        closing = Bar(AAPL, ts_close - timedelta(minutes=1), ts_close, Price("1"), Price("1"),
+                      Price("1"), Price("1"), Decimal(1))
+        assert dates.of(closing) == date(2024, 3, day)
+
+
 # -- costs ------------------------------------------------------------------------------
 
 
@@ -366,6 +394,21 @@ def test_commission_combines_per_share_per_order_and_percent() -> None:
     assert event.fill is not None
     assert event.fill.commission.amount == Decimal("6.50")
     assert sim.account().unwrap().cash == Decimal("4993.50")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=0, max_value=100, allow_nan=False, allow_infinity=False),
+       st.decimals(min_value=Decimal("0.001"), max_value=10**6, places=3),
+       st.decimals(min_value=Decimal("0.0001"), max_value=10**5, places=4))
+def test_a_flat_fee_per_order_costs_exactly_what_the_full_formula_gives(
+    per_order: Decimal, qty: Decimal, price: Decimal,
+) -> None:
+    # the model takes a shortcut when the per-share and percent terms are zero
+    model = CommissionModel(per_order=per_order)
+    full = to_cents(model.per_share * qty + model.per_order + model.percent * qty * price
+                    / Decimal(100))
+    fee = model.commission(qty, price)
+    assert (fee, str(fee)) == (full, str(full))
 
 
 # -- admission rules -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Literal
 
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.simulated.matching import Execution, match, session_date
+from aitrader.adapters.simulated.matching import SessionDates, match, slipped
 from aitrader.adapters.simulated.rules import Exposure, exposure_increase, reference_price
 from aitrader.domain.market import Bar
 from aitrader.domain.trading import (
@@ -98,6 +98,7 @@ class SimulatedBroker(Broker):
         self._last_bar: dict[str, Bar] = {}
         self._exposure = Exposure()
         self._day: dict[str, date] = {}
+        self._dates = SessionDates()
         self._triggered: set[str] = set()
         self._trail: dict[str, Decimal] = {}  # trailing stops' current levels
         self._groups: dict[str, dict[str, None]] = {}  # open exit legs by oco_group
@@ -129,11 +130,11 @@ class SimulatedBroker(Broker):
             self._record(order, OrderStatus.REJECTED, at, f"{admitted.code}: {admitted.message}")
             return Failure(admitted)
         self._sequence += 1
-        accepted = self._record(order, _ACCEPTED, at, broker_order_id=f"sim-{self._sequence}")
+        accepted = self._record(order, _ACCEPTED, at, None, f"sim-{self._sequence}")
         if self._fill_at == "close" and order.intent.order_type is _MARKET:
             bar = self._last_bar[order.intent.symbol.value]
-            price = self._slippage.fill_price(order.side, bar.close.value)
-            return Success(self._fill(accepted, Execution(price, bar.ts_close)))
+            price = slipped(self._slippage, order.side, bar.close)
+            return Success(self._fill(accepted, price, bar.ts_close))
         self._rest(accepted, admitted)
         return Success(accepted)
 
@@ -179,7 +180,7 @@ class SimulatedBroker(Broker):
         waiting = self._open_by_symbol.get(symbol)
         if not waiting:
             return
-        today = session_date(bar)
+        today = self._dates.of(bar)
         orders = self._orders
         for client_order_id in list(waiting):
             if orders[client_order_id].intent.time_in_force is _DAY:
@@ -192,19 +193,19 @@ class SimulatedBroker(Broker):
             return
         # Fills go out in the order they execute (an open before a touch inside the bar), oldest
         # order first on a tie: fills are read in turn, and a trip must not exit before it enters.
-        found: list[tuple[datetime, int, str, Execution]] = []
+        found: list[tuple[datetime, int, str, Price]] = []
+        triggered = self._triggered
         for n, client_order_id in enumerate(waiting_ids):
-            order = orders[client_order_id]
-            result = match(order.intent, bar, self._slippage,
-                           triggered=client_order_id in self._triggered)
-            if result.triggered:
-                self._triggered.add(client_order_id)
-            if result.execution is not None:
-                found.append((result.execution.ts_event, n, client_order_id, result.execution))
+            execution, hit = match(orders[client_order_id].intent, bar, self._slippage,
+                                   triggered=client_order_id in triggered)
+            if hit:
+                triggered.add(client_order_id)
+            if execution is not None:
+                found.append((execution[1], n, client_order_id, execution[0]))
         if len(found) > 1:
-            found.sort(key=lambda f: (f[0], f[1]))
-        for _ts, _n, client_order_id, execution in found:
-            self._fill(orders[client_order_id], execution)
+            found.sort(key=_execution_order)
+        for at, _n, client_order_id, price in found:
+            self._fill(orders[client_order_id], price, at)
 
     def _match_with_groups(self, waiting_ids: list[str], bar: Bar) -> None:
         """Match when exit legs rest: only one leg of a group can fill. When several would,
@@ -213,20 +214,20 @@ class SimulatedBroker(Broker):
         the leg submitted first (the stop-loss: the conservative reading). Trailing stops
         move with the bar's best price after it is matched."""
         orders = self._orders
-        found: list[tuple[datetime, int, str, Execution]] = []
+        found: list[tuple[datetime, int, str, Price]] = []
         for n, client_order_id in enumerate(waiting_ids):
             order = orders[client_order_id]
-            result = match(order.intent, bar, self._slippage,
-                           triggered=client_order_id in self._triggered,
-                           stop=self._trail.get(client_order_id))
-            if result.triggered:
+            execution, hit = match(order.intent, bar, self._slippage,
+                                   triggered=client_order_id in self._triggered,
+                                   stop=self._trail.get(client_order_id))
+            if hit:
                 self._triggered.add(client_order_id)
-            if result.execution is not None:
-                found.append((result.execution.ts_event, n, client_order_id, result.execution))
-        for _ts, _n, client_order_id, execution in sorted(found, key=lambda f: (f[0], f[1])):
+            if execution is not None:
+                found.append((execution[1], n, client_order_id, execution[0]))
+        for at, _n, client_order_id, price in sorted(found, key=_execution_order):
             order = orders[client_order_id]
             if order.status.is_open:
-                self._fill(order, execution)
+                self._fill(order, price, at)
         for client_order_id, level in list(self._trail.items()):
             order = orders[client_order_id]
             if order.symbol != bar.symbol or not order.status.is_open:
@@ -300,24 +301,26 @@ class SimulatedBroker(Broker):
     ) -> Order:
         """Move order along the transition table (naming it broker_order_id when given), store
         it and queue the event."""
-        moved = _allowed(order.try_move_to(status, at, reason, broker_order_id))
+        moved = order.try_move_to(status, at, reason, broker_order_id)
+        if isinstance(moved, InvalidTransition):
+            raise _misstep(moved)
         self._store(moved)
-        self._events.append(OrderEvent(
-            moved.client_order_id, _EVENT_OF[status], at, reason=reason,
-            broker_order_id=moved.broker_order_id,
-        ))
+        self._events.append(OrderEvent(moved.client_order_id, _EVENT_OF[status], at, reason, None,
+                                       moved.broker_order_id))
         return moved
 
-    def _fill(self, order: Order, execution: Execution) -> Order:
-        """Fill what is left of order at the execution and book it into the account."""
-        qty, price, at = order.leaves_qty, execution.price, execution.ts_event
+    def _fill(self, order: Order, price: Price, at: datetime) -> Order:
+        """Fill what is left of order at price and book it into the account."""
+        qty, px = order.leaves_qty, price.value
         intent = order.intent
         client_order_id, symbol = order.client_order_id, intent.symbol
         # a whole order fills at once here: its intent's Quantity is the fill's
         quantity = intent.quantity if qty == intent.quantity.value else Quantity(qty)
         fill = Fill(f"{client_order_id}-1", client_order_id, symbol, intent.side, quantity,
-                    Price(price), Money(self._commission.commission(qty, price)), at)
-        filled = _allowed(order.try_fill(qty, price, at))
+                    price, Money(self._commission.commission(qty, px)), at)
+        filled = order.try_fill(qty, px, at)
+        if isinstance(filled, InvalidTransition):
+            raise _misstep(filled)
         ticker = symbol.value
         position = self._positions.get(ticker) or Position(symbol)
         booked = self._positions[ticker] = position.apply(fill)
@@ -325,10 +328,8 @@ class SimulatedBroker(Broker):
         self._exposure.traded(position.signed_qty, booked.signed_qty,
                               self._last_bar[ticker].close.value)
         self._store(filled)
-        self._events.append(OrderEvent(
-            client_order_id, _FILLED, at, fill=fill,
-            broker_order_id=filled.broker_order_id,
-        ))
+        self._events.append(OrderEvent(client_order_id, _FILLED, at, None, fill,
+                                       filled.broker_order_id))
         group = intent.oco_group
         if group is not None:  # the other legs of the group are canceled with this fill
             for sibling in list(self._groups.get(group, ())):
@@ -372,13 +373,17 @@ class SimulatedBroker(Broker):
                     del self._groups[group]
 
 
-def _allowed(step: Order | InvalidTransition) -> Order:
-    """The order a step of the broker's own moved it to; the broker only takes steps the
-    transition table has, so an InvalidTransition here is a bug."""
-    if isinstance(step, InvalidTransition):
-        raise AssertionError(f"{step.client_order_id}: the broker moved it from "
-                             f"{step.current.value} to {step.requested.value}")
-    return step
+def _execution_order(found: tuple[datetime, int, str, Price]) -> tuple[datetime, int]:
+    """Sort key of the fills one bar found: when they execute, then the order sent first."""
+    return found[0], found[1]
+
+
+def _misstep(step: InvalidTransition) -> AssertionError:
+    """The error for a step of the broker's own the transition table refused: the broker only
+    takes steps the table has, so this is a bug. (Checked inline where a step is taken: a call
+    to unwrap each step was two calls more an order.)"""
+    return AssertionError(f"{step.client_order_id}: the broker moved it from "
+                          f"{step.current.value} to {step.requested.value}")
 
 
 def _unknown(client_order_id: str) -> BrokerError:

@@ -34,6 +34,10 @@ class CommissionModel:
         """Commission for one fill of qty at price, rounded to cents (zero for zero qty)."""
         if qty == 0:
             return _ZERO
+        if not self.per_share and not self.percent:
+            # A fee per order only: the terms below add zeros to it, which change no value, so
+            # the cents are the same Decimal (~3.5 commissions an order, 4 operations less each).
+            return to_cents(self.per_order)
         raw = self.per_share * qty + self.per_order + self.percent * qty * price / _PERCENT
         return to_cents(raw)
 

@@ -45,7 +45,9 @@ class Fill:
     @property
     def cash_change(self) -> Decimal:
         """Cash moved by this fill: buys pay, sells receive, commission always costs."""
-        return -self.signed_qty * self.last_px.value - self.commission.amount
+        # self.signed_qty spelt out: a property call less, on every fill booked twice
+        return -(self.last_qty.value * self.side.sign) * self.last_px.value \
+            - self.commission.amount
 
 
 class EventKind(enum.Enum):

@@ -216,15 +216,23 @@ class Order:
         intent and creation time are this order's (already checked), the step was checked
         against the transition table by the caller, and filled_by keeps the filled quantity in
         range. An order changes several times in its life, so the checks showed in backtests."""
-        successor: Order = object.__new__(Order)
-        put = object.__setattr__  # the class is frozen: this is how attrs' own __init__ sets
-        put(successor, "client_order_id", self.client_order_id)
-        put(successor, "intent", self.intent)
-        put(successor, "created_at", self.created_at)
-        put(successor, "status", status)
-        put(successor, "filled_qty", filled_qty)
-        put(successor, "avg_px", avg_px)
-        put(successor, "broker_order_id", broker_order_id)
-        put(successor, "reason", reason)
-        put(successor, "updated_at", updated_at)
+        successor: Order = _new(Order)
+        _set_client_order_id(successor, self.client_order_id)
+        _set_intent(successor, self.intent)
+        _set_created_at(successor, self.created_at)
+        _set_status(successor, status)
+        _set_filled_qty(successor, filled_qty)
+        _set_avg_px(successor, avg_px)
+        _set_broker_order_id(successor, broker_order_id)
+        _set_reason(successor, reason)
+        _set_updated_at(successor, updated_at)
         return successor
+
+
+# Order's slots set through their descriptors, as _successor does: the class is frozen (its
+# __setattr__ refuses), and object.__setattr__, which attrs' own __init__ goes through, costs
+# ~2.5x a descriptor's __set__ (try_move_to measured 13.8k -> 9.5k instructions with them).
+_new = object.__new__
+(_set_client_order_id, _set_intent, _set_created_at, _set_status, _set_filled_qty, _set_avg_px,
+ _set_broker_order_id, _set_reason, _set_updated_at) = (
+    Order.__dict__[field.name].__set__ for field in attrs.fields(Order))

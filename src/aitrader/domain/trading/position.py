@@ -40,14 +40,15 @@ class Position:
 
     def apply(self, fill: Fill) -> Position:
         """Book a fill: extend, reduce, close or flip through flat; realize P&L on what closed."""
-        if fill.symbol is not self.symbol and fill.symbol != self.symbol:
-            raise ValueError(f"fill for {fill.symbol} applied to position in {self.symbol}")
-        qty, px = fill.signed_qty, fill.last_px.value
+        symbol = self.symbol
+        if fill.symbol is not symbol and fill.symbol != symbol:
+            raise ValueError(f"fill for {fill.symbol} applied to position in {symbol}")
+        qty, px = fill.last_qty.value * fill.side.sign, fill.last_px.value  # fill.signed_qty
         held = self.signed_qty
         commission = self.commission + fill.commission.amount
         if held == 0 or (held > 0) == (qty > 0):
-            return Position(self.symbol, held + qty, self.cost_basis + qty * px,
-                            self.realized_pnl, commission)
+            return Position(symbol, held + qty, self.cost_basis + qty * px, self.realized_pnl,
+                            commission)
         closed = min(abs(qty), abs(held))
         # A partial close takes its share of the cost basis, rounded to a fixed 1e-10 so every
         # later sum stays exact: realized + remaining cost always equals the cost it came from.
@@ -62,4 +63,4 @@ class Position:
             new_cost = self.cost_basis - closed_cost
         else:
             new_cost = remaining * px
-        return Position(self.symbol, remaining, new_cost, self.realized_pnl + realized, commission)
+        return Position(symbol, remaining, new_cost, self.realized_pnl + realized, commission)
