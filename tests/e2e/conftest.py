@@ -34,7 +34,7 @@ TRADES_HEADER = ["symbol", "direction", "entry_ts", "exit_ts", "quantity", "entr
                  "exit_px", "gross_pnl", "commission", "net_pnl", "return_pct"]
 ORDERS_HEADER = ["client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
                  "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
-                 "updated_at", "reason"]
+                 "updated_at", "reason", "trail_amount", "oco_group"]
 EQUITY_HEADER = ["ts", "equity", "cash"]
 
 
