@@ -137,7 +137,7 @@ class BulkWriter:
             if chunk[at::len(kept)].count(None) == rows:
                 del chunk[at::len(kept)]
                 del kept[at]
-        sql = _insert_sql(self._dialect, table, kept, (), rows) + upsert_clause(
+        sql = _insert_sql(self._dialect, table, kept, (), rows) + _upsert_clause(
             self._dialect, names, conflict)
         self._connection.exec_driver_sql(sql, tuple(chunk))
 
@@ -199,10 +199,10 @@ def _insert_sql(dialect: Dialect, table: sa.Table, names: Sequence[str],
         f"({', '.join(quote(name) for name in names)}) "
         "VALUES " + ", ".join([f"({', '.join(placeholder for _ in names)})"] * rows)
     )
-    return sql + upsert_clause(dialect, names, conflict)
+    return sql + _upsert_clause(dialect, names, conflict)
 
 
-def upsert_clause(dialect: Dialect, names: Sequence[str], conflict: Sequence[str]) -> str:
+def _upsert_clause(dialect: Dialect, names: Sequence[str], conflict: Sequence[str]) -> str:
     """' ON CONFLICT (conflict) DO UPDATE SET' each other name from excluded; '' if none."""
     if not conflict:
         return ""
