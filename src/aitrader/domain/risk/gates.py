@@ -12,6 +12,7 @@ from returns.result import Failure, Result, Success
 from aitrader.domain.audit import GateVerdict
 from aitrader.domain.market import Session
 from aitrader.domain.risk.state import TradingState
+from aitrader.domain.slotted import slot_init
 from aitrader.domain.trading import OrderIntent
 
 _ZERO = Decimal(0)
@@ -25,6 +26,7 @@ class RiskRejection:
     reason: str
 
 
+@slot_init
 @attrs.frozen
 class RiskContext:
     """What the gates know when they judge an intent: one symbol's position and price, the
