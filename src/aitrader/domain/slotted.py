@@ -18,8 +18,8 @@ constructor's checks where a caller has proved them (see Order._successor, check
 
 from __future__ import annotations
 
-import ast
 import linecache
+import re
 import types
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -43,26 +43,9 @@ def _descriptor(cls: type, name: str) -> Any:
     raise TypeError(f"{cls.__name__}.{name} has no slot")  # pragma: no cover
 
 
-class _SetattrToDescriptor(ast.NodeTransformer):
-    """`_setattr('name', value)` -> `_set_name(self, value)`; counts what it could not swap."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.left = 0
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        func, args = node.func, node.args
-        if not (isinstance(func, ast.Name) and func.id == "_setattr"):
-            return node
-        if (len(args) != 2 or node.keywords or not isinstance(args[0], ast.Constant)
-                or not isinstance(args[0].value, str)):
-            self.left += 1
-            return node
-        name = args[0].value
-        self.names.append(name)
-        return ast.Call(ast.Name(f"_set_{name}", ast.Load()),
-                        [ast.Name("self", ast.Load()), args[1]], [])
+# attrs' set calls, as it writes them in a frozen slotted class's __init__
+_SETATTR_CALL = re.compile(r"\b_setattr\('([A-Za-z_]\w*)', ")
+_BIND_SETATTR = "    _setattr = _cached_setattr_get(self)\n"
 
 
 def slot_init(cls: type[T]) -> type[T]:
@@ -70,32 +53,22 @@ def slot_init(cls: type[T]) -> type[T]:
     descriptors (apply above `@attrs.frozen`)."""
     init = cls.__init__
     code = init.__code__
-    source = "".join(linecache.getlines(code.co_filename))
-    if not _attrs_slotted(cls) or not source or init.__closure__ is not None:
+    if not _attrs_slotted(cls) or init.__closure__ is not None:
         return cls
-    tree = ast.parse(source)
-    defs = [node for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name == "__init__"]
-    if len(defs) != 1:
+    source = _function_source(code)
+    if source is None or source.count(_BIND_SETATTR) != 1:
         return cls
-    function = defs[0]
-    swap = _SetattrToDescriptor()
-    function = swap.visit(function)
-    body = [statement for statement in function.body if not _binds_setattr(statement)]
+    names = _SETATTR_CALL.findall(source)
     fields = {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
-    if swap.left or len(body) != len(function.body) - 1 or not set(swap.names) <= fields:
-        return cls
-    function.body = body
-    if any(isinstance(node, ast.Name) and node.id == "_setattr" for node in ast.walk(function)):
-        return cls
-    module = ast.fix_missing_locations(ast.Module([function], []))
+    text = _SETATTR_CALL.sub(r"_set_\1(self, ", source.replace(_BIND_SETATTR, ""))
+    if "_setattr" in text or not set(names) <= fields:
+        return cls  # a set attrs writes another way: keep attrs' __init__
     namespace = dict(init.__globals__)
     namespace.update({f"_set_{name}": _descriptor(cls, name).__set__ for name in fields})
     compiled: dict[str, Any] = {}
-    exec(compile(module, code.co_filename, "exec"), namespace, compiled)
+    exec(compile(text, code.co_filename, "exec"), namespace, compiled)  # attrs does the same
     fast: types.FunctionType = compiled["__init__"]
-    fast = types.FunctionType(fast.__code__, namespace, "__init__", init.__defaults__,
-                              init.__closure__)
+    fast = types.FunctionType(fast.__code__, namespace, "__init__", init.__defaults__)
     fast.__kwdefaults__ = init.__kwdefaults__
     fast.__qualname__, fast.__module__ = init.__qualname__, init.__module__
     fast.__annotations__ = init.__annotations__
@@ -105,12 +78,18 @@ def slot_init(cls: type[T]) -> type[T]:
     return cls
 
 
+def _function_source(code: types.CodeType) -> str | None:
+    """The source of the generated `def __init__` block (from linecache, where attrs keeps
+    it), or None when it is not there."""
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno - 1
+    if not 0 <= first < len(lines) or not lines[first].startswith("def __init__("):
+        return None
+    end = first + 1
+    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+        end += 1
+    return "".join(lines[first:end])
+
+
 def _attrs_slotted(cls: type) -> bool:
     return attrs.has(cls) and "__slots__" in cls.__dict__
-
-
-def _binds_setattr(statement: ast.stmt) -> bool:
-    """`_setattr = _cached_setattr_get(self)`: the bound object.__setattr__ attrs sets with."""
-    return (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
-            and statement.targets[0].id == "_setattr")
