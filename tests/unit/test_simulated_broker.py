@@ -411,6 +411,33 @@ def test_a_flat_fee_per_order_costs_exactly_what_the_full_formula_gives(
     assert (fee, str(fee)) == (full, str(full))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([Decimal(0), Decimal("0.005"), Decimal("0.00")]),
+       st.decimals(min_value=0, max_value=100, allow_nan=False, allow_infinity=False),
+       st.sampled_from([Decimal(0), Decimal("0.1"), Decimal("0.000")]),
+       st.decimals(min_value=Decimal("0.001"), max_value=10**6, places=3),
+       st.decimals(min_value=Decimal("0.0001"), max_value=10**5, places=4))
+def test_a_flat_commission_is_what_every_fill_of_the_model_costs(
+    per_share: Decimal, per_order: Decimal, percent: Decimal, qty: Decimal, price: Decimal,
+) -> None:
+    # the venue books flat() on each fill instead of asking commission(qty, price)
+    model = CommissionModel(per_share, per_order, percent)
+    fixed = model.flat()
+    assert (fixed is None) == bool(per_share or percent)
+    if fixed is not None:
+        fee = model.commission(qty, price)
+        assert (fixed, str(fixed)) == (fee, str(fee))
+    sim = SimulatedBroker(cash=Decimal(10**12), commission=model)
+    sim.observe(flat(0, "50"))
+    placed(sim, order("c", qty=str(max(1, int(qty)))))
+    sim.observe(flat(1, "50"))
+    [event] = sim.events()
+    assert event.fill is not None
+    expected = model.commission(event.fill.last_qty.value, event.fill.last_px.value)
+    assert (event.fill.commission.amount, str(event.fill.commission.amount)) == \
+        (expected, str(expected))
+
+
 # -- admission rules -------------------------------------------------------------------
 
 

@@ -80,6 +80,10 @@ class SimulatedBroker(Broker):
         if margin <= 0:
             raise ValueError(f"margin_multiplier must be positive, was {margin}")
         self._commission = commission
+        # Every fill of a fee-per-order-only model costs the same: its Money is built once
+        # (the commission and the Money were ~2 µs of each fill).
+        flat = commission.flat()
+        self._flat_fee = None if flat is None else Money(flat)
         self._slippage = slippage
         self._fill_at = fill_at
         self._allow_short = allow_short
@@ -182,12 +186,16 @@ class SimulatedBroker(Broker):
             return
         today = self._dates.of(bar)
         orders = self._orders
-        for client_order_id in list(waiting):
+        waiting_ids = list(waiting)
+        expired = False
+        for client_order_id in waiting_ids:
             if orders[client_order_id].intent.time_in_force is _DAY:
                 day = self._day.setdefault(client_order_id, today)
                 if today > day:
                     self._record(orders[client_order_id], OrderStatus.EXPIRED, bar.ts_open)
-        waiting_ids = list(self._open_by_symbol.get(symbol, ()))
+                    expired = True
+        if expired:  # (only an expiry changes the book)
+            waiting_ids = list(self._open_by_symbol.get(symbol, ()))
         if self._groups:
             self._match_with_groups(waiting_ids, bar)
             return
@@ -277,8 +285,12 @@ class SimulatedBroker(Broker):
                 f"(long net of open sells is {qty - increase})",
             )
         reference = reference_price(intent, bar)
-        cost = (increase * self._slippage.worst_price(reference)
-                + self._commission.upper_bound(qty, reference))
+        # worst_price is the reference itself without slippage, and upper_bound the flat fee
+        # when there is one (qty is an intent's: not zero): two calls less each, a buy an order
+        worst = self._slippage.worst_price(reference) if self._slippage.bps else reference
+        fee = self._flat_fee
+        cost = increase * worst + (
+            fee.amount if fee is not None else self._commission.upper_bound(qty, reference))
         power = self.buying_power()
         if cost > power:
             return BrokerError(
@@ -316,8 +328,9 @@ class SimulatedBroker(Broker):
         client_order_id, symbol = order.client_order_id, intent.symbol
         # a whole order fills at once here: its intent's Quantity is the fill's
         quantity = intent.quantity if qty == intent.quantity.value else Quantity(qty)
+        fee = self._flat_fee or Money(self._commission.commission(qty, px))  # qty is not zero
         fill = Fill(f"{client_order_id}-1", client_order_id, symbol, intent.side, quantity,
-                    price, Money(self._commission.commission(qty, px)), at)
+                    price, fee, at)
         filled = order.try_fill(qty, px, at)
         if isinstance(filled, InvalidTransition):
             raise _misstep(filled)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import attrs
 
 from aitrader.domain.market import require_utc
+from aitrader.domain.slotted import slot_init
 from aitrader.domain.values import Symbol
 
 
@@ -29,6 +30,7 @@ class RunManifest:
         require_utc(self.started_at, "started_at")
 
 
+@slot_init
 @attrs.frozen
 class GateVerdict:
     """One risk gate's verdict on one intent: passed, or refused with a rule code and reason."""
@@ -38,6 +40,7 @@ class GateVerdict:
     reason: str = ""
 
 
+@slot_init
 @attrs.frozen
 class Decision:
     """One decision on one symbol at one bar: inputs, signals, target, sizing and verdicts."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import attrs
 
+from aitrader.domain.slotted import slot_init, slot_setters
 from aitrader.domain.values import Price, Symbol, exact_decimal
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
@@ -22,6 +23,7 @@ def require_utc(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware UTC, was {value!r}")
 
 
+@slot_init
 @attrs.frozen
 class Bar:
     """A closed bar; ts_close is the moment it became knowable."""
@@ -79,4 +81,4 @@ def checked_bar(
 # and a descriptor's __set__ costs ~40 % of the object.__setattr__ attrs' __init__ goes through.
 _new = object.__new__
 (_set_symbol, _set_ts_open, _set_ts_close, _set_open, _set_high, _set_low, _set_close,
- _set_volume) = (Bar.__dict__[field.name].__set__ for field in attrs.fields(Bar))
+ _set_volume) = slot_setters(Bar)

@@ -9,10 +9,12 @@ from decimal import Decimal
 import attrs
 
 from aitrader.domain.market import require_utc
+from aitrader.domain.slotted import slot_init
 from aitrader.domain.trading.orders import OrderStatus
 from aitrader.domain.values import Money, Price, Quantity, Side, Symbol
 
 
+@slot_init
 @attrs.frozen
 class Fill:
     """An execution: last_qty units at last_px, unique by trade_id."""
@@ -69,6 +71,7 @@ class EventKind(enum.Enum):
 _FILL_KINDS = frozenset({EventKind.FILLED, EventKind.PARTIALLY_FILLED})
 
 
+@slot_init
 @attrs.frozen
 class OrderEvent:
     """A fact a broker reported about an order."""

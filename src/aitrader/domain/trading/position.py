@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import attrs
 
+from aitrader.domain.slotted import slot_init
 from aitrader.domain.trading.fills import Fill
 from aitrader.domain.values import Symbol
 
@@ -13,6 +14,7 @@ _ZERO = Decimal(0)
 _COST_STEP = Decimal("1e-10")
 
 
+@slot_init
 @attrs.frozen
 class Position:
     """Signed quantity (negative is short); cost_basis is signed_qty times the average entry."""
