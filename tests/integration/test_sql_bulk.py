@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aitrader.adapters.sql import SqlJournal, rows, tables
-from aitrader.adapters.sql.bulk import BulkWriter
+from aitrader.adapters.sql.bulk import BulkWriter, _sqlite_timestamp, _sqlite_timestamps
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest
 from aitrader.domain.values import Symbol
 
@@ -131,3 +131,15 @@ def test_values_shared_by_every_row_are_bound_once_and_read_back_per_row() -> No
 
     assert [tuple(row) for row in stored] == [
         (k, "same", 7, None, ["1", "1.0", "1"][k % 3]) for k in range(513)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.datetimes(timezones=st.just(UTC)), max_size=20))
+@example([datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)])
+@example([datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=UTC)])
+def test_timestamps_written_at_once_are_those_written_one_by_one(
+    instants: list[datetime],
+) -> None:
+    assert _sqlite_timestamps(instants) == [
+        instant.isoformat(" ", "microseconds")[:26] for instant in instants]
+    assert _sqlite_timestamps(instants) == list(map(_sqlite_timestamp, instants))
