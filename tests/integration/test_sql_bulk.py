@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aitrader.adapters.sql import SqlJournal, rows, tables
-from aitrader.adapters.sql.bulk import BulkWriter
+from aitrader.adapters.sql.bulk import BulkWriter, _sqlite_timestamp, _sqlite_timestamps
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest
 from aitrader.domain.values import Symbol
 
@@ -112,3 +112,34 @@ def test_text_with_tabs_newlines_and_backslashes_reads_back_exactly(journal_url:
 
     assert journal.decisions(run_id).unwrap() == tuple(written)
     journal.close()
+
+
+def test_values_shared_by_every_row_are_bound_once_and_read_back_per_row() -> None:
+    engine = sa.create_engine("sqlite://")
+    table = sa.Table("shared", sa.MetaData(), sa.Column("k", sa.Integer, primary_key=True),
+                     sa.Column("same", sa.String), sa.Column("flag", sa.Integer),
+                     sa.Column("empty", sa.String), sa.Column("v", sa.String))
+    table.create(engine)
+    # "same", flag and empty hold one value in every row (of 513: two statements); v holds
+    # equal values (1 == 1.0 == True) of types SQLite stores differently, so each is bound
+    written = [(k, "same", 7, None, [1, 1.0, True][k % 3]) for k in range(513)]
+
+    with engine.begin() as connection:
+        BulkWriter(connection).insert(table, ("k", "same", "flag", "empty", "v"), written)
+        stored = connection.exec_driver_sql("SELECT * FROM shared ORDER BY k").all()
+    engine.dispose()
+
+    assert [tuple(row) for row in stored] == [
+        (k, "same", 7, None, ["1", "1.0", "1"][k % 3]) for k in range(513)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.datetimes(timezones=st.just(UTC)), max_size=20))
+@example([datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)])
+@example([datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=UTC)])
+def test_timestamps_written_at_once_are_those_written_one_by_one(
+    instants: list[datetime],
+) -> None:
+    assert _sqlite_timestamps(instants) == [
+        instant.isoformat(" ", "microseconds")[:26] for instant in instants]
+    assert _sqlite_timestamps(instants) == list(map(_sqlite_timestamp, instants))
