@@ -16,18 +16,40 @@ other, so how the records are cut into batches (and the curve into chunks) canno
 Free text (sizing values, reasons) is hashed as its repr, so no separator inside it can make
 two different records read alike. Moments are microseconds since the epoch: the instant.
 
-Measured on the records of a 200k-bar benchmark run replayed into a RunDigest (callgrind
-instructions an order; timeit, min of repeats): ~137k -> ~86k instructions, ~12 -> ~9 µs.
+Some text is said once and then referred to, which leaves every field of every record covered
+(the record's own text or the one it refers to, earlier in the same stream, holds it) and the
+encoding a function of the records alone, not of batches or of which objects they share:
+- a decision whose shape (signal names, sizing keys, verdicts) equals the previous decision's
+  writes "=" for it, any other "+" and its text;
+- an order's later states whose start of line (intent, creation time) would read as the
+  previous state's start with "o|#<number>|" instead of "O|#<number>|..." (~80 bytes).
+
+Measured on the records of a 200k-bar benchmark run replayed into a RunDigest
+(bench/bench_digest.py; callgrind instructions an order, the replay against none; timeit, min
+of alternating replays): ~137k -> ~106k -> ~82k instructions, ~12 -> ~10.4 -> ~8.4 µs.
 - Each byte is hashed once: the previous version fed decisions, orders and fills to both
-  digests; SHA-256 here runs at ~1.5 ns a byte.
-- A float's shortest repr costs ~600 ns (dtoa); its 8 bytes into an array ~30 ns.
+  digests; SHA-256 here runs at ~1 ns a byte (SHA extensions; callgrind counts the software
+  path's ~28 instructions a byte).
+- A float's shortest repr costs ~600 ns (dtoa); its 8 bytes into an array ~30 ns. Floats held
+  in a list and made an array once a batch (np.array) measured ~5 % less time in decisions
+  alone but ~0.6k more instructions an order and no less time over all records (numpy probes
+  each element's type): not kept.
 - A moment's microseconds cost ~0.7 µs against ~1.3-2.3 µs for its isoformat, once per
   distinct moment (a step's records share theirs); moments kept as int64 in an array instead
   of text measured 12 % more instructions: a method call costs more than formatting an int.
+  Only the last moment is remembered: a memo of the last 64 cost ~7k instructions an order
+  more (hashing a new moment, storing it, clearing), and a decision's moment is always new.
 - An order's states share their intent and creation time: their text is made once an order.
+- A decision's shape: verdicts' text and the sizing mapping's repr were ~1.3 and ~1 µs of its
+  ~5.5; a tuple compare (in C, by identity first: the passed verdicts are shared records)
+  ~0.3 µs. The sizing values joined by a separator after a check that none holds it (repr as
+  the fallback) measured as many instructions as the repr of their tuple: not kept.
 - Encoding a batch column by column at hash time (map/attrgetter/zip in C over records held
   back) measured no fewer instructions and more time than these per-record f-strings: the
-  per-field conversions dominate, and passes over records held back miss the cache.
+  per-field conversions dominate, and passes over records held back miss the cache; a record's
+  fields through one dotted attrgetter and "|".join(map(str, ...)) cost ~3x its f-string.
+- marshal or pickle of a record's mapping would be C all through, but their bytes depend on
+  objects' interning and sharing (marshal's interned flag, pickle's memo): not the data alone.
 """
 
 from __future__ import annotations
@@ -42,7 +64,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from aitrader.domain.audit import Decision
+from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.trading import Fill, Order, OrderEvent, OrderIntent
 
 _BATCH = 512  # lines held before they are hashed
@@ -62,30 +84,30 @@ class RunDigest:
         self._curve_ts = hashlib.sha256()
         self._curve = hashlib.sha256()
         self._refs: dict[str, str] = {}  # client_order_id -> "#<its sequence number>"
-        # client_order_id -> (intent, created_at, the start of its lines they make), while the
-        # order is open: its states share both (frozen) objects, and formatting them was ~8 %
-        # of the digest's instructions; the text is built again for any other object
-        self._heads: dict[str, tuple[OrderIntent, datetime, str]] = {}
+        # client_order_id -> (intent, created_at, the start of line they make, its short form),
+        # while the order is open: its states share both (frozen) objects, and formatting them
+        # was ~8 % of the digest's instructions; the text is built again for any other object.
+        # An order's first line starts with the whole text, a later line whose start would
+        # read the same with the short form "o|#<number>|" (~80 bytes fewer to hash).
+        self._heads: dict[str, tuple[OrderIntent, datetime, str, str]] = {}
         # Not hashed yet, in order: lines of each stream, float fields.
         self._decided_lines: list[str] = []
         self._event_lines: list[str] = []
         self._float_fields = array("d")
         self._decided_hashed = 0  # lines of the first stream hashed so far
-        # Moments as hashed, remembered: a step's records share theirs (decision, created_at,
+        # The last moment as hashed: a step's records share theirs (decision, created_at,
         # fill). Callers test `moment is self._last_moment` first and skip the call.
-        self._texts: dict[datetime, str] = {}
         self._last_moment: datetime | None = None
         self._last_text = ""
+        # the last decision's signal names, sizing keys and verdicts (see decision)
+        self._last_shape: tuple[tuple[str, ...], tuple[str, ...], tuple[GateVerdict, ...]] = \
+            ((), (), ())
 
     def _text_of(self, moment: datetime) -> str:
         """Microseconds since the epoch: the instant, whatever zone it is written in."""
-        if moment is self._last_moment:
+        if moment == self._last_moment:  # the same instant, another object
             return self._last_text
-        text = self._texts.get(moment)
-        if text is None:
-            if len(self._texts) >= 64:
-                self._texts.clear()
-            text = self._texts[moment] = str((moment - _EPOCH) // _MICROSECOND)
+        text = str((moment - _EPOCH) // _MICROSECOND)
         self._last_moment, self._last_text = moment, text
         return text
 
@@ -119,16 +141,27 @@ class RunDigest:
         floats.append(d.target_exposure)
         floats.append(d.previous_exposure)
         floats.extend(d.signals.values())  # their names (identifiers) are in the line
-        # free text (sizing values, reasons) as its repr: no separator inside it can make
-        # two different records read alike
-        verdicts = ",".join([f"{v.rule}:{v.passed}:{v.reason!r}" for v in d.verdicts])
+        # A decision's shape (signal names, sizing keys, verdicts) is most often its
+        # predecessor's: the same names, the sizer's keys, the same shared passed verdicts.
+        # Compared as a tuple (equal records compare in C, identical ones by identity), a
+        # shape like the last one is hashed as "=", any other as "+" and its text.
+        shape = (tuple(d.signals), tuple(d.sizing), d.verdicts)
+        if shape == self._last_shape:
+            shown = "="
+        else:
+            # verdicts' `passed` as an int: equal verdicts (True == 1) read alike
+            verdicts = ",".join([f"{v.rule}:{v.passed:d}:{v.reason!r}" for v in d.verdicts])
+            shown = f"+{','.join(shape[0])}|{shape[1]!r}|{verdicts}"
+            self._last_shape = shape
         ref = "-" if d.client_order_id is None else self._refs[d.client_order_id]
         ts = self._last_text if d.ts is self._last_moment else self._text_of(d.ts)
         lines = self._decided_lines
-        # `!s` on Decimals: same text as the default format, a fraction of the cost
+        # `!s` on Decimals: same text as the default format, a fraction of the cost; free
+        # text (sizing values, reasons) as its repr: no separator inside it can make two
+        # different records read alike
         lines.append(
-            f"D|{d.seq}|{ts}|{d.symbol.value}|{d.close!s}|{','.join(d.signals)}|"
-            f"{d.current_qty!s}|{d.target_qty!s}|{d.sizing!r}|{verdicts}|{d.action}|{ref}\n")
+            f"D|{d.seq}|{ts}|{d.symbol.value}|{d.close!s}|{d.current_qty!s}|"
+            f"{d.target_qty!s}|{shown}|{tuple(d.sizing.values())!r}|{d.action}|{ref}\n")
         if len(lines) >= self._batch:
             self._hash_pending()
 
@@ -138,15 +171,18 @@ class RunDigest:
         at = o.created_at
         known = self._heads.get(cid)
         if known is not None and known[0] is i and known[1] is at:
-            head = known[2]
+            head = known[3]
         else:
             ts = self._last_text if at is self._last_moment else self._text_of(at)
+            ref = self._refs[cid]
             # enum `_value_` is the member's value without the descriptor lookup of `.value`
-            head = (f"O|{self._refs[cid]}|{i.symbol.value}|{i.side._value_}|"
+            full = (f"O|{ref}|{i.symbol.value}|{i.side._value_}|"
                     f"{i.quantity.value!s}|{i.order_type._value_}|{i.time_in_force._value_}|"
                     f"{i.limit_price!s}|{i.stop_price!s}|{i.extended_hours}|"
                     f"{i.reference_price!s}|{i.trail_amount!s}|{i.oco_group!r}|{ts}|")
-            self._heads[cid] = (i, at, head)
+            short = f"o|{ref}|"
+            head = short if known is not None and known[2] == full else full
+            self._heads[cid] = (i, at, full, short)
         status = o.status
         if status.is_terminal:
             del self._heads[cid]
