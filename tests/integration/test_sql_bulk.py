@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -114,12 +115,19 @@ def test_text_with_tabs_newlines_and_backslashes_reads_back_exactly(journal_url:
     journal.close()
 
 
-def test_values_shared_by_every_row_are_bound_once_and_read_back_per_row() -> None:
+def _in_memory_table(name: str, *columns: sa.Column[Any]) -> tuple[sa.Engine, sa.Table]:
+    """A keyed table of columns in a fresh in-memory SQLite database."""
     engine = sa.create_engine("sqlite://")
-    table = sa.Table("shared", sa.MetaData(), sa.Column("k", sa.Integer, primary_key=True),
-                     sa.Column("same", sa.String), sa.Column("flag", sa.Integer),
-                     sa.Column("empty", sa.String), sa.Column("v", sa.String))
+    table = sa.Table(name, sa.MetaData(), sa.Column("k", sa.Integer, primary_key=True),
+                     *columns)
     table.create(engine)
+    return engine, table
+
+
+def test_values_shared_by_every_row_read_back_per_row() -> None:
+    engine, table = _in_memory_table(
+        "shared", sa.Column("same", sa.String), sa.Column("flag", sa.Integer),
+        sa.Column("empty", sa.String), sa.Column("v", sa.String))
     # "same", flag and empty hold one value in every row (of 513: two statements); v holds
     # equal values (1 == 1.0 == True) of types SQLite stores differently, so each is bound
     written = [(k, "same", 7, None, [1, 1.0, True][k % 3]) for k in range(513)]
@@ -143,3 +151,29 @@ def test_timestamps_written_at_once_are_those_written_one_by_one(
     assert _sqlite_timestamps(instants) == [
         instant.isoformat(" ", "microseconds")[:26] for instant in instants]
     assert _sqlite_timestamps(instants) == list(map(_sqlite_timestamp, instants))
+
+
+def test_only_equal_strs_and_ints_of_one_type_are_bound_once() -> None:
+    engine, table = _in_memory_table(
+        "bound", sa.Column("s", sa.String), sa.Column("i", sa.Integer),
+        sa.Column("f", sa.Float), sa.Column("mixed", sa.String))
+    statements: list[tuple[str, tuple[object, ...]]] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def seen(_conn: object, _cursor: object, statement: str, parameters: tuple[object, ...],
+             _context: object, _many: bool) -> None:
+        if statement.startswith("INSERT"):
+            statements.append((statement, parameters))
+
+    # s and i are the same str and int in every row: bound once each; f is the same float
+    # (0.0 == -0.0: floats are never shared) and mixed holds 1 and True: bound per row
+    written = [(k, "x", 5, 0.0, [1, True][k % 2]) for k in range(4)]
+    with engine.begin() as connection:
+        BulkWriter(connection).insert(table, ("k", "s", "i", "f", "mixed"), written)
+    engine.dispose()
+
+    [(sql, parameters)] = statements
+    assert sql.count("?1") == sql.count("?2") == 4
+    assert "?3" not in sql
+    assert set(parameters[:2]) == {"x", 5}
+    assert len(parameters) == 2 + 4 * 3

@@ -60,7 +60,10 @@ def slot_init(cls: type[T]) -> type[T]:
         return cls
     names = _SETATTR_CALL.findall(source)
     fields = {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
-    text = _SETATTR_CALL.sub(r"_set_\1(self, ", source.replace(_BIND_SETATTR, ""))
+    # at attrs' own line numbers (the removed line left blank): tracebacks, inspect and pdb
+    # read the generated script attrs put in linecache under this file name
+    text = "\n" * (code.co_firstlineno - 1) + _SETATTR_CALL.sub(
+        r"_set_\1(self, ", source.replace(_BIND_SETATTR, "\n"))
     if "_setattr" in text or not set(names) <= fields:
         return cls  # a set attrs writes another way: keep attrs' __init__
     namespace = dict(init.__globals__)
