@@ -59,7 +59,8 @@ def slot_init(cls: type[T]) -> type[T]:
     if source is None or source.count(_BIND_SETATTR) != 1:
         return cls
     names = _SETATTR_CALL.findall(source)
-    fields = {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
+    record: type = cls  # attrs.fields' stubs take a plain type, not a type[T]
+    fields = {field.name for field in attrs.fields(record)}
     # at attrs' own line numbers (the removed line left blank): tracebacks, inspect and pdb
     # read the generated script attrs put in linecache under this file name
     text = "\n" * (code.co_firstlineno - 1) + _SETATTR_CALL.sub(

@@ -285,11 +285,9 @@ class SimulatedBroker(Broker):
                 f"(long net of open sells is {qty - increase})",
             )
         reference = reference_price(intent, bar)
-        # worst_price is the reference itself without slippage, and upper_bound the flat fee
-        # when there is one (qty is an intent's: not zero): two calls less each, a buy an order
-        worst = self._slippage.worst_price(reference) if self._slippage.bps else reference
+        # upper_bound is the flat fee when there is one (qty is an intent's: not zero)
         fee = self._flat_fee
-        cost = increase * worst + (
+        cost = increase * self._slippage.worst_price(reference) + (
             fee.amount if fee is not None else self._commission.upper_bound(qty, reference))
         power = self.buying_power()
         if cost > power:

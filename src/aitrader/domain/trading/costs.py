@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
-from aitrader.domain.values import CENT, PRICE_TICK, Side, exact_decimal, to_cents
+from aitrader.domain.values import PRICE_TICK, Side, exact_decimal, to_cents
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -37,9 +37,8 @@ class CommissionModel:
             return _ZERO
         if not self.per_share and not self.percent:
             # A fee per order only: the terms below add zeros to it, which change no value, so
-            # the cents are the same Decimal (~3.5 commissions an order, 4 operations less each;
-            # to_cents spelt out: a call less each).
-            return self.per_order.quantize(CENT, rounding=ROUND_HALF_EVEN)
+            # the cents are the same Decimal (~3.5 commissions an order, 4 operations less each).
+            return to_cents(self.per_order)
         raw = self.per_share * qty + self.per_order + self.percent * qty * price / _PERCENT
         return to_cents(raw)
 
