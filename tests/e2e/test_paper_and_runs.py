@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -187,6 +188,28 @@ def test_an_unreachable_journal_fails_the_run_without_showing_its_password(cli: 
     line = result.error_line()
     assert "journal" in line
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_a_run_whose_records_the_journal_refuses_ends_failed_with_none_of_them(
+    cli: Cli,
+) -> None:
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    with sqlite3.connect(cli.db_path) as db:  # a journal that takes everything but fills
+        db.execute("CREATE TRIGGER refuse_fills BEFORE INSERT ON fills "
+                   "BEGIN SELECT RAISE(ABORT, 'fills refused'); END")
+
+    result = cli.backtest("--symbols", "AAPL", "--quiet")
+
+    assert result.code == 1
+    assert "fills refused" in result.error_line()
+    shown = cli.runs("show", cli.journaled_runs()[0]["run_id"], "--json")
+    assert shown.code == 0, shown.stderr
+    run = shown.json()
+    assert run["status"] == "failed"
+    assert "fills refused" in run["metrics"]["error"]
+    with sqlite3.connect(cli.db_path) as db:  # not one of the run's records, not some
+        assert db.execute("SELECT count(*) FROM decisions").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (0,)
 
 
 def test_runs_list_on_an_unreachable_journal_fails_without_showing_its_password(

@@ -197,6 +197,36 @@ def test_a_flush_writes_with_the_collector_paused_and_resumes_it_even_when_it_fa
     journal.close()
 
 
+def test_a_run_whose_records_cannot_be_written_ends_failed_not_running(
+    journal: SqlJournal,
+) -> None:
+    ok(journal.start_run(manifest()))
+    journal.record_decision("run-1", decision(1))
+    journal.record_event("run-1", 1, fill_event("t-1"))
+    journal.record_event("run-1", 2, fill_event("t-1"))  # the same trade id twice
+
+    assert error(journal.finish_run(summary())).code == "conflict"
+    ended = ok(journal.run("run-1")).summary
+    assert ended is not None
+    assert (ended.status, ended.digest, ended.finished_at) == ("failed", "", summary().finished_at)
+    assert str(ended.metrics["error"]).startswith("conflict: journal ")
+    assert "cannot finish run 'run-1'" in str(ended.metrics["error"])
+    assert ok(journal.decisions("run-1")) == ()  # none of the run's records, not some
+    assert ok(journal.fills("run-1")) == ()
+
+
+def test_a_failed_finish_keeps_its_records_and_a_later_finish_writes_them(
+    journal: SqlJournal,
+) -> None:
+    journal.record_decision("late", decision(1))
+
+    assert error(journal.finish_run(summary("late"))).code == "conflict"  # no such run yet
+    ok(journal.start_run(manifest("late")))
+    ok(journal.finish_run(summary("late")))
+    assert ok(journal.run("late")).summary == summary("late")
+    assert ok(journal.decisions("late")) == (decision(1),)
+
+
 def test_a_failed_flush_keeps_its_records_for_a_retry(journal: SqlJournal) -> None:
     journal.record_decision("late", decision(1))
 

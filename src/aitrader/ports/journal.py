@@ -47,7 +47,8 @@ class Journal(Protocol):
         ...
 
     def finish_run(self, summary: RunSummary) -> Result[None, JournalError]:
-        """Flush, then record how the run ended."""
+        """Flush, then record how the run ended. If the buffered records cannot be written,
+        none is, and the run is recorded as failed (with why) where the database allows."""
         ...
 
     def runs(self, limit: int) -> Result[Sequence[RunInfo], JournalError]:

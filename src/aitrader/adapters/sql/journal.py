@@ -143,9 +143,29 @@ class SqlJournal(Journal):
         except _UnknownRunError as exc:
             return Failure(self._unknown(exc.run_id))
         except SQLAlchemyError as exc:
-            return Failure(self._error(exc, f"cannot finish run {summary.run_id!r}"))
+            error = self._error(exc, f"cannot finish run {summary.run_id!r}")
+            self._mark_failed(summary, error)
+            return Failure(error)
         self._clear_buffer()
         return Success(None)
+
+    def _mark_failed(self, summary: RunSummary, error: JournalError) -> None:
+        """The run's records could not be written (the transaction wrote none of them): say so
+        on its row, in a transaction of its own, so the run does not read as still running.
+        The records stay buffered, so a later finish_run can still write them and its status.
+        If the database refuses this too, the row stays as it was; the caller reports why."""
+        failed = RunSummary(
+            run_id=summary.run_id, status="failed", bars=summary.bars, digest="",
+            decisions_digest="", finished_at=summary.finished_at,
+            metrics={"error": f"{error.code}: {error.message}"})
+        runs = tables.runs
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(runs.update().where(runs.c.run_id == summary.run_id)
+                                   .values(rows.summary_values(failed)))
+        except SQLAlchemyError as exc:
+            log.warning("journal.mark_failed_failed", url=self._url, run_id=summary.run_id,
+                        error=driver_message(exc, self._engine.url))
 
     def runs(self, limit: int) -> Result[Sequence[RunInfo], JournalError]:
         runs = tables.runs
