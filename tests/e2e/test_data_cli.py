@@ -353,3 +353,11 @@ def test_a_backtest_on_a_file_quarantines_a_weekend_bar_under_its_run_and_says_s
                            ).fetchall()
     assert [(run, symbol, ts[:10], reason) for run, symbol, ts, reason in found] \
         == [(outcome.json()["run_id"], "ABC", "2010-01-09", "outside every session")]
+
+
+def test_a_max_age_beyond_any_clock_is_never_stale_not_a_crash(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(5, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json",
+                  "--max-age", "1e300")  # finite seconds, but beyond a float in nanoseconds
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.json()["reports"][0]["stale"] is False

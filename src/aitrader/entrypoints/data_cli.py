@@ -11,6 +11,7 @@ import math
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -165,7 +166,8 @@ def _rules(config: Config, max_age: float | None = None) -> GateRules:
         return rules
     if not (math.isfinite(max_age) and max_age > 0):
         raise UserError(f"--max-age must be a positive number of seconds, was {max_age}")
-    return attrs.evolve(rules, max_age_ns=int(max_age * 1e9))
+    # Exact: max_age * 1e9 would overflow a float for ages a float of seconds still holds.
+    return attrs.evolve(rules, max_age_ns=int(Decimal(max_age) * 1_000_000_000))
 
 
 def _now(config: Config) -> datetime:
