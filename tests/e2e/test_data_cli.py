@@ -361,3 +361,28 @@ def test_a_max_age_beyond_any_clock_is_never_stale_not_a_crash(cli: Cli, tmp_pat
                   "--max-age", "1e300")  # finite seconds, but beyond a float in nanoseconds
     assert outcome.code == 0, outcome.stderr
     assert outcome.json()["reports"][0]["stale"] is False
+
+
+@pytest.mark.parametrize("command", ["gaps", "compare", "fetch"])
+@pytest.mark.parametrize("problem", ["corrupt", "timeframe", "symbol"])
+def test_bad_local_data_is_bad_input_exit_2_as_in_a_backtest(cli: Cli, tmp_path: Path,
+                                                             command: str, problem: str) -> None:
+    rows = daily_rows(10, start=date(2024, 7, 8))
+    if problem == "corrupt":
+        rows[3][2] = "abc"  # a high that is no number, on line 5
+    path = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, rows)
+    symbol = "ABC" if problem == "symbol" else "XYZ"
+    extra = ("--timeframe", "5m") if problem == "timeframe" else ()
+    span = ("--start", "2024-07-08", "--end", "2024-07-19", "--data", str(path), *extra)
+    if command == "gaps":
+        outcome = cli("data", "gaps", "--symbols", symbol, *span)
+    elif command == "compare":
+        outcome = cli("data", "compare", "--vendors", "files,sample", "--symbol", symbol, *span)
+    else:
+        outcome = cli("data", "fetch", "--vendor", "files", "--symbols", symbol, *span,
+                      "--journal", cli.journal_url)
+    assert outcome.code == 2, outcome.stderr
+    line = outcome.error_line()
+    assert ("XYZ.csv line 5" in line) if problem == "corrupt" else (symbol in line)
+    backtest = cli.backtest("--symbols", symbol, *span)  # the same data, the same verdict
+    assert backtest.code == 2, backtest.stderr

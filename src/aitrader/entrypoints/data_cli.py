@@ -51,6 +51,7 @@ from aitrader.entrypoints.container import (
 )
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start
+from aitrader.entrypoints.session import _UNREACHABLE as UNREACHABLE
 from aitrader.entrypoints.session import (
     RunFailedError,
     UserError,
@@ -59,6 +60,7 @@ from aitrader.entrypoints.session import (
 )
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.calendar import Calendar
+from aitrader.ports.errors import MarketDataError
 from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
@@ -143,6 +145,15 @@ def _chain(config: Config, spec: str) -> VendorChain:
         raise UserError(f"--vendor: {error}") from None
 
 
+def _failed(error: MarketDataError) -> Exception:
+    """Exit 1 when the data could not be had (a vendor unreachable, rate-limited or timing
+    out, the cache unusable); exit 2 for bad input (a corrupt file, a symbol or timeframe no
+    source has, a missing key), as a backtest on the same data decides."""
+    if error.code in UNREACHABLE:
+        return RunFailedError(error.message)
+    return UserError(error.message)
+
+
 def _store(config: Config) -> BarStore:
     try:
         return open_bar_store(config.journal.url)
@@ -222,7 +233,7 @@ def fetch(
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
+            raise _failed(loaded.failure())
         frame = loaded.unwrap()
         used = source.used[-1]
         written = store.write_bars(used.vendor, frame)
@@ -286,7 +297,7 @@ def validate(
         for symbol in _symbols(symbols):
             fetched = chain.fetch(symbol, _timeframe(cfg), first, last, cfg.vendors.adjustment)
             if not isinstance(fetched, Success):
-                raise RunFailedError(fetched.failure().message)
+                raise _failed(fetched.failure())
             name, answer = fetched.unwrap()
             reports.append(gate(name, answer, cal, rules)[1])
     recorded = _store(cfg).record_quarantine(None, reports)
@@ -328,7 +339,7 @@ def gaps(
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
+            raise _failed(loaded.failure())
         results.append((symbol, fill_gaps(loaded.unwrap(), expected, chain,
                                           cfg.vendors.adjustment, cal, rules)))
     if as_json:
@@ -406,7 +417,7 @@ def compare(
     for name in names:
         loaded = _source(cfg, name, None).bars(sym, _timeframe(cfg), first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
+            raise _failed(loaded.failure())
         frames.append(loaded.unwrap())
     result = compare_frames(names[0], frames[0], names[1], frames[1], tolerance,
                             volume_tolerance)
