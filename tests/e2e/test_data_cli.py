@@ -386,3 +386,13 @@ def test_bad_local_data_is_bad_input_exit_2_as_in_a_backtest(cli: Cli, tmp_path:
     assert ("XYZ.csv line 5" in line) if problem == "corrupt" else (symbol in line)
     backtest = cli.backtest("--symbols", symbol, *span)  # the same data, the same verdict
     assert backtest.code == 2, backtest.stderr
+
+
+def test_validate_refuses_a_file_that_is_neither_csv_nor_parquet_as_a_backtest_does(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "KO.txt", DAILY_HEADER, daily_rows(5, start=date(2024, 7, 8)))
+    for outcome in (cli("data", "validate", str(path), "--journal", cli.journal_url),
+                    cli.backtest("--data", str(path))):
+        assert outcome.code == 2
+        assert "not a CSV (.csv) or Parquet (.parquet, .pq) file" in outcome.error_line()

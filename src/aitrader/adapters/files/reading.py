@@ -21,6 +21,7 @@ from aitrader.adapters.files.tables import (
     FileDataError,
     column_names,
     read_table,
+    require_bar_file,
     symbol_from_name,
     where,
 )
@@ -66,6 +67,7 @@ def read_raw(
 def _read(
     path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
 ) -> dict[Symbol, RawBars]:
+    require_bar_file(path)
     names = column_names(path)
     try:
         columns = resolve_columns(names)
