@@ -396,3 +396,21 @@ def test_validate_refuses_a_file_that_is_neither_csv_nor_parquet_as_a_backtest_d
                     cli.backtest("--data", str(path))):
         assert outcome.code == 2
         assert "not a CSV (.csv) or Parquet (.parquet, .pq) file" in outcome.error_line()
+
+
+@pytest.mark.parametrize("command", ["fetch", "gaps", "stream"])
+def test_a_symbols_flag_naming_no_symbol_is_refused_not_an_empty_success(cli: Cli,
+                                                                         command: str) -> None:
+    args = ("--vendor", "sample", "--start", "2010-01-04", "--end", "2010-01-08") \
+        if command != "stream" else ("--bars", "1")
+    outcome = cli("data", command, "--symbols", ",", *args)
+    assert outcome.code == 2
+    assert "--symbols" in outcome.error_line()
+    assert outcome.stdout == ""
+
+
+def test_compare_refuses_a_symbol_flag_naming_no_symbol_in_one_line(cli: Cli) -> None:
+    outcome = cli("data", "compare", "--vendors", "sample,files", "--symbol", ",", "--start",
+                  "2010-01-04", "--end", "2010-01-08", "--data", "x.csv")
+    assert outcome.code == 2  # it was an IndexError traceback
+    assert "--symbol" in outcome.error_line()

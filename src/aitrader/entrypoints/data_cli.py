@@ -115,6 +115,8 @@ def _symbols(text: str | None, flag: str = "--symbols") -> list[Symbol]:
         symbols = [Symbol.parse(part) for part in text.split(",") if part.strip()]
     except ValueError as error:
         raise UserError(f"{flag}: {error}") from None
+    if not symbols:
+        raise UserError(f"{flag} {text!r} names no symbol")
     if len(set(symbols)) != len(symbols):
         raise UserError(f"{flag}: a symbol is listed twice")
     return symbols
