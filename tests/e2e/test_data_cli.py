@@ -414,3 +414,10 @@ def test_compare_refuses_a_symbol_flag_naming_no_symbol_in_one_line(cli: Cli) ->
                   "2010-01-04", "--end", "2010-01-08", "--data", "x.csv")
     assert outcome.code == 2  # it was an IndexError traceback
     assert "--symbol" in outcome.error_line()
+
+
+def test_compare_refuses_one_vendor_named_twice_in_another_case(cli: Cli) -> None:
+    outcome = cli("data", "compare", "--vendors", "SAMPLE,sample", "--symbol", "KO", "--start",
+                  "2010-01-04", "--end", "2010-01-08")
+    assert outcome.code == 2  # it compared the sample with itself and found them equal
+    assert "two different vendors" in outcome.error_line()

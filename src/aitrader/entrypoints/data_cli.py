@@ -406,7 +406,7 @@ def compare(
     config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Report bars on which two vendors disagree beyond a tolerance (exit 1 if any)."""
-    names = [n.strip() for n in vendors.split(",") if n.strip()]
+    names = [n.strip().lower() for n in vendors.split(",") if n.strip()]  # as the chain reads them
     if len(names) != 2 or names[0] == names[1]:
         raise UserError(f"--vendors {vendors!r}: name two different vendors, A,B")
     if not (tolerance >= 0 and volume_tolerance >= 0) or math.isinf(tolerance):
