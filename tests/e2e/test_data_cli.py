@@ -421,3 +421,22 @@ def test_compare_refuses_one_vendor_named_twice_in_another_case(cli: Cli) -> Non
                   "2010-01-04", "--end", "2010-01-08")
     assert outcome.code == 2  # it compared the sample with itself and found them equal
     assert "two different vendors" in outcome.error_line()
+
+
+def test_gaps_in_a_file_are_backfilled_from_the_vendor_chain_not_replaced_by_it(
+    cli: Cli, tmp_path: Path, sample_rows: list[dict[str, str]],
+) -> None:
+    rows = [[r["date"], r["open"], r["high"], r["low"], r["close"], r["volume"]]
+            for r in sample_rows if r["symbol"] == "KO" and "2010-01-04" <= r["date"]
+            <= "2010-01-15" and r["date"] not in ("2010-01-06", "2010-01-07")]
+    path = write_csv(tmp_path / "KO.csv", DAILY_HEADER, rows)
+    args = ("data", "gaps", "--data", str(path), "--symbols", "KO", "--start", "2010-01-04",
+            "--end", "2010-01-15", "--json")
+    alone = cli(*args, "--no-backfill")
+    assert alone.code == 1
+    assert alone.json()[0]["missing"] == 2
+    backfilled = cli(*args, "--vendor", "sample")
+    assert backfilled.code == 0, backfilled.stderr
+    [report] = backfilled.json()
+    assert (report["present"], report["filled"], report["missing"]) == (8, 2, 0)
+    assert report["filled_by"] == ["sample"]

@@ -334,8 +334,10 @@ def gaps(
     cal = _calendar(cfg)
     rules = _rules(cfg)
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
-    source: MarketData = SessionGatedMarketData(build_container(cfg).market_data(), cal, rules) \
-        if cfg.data.path and not cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
+    # The bars examined are the file's when there is one; the chain only fills its holes.
+    files = attrs.evolve(cfg, data=attrs.evolve(cfg.data, vendor=None))
+    source: MarketData = SessionGatedMarketData(build_container(files).market_data(), cal, rules) \
+        if cfg.data.path else _source(cfg, cfg.data.vendor or "", None)
     expected = expected_for(cal, tf, first, last, extended)
     results: list[tuple[Symbol, GapReport]] = []
     for symbol in wanted:
