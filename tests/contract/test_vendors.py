@@ -292,3 +292,16 @@ def test_a_vendor_echoing_the_key_in_its_error_never_gets_it_shown(
     failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert isinstance(failed, Failure)
     assert SECRET not in failed.failure().message
+
+
+@pytest.mark.parametrize("vendor", [YahooVendor, FinnhubVendor, TwelveDataVendor,
+                                    AlphaVantageVendor])
+def test_a_base_url_httpx_cannot_parse_is_a_failure_naming_the_setting(vendor: type) -> None:
+    adjustment = "split" if vendor is FinnhubVendor else "raw"
+    transport, seen = serve((200, {}))
+    failed = vendor(settings("http://[::1"), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2,
+                                                               adjustment)
+    assert isinstance(failed, Failure)  # it was an httpx.InvalidURL traceback
+    assert failed.failure().code == "invalid_request"
+    assert f"AITRADER_{vendor.vendor.upper()}_BASE_URL" in failed.failure().message
+    assert not seen

@@ -35,7 +35,12 @@ def get_json(
 ) -> Result[Any, MarketDataError]:
     """GET url with params; the decoded JSON body, or an error naming the vendor and the path
     (never the query, which may hold a key)."""
-    where = f"{vendor} {httpx.URL(url).path}"
+    try:
+        where = f"{vendor} {httpx.URL(url).path}"
+    except httpx.InvalidURL as error:  # the URL may hold a proxy's password: not shown
+        return Failure(MarketDataError(
+            "invalid_request", f"{vendor}: the base URL (AITRADER_{vendor.upper()}_BASE_URL or "
+            f"vendors.{vendor}.base_url) is not a valid URL: {_snippet(str(error))}"))
     try:
         response = client.get(url, params=params)
     except httpx.TimeoutException:
