@@ -440,3 +440,14 @@ def test_gaps_in_a_file_are_backfilled_from_the_vendor_chain_not_replaced_by_it(
     [report] = backfilled.json()
     assert (report["present"], report["filled"], report["missing"]) == (8, 2, 0)
     assert report["filled_by"] == ["sample"]
+
+
+def test_stream_refuses_a_url_that_is_no_websocket_in_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AITRADER_ALPACA_API_KEY", "AKTEST")
+    monkeypatch.setenv("AITRADER_ALPACA_API_SECRET", "s3cr3t")
+    monkeypatch.setenv("AITRADER_ALPACA_STREAM_URL", "http://127.0.0.1:1/v2/iex")
+    outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
+    assert outcome.code == 2
+    assert "AITRADER_ALPACA_STREAM_URL" in outcome.error_line()
