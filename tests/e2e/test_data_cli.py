@@ -451,3 +451,18 @@ def test_stream_refuses_a_url_that_is_no_websocket_in_one_line(
     outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
     assert outcome.code == 2
     assert "AITRADER_ALPACA_STREAM_URL" in outcome.error_line()
+
+
+@pytest.mark.parametrize("command", ["fetch", "compare"])
+def test_a_data_file_no_vendor_reads_is_refused_as_in_a_backtest(cli: Cli, tmp_path: Path,
+                                                                 command: str) -> None:
+    path = write_csv(tmp_path / "KO.csv", DAILY_HEADER, daily_rows(5, start=date(2010, 1, 4)))
+    span = ("--start", "2010-01-04", "--end", "2010-01-08", "--data", str(path))
+    if command == "fetch":
+        outcome = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO", *span,
+                      "--journal", cli.journal_url)
+    else:
+        outcome = cli("data", "compare", "--vendors", "sample,yahoo", "--symbol", "KO", *span)
+    assert outcome.code == 2  # the file was silently ignored and the sample fetched instead
+    assert "files" in outcome.error_line()
+    assert not cli.db_path.exists()

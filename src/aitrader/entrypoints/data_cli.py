@@ -147,6 +147,14 @@ def _chain(config: Config, spec: str) -> VendorChain:
         raise UserError(f"--vendor: {error}") from None
 
 
+def _data_read(config: Config, names: Sequence[str]) -> None:
+    """Refuse --data when no vendor named reads it (only `files` does), as a backtest does,
+    instead of ignoring the file and serving the vendors' bars as if they were its."""
+    if config.data.path and "files" not in [name.strip().lower() for name in names]:
+        raise UserError("--data is read only by the vendor 'files': name it (--vendor files "
+                        "--data PATH, or a chain with files) or leave --data out")
+
+
 def _failed(error: MarketDataError) -> Exception:
     """Exit 1 when the data could not be had (a vendor unreachable, rate-limited or timing
     out, the cache unusable); exit 2 for bad input (a corrupt file, a symbol or timeframe no
@@ -225,6 +233,7 @@ def fetch(
                   calendar=calendar, journal=journal, data=data)
     if not cfg.data.vendor:
         raise UserError("--vendor is required")
+    _data_read(cfg, cfg.data.vendor.split(","))
     wanted = _symbols(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
@@ -415,6 +424,7 @@ def compare(
         raise UserError("--tolerance and --volume-tolerance must be non-negative numbers")
     cfg = _config(config, timeframe=timeframe, adjustment=adjustment, calendar=calendar,
                   data=data)
+    _data_read(cfg, names)
     sym = _symbols(symbol, "--symbol")[0]
     first, last = _range(start, end)
     frames: list[BarFrame] = []
