@@ -466,3 +466,13 @@ def test_a_data_file_no_vendor_reads_is_refused_as_in_a_backtest(cli: Cli, tmp_p
     assert outcome.code == 2  # the file was silently ignored and the sample fetched instead
     assert "files" in outcome.error_line()
     assert not cli.db_path.exists()
+
+
+def test_fetch_stores_no_symbols_bars_when_another_symbol_is_refused(cli: Cli) -> None:
+    outcome = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO,ZZZZ", "--start",
+                  "2010-01-04", "--end", "2010-01-08", "--journal", cli.journal_url)
+    assert outcome.code == 2
+    assert "ZZZZ" in outcome.error_line()
+    if cli.db_path.exists():
+        with sqlite3.connect(cli.db_path) as db:
+            assert db.execute("SELECT count(*) FROM bars").fetchone() == (0,)

@@ -240,13 +240,14 @@ def fetch(
     rules = _rules(cfg, max_age)
     store = _store(cfg)
     source = _source(cfg, cfg.data.vendor, store, rules)
-    results: list[dict[str, Any]] = []
-    for symbol in wanted:
+    loaded_all: list[tuple[Symbol, BarFrame]] = []
+    for symbol in wanted:  # every symbol is fetched before any is stored: all or none
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
             raise _failed(loaded.failure())
-        frame = loaded.unwrap()
-        used = source.used[-1]
+        loaded_all.append((symbol, loaded.unwrap()))
+    results: list[dict[str, Any]] = []
+    for (symbol, frame), used in zip(loaded_all, source.used, strict=True):
         written = store.write_bars(used.vendor, frame)
         if not isinstance(written, Success):
             raise RunFailedError(written.failure().message)
