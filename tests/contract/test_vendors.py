@@ -272,3 +272,36 @@ def test_a_body_of_the_wrong_shape_is_invalid_data_not_a_crash(vendor: type,
     assert failed.failure().code == "invalid_data"
     assert "malformed response" in failed.failure().message
     assert SECRET not in failed.failure().message
+
+
+@pytest.mark.parametrize("vendor", [YahooVendor, FinnhubVendor, TwelveDataVendor,
+                                    AlphaVantageVendor])
+@pytest.mark.parametrize(("status", "body"), [
+    (400, {"Error Message": f"bad request ?function=X&apikey={SECRET}"}),
+    (200, {"Error Message": f"Invalid API call: apikey={SECRET}"}),
+    (200, {"error": f"Invalid token {SECRET}", "s": "error"}),
+    (200, {"code": 401, "message": f"apikey {SECRET} is incorrect", "status": "error"}),
+    (200, {"code": 400, "message": f"no such symbol (apikey {SECRET})", "status": "error"}),
+    (200, {"chart": {"error": {"code": "Bad", "description": f"token {SECRET}"}}}),
+])
+def test_a_vendor_echoing_the_key_in_its_error_never_gets_it_shown(
+    vendor: type, status: int, body: object,
+) -> None:
+    adjustment = "split" if vendor is FinnhubVendor else "raw"
+    transport, _ = serve((status, body))
+    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    assert isinstance(failed, Failure)
+    assert SECRET not in failed.failure().message
+
+
+@pytest.mark.parametrize("vendor", [YahooVendor, FinnhubVendor, TwelveDataVendor,
+                                    AlphaVantageVendor])
+def test_a_base_url_httpx_cannot_parse_is_a_failure_naming_the_setting(vendor: type) -> None:
+    adjustment = "split" if vendor is FinnhubVendor else "raw"
+    transport, seen = serve((200, {}))
+    failed = vendor(settings("http://[::1"), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2,
+                                                               adjustment)
+    assert isinstance(failed, Failure)  # it was an httpx.InvalidURL traceback
+    assert failed.failure().code == "invalid_request"
+    assert f"AITRADER_{vendor.vendor.upper()}_BASE_URL" in failed.failure().message
+    assert not seen

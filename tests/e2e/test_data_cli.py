@@ -353,3 +353,126 @@ def test_a_backtest_on_a_file_quarantines_a_weekend_bar_under_its_run_and_says_s
                            ).fetchall()
     assert [(run, symbol, ts[:10], reason) for run, symbol, ts, reason in found] \
         == [(outcome.json()["run_id"], "ABC", "2010-01-09", "outside every session")]
+
+
+def test_a_max_age_beyond_any_clock_is_never_stale_not_a_crash(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "MSFT.csv", DAILY_HEADER, daily_rows(5, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json",
+                  "--max-age", "1e300")  # finite seconds, but beyond a float in nanoseconds
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.json()["reports"][0]["stale"] is False
+
+
+@pytest.mark.parametrize("command", ["gaps", "compare", "fetch"])
+@pytest.mark.parametrize("problem", ["corrupt", "timeframe", "symbol"])
+def test_bad_local_data_is_bad_input_exit_2_as_in_a_backtest(cli: Cli, tmp_path: Path,
+                                                             command: str, problem: str) -> None:
+    rows = daily_rows(10, start=date(2024, 7, 8))
+    if problem == "corrupt":
+        rows[3][2] = "abc"  # a high that is no number, on line 5
+    path = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, rows)
+    symbol = "ABC" if problem == "symbol" else "XYZ"
+    extra = ("--timeframe", "5m") if problem == "timeframe" else ()
+    span = ("--start", "2024-07-08", "--end", "2024-07-19", "--data", str(path), *extra)
+    if command == "gaps":
+        outcome = cli("data", "gaps", "--symbols", symbol, *span)
+    elif command == "compare":
+        outcome = cli("data", "compare", "--vendors", "files,sample", "--symbol", symbol, *span)
+    else:
+        outcome = cli("data", "fetch", "--vendor", "files", "--symbols", symbol, *span,
+                      "--journal", cli.journal_url)
+    assert outcome.code == 2, outcome.stderr
+    line = outcome.error_line()
+    assert ("XYZ.csv line 5" in line) if problem == "corrupt" else (symbol in line)
+    backtest = cli.backtest("--symbols", symbol, *span)  # the same data, the same verdict
+    assert backtest.code == 2, backtest.stderr
+
+
+def test_validate_refuses_a_file_that_is_neither_csv_nor_parquet_as_a_backtest_does(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "KO.txt", DAILY_HEADER, daily_rows(5, start=date(2024, 7, 8)))
+    for outcome in (cli("data", "validate", str(path), "--journal", cli.journal_url),
+                    cli.backtest("--data", str(path))):
+        assert outcome.code == 2
+        assert "not a CSV (.csv) or Parquet (.parquet, .pq) file" in outcome.error_line()
+
+
+@pytest.mark.parametrize("command", ["fetch", "gaps", "stream"])
+def test_a_symbols_flag_naming_no_symbol_is_refused_not_an_empty_success(cli: Cli,
+                                                                         command: str) -> None:
+    args = ("--vendor", "sample", "--start", "2010-01-04", "--end", "2010-01-08") \
+        if command != "stream" else ("--bars", "1")
+    outcome = cli("data", command, "--symbols", ",", *args)
+    assert outcome.code == 2
+    assert "--symbols" in outcome.error_line()
+    assert outcome.stdout == ""
+
+
+def test_compare_refuses_a_symbol_flag_naming_no_symbol_in_one_line(cli: Cli) -> None:
+    outcome = cli("data", "compare", "--vendors", "sample,files", "--symbol", ",", "--start",
+                  "2010-01-04", "--end", "2010-01-08", "--data", "x.csv")
+    assert outcome.code == 2  # it was an IndexError traceback
+    assert "--symbol" in outcome.error_line()
+
+
+def test_compare_refuses_one_vendor_named_twice_in_another_case(cli: Cli) -> None:
+    outcome = cli("data", "compare", "--vendors", "SAMPLE,sample", "--symbol", "KO", "--start",
+                  "2010-01-04", "--end", "2010-01-08")
+    assert outcome.code == 2  # it compared the sample with itself and found them equal
+    assert "two different vendors" in outcome.error_line()
+
+
+def test_gaps_in_a_file_are_backfilled_from_the_vendor_chain_not_replaced_by_it(
+    cli: Cli, tmp_path: Path, sample_rows: list[dict[str, str]],
+) -> None:
+    rows = [[r["date"], r["open"], r["high"], r["low"], r["close"], r["volume"]]
+            for r in sample_rows if r["symbol"] == "KO" and "2010-01-04" <= r["date"]
+            <= "2010-01-15" and r["date"] not in ("2010-01-06", "2010-01-07")]
+    path = write_csv(tmp_path / "KO.csv", DAILY_HEADER, rows)
+    args = ("data", "gaps", "--data", str(path), "--symbols", "KO", "--start", "2010-01-04",
+            "--end", "2010-01-15", "--json")
+    alone = cli(*args, "--no-backfill")
+    assert alone.code == 1
+    assert alone.json()[0]["missing"] == 2
+    backfilled = cli(*args, "--vendor", "sample")
+    assert backfilled.code == 0, backfilled.stderr
+    [report] = backfilled.json()
+    assert (report["present"], report["filled"], report["missing"]) == (8, 2, 0)
+    assert report["filled_by"] == ["sample"]
+
+
+def test_stream_refuses_a_url_that_is_no_websocket_in_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AITRADER_ALPACA_API_KEY", "AKTEST")
+    monkeypatch.setenv("AITRADER_ALPACA_API_SECRET", "s3cr3t")
+    monkeypatch.setenv("AITRADER_ALPACA_STREAM_URL", "http://127.0.0.1:1/v2/iex")
+    outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
+    assert outcome.code == 2
+    assert "AITRADER_ALPACA_STREAM_URL" in outcome.error_line()
+
+
+@pytest.mark.parametrize("command", ["fetch", "compare"])
+def test_a_data_file_no_vendor_reads_is_refused_as_in_a_backtest(cli: Cli, tmp_path: Path,
+                                                                 command: str) -> None:
+    path = write_csv(tmp_path / "KO.csv", DAILY_HEADER, daily_rows(5, start=date(2010, 1, 4)))
+    span = ("--start", "2010-01-04", "--end", "2010-01-08", "--data", str(path))
+    if command == "fetch":
+        outcome = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO", *span,
+                      "--journal", cli.journal_url)
+    else:
+        outcome = cli("data", "compare", "--vendors", "sample,yahoo", "--symbol", "KO", *span)
+    assert outcome.code == 2  # the file was silently ignored and the sample fetched instead
+    assert "files" in outcome.error_line()
+    assert not cli.db_path.exists()
+
+
+def test_fetch_stores_no_symbols_bars_when_another_symbol_is_refused(cli: Cli) -> None:
+    outcome = cli("data", "fetch", "--vendor", "sample", "--symbols", "KO,ZZZZ", "--start",
+                  "2010-01-04", "--end", "2010-01-08", "--journal", cli.journal_url)
+    assert outcome.code == 2
+    assert "ZZZZ" in outcome.error_line()
+    if cli.db_path.exists():
+        with sqlite3.connect(cli.db_path) as db:
+            assert db.execute("SELECT count(*) FROM bars").fetchone() == (0,)

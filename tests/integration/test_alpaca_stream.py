@@ -125,3 +125,12 @@ def test_live_and_backfilled_bars_pass_the_gate_before_the_consumer_sees_them() 
          "jumps from the previous close by more than the limit, and no split explains it"),
         (timedelta(minutes=5), "duplicate timestamp")]
     assert [q.reason for q in live.rejected] == ["close is not a finite number"]
+
+
+@pytest.mark.parametrize("url", ["not a url", "https://stream.data.alpaca.markets/v2/iex",
+                                 "wss://", "ws:///v2/iex"])
+def test_a_stream_url_that_is_no_websocket_is_refused_before_connecting(url: str) -> None:
+    # alpaca-py would log "restarting connection" and retry such a URL forever
+    with pytest.raises(ValueError, match="AITRADER_ALPACA_STREAM_URL") as refused:
+        AlpacaBarStream(VendorSettings(url, "AKTEST", "s3cr3t"), [AAPL])
+    assert "s3cr3t" not in str(refused.value)

@@ -92,6 +92,18 @@ def test_alpaca_unreachable_and_unauthorized() -> None:
     assert "AKTEST" not in keyless.failure().message  # type: ignore[union-attr]
 
 
+def test_an_alpaca_error_echoing_the_key_or_secret_never_shows_them() -> None:
+    with fake_vendor() as fake:
+        fake.answer("/v2/stocks/bars", 422, {"message": "key AKTEST with secret s3cr3t-value "
+                                                        "may not ask for this"})
+        failed = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
+                                        utc("2024-07-05 00:00"), "raw")
+    message = failed.failure().message  # type: ignore[union-attr]
+    assert "may not ask" in message
+    assert "AKTEST" not in message
+    assert "s3cr3t-value" not in message
+
+
 def test_alpaca_empty_result_is_no_bars() -> None:
     with fake_vendor() as fake:
         fake.answer("/v2/stocks/bars", 200, payload("alpaca_bars_empty.json"))

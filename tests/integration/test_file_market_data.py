@@ -459,6 +459,20 @@ def test_a_parquet_file_with_a_bad_row_names_its_row(tmp_path: Path) -> None:
     assert failure.message == f"{path} row 3: high is below low"
 
 
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_parquet_integers_beyond_a_doubles_exact_range_load_as_the_nearest_float(
+    tmp_path: Path, dtype: str,
+) -> None:
+    path = tmp_path / "AAPL.parquet"
+    table = pd.read_csv(write(tmp_path / "AAPL.csv", HEADER, *DAILY))
+    table["volume"] = table["volume"].astype(dtype)
+    table.loc[1, "volume"] = np.iinfo(dtype).max  # a number, if an absurd volume
+    table.to_parquet(path, index=False)
+    volume = frame(FileMarketData(path)).volume
+    assert volume[1] == float(np.iinfo(dtype).max)
+    assert volume[0] == 82488700.0
+
+
 def test_duplicates_are_checked_per_symbol_in_a_long_file(tmp_path: Path) -> None:
     path = tmp_path / "long.csv"
     message = invalid(path, "date,symbol,open,high,low,close,volume",

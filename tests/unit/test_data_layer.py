@@ -165,6 +165,26 @@ def test_the_cache_refuses_a_file_that_does_not_match_its_digest(tmp_path: Path)
     assert loaded.failure().code == "cache_corrupt"
 
 
+@pytest.mark.parametrize("index", [
+    "[]", '{"digest": "x", "ranges": 5}', '{"digest": "x", "ranges": [["a", "b"]]}',
+    '{"digest": null, "ranges": []}', '{"digest": "../../../etc/passwd", "ranges": []}',
+    '{"digest": "' + "0" * 64 + '", "ranges": [[1, 2, 3]]}', "7"])
+def test_a_malformed_cache_index_is_a_failure_naming_it_not_an_exception(
+    tmp_path: Path, index: str,
+) -> None:
+    cache = ParquetBarCache(tmp_path)
+    frame = minute_bars(OPEN, 5).to_frame()
+    cache.store("v", frame, *DAYSPAN).unwrap()
+    written = next(tmp_path.rglob("index.json"))
+    written.write_text(index, "utf-8")
+    loaded = cache.load("v", AAPL, Timeframe.MINUTE_1, *DAYSPAN)
+    assert loaded.failure().code == "cache_unreadable"
+    assert "index.json" in loaded.failure().message
+    stored = cache.store("v", frame, *DAYSPAN)
+    assert stored.failure().code == "cache_unwritable"
+    assert written.read_text("utf-8") == index  # left as it was, for the user to look at
+
+
 def test_vendor_bars_are_gated_before_anyone_sees_them() -> None:
     raw = minute_bars(OPEN, 30)
     raw.high[3] = raw.low[3] - 1.0

@@ -11,6 +11,7 @@ import math
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -50,6 +51,7 @@ from aitrader.entrypoints.container import (
 )
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start
+from aitrader.entrypoints.session import _UNREACHABLE as UNREACHABLE
 from aitrader.entrypoints.session import (
     RunFailedError,
     UserError,
@@ -58,6 +60,7 @@ from aitrader.entrypoints.session import (
 )
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.calendar import Calendar
+from aitrader.ports.errors import MarketDataError
 from aitrader.ports.market_data import MarketData
 
 EASTERN = ZoneInfo("America/New_York")
@@ -112,6 +115,8 @@ def _symbols(text: str | None, flag: str = "--symbols") -> list[Symbol]:
         symbols = [Symbol.parse(part) for part in text.split(",") if part.strip()]
     except ValueError as error:
         raise UserError(f"{flag}: {error}") from None
+    if not symbols:
+        raise UserError(f"{flag} {text!r} names no symbol")
     if len(set(symbols)) != len(symbols):
         raise UserError(f"{flag}: a symbol is listed twice")
     return symbols
@@ -142,6 +147,23 @@ def _chain(config: Config, spec: str) -> VendorChain:
         raise UserError(f"--vendor: {error}") from None
 
 
+def _data_read(config: Config, names: Sequence[str]) -> None:
+    """Refuse --data when no vendor named reads it (only `files` does), as a backtest does,
+    instead of ignoring the file and serving the vendors' bars as if they were its."""
+    if config.data.path and "files" not in [name.strip().lower() for name in names]:
+        raise UserError("--data is read only by the vendor 'files': name it (--vendor files "
+                        "--data PATH, or a chain with files) or leave --data out")
+
+
+def _failed(error: MarketDataError) -> Exception:
+    """Exit 1 when the data could not be had (a vendor unreachable, rate-limited or timing
+    out, the cache unusable); exit 2 for bad input (a corrupt file, a symbol or timeframe no
+    source has, a missing key), as a backtest on the same data decides."""
+    if error.code in UNREACHABLE:
+        return RunFailedError(error.message)
+    return UserError(error.message)
+
+
 def _store(config: Config) -> BarStore:
     try:
         return open_bar_store(config.journal.url)
@@ -165,7 +187,8 @@ def _rules(config: Config, max_age: float | None = None) -> GateRules:
         return rules
     if not (math.isfinite(max_age) and max_age > 0):
         raise UserError(f"--max-age must be a positive number of seconds, was {max_age}")
-    return attrs.evolve(rules, max_age_ns=int(max_age * 1e9))
+    # Exact: max_age * 1e9 would overflow a float for ages a float of seconds still holds.
+    return attrs.evolve(rules, max_age_ns=int(Decimal(max_age) * 1_000_000_000))
 
 
 def _now(config: Config) -> datetime:
@@ -210,19 +233,21 @@ def fetch(
                   calendar=calendar, journal=journal, data=data)
     if not cfg.data.vendor:
         raise UserError("--vendor is required")
+    _data_read(cfg, cfg.data.vendor.split(","))
     wanted = _symbols(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
     rules = _rules(cfg, max_age)
     store = _store(cfg)
     source = _source(cfg, cfg.data.vendor, store, rules)
-    results: list[dict[str, Any]] = []
-    for symbol in wanted:
+    loaded_all: list[tuple[Symbol, BarFrame]] = []
+    for symbol in wanted:  # every symbol is fetched before any is stored: all or none
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
-        frame = loaded.unwrap()
-        used = source.used[-1]
+            raise _failed(loaded.failure())
+        loaded_all.append((symbol, loaded.unwrap()))
+    results: list[dict[str, Any]] = []
+    for (symbol, frame), used in zip(loaded_all, source.used, strict=True):
         written = store.write_bars(used.vendor, frame)
         if not isinstance(written, Success):
             raise RunFailedError(written.failure().message)
@@ -284,7 +309,7 @@ def validate(
         for symbol in _symbols(symbols):
             fetched = chain.fetch(symbol, _timeframe(cfg), first, last, cfg.vendors.adjustment)
             if not isinstance(fetched, Success):
-                raise RunFailedError(fetched.failure().message)
+                raise _failed(fetched.failure())
             name, answer = fetched.unwrap()
             reports.append(gate(name, answer, cal, rules)[1])
     recorded = _store(cfg).record_quarantine(None, reports)
@@ -319,14 +344,16 @@ def gaps(
     cal = _calendar(cfg)
     rules = _rules(cfg)
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
-    source: MarketData = SessionGatedMarketData(build_container(cfg).market_data(), cal, rules) \
-        if cfg.data.path and not cfg.data.vendor else _source(cfg, cfg.data.vendor or "", None)
+    # The bars examined are the file's when there is one; the chain only fills its holes.
+    files = attrs.evolve(cfg, data=attrs.evolve(cfg.data, vendor=None))
+    source: MarketData = SessionGatedMarketData(build_container(files).market_data(), cal, rules) \
+        if cfg.data.path else _source(cfg, cfg.data.vendor or "", None)
     expected = expected_for(cal, tf, first, last, extended)
     results: list[tuple[Symbol, GapReport]] = []
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
+            raise _failed(loaded.failure())
         results.append((symbol, fill_gaps(loaded.unwrap(), expected, chain,
                                           cfg.vendors.adjustment, cal, rules)))
     if as_json:
@@ -391,20 +418,21 @@ def compare(
     config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Report bars on which two vendors disagree beyond a tolerance (exit 1 if any)."""
-    names = [n.strip() for n in vendors.split(",") if n.strip()]
+    names = [n.strip().lower() for n in vendors.split(",") if n.strip()]  # as the chain reads them
     if len(names) != 2 or names[0] == names[1]:
         raise UserError(f"--vendors {vendors!r}: name two different vendors, A,B")
     if not (tolerance >= 0 and volume_tolerance >= 0) or math.isinf(tolerance):
         raise UserError("--tolerance and --volume-tolerance must be non-negative numbers")
     cfg = _config(config, timeframe=timeframe, adjustment=adjustment, calendar=calendar,
                   data=data)
+    _data_read(cfg, names)
     sym = _symbols(symbol, "--symbol")[0]
     first, last = _range(start, end)
     frames: list[BarFrame] = []
     for name in names:
         loaded = _source(cfg, name, None).bars(sym, _timeframe(cfg), first, last)
         if not isinstance(loaded, Success):
-            raise RunFailedError(loaded.failure().message)
+            raise _failed(loaded.failure())
         frames.append(loaded.unwrap())
     result = compare_frames(names[0], frames[0], names[1], frames[1], tolerance,
                             volume_tolerance)

@@ -13,6 +13,7 @@ from aitrader.adapters.files.reading import BarLabel, read_frames
 from aitrader.adapters.files.tables import (
     FileDataError,
     is_bar_file,
+    require_bar_file,
     resolved_columns,
     symbol_from_name,
 )
@@ -123,11 +124,9 @@ class FileMarketData(MarketData):
                            if p.is_file() and is_bar_file(p) and not p.name.startswith("."))
             if not files:
                 raise FileDataError("not_found", f"{path}: no CSV or Parquet files in it")
-        elif is_bar_file(path):
-            files = [path]
         else:
-            raise FileDataError("invalid_data",
-                                f"{path}: not a CSV (.csv) or Parquet (.parquet, .pq) file")
+            require_bar_file(path)
+            files = [path]
         catalog: dict[Symbol, Path] = {}
         for file in files:
             if "symbol" in resolved_columns(file):

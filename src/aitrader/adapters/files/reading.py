@@ -21,6 +21,7 @@ from aitrader.adapters.files.tables import (
     FileDataError,
     column_names,
     read_table,
+    require_bar_file,
     symbol_from_name,
     where,
 )
@@ -66,6 +67,7 @@ def read_raw(
 def _read(
     path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
 ) -> dict[Symbol, RawBars]:
+    require_bar_file(path)
     names = column_names(path)
     try:
         columns = resolve_columns(names)
@@ -214,8 +216,10 @@ def _floats(column: pa.ChunkedArray, name: str) -> FloatArray:
     elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
               or pa.types.is_decimal(kind)):
         raise ColumnsError(f"column {name} has type {kind}; expected numbers")
-    return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False),
-                      dtype=np.float64)
+    # Unsafe: an integer beyond 2**53 (a uint64 volume) becomes the nearest float, as it
+    # would in a CSV, instead of an ArrowInvalid about lost precision.
+    floats = pc.cast(array, pa.float64(), safe=False)
+    return np.asarray(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _symbol_groups(column: pa.ChunkedArray) -> list[tuple[Symbol, IntArray | None]]:

@@ -35,6 +35,13 @@ def is_bar_file(path: Path) -> bool:
     return path.suffix.lower() in _CSV | _PARQUET
 
 
+def require_bar_file(path: Path) -> None:
+    """Refuse a file whose name says neither CSV nor Parquet (FileDataError)."""
+    if not is_bar_file(path):
+        raise FileDataError("invalid_data",
+                            f"{path}: not a CSV (.csv) or Parquet (.parquet, .pq) file")
+
+
 def column_names(path: Path) -> list[str]:
     """The header of a bar file, read without reading its rows."""
     try:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +27,7 @@ from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache
 from aitrader.ports.errors import MarketDataError
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLUMNS = ("ts_open", "ts_close", "open", "high", "low", "close", "volume")
 
 
@@ -42,12 +45,12 @@ class ParquetBarCache(BarCache):
     def _dir(self, source: str, symbol: Symbol, timeframe: Timeframe) -> Path:
         return self._root / source / str(symbol) / timeframe.value
 
-    def _index(self, folder: Path) -> dict[str, object] | None:
+    def _index(self, folder: Path) -> _Index | None:
         try:
-            loaded: dict[str, object] = json.loads((folder / "index.json").read_text("utf-8"))
+            text = (folder / "index.json").read_text("utf-8")
         except FileNotFoundError:
             return None
-        return loaded
+        return _parse_index(json.loads(text))
 
     def load(
         self, source: str, symbol: Symbol, timeframe: Timeframe, start: datetime, end: datetime,
@@ -56,9 +59,9 @@ class ParquetBarCache(BarCache):
         folder = self._dir(source, symbol, timeframe)
         try:
             index = self._index(folder)
-            if index is None or not _covers(index["ranges"], to_ns(start), to_ns(end)):  # type: ignore[arg-type]
+            if index is None or not _covers(index.ranges, to_ns(start), to_ns(end)):
                 return Success(None)
-            digest = str(index["digest"])
+            digest = index.digest
             frame = _read(folder / f"{digest}.parquet", symbol, timeframe)
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
             return Failure(MarketDataError("cache_unreadable",
@@ -81,9 +84,8 @@ class ParquetBarCache(BarCache):
             ranges: list[list[int]] = []
             merged = frame
             if index is not None:
-                ranges = [list(r) for r in index["ranges"]]  # type: ignore[attr-defined]
-                old = _read(folder / f"{index['digest']}.parquet", frame.symbol,
-                            frame.timeframe)
+                ranges = [list(r) for r in index.ranges]
+                old = _read(folder / f"{index.digest}.parquet", frame.symbol, frame.timeframe)
                 merged = _merge(old, frame)
             ranges = _union([*ranges, [to_ns(start), to_ns(end)]])
             digest = content_digest(merged)
@@ -92,12 +94,35 @@ class ParquetBarCache(BarCache):
                 _write(target, merged)
             _replace_text(folder / "index.json",
                           json.dumps({"digest": digest, "ranges": ranges, "bars": len(merged)}))
-            if index is not None and index["digest"] != digest:
-                (folder / f"{index['digest']}.parquet").unlink(missing_ok=True)
+            if index is not None and index.digest != digest:
+                (folder / f"{index.digest}.parquet").unlink(missing_ok=True)
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
             return Failure(MarketDataError("cache_unwritable",
                                            f"cache {folder}: {type(error).__name__}: {error}"))
         return Success(digest)
+
+
+@attrs.frozen
+class _Index:
+    """What index.json says: the current file's digest and the ranges fetched."""
+
+    digest: str
+    ranges: list[list[int]]
+
+
+def _parse_index(document: object) -> _Index:
+    """index.json as written by store(); ValueError saying what is wrong with anything else
+    (the digest names a file, so it must be a SHA-256 and nothing that leaves the folder)."""
+    if not isinstance(document, dict):
+        raise ValueError("index.json is not a JSON object")
+    digest, ranges = document.get("digest"), document.get("ranges")
+    if not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+        raise ValueError(f"index.json: digest {digest!r} is not a SHA-256")
+    if not (isinstance(ranges, list) and all(
+            isinstance(r, list) and len(r) == 2 and all(type(x) is int for x in r)
+            for r in ranges)):
+        raise ValueError("index.json: ranges is not a list of [start_ns, end_ns] pairs")
+    return _Index(digest, ranges)
 
 
 def _read(path: Path, symbol: Symbol, timeframe: Timeframe) -> BarFrame:

@@ -35,7 +35,12 @@ def get_json(
 ) -> Result[Any, MarketDataError]:
     """GET url with params; the decoded JSON body, or an error naming the vendor and the path
     (never the query, which may hold a key)."""
-    where = f"{vendor} {httpx.URL(url).path}"
+    try:
+        where = f"{vendor} {httpx.URL(url).path}"
+    except httpx.InvalidURL as error:  # the URL may hold a proxy's password: not shown
+        return Failure(MarketDataError(
+            "invalid_request", f"{vendor}: the base URL (AITRADER_{vendor.upper()}_BASE_URL or "
+            f"vendors.{vendor}.base_url) is not a valid URL: {_snippet(str(error))}"))
     try:
         response = client.get(url, params=params)
     except httpx.TimeoutException:
@@ -75,11 +80,12 @@ class HttpVendor(ABC):
         """Bars with start <= ts_close < end, ts_close-labelled, oldest first, one per instant;
         a body that is JSON but not the vendor's documented shape is `invalid_data`."""
         try:
-            return self._fetch(symbol, timeframe, start, end, adjustment)
+            answer = self._fetch(symbol, timeframe, start, end, adjustment)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError,
                 OverflowError) as error:
             return Failure(MarketDataError("invalid_data", f"{self.vendor} {symbol}: malformed "
                                            f"response ({type(error).__name__})"))
+        return answer.alt(lambda error: redacted(error, self._settings))
 
     @abstractmethod
     def _fetch(
@@ -97,6 +103,16 @@ class HttpVendor(ABC):
         """get_json on path below the base URL."""
         url = f"{self._settings.base_url.rstrip('/')}/{path}"
         return get_json(self._client, self.vendor, url, params)
+
+
+def redacted(error: MarketDataError, settings: VendorSettings) -> MarketDataError:
+    """The error with the key and secret blanked out: vendors echo them back in error texts
+    (an Alpha Vantage URL with its apikey, a Twelve Data 'apikey ... is incorrect')."""
+    message = error.message
+    for secret in (settings.api_key, settings.api_secret):
+        if secret:
+            message = message.replace(secret, "***")
+    return attrs.evolve(error, message=message)
 
 
 def status_error(where: str, status: int | None, detail: str) -> MarketDataError:

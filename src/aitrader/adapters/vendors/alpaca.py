@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from returns.result import Failure, Result, Success
 
-from aitrader.adapters.vendors._http import VendorSettings, status_error
+from aitrader.adapters.vendors._http import VendorSettings, redacted, status_error
 from aitrader.adapters.vendors._time import build, day_start_ns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split, to_ns
@@ -112,7 +112,7 @@ class AlpacaVendor(BarVendor):
             # only raw bars need them, and only when there are bars to explain
             splits = self._splits(symbol, start, end) if adjustment == "raw" and stamps else ()
         except APIError as error:
-            return Failure(_api_error(error, path))
+            return Failure(redacted(_api_error(error, path), self._settings))
         except Timeout:
             return Failure(MarketDataError("timeout", f"alpaca {path}: timed out"))
         except RequestException as error:

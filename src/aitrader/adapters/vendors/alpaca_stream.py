@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import attrs
 import numpy as np
@@ -56,6 +57,11 @@ class AlpacaBarStream(BarStream):
             # alpaca-py would retry a refused login forever: refuse before connecting
             raise ValueError("Alpaca's stream needs AITRADER_ALPACA_API_KEY and "
                              "AITRADER_ALPACA_API_SECRET")
+        address = urlsplit(settings.base_url)
+        if address.scheme not in ("ws", "wss") or not address.hostname:
+            # alpaca-py would log "restarting connection" and retry it forever
+            raise ValueError("AITRADER_ALPACA_STREAM_URL (or vendors.alpaca.stream_url) must be "
+                             "a ws:// or wss:// URL with a host")
         self._settings = settings
         self._symbols = [str(s) for s in symbols]
         self._feed = "sip" if feed == "sip" else "iex"
