@@ -98,3 +98,21 @@ def test_a_journal_url_of_another_database_is_refused_without_its_password() -> 
                                  "postgresql://h/d"])
 def test_sqlite_and_postgresql_journal_urls_pass(url: str) -> None:
     assert load_config(None, {"AITRADER_JOURNAL__URL": url}).journal.url == url
+
+
+@pytest.mark.parametrize("environ", [
+    {"AITRADER_BROKER__CASH": "1", "AITRADER_BROKER__CASH__X": "2"},
+    {"AITRADER_BROKER__CASH__X": "2", "AITRADER_BROKER__CASH": "1"},
+])
+def test_a_variable_below_another_variable_is_refused_naming_both(
+        environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"AITRADER_BROKER__CASH and AITRADER_BROKER__CASH__X"
+                                          r" both set broker.cash"):
+        load_config(None, environ)
+
+
+@pytest.mark.parametrize("name", ["AITRADER_BROKER__", "AITRADER___CASH", "AITRADER_BROKER____X"])
+def test_a_variable_with_an_empty_key_is_refused_by_name(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"environment variable {name}: empty key"):
+        load_config(None, {name: "1"})
+

@@ -364,12 +364,21 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """AITRADER_SECTION__KEY=value pairs as a nested mapping (AITRADER_MODE for the top level)."""
     tree: dict[str, Any] = {}
-    for name, value in environ.items():
+    setters: dict[tuple[str, ...], str] = {}  # a key's path -> the variable that set it
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name.endswith("_API_KEY"):
             continue
         if "__" not in name and name != "AITRADER_MODE":
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = tuple(name[len(ENV_PREFIX):].lower().split("__"))
+        if not all(path):
+            raise ConfigError(f"environment variable {name}: empty key (a section and its key "
+                              "are joined by one double underscore)")
+        for depth in range(1, len(path)):
+            if path[:depth] in setters:  # a variable already set this path's parent as a value
+                raise ConfigError(f"environment variables {setters[path[:depth]]} and {name} "
+                                  f"both set {'.'.join(path[:depth])}")
+        setters[path] = name
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})
