@@ -116,3 +116,9 @@ def test_a_variable_with_an_empty_key_is_refused_by_name(name: str) -> None:
     with pytest.raises(ConfigError, match=f"environment variable {name}: empty key"):
         load_config(None, {name: "1"})
 
+
+def test_a_config_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("strategy:\n  name: sma_cross  # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yaml line 2: not UTF-8 text"):
+        load_config(path, {})
