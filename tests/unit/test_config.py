@@ -122,3 +122,9 @@ def test_a_config_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path)
     path.write_bytes("strategy:\n  name: sma_cross  # caf\xe9\n".encode("latin-1"))
     with pytest.raises(ConfigError, match=r"latin1.yaml line 2: not UTF-8 text"):
         load_config(path, {})
+
+
+def test_an_unknown_section_is_named_without_a_pseudo_key() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"AITRADER_BOGUS__X": "1"})
+    assert str(raised.value) == "unknown key(s) bogus (from environment)"

@@ -447,6 +447,8 @@ def _tidy(problem: str) -> str:
     """cattrs says 'invalid value for type, expected X @ config.broker.cash'; lead with the key."""
     if " @ " in problem:
         message, where = problem.rsplit(" @ ", 1)
+        if where == "config":  # the top level: an unknown section, or a bad whole
+            return message
         key = where.removeprefix("config.").replace("['", ".").replace("']", "")
         return f"config key {key}: {message}"
     return problem
