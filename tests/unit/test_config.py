@@ -128,3 +128,19 @@ def test_an_unknown_section_is_named_without_a_pseudo_key() -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(None, {"AITRADER_BOGUS__X": "1"})
     assert str(raised.value) == "unknown key(s) bogus (from environment)"
+
+
+def test_an_empty_section_keeps_its_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("broker:\n#  cash: 5000\nrisk:\n  allow_short: true\n")
+    config = load_config(path, {})
+    assert config.broker.cash == Decimal(100_000)
+    assert config.risk.allow_short is True
+
+
+def test_an_empty_nested_section_keeps_its_defaults_too(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("vendors:\n  yahoo:\n  timeout_s: 3\n")
+    config = load_config(path, {})
+    assert config.vendors.yahoo.base_url is None
+    assert config.vendors.timeout_s == 3.0

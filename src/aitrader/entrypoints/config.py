@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
@@ -386,6 +386,22 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
+def _empty_sections_as_defaults(tree: dict[str, Any], cls: type) -> dict[str, Any]:
+    """A section left empty in YAML (`broker:` with every key commented out) reads as null:
+    it keeps its defaults, as an empty file does."""
+    hints = get_type_hints(cls)
+    result = dict(tree)
+    for field in attrs.fields(cls):
+        kind = hints[field.name]
+        if not attrs.has(kind) or field.name not in result:
+            continue
+        if result[field.name] is None:
+            result[field.name] = {}
+        elif isinstance(result[field.name], dict):
+            result[field.name] = _empty_sections_as_defaults(result[field.name], kind)
+    return result
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -406,7 +422,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of sections at the top level")
-    return data
+    return _empty_sections_as_defaults(data, Config)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
