@@ -144,3 +144,9 @@ def test_an_empty_nested_section_keeps_its_defaults_too(tmp_path: Path) -> None:
     config = load_config(path, {})
     assert config.vendors.yahoo.base_url is None
     assert config.vendors.timeout_s == 3.0
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://j.db", "sqlite:j.db"])
+def test_a_sqlite_journal_url_without_a_path_is_bad_input(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"journal: url must be sqlite:///PATH"):
+        load_config(None, {"AITRADER_JOURNAL__URL": url})

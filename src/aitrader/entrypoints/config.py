@@ -71,11 +71,19 @@ _JOURNAL_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def _journal_url(_i: object, a: attrs.Attribute[str], v: str) -> None:
-    scheme, sep, _rest = v.partition("://")  # name only the scheme: the rest may hold a password
+    scheme, sep, rest = v.partition("://")  # name only the scheme: the rest may hold a password
     if not sep or scheme.split("+")[0].lower() not in _JOURNAL_SCHEMES:
         shown = f"{scheme}://..." if sep else "a URL without a scheme"
         raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://..., "
                          f"not {shown}")
+    if scheme.split("+")[0].lower() == "sqlite" and not (rest.startswith("/") and rest[1:]):
+        # sqlite:// and sqlite:/// are an in-memory database (the run would vanish);
+        # sqlite://j.db is no URL SQLAlchemy reads
+        raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://...: a "
+                         "SQLite URL needs three slashes and a file's path (sqlite:///j.db, "
+                         "sqlite:////abs/j.db)")
+
+
 # The calendars adapters/calendars serves (open_calendar also accepts these, case-insensitively).
 CALENDARS = ("XNYS", "NYSE", "24/7")
 
