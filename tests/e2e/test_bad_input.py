@@ -286,3 +286,20 @@ def test_a_bad_flag_is_reported_on_one_line(cli: Cli, args: list[str], problem: 
 
     assert result.code == 2
     assert problem in result.error_line()
+
+
+@pytest.mark.parametrize("command", ["backtest", "paper"])
+def test_an_out_directory_with_a_directory_where_a_report_goes_is_refused_before_the_run(
+    cli: Cli, command: str
+) -> None:
+    (cli.out_dir / "equity.csv").mkdir(parents=True)
+
+    result = cli(command, *([] if command == "backtest" else ["--replay"]), "--symbols", "AAPL",
+                 "--journal", cli.journal_url, "--out", str(cli.out_dir))
+
+    assert result.code == 2, result.stderr
+    line = result.error_line()
+    assert line.startswith(f"error: --out {cli.out_dir}: "), line
+    assert line.endswith("equity.csv is a directory, not a file"), line
+    assert [p.name for p in cli.out_dir.iterdir()] == ["equity.csv"]
+    assert cli.journaled_runs() == []

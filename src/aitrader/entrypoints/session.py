@@ -30,6 +30,7 @@ from aitrader.entrypoints import risk_setup
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
+from aitrader.entrypoints.reporting import unwritable_report
 from aitrader.ports.market_data import MarketData
 
 _log = structlog.get_logger(__name__)
@@ -227,6 +228,9 @@ def prepare(config: Config) -> Prepared:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out}: {error.strerror or error}") from None
+    problem = unwritable_report(out)
+    if problem is not None:
+        raise UserError(f"--out {out}: {problem}")
     return Prepared(spec, frames, container, config, quarantine)
 
 
