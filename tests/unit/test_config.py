@@ -150,3 +150,11 @@ def test_an_empty_nested_section_keeps_its_defaults_too(tmp_path: Path) -> None:
 def test_a_sqlite_journal_url_without_a_path_is_bad_input(url: str) -> None:
     with pytest.raises(ConfigError, match=r"journal: url must be sqlite:///PATH"):
         load_config(None, {"AITRADER_JOURNAL__URL": url})
+
+
+@pytest.mark.parametrize("text", ["20100104", "2010-W01-1"])
+def test_a_date_in_another_iso_form_is_the_same_inclusive_trading_day(text: str) -> None:
+    assert parse_moment(text, is_end=False, what="--start") == \
+        parse_moment("2010-01-04", is_end=False, what="--start")
+    assert parse_moment(text, is_end=True, what="--end") == \
+        parse_moment("2010-01-04", is_end=True, what="--end")

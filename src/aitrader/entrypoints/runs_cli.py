@@ -15,7 +15,7 @@ from aitrader.domain.trading import Order
 from aitrader.domain.values import Price
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
-from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
+from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
 from aitrader.ports.journal import Journal
 
 JournalUrlFn = Callable[[str | None, Path | None], str]
@@ -193,7 +193,7 @@ def select_decisions(decisions: Sequence[Decision], symbol: str | None, at: str 
     if at is None:
         return chosen
     text = at.strip()
-    if len(text) == 10:
+    if as_day(text) is not None:
         start = parse_moment(text, is_end=False, what="--at")
         end = parse_moment(text, is_end=True, what="--at")
         return [d for d in chosen if start is not None and end is not None

@@ -57,12 +57,12 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
     if text is None or not str(text).strip():
         return None
     value = str(text).strip()
+    day = as_day(value)
+    if day is not None:
+        if is_end:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0), EASTERN).astimezone(UTC)
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            if is_end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), EASTERN).astimezone(UTC)
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise UserError(f"{what}: {value!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
@@ -74,6 +74,15 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
             raise UserError(f"{what}: {value!r} does not exist or is ambiguous in US-Eastern "
                             "time (a clock change); give it a UTC offset")
     return moment.astimezone(UTC)
+
+
+def as_day(text: str) -> date | None:
+    """The day an ISO date names (2010-01-04, 20100104, 2010-W01-1), or None for anything
+    else (a datetime)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 def code_version() -> str:
