@@ -18,6 +18,7 @@ from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
 from aitrader.ports.journal import Journal
 
+_MOST_RUNS = 2**63 - 1
 JournalUrlFn = Callable[[str | None, Path | None], str]
 RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
 AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
@@ -80,7 +81,8 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         as_json: AsJsonList = False,
     ) -> None:
         """List the most recent runs, newest first."""
-        listed = journal_for(journal, config).runs(limit)
+        # a 64-bit LIMIT: beyond it (more runs than any journal holds) means every run
+        listed = journal_for(journal, config).runs(min(limit, _MOST_RUNS))
         if isinstance(listed, Failure):
             raise RunFailedError(str(listed.failure()))
         infos = [_info_dict(i) for i in listed.unwrap()]
