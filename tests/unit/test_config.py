@@ -158,3 +158,19 @@ def test_a_date_in_another_iso_form_is_the_same_inclusive_trading_day(text: str)
         parse_moment("2010-01-04", is_end=False, what="--start")
     assert parse_moment(text, is_end=True, what="--end") == \
         parse_moment("2010-01-04", is_end=True, what="--end")
+
+
+@pytest.mark.parametrize(("name", "value", "fragment"), [
+    ("BROKER__COMMISSION_PER_ORDER", "1e27", "commission_per_order must be below"),
+    ("BROKER__COMMISSION_PER_SHARE", "1e300", "commission_per_share must be below"),
+    ("RISK__TAKE_PROFIT", "1e300", "take_profit must be below 1000"),
+    ("RISK__TRAIL_ATR", "1e300", "trail_atr must be below 1000"),
+    ("RISK__VAR_WINDOW", "99999999999999999999", "var_window must be below"),
+    ("REGIME__SEED", "4294967296", "seed must be below 4294967296"),
+])
+def test_a_value_too_large_to_mean_anything_is_refused_by_key(
+        name: str, value: str, fragment: str) -> None:
+    """Each of these once got through: a traceback, a run failing on InvalidOperation, or every
+    model fit failing with a warning."""
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(None, {f"AITRADER_{name}": value})

@@ -60,8 +60,8 @@ def _positive(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
 
 
 def _below(limit: int) -> Any:
-    def check(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
-        if v >= limit:
+    def check(_i: object, a: attrs.Attribute[Any], v: Any) -> None:
+        if v is not None and v >= limit:
             raise ValueError(f"{a.name} must be below {limit}, was {v}")
     return check
 
@@ -115,8 +115,10 @@ class DataConfig:
 class BrokerConfig:
     cash: Decimal = attrs.field(default=Decimal(100_000),
                                 validator=[_positive, _below(_MAX_CASH)])
-    commission_per_share: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
-    commission_per_order: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    commission_per_share: Decimal = attrs.field(default=Decimal(0),
+                                                validator=[_non_negative, _below(_MAX_CASH)])
+    commission_per_order: Decimal = attrs.field(default=Decimal(0),
+                                                validator=[_non_negative, _below(_MAX_CASH)])
     commission_pct: Decimal = attrs.field(default=Decimal(0),
                                           validator=[_non_negative, _below(100)])
     slippage_bps: Decimal = attrs.field(default=Decimal(0),
@@ -190,11 +192,14 @@ class RiskConfig:
                                             validator=[_non_negative, _below(10_000)])
     poll_every: int = attrs.field(default=64, validator=_positive_or_none)
     stop_loss: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
-    take_profit: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
-    trail_atr: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    # beyond these a level is further from the price than a Decimal price can hold
+    take_profit: Decimal | None = attrs.field(default=None,
+                                              validator=[_positive_or_none, _below(1000)])
+    trail_atr: Decimal | None = attrs.field(default=None,
+                                            validator=[_positive_or_none, _below(1000)])
     atr_period: int = attrs.field(default=14, validator=_at_least_two)
     max_var: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
-    var_window: int = attrs.field(default=60, validator=_at_least_two)
+    var_window: int = attrs.field(default=60, validator=[_at_least_two, _below(10**9)])
 
     def __attrs_post_init__(self) -> None:
         if (self.flatten_drawdown is not None and self.max_drawdown is not None
@@ -285,7 +290,7 @@ class RegimeConfig:
     window: int = attrs.field(default=500, validator=_at_least(32))
     refit_every: int = attrs.field(default=63, validator=_at_least(1))
     min_train: int = attrs.field(default=126, validator=_at_least(32))
-    seed: int = attrs.field(default=0, validator=_at_least(0))
+    seed: int = attrs.field(default=0, validator=[_at_least(0), _below(2**32)])  # numpy's
 
     @switch.validator
     def _switch(self, _a: attrs.Attribute[float], v: float) -> None:
