@@ -165,6 +165,11 @@ def symbol_listed_twice(_: Path, __: pytest.MonkeyPatch) -> tuple[list[str], lis
     return ["--symbols", "AAPL,MSFT,AAPL"], ["--symbols", "twice"]
 
 
+def symbols_flag_without_a_symbol(_: Path, __: pytest.MonkeyPatch
+                                  ) -> tuple[list[str], list[str]]:
+    return ["--symbols", " , "], ["--symbols", "no symbol"]
+
+
 def bad_fill_at(_: Path, __: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
     return ["--fill-at", "noon"], ["fill_at", "open", "close"]
 
@@ -212,8 +217,8 @@ CASES: list[Case] = [
     price_not_a_number, wrong_field_count, line_numbers_count_blank_lines,
     bad_row_of_one_symbol_in_a_long_file, bad_row_in_parquet, symbol_in_two_files,
     unknown_strategy, unknown_param, bad_param_value, param_without_equals, start_after_end,
-    not_a_date, unknown_symbol, symbol_listed_twice, bad_fill_at, negative_cash,
-    unknown_timeframe, timeframe_mismatch, bad_key_in_config_file,
+    not_a_date, unknown_symbol, symbol_listed_twice, symbols_flag_without_a_symbol, bad_fill_at,
+    negative_cash, unknown_timeframe, timeframe_mismatch, bad_key_in_config_file,
     malformed_config_file, missing_config_file, bad_value_in_environment,
     unknown_key_in_environment,
 ]

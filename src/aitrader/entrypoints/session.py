@@ -161,6 +161,8 @@ def _frames(container: Container, config: Config, for_run: bool = False,
         except ValueError as error:
             raise UserError(f"--timeframe: {error}") from None
     market_data = _open_market_data(container, config, for_run)
+    if config.data.symbols is not None and not config.data.symbols:
+        raise UserError("--symbols: no symbol given (leave it out for every symbol in the data)")
     if config.data.symbols:
         try:
             symbols = [Symbol.parse(s) for s in config.data.symbols]
