@@ -174,3 +174,16 @@ def test_a_value_too_large_to_mean_anything_is_refused_by_key(
     model fit failing with a warning."""
     with pytest.raises(ConfigError, match=fragment):
         load_config(None, {f"AITRADER_{name}": value})
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("1: x\n", "unknown key(s) 1"),
+    ("broker:\n  on: 5\n", "config key broker: unknown key(s) True"),
+])
+def test_a_key_yaml_reads_as_a_number_or_boolean_is_named_not_a_traceback(
+        tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    assert fragment in str(raised.value)

@@ -461,7 +461,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
 
 def _explain(error: BaseException, kind: type | None) -> str:
     if isinstance(error, cattrs.ForbiddenExtraKeysError):
-        return f"unknown key(s) {', '.join(sorted(error.extra_fields))}"
+        return f"unknown key(s) {', '.join(sorted(map(str, error.extra_fields)))}"
     if isinstance(error, KeyError):
         return "required key is missing"
     if isinstance(error, ValueError | TypeError) and str(error):
