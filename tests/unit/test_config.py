@@ -187,3 +187,20 @@ def test_a_key_yaml_reads_as_a_number_or_boolean_is_named_not_a_traceback(
     with pytest.raises(ConfigError) as raised:
         load_config(path, {})
     assert fragment in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["[a]", "{a: 1}", "null", "true"])
+def test_a_list_mapping_null_or_boolean_is_no_text(tmp_path: Path, value: str) -> None:
+    """output.dir: [a] made a directory called "['a']", and null one called "None"."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"output:\n  dir: {value}\n")
+    with pytest.raises(ConfigError, match=r"config key output.dir: expected text"):
+        load_config(path, {})
+
+
+def test_yaml_dates_and_numbers_are_taken_as_the_text_they_were(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  start: 2010-01-04\n  end: 2010-03-01 10:00:00\noutput:\n  dir: 5\n")
+    config = load_config(path, {})
+    assert (config.data.start, config.data.end, config.output.dir) == \
+        ("2010-01-04", "2010-03-01 10:00:00", "5")

@@ -341,6 +341,17 @@ def _whole(value: Any, _type: type) -> int:
 
 
 _converter.register_structure_hook(int, _whole)
+
+
+def _text(value: Any, _type: type) -> str:
+    """Text as given; YAML's numbers and dates as the text they were written as. A list, a
+    mapping, null or a boolean is no text (output.dir: [a] would name a directory "['a']")."""
+    if value is None or isinstance(value, bool | list | dict):
+        raise ValueError(f"expected text, got {value!r}")
+    return str(value)
+
+
+_converter.register_structure_hook(str, _text)
 _converter.register_unstructure_hook(Decimal, str)
 
 
