@@ -204,3 +204,13 @@ def test_yaml_dates_and_numbers_are_taken_as_the_text_they_were(tmp_path: Path) 
     config = load_config(path, {})
     assert (config.data.start, config.data.end, config.output.dir) == \
         ("2010-01-04", "2010-03-01 10:00:00", "5")
+
+
+@pytest.mark.parametrize(("value", "shown"), [("true", "True"), ("abc", "'abc'")])
+def test_a_float_key_takes_a_number_only(tmp_path: Path, value: str, shown: str) -> None:
+    """paper.speed: true ran at speed 1.0."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"paper:\n  speed: {value}\n")
+    with pytest.raises(ConfigError,
+                       match=f"config key paper.speed: expected a number, got {shown}"):
+        load_config(path, {})

@@ -352,6 +352,18 @@ def _text(value: Any, _type: type) -> str:
 
 
 _converter.register_structure_hook(str, _text)
+
+
+def _float(value: Any, _type: type) -> float:
+    if isinstance(value, bool):  # a float in Python, not a number to a user
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+_converter.register_structure_hook(float, _float)
 _converter.register_unstructure_hook(Decimal, str)
 
 
