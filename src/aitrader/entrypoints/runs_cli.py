@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -87,7 +88,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             raise RunFailedError(str(listed.failure()))
         infos = [_info_dict(i) for i in listed.unwrap()]
         if as_json:
-            print(json.dumps(infos, default=str))
+            print(json.dumps(json_ready(infos), default=str, allow_nan=False))
             return
         if not infos:
             print("no runs yet: try `aitrader backtest`")
@@ -117,7 +118,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             "fills": len(fills.value_or([])),
         }
         if as_json:
-            print(json.dumps(info, default=str))
+            print(json.dumps(json_ready(info), default=str, allow_nan=False))
             return
         for key in ("run_id", "status", "mode", "strategy", "symbols", "started_at",
                     "finished_at", "bars", "digest", "decisions_digest", "data_digest",
@@ -128,6 +129,18 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         for key, value in info["metrics"].items():
             print(f"  {key:<24} {value}")
         print(f"{'config':<17} {json.dumps(info['config'], sort_keys=True, default=str)}")
+
+
+def json_ready(value: Any) -> Any:
+    """value with every non-finite float (a signal not known yet: NaN) as None, since JSON has
+    no NaN and a strict reader refuses the whole document."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def _text(price: Price | None) -> str | None:
@@ -238,7 +251,7 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
         chosen = select_decisions(decisions.unwrap(), symbol, at, order)
         items = [decision_dict(d, by_id.get(d.client_order_id or "")) for d in chosen]
         if as_json:
-            print(json.dumps(items, default=str))
+            print(json.dumps(json_ready(items), default=str, allow_nan=False))
             return
         if not items:
             print("no decision matches (decisions are journaled when a target changes)")
