@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -214,3 +215,12 @@ def test_a_float_key_takes_a_number_only(tmp_path: Path, value: str, shown: str)
     with pytest.raises(ConfigError,
                        match=f"config key paper.speed: expected a number, got {shown}"):
         load_config(path, {})
+
+
+@pytest.mark.parametrize(("text", "is_end"), [("9999-12-31", True),
+                                              ("9999-12-31T23:59:59-12:00", False),
+                                              ("0001-01-01T00:00+14:00", False)])
+def test_a_moment_beyond_the_calendar_is_bad_input_not_an_overflow(text: str,
+                                                                   is_end: bool) -> None:
+    with pytest.raises(UserError, match=re.escape(f"--end: '{text}' is out of range")):
+        parse_moment(text, is_end=is_end, what="--end")

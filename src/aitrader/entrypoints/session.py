@@ -57,6 +57,13 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
     if text is None or not str(text).strip():
         return None
     value = str(text).strip()
+    try:
+        return _moment(value, is_end=is_end, what=what)
+    except OverflowError:  # the first or last days of the calendar, shifted by a zone
+        raise UserError(f"{what}: {value!r} is out of range") from None
+
+
+def _moment(value: str, *, is_end: bool, what: str) -> datetime:
     day = as_day(value)
     if day is not None:
         if is_end:
