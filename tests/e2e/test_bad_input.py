@@ -308,3 +308,19 @@ def test_an_out_directory_with_a_directory_where_a_report_goes_is_refused_before
     assert line.endswith("equity.csv is a directory, not a file"), line
     assert [p.name for p in cli.out_dir.iterdir()] == ["equity.csv"]
     assert cli.journaled_runs() == []
+
+
+def test_a_run_refused_says_only_why_not_what_its_data_would_have_quarantined(
+    cli: Cli, tmp_path: Path
+) -> None:
+    rows = daily_rows(12)
+    rows.insert(5, ["2010-01-09", *rows[5][1:]])  # a Saturday: quarantined, not refused
+    data = write_csv(tmp_path / "data" / "AAPL.csv", DAILY_HEADER, rows)
+    (tmp_path / "taken").write_text("a file where --out wants a directory")
+
+    result = cli("backtest", "--data", str(data), "--journal", cli.journal_url,
+                 "--out", str(tmp_path / "taken"))
+
+    assert result.code == 2
+    assert "--out" in result.error_line()
+    assert cli.journaled_runs() == []

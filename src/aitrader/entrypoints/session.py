@@ -153,7 +153,16 @@ def sessioned(container: Container, strategy: Strategy,
 
 def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     """The configured symbols' bars (UserError naming any problem)."""
-    return _frames(container, config)[0]
+    frames, quarantine = _frames(container, config)
+    _say_quarantined(quarantine)
+    return frames
+
+
+def _say_quarantined(quarantine: Sequence[GateReport]) -> None:
+    """The gate's quarantine, said once, when the bars are used (not when input is refused)."""
+    for report in quarantine:
+        _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
+                     bars=len(report.quarantined), reasons=report.counts)
 
 
 def _frames(container: Container, config: Config, for_run: bool = False,
@@ -197,9 +206,6 @@ def _frames(container: Container, config: Config, for_run: bool = False,
             raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
         frames.append(frame)
     quarantine = tuple(r for r in getattr(market_data, "reports", ()) if r.quarantined)
-    for report in quarantine:  # the gate's quarantine, said once
-        _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
-                     bars=len(report.quarantined), reasons=report.counts)
     if len({f.timeframe for f in frames}) > 1:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
@@ -249,6 +255,7 @@ def prepare(config: Config) -> Prepared:
     problem = unwritable_report(out)
     if problem is not None:
         raise UserError(f"--out {out}: {problem}")
+    _say_quarantined(quarantine)
     return Prepared(spec, frames, container, config, quarantine)
 
 
