@@ -128,6 +128,17 @@ def test_a_limit_beyond_what_the_database_counts_lists_every_run(cli: Cli) -> No
     assert [r["run_id"] for r in result.json()] == [run_id]
 
 
+def test_runs_list_keeps_its_columns_for_every_bundled_strategy_name(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    for strategy in ("sma_cross", "mean_reversion"):
+        cli.backtest_json("--strategy", strategy, "--symbols", "KO", out=tmp_path / strategy)
+
+    lines = cli.runs("list").stdout.splitlines()
+
+    ends = {line.index(" 245 ") + 4 for line in lines[1:]}  # where each row's bars end
+    assert ends == {lines[0].index("bars") + 4}, lines
+
+
 def test_runs_show_reports_the_journaled_run(cli: Cli) -> None:
     document = cli.backtest_json("--symbols", "AAPL,MSFT")
     run_id = document["run_id"]

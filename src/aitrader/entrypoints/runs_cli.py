@@ -93,13 +93,14 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         if not infos:
             print("no runs yet: try `aitrader backtest`")
             return
-        print(f"{'run_id':<18} {'started (UTC)':<20} {'mode':<9} {'strategy':<10} "
+        named = max(10, *(len(i["strategy"]) for i in infos))  # mean_reversion is 14
+        print(f"{'run_id':<18} {'started (UTC)':<20} {'mode':<9} {'strategy':<{named}} "
               f"{'bars':>8} {'return':>9} {'status':<9} symbols")
         for i in infos:
             ret = i["metrics"].get("total_return")
             shown = f"{ret * 100:.2f}%" if isinstance(ret, int | float) else "-"
             print(f"{i['run_id']:<18} {i['started_at'][:19]:<20} {i['mode']:<9} "
-                  f"{i['strategy']:<10} {i['bars'] or 0:>8} {shown:>9} {i['status']:<9} "
+                  f"{i['strategy']:<{named}} {i['bars'] or 0:>8} {shown:>9} {i['status']:<9} "
                   f"{','.join(i['symbols'])}")
 
     @runs_app.command("show")
