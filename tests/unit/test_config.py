@@ -224,3 +224,11 @@ def test_a_moment_beyond_the_calendar_is_bad_input_not_an_overflow(text: str,
                                                                    is_end: bool) -> None:
     with pytest.raises(UserError, match=re.escape(f"--end: '{text}' is out of range")):
         parse_moment(text, is_end=is_end, what="--end")
+
+
+def test_a_journal_password_with_an_unencoded_at_sign_is_refused_without_any_of_it() -> None:
+    """The driver would read 'ssw0rd@db' as the host and print it in its error."""
+    with pytest.raises(ConfigError, match=r"percent-encoded \(@ as %40\)") as raised:
+        load_config(None, {"AITRADER_JOURNAL__URL": "postgresql+psycopg://bob:p@ssw0rd@db/x"})
+    assert "ssw0rd" not in str(raised.value)
+    assert load_config(None, {"AITRADER_JOURNAL__URL": "postgresql://bob:p%40ssw0rd@db/x"})
