@@ -53,3 +53,13 @@ def test_a_directory_where_a_report_goes_is_named_before_anything_runs(tmp_path:
 
     assert unwritable_report(tmp_path) == "orders.csv is a directory, not a file"
     assert sorted(REPORTS) == sorted(n.removesuffix(".csv") for n in NAMES)
+
+
+def test_a_directory_that_takes_no_files_is_said_once(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr("aitrader.entrypoints.reporting.tempfile.TemporaryFile", refused)
+
+    assert unwritable_report(tmp_path) == "Permission denied"

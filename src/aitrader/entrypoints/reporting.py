@@ -103,7 +103,7 @@ def unwritable_report(out: Path) -> str | None:
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as error:
-        return f"{out}: {error.strerror or error}"
+        return error.strerror or str(error)  # the caller names the directory
     return None
 
 
