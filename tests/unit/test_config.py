@@ -232,3 +232,23 @@ def test_a_journal_password_with_an_unencoded_at_sign_is_refused_without_any_of_
         load_config(None, {"AITRADER_JOURNAL__URL": "postgresql+psycopg://bob:p@ssw0rd@db/x"})
     assert "ssw0rd" not in str(raised.value)
     assert load_config(None, {"AITRADER_JOURNAL__URL": "postgresql://bob:p%40ssw0rd@db/x"})
+
+
+def test_an_impossible_date_in_the_file_is_named_by_its_key_not_a_traceback(
+        tmp_path: Path) -> None:
+    """YAML's own timestamp reading raised ValueError for 2010-02-30 inside safe_load: dates
+    stay text, and the flag's parser names the key."""
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  end: 2010-02-30\n  start: 2010-01-04T10:00:00Z\n")
+    config = load_config(path, {})
+    assert (config.data.start, config.data.end) == ("2010-01-04T10:00:00Z", "2010-02-30")
+    with pytest.raises(UserError, match="'2010-02-30' is not a date"):
+        parse_moment(config.data.end, is_end=True, what="--end")
+
+
+def test_a_value_an_explicit_yaml_tag_cannot_build_is_named_with_the_file(
+        tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  end: !!timestamp 2010-02-30\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: not valid YAML: day is out of range"):
+        load_config(path, {})

@@ -441,6 +441,16 @@ def _empty_sections_as_defaults(tree: dict[str, Any], cls: type) -> dict[str, An
     return result
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates and times left as the text they were written as: the flags' own
+    parser reads them (YAML's raised ValueError on 2010-02-30, and a traceback followed)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -452,11 +462,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         line = raw[:error.start].count(b"\n") + 1
         raise ConfigError(f"config file {path} line {line}: not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"config file {path}{where}: not valid YAML") from None
+    except ValueError as error:  # a value an explicit tag cannot build (!!timestamp 2010-02-30)
+        raise ConfigError(f"config file {path}: not valid YAML: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
