@@ -324,3 +324,21 @@ def test_a_run_refused_says_only_why_not_what_its_data_would_have_quarantined(
     assert result.code == 2
     assert "--out" in result.error_line()
     assert cli.journaled_runs() == []
+
+
+@pytest.mark.parametrize(("yaml", "where"), [
+    ("data:\n  start: 2010-03-01\n  end: 2010-02-01\n", "data.start"),
+    ("data:\n  end: 2010-02-30\n", "data.end"),
+    ("data:\n  symbols: [AAPL, AAPL]\n", "data.symbols"),
+    ("data:\n  timeframe: 7m\n", "data.timeframe"),
+])
+def test_a_bad_data_value_from_the_config_file_names_its_key_not_only_a_flag(
+    cli: Cli, tmp_path: Path, yaml: str, where: str
+) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml, encoding="utf-8")
+
+    result = cli.backtest("--config", str(path))
+
+    assert result.code == 2
+    assert where in result.error_line()

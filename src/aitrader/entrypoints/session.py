@@ -167,30 +167,32 @@ def _say_quarantined(quarantine: Sequence[GateReport]) -> None:
 
 def _frames(container: Container, config: Config, for_run: bool = False,
             ) -> tuple[tuple[BarFrame, ...], tuple[GateReport, ...]]:
-    start = parse_moment(config.data.start, is_end=False, what="--start")
-    end = parse_moment(config.data.end, is_end=True, what="--end")
+    start = parse_moment(config.data.start, is_end=False, what="--start (data.start)")
+    end = parse_moment(config.data.end, is_end=True, what="--end (data.end)")
     if start is not None and end is not None and start >= end:
-        raise UserError(f"--start {config.data.start} is not before --end {config.data.end}")
+        raise UserError(f"--start (data.start) {config.data.start} is not before --end "
+                        f"(data.end) {config.data.end}")
     if config.data.timeframe:
         try:
             Timeframe.parse(config.data.timeframe)
         except ValueError as error:
-            raise UserError(f"--timeframe: {error}") from None
+            raise UserError(f"--timeframe (data.timeframe): {error}") from None
     market_data = _open_market_data(container, config, for_run)
     if config.data.symbols is not None and not config.data.symbols:
-        raise UserError("--symbols: no symbol given (leave it out for every symbol in the data)")
+        raise UserError("--symbols (data.symbols): no symbol given (leave it out for every "
+                        "symbol in the data)")
     if config.data.symbols:
         try:
             symbols = [Symbol.parse(s) for s in config.data.symbols]
         except ValueError as error:
-            raise UserError(f"--symbols: {error}") from None
+            raise UserError(f"--symbols (data.symbols): {error}") from None
     else:
         listed = market_data.symbols()
         if isinstance(listed, Failure):
             raise UserError(listed.failure().message)
         symbols = list(listed.unwrap())
     if len(set(symbols)) != len(symbols):
-        raise UserError("--symbols: a symbol is listed twice")
+        raise UserError("--symbols (data.symbols): a symbol is listed twice")
     if not symbols:
         raise UserError(f"no symbols found in {market_data.describe()}")
     frames = []
