@@ -252,3 +252,9 @@ def test_a_value_an_explicit_yaml_tag_cannot_build_is_named_with_the_file(
     path.write_text("data:\n  end: !!timestamp 2010-02-30\n")
     with pytest.raises(ConfigError, match=r"c.yaml: not valid YAML: day is out of range"):
         load_config(path, {})
+
+
+def test_empty_strategy_params_keep_the_strategy_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("strategy:\n  name: sma_cross\n  params:\n#    fast: 5\n")
+    assert load_config(path, {}).strategy.params == {}

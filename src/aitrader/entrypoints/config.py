@@ -426,18 +426,17 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _empty_sections_as_defaults(tree: dict[str, Any], cls: type) -> dict[str, Any]:
-    """A section left empty in YAML (`broker:` with every key commented out) reads as null:
-    it keeps its defaults, as an empty file does."""
+    """A section or mapping left empty in YAML (`broker:` with every key commented out) reads
+    as null: it keeps its defaults, as an empty file does."""
     hints = get_type_hints(cls)
     result = dict(tree)
     for field in attrs.fields(cls):
-        kind = hints[field.name]
-        if not attrs.has(kind) or field.name not in result:
-            continue
-        if result[field.name] is None:
-            result[field.name] = {}
-        elif isinstance(result[field.name], dict):
-            result[field.name] = _empty_sections_as_defaults(result[field.name], kind)
+        kind, value = hints[field.name], result.get(field.name)
+        if value is None and field.name in result and (attrs.has(kind)
+                                                       or get_origin(kind) is dict):
+            result[field.name] = {}  # a section, or a mapping such as strategy.params
+        elif attrs.has(kind) and isinstance(value, dict):
+            result[field.name] = _empty_sections_as_defaults(value, kind)
     return result
 
 
