@@ -165,6 +165,11 @@ def symbol_listed_twice(_: Path, __: pytest.MonkeyPatch) -> tuple[list[str], lis
     return ["--symbols", "AAPL,MSFT,AAPL"], ["--symbols", "twice"]
 
 
+def symbols_flag_without_a_symbol(_: Path, __: pytest.MonkeyPatch
+                                  ) -> tuple[list[str], list[str]]:
+    return ["--symbols", " , "], ["--symbols", "no symbol"]
+
+
 def bad_fill_at(_: Path, __: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
     return ["--fill-at", "noon"], ["fill_at", "open", "close"]
 
@@ -212,8 +217,8 @@ CASES: list[Case] = [
     price_not_a_number, wrong_field_count, line_numbers_count_blank_lines,
     bad_row_of_one_symbol_in_a_long_file, bad_row_in_parquet, symbol_in_two_files,
     unknown_strategy, unknown_param, bad_param_value, param_without_equals, start_after_end,
-    not_a_date, unknown_symbol, symbol_listed_twice, bad_fill_at, negative_cash,
-    unknown_timeframe, timeframe_mismatch, bad_key_in_config_file,
+    not_a_date, unknown_symbol, symbol_listed_twice, symbols_flag_without_a_symbol, bad_fill_at,
+    negative_cash, unknown_timeframe, timeframe_mismatch, bad_key_in_config_file,
     malformed_config_file, missing_config_file, bad_value_in_environment,
     unknown_key_in_environment,
 ]
@@ -286,3 +291,54 @@ def test_a_bad_flag_is_reported_on_one_line(cli: Cli, args: list[str], problem: 
 
     assert result.code == 2
     assert problem in result.error_line()
+
+
+@pytest.mark.parametrize("command", ["backtest", "paper"])
+def test_an_out_directory_with_a_directory_where_a_report_goes_is_refused_before_the_run(
+    cli: Cli, command: str
+) -> None:
+    (cli.out_dir / "equity.csv").mkdir(parents=True)
+
+    result = cli(command, *([] if command == "backtest" else ["--replay"]), "--symbols", "AAPL",
+                 "--journal", cli.journal_url, "--out", str(cli.out_dir))
+
+    assert result.code == 2, result.stderr
+    line = result.error_line()
+    assert line.startswith(f"error: --out {cli.out_dir}: "), line
+    assert line.endswith("equity.csv is a directory, not a file"), line
+    assert [p.name for p in cli.out_dir.iterdir()] == ["equity.csv"]
+    assert cli.journaled_runs() == []
+
+
+def test_a_run_refused_says_only_why_not_what_its_data_would_have_quarantined(
+    cli: Cli, tmp_path: Path
+) -> None:
+    rows = daily_rows(12)
+    rows.insert(5, ["2010-01-09", *rows[5][1:]])  # a Saturday: quarantined, not refused
+    data = write_csv(tmp_path / "data" / "AAPL.csv", DAILY_HEADER, rows)
+    (tmp_path / "taken").write_text("a file where --out wants a directory")
+
+    result = cli("backtest", "--data", str(data), "--journal", cli.journal_url,
+                 "--out", str(tmp_path / "taken"))
+
+    assert result.code == 2
+    assert "--out" in result.error_line()
+    assert cli.journaled_runs() == []
+
+
+@pytest.mark.parametrize(("yaml", "where"), [
+    ("data:\n  start: 2010-03-01\n  end: 2010-02-01\n", "data.start"),
+    ("data:\n  end: 2010-02-30\n", "data.end"),
+    ("data:\n  symbols: [AAPL, AAPL]\n", "data.symbols"),
+    ("data:\n  timeframe: 7m\n", "data.timeframe"),
+])
+def test_a_bad_data_value_from_the_config_file_names_its_key_not_only_a_flag(
+    cli: Cli, tmp_path: Path, yaml: str, where: str
+) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml, encoding="utf-8")
+
+    result = cli.backtest("--config", str(path))
+
+    assert result.code == 2
+    assert where in result.error_line()

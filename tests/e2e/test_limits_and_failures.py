@@ -70,3 +70,17 @@ def test_a_run_that_fails_after_it_started_is_journaled_as_failed_with_one_line(
     assert "disk on fire" in result.error_line()
     runs = cli.journaled_runs()
     assert [r["status"] for r in runs] == ["failed"]
+
+
+def test_a_run_interrupted_after_it_started_is_journaled_as_failed_not_left_running(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backtest_module, "mark_to_market", interrupted)
+    result = cli.backtest("--symbols", "KO")
+    assert result.code == 130
+    assert "Traceback" not in result.stderr
+    runs = cli.journaled_runs()
+    assert [(r["status"], r["metrics"]) for r in runs] == [("failed", {"error": "interrupted"})]

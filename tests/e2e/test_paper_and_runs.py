@@ -119,6 +119,26 @@ def test_runs_list_shows_runs_newest_first(cli: Cli, tmp_path: Path) -> None:
     assert [r["run_id"] for r in limited.json()] == [ids[-1]]
 
 
+def test_a_limit_beyond_what_the_database_counts_lists_every_run(cli: Cli) -> None:
+    run_id = cli.backtest_json("--symbols", "KO")["run_id"]
+
+    result = cli.runs("list", "--limit", "99999999999999999999", "--json")
+
+    assert result.code == 0, result.stderr
+    assert [r["run_id"] for r in result.json()] == [run_id]
+
+
+def test_runs_list_keeps_its_columns_for_every_bundled_strategy_name(cli: Cli,
+                                                                   tmp_path: Path) -> None:
+    for strategy in ("sma_cross", "mean_reversion"):
+        cli.backtest_json("--strategy", strategy, "--symbols", "KO", out=tmp_path / strategy)
+
+    lines = cli.runs("list").stdout.splitlines()
+
+    ends = {line.index(" 245 ") + 4 for line in lines[1:]}  # where each row's bars end
+    assert ends == {lines[0].index("bars") + 4}, lines
+
+
 def test_runs_show_reports_the_journaled_run(cli: Cli) -> None:
     document = cli.backtest_json("--symbols", "AAPL,MSFT")
     run_id = document["run_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -425,3 +426,22 @@ def test_legacy_pdt_counts_exchange_trading_days_so_thanksgiving_does_not_open_t
     # window ending 12-01 would have reached back only to 11-25 (Thanksgiving in its place)
     assert max(sum(per_day[d] for d in days[k:k + 5]) for k in range(len(days) - 4)) <= 3
     assert refusals(cli, document["run_id"])
+
+
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_explain_json_is_strict_json_with_a_signal_not_yet_known_as_null(cli: Cli) -> None:
+    """Before the first regime fit, breakout's regime and GARCH signals are NaN: JSON has no
+    NaN (a strict parser refuses the whole document), so they are null, as in backtest --json."""
+    run_id = cli.backtest_json("--strategy", "breakout", "--symbols", "KO")["run_id"]
+
+    shown = cli.runs("explain", run_id, "--json")
+
+    assert shown.code == 0, shown.stderr
+    explained = json.loads(shown.stdout, parse_constant=_refuse_constant)
+    early = explained[0]["signals"]
+    assert early["garch_vol"] is None
+    assert early["regime"] is None
+    assert isinstance(early["atr"], float)

@@ -167,14 +167,22 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
 
 def guarded(adapters: Adapters, cycle: TradingCycle,
             body: Callable[[], Result[RunResult, RunError]]) -> Result[RunResult, RunError]:
-    """Run a started run's body; if it raises, journal the run as failed and say why."""
-    try:
-        return body()
-    except Exception as error:  # the run has started: record how it ended, then report it
-        reason = f"{type(error).__name__}: {error}"
+    """Run a started run's body; if it raises, journal the run as failed and say why (an
+    interrupted run too, which then goes on being interrupted)."""
+
+    def failed(reason: str) -> None:
         adapters.journal.finish_run(RunSummary(
             run_id=cycle.run_id, status="failed", bars=0, digest="", decisions_digest="",
             finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
+
+    try:
+        return body()
+    except KeyboardInterrupt:  # Ctrl-C: the run must not read as running forever
+        failed("interrupted")
+        raise
+    except Exception as error:  # the run has started: record how it ended, then report it
+        reason = f"{type(error).__name__}: {error}"
+        failed(reason)
         return Failure(RunError("failed", f"run {cycle.run_id} failed: {reason}"))
 
 

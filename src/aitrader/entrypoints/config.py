@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
@@ -60,8 +60,8 @@ def _positive(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
 
 
 def _below(limit: int) -> Any:
-    def check(_i: object, a: attrs.Attribute[Decimal], v: Decimal) -> None:
-        if v >= limit:
+    def check(_i: object, a: attrs.Attribute[Any], v: Any) -> None:
+        if v is not None and v >= limit:
             raise ValueError(f"{a.name} must be below {limit}, was {v}")
     return check
 
@@ -71,11 +71,22 @@ _JOURNAL_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 def _journal_url(_i: object, a: attrs.Attribute[str], v: str) -> None:
-    scheme, sep, _rest = v.partition("://")  # name only the scheme: the rest may hold a password
+    scheme, sep, rest = v.partition("://")  # name only the scheme: the rest may hold a password
     if not sep or scheme.split("+")[0].lower() not in _JOURNAL_SCHEMES:
         shown = f"{scheme}://..." if sep else "a URL without a scheme"
         raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://..., "
                          f"not {shown}")
+    if rest.split("/", 1)[0].count("@") > 1:  # unencoded, the driver shows a part as the host
+        raise ValueError(f"{a.name}: an @ in the user name or password must be percent-encoded "
+                         "(@ as %40)")
+    if scheme.split("+")[0].lower() == "sqlite" and not (rest.startswith("/") and rest[1:]):
+        # sqlite:// and sqlite:/// are an in-memory database (the run would vanish);
+        # sqlite://j.db is no URL SQLAlchemy reads
+        raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://...: a "
+                         "SQLite URL needs three slashes and a file's path (sqlite:///j.db, "
+                         "sqlite:////abs/j.db)")
+
+
 # The calendars adapters/calendars serves (open_calendar also accepts these, case-insensitively).
 CALENDARS = ("XNYS", "NYSE", "24/7")
 
@@ -107,8 +118,10 @@ class DataConfig:
 class BrokerConfig:
     cash: Decimal = attrs.field(default=Decimal(100_000),
                                 validator=[_positive, _below(_MAX_CASH)])
-    commission_per_share: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
-    commission_per_order: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    commission_per_share: Decimal = attrs.field(default=Decimal(0),
+                                                validator=[_non_negative, _below(_MAX_CASH)])
+    commission_per_order: Decimal = attrs.field(default=Decimal(0),
+                                                validator=[_non_negative, _below(_MAX_CASH)])
     commission_pct: Decimal = attrs.field(default=Decimal(0),
                                           validator=[_non_negative, _below(100)])
     slippage_bps: Decimal = attrs.field(default=Decimal(0),
@@ -182,11 +195,14 @@ class RiskConfig:
                                             validator=[_non_negative, _below(10_000)])
     poll_every: int = attrs.field(default=64, validator=_positive_or_none)
     stop_loss: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
-    take_profit: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
-    trail_atr: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    # beyond these a level is further from the price than a Decimal price can hold
+    take_profit: Decimal | None = attrs.field(default=None,
+                                              validator=[_positive_or_none, _below(1000)])
+    trail_atr: Decimal | None = attrs.field(default=None,
+                                            validator=[_positive_or_none, _below(1000)])
     atr_period: int = attrs.field(default=14, validator=_at_least_two)
     max_var: Decimal | None = attrs.field(default=None, validator=_fraction_or_none)
-    var_window: int = attrs.field(default=60, validator=_at_least_two)
+    var_window: int = attrs.field(default=60, validator=[_at_least_two, _below(10**9)])
 
     def __attrs_post_init__(self) -> None:
         if (self.flatten_drawdown is not None and self.max_drawdown is not None
@@ -277,7 +293,7 @@ class RegimeConfig:
     window: int = attrs.field(default=500, validator=_at_least(32))
     refit_every: int = attrs.field(default=63, validator=_at_least(1))
     min_train: int = attrs.field(default=126, validator=_at_least(32))
-    seed: int = attrs.field(default=0, validator=_at_least(0))
+    seed: int = attrs.field(default=0, validator=[_at_least(0), _below(2**32)])  # numpy's
 
     @switch.validator
     def _switch(self, _a: attrs.Attribute[float], v: float) -> None:
@@ -328,6 +344,29 @@ def _whole(value: Any, _type: type) -> int:
 
 
 _converter.register_structure_hook(int, _whole)
+
+
+def _text(value: Any, _type: type) -> str:
+    """Text as given; YAML's numbers and dates as the text they were written as. A list, a
+    mapping, null or a boolean is no text (output.dir: [a] would name a directory "['a']")."""
+    if value is None or isinstance(value, bool | list | dict):
+        raise ValueError(f"expected text, got {value!r}")
+    return str(value)
+
+
+_converter.register_structure_hook(str, _text)
+
+
+def _float(value: Any, _type: type) -> float:
+    if isinstance(value, bool):  # a float in Python, not a number to a user
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+
+
+_converter.register_structure_hook(float, _float)
 _converter.register_unstructure_hook(Decimal, str)
 
 
@@ -364,12 +403,21 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     """AITRADER_SECTION__KEY=value pairs as a nested mapping (AITRADER_MODE for the top level)."""
     tree: dict[str, Any] = {}
-    for name, value in environ.items():
+    setters: dict[tuple[str, ...], str] = {}  # a key's path -> the variable that set it
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name.endswith("_API_KEY"):
             continue
         if "__" not in name and name != "AITRADER_MODE":
             continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
+        path = tuple(name[len(ENV_PREFIX):].lower().split("__"))
+        if not all(path):
+            raise ConfigError(f"environment variable {name}: empty key (a section and its key "
+                              "are joined by one double underscore)")
+        for depth in range(1, len(path)):
+            if path[:depth] in setters:  # a variable already set this path's parent as a value
+                raise ConfigError(f"environment variables {setters[path[:depth]]} and {name} "
+                                  f"both set {'.'.join(path[:depth])}")
+        setters[path] = name
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})
@@ -377,22 +425,54 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
+def _empty_sections_as_defaults(tree: dict[str, Any], cls: type) -> dict[str, Any]:
+    """A section or mapping left empty in YAML (`broker:` with every key commented out) reads
+    as null: it keeps its defaults, as an empty file does."""
+    hints = get_type_hints(cls)
+    result = dict(tree)
+    for field in attrs.fields(cls):
+        kind, value = hints[field.name], result.get(field.name)
+        if value is None and field.name in result and (attrs.has(kind)
+                                                       or get_origin(kind) is dict):
+            result[field.name] = {}  # a section, or a mapping such as strategy.params
+        elif attrs.has(kind) and isinstance(value, dict):
+            result[field.name] = _empty_sections_as_defaults(value, kind)
+    return result
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates and times left as the text they were written as: the flags' own
+    parser reads them (YAML's raised ValueError on 2010-02-30, and a traceback followed)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"config file {path}: {error.strerror or error}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ConfigError(f"config file {path} line {line}: not UTF-8 text") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"config file {path}{where}: not valid YAML") from None
+    except ValueError as error:  # a value an explicit tag cannot build (!!timestamp 2010-02-30)
+        raise ConfigError(f"config file {path}: not valid YAML: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of sections at the top level")
-    return data
+    return _empty_sections_as_defaults(data, Config)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
@@ -418,7 +498,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
 
 def _explain(error: BaseException, kind: type | None) -> str:
     if isinstance(error, cattrs.ForbiddenExtraKeysError):
-        return f"unknown key(s) {', '.join(sorted(error.extra_fields))}"
+        return f"unknown key(s) {', '.join(sorted(map(str, error.extra_fields)))}"
     if isinstance(error, KeyError):
         return "required key is missing"
     if isinstance(error, ValueError | TypeError) and str(error):
@@ -433,6 +513,8 @@ def _tidy(problem: str) -> str:
     """cattrs says 'invalid value for type, expected X @ config.broker.cash'; lead with the key."""
     if " @ " in problem:
         message, where = problem.rsplit(" @ ", 1)
+        if where == "config":  # the top level: an unknown section, or a bad whole
+            return message
         key = where.removeprefix("config.").replace("['", ".").replace("']", "")
         return f"config key {key}: {message}"
     return problem

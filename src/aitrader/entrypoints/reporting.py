@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import secrets
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -88,18 +89,40 @@ def json_document(result: RunResult, timings: Mapping[str, float],
     }
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Write atomically: a reader sees the old file or the whole new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+REPORTS = ("trades", "orders", "equity", "exposure")
+
+
+def unwritable_report(out: Path) -> str | None:
+    """Why a report could not go into the existing directory out, or None: checked before a
+    run so that a run is not journaled only to find its reports have nowhere to go."""
+    for name in REPORTS:
+        path = out / f"{name}.csv"
+        if path.is_dir():
+            return f"{path.name} is a directory, not a file"
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)  # the caller names the directory
+    return None
+
+
+def _create_temp(path: Path) -> Path:
+    """A new empty file beside path, created like any file (mode 0o666 less the umask)."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+
+
+def _write_csv(tmp: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def _iso(value: object) -> str:
@@ -107,34 +130,58 @@ def _iso(value: object) -> str:
 
 
 def export(result: RunResult, out: Path) -> dict[str, str]:
-    """Write trades.csv, orders.csv, equity.csv and exposure.csv into out; their paths."""
+    """Write trades.csv, orders.csv, equity.csv and exposure.csv into out; their paths.
+
+    All four or none: each is written to a temporary file beside it, and only when every one
+    is complete do they replace the files of that name (a reader sees old or new, never half).
+    """
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.csv" for name in ("trades", "orders", "equity", "exposure")}
-    _write_csv(paths["trades"], [
-        "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
-        "gross_pnl", "commission", "net_pnl", "return_pct"],
-        ([t.symbol, t.direction, _iso(t.entry_ts), _iso(t.exit_ts), t.quantity, t.entry_px,
-          t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.return_pct:.6f}"]
-         for t in result.trades))
-    _write_csv(paths["orders"], [
-        "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
-        "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
-        "updated_at", "reason", "trail_amount", "oco_group"],
-        ([o.client_order_id, o.symbol, o.side.value, o.intent.order_type.value,
-          o.intent.time_in_force.value, o.intent.quantity, o.intent.limit_price or "",
-          o.intent.stop_price or "", o.status.value, o.filled_qty,
-          "" if o.avg_px is None else o.avg_px, _iso(o.created_at), _iso(o.updated_at),
-          o.reason or "", o.intent.trail_amount or "", o.intent.oco_group or ""]
-         for o in result.orders))
-    _write_csv(paths["equity"], ["ts", "equity", "cash"],
-               ([from_ns(t).isoformat(), f"{e:.6f}", f"{c:.6f}"]
-                for t, e, c in zip(result.ts_ns.tolist(), result.equity.tolist(),
-                                   result.cash.tolist(), strict=True)))
+    problem = unwritable_report(out)
+    if problem is not None:  # a rename onto a directory would fail after others succeeded
+        raise OSError(problem)
+    paths = {name: out / f"{name}.csv" for name in REPORTS}
+    temps: dict[str, Path] = {}
+    try:
+        for name, (header, rows) in _tables(result).items():
+            temps[name] = _create_temp(paths[name])
+            _write_csv(temps[name], header, rows)
+        for name, tmp in temps.items():
+            tmp.replace(paths[name])
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    return {name: str(path) for name, path in paths.items()}
+
+
+def _tables(result: RunResult) -> dict[str, tuple[list[str], Iterable[Sequence[object]]]]:
+    """Each report's header and rows."""
     gross = result.gross if result.gross is not None else result.equity * 0.0
     net = result.net if result.net is not None else result.equity * 0.0
-    _write_csv(paths["exposure"], ["ts", "gross", "net", "gross_fraction", "net_fraction"],
-               ([from_ns(t).isoformat(), f"{g:.6f}", f"{n:.6f}",
-                 f"{g / e:.6f}" if e > 0 else "", f"{n / e:.6f}" if e > 0 else ""]
-                for t, g, n, e in zip(result.ts_ns.tolist(), gross.tolist(), net.tolist(),
-                                      result.equity.tolist(), strict=True)))
-    return {name: str(path) for name, path in paths.items()}
+    return {
+        "trades": ([
+            "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
+            "gross_pnl", "commission", "net_pnl", "return_pct"],
+            ([t.symbol, t.direction, _iso(t.entry_ts), _iso(t.exit_ts), t.quantity, t.entry_px,
+              t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.return_pct:.6f}"]
+             for t in result.trades)),
+        "orders": ([
+            "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
+            "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
+            "updated_at", "reason", "trail_amount", "oco_group"],
+            ([o.client_order_id, o.symbol, o.side.value, o.intent.order_type.value,
+              o.intent.time_in_force.value, o.intent.quantity, o.intent.limit_price or "",
+              o.intent.stop_price or "", o.status.value, o.filled_qty,
+              "" if o.avg_px is None else o.avg_px, _iso(o.created_at), _iso(o.updated_at),
+              o.reason or "", o.intent.trail_amount or "", o.intent.oco_group or ""]
+             for o in result.orders)),
+        "equity": (["ts", "equity", "cash"],
+                   ([from_ns(t).isoformat(), f"{e:.6f}", f"{c:.6f}"]
+                    for t, e, c in zip(result.ts_ns.tolist(), result.equity.tolist(),
+                                       result.cash.tolist(), strict=True))),
+        "exposure": (["ts", "gross", "net", "gross_fraction", "net_fraction"],
+                     ([from_ns(t).isoformat(), f"{g:.6f}", f"{n:.6f}",
+                       f"{g / e:.6f}" if e > 0 else "", f"{n / e:.6f}" if e > 0 else ""]
+                      for t, g, n, e in zip(result.ts_ns.tolist(), gross.tolist(), net.tolist(),
+                                            result.equity.tolist(), strict=True))),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,9 +16,10 @@ from aitrader.domain.trading import Order
 from aitrader.domain.values import Price
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
-from aitrader.entrypoints.session import RunFailedError, UserError, parse_moment
+from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
 from aitrader.ports.journal import Journal
 
+_MOST_RUNS = 2**63 - 1
 JournalUrlFn = Callable[[str | None, Path | None], str]
 RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
 AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
@@ -80,23 +82,25 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         as_json: AsJsonList = False,
     ) -> None:
         """List the most recent runs, newest first."""
-        listed = journal_for(journal, config).runs(limit)
+        # a 64-bit LIMIT: beyond it (more runs than any journal holds) means every run
+        listed = journal_for(journal, config).runs(min(limit, _MOST_RUNS))
         if isinstance(listed, Failure):
             raise RunFailedError(str(listed.failure()))
         infos = [_info_dict(i) for i in listed.unwrap()]
         if as_json:
-            print(json.dumps(infos, default=str))
+            print(json.dumps(json_ready(infos), default=str, allow_nan=False))
             return
         if not infos:
             print("no runs yet: try `aitrader backtest`")
             return
-        print(f"{'run_id':<18} {'started (UTC)':<20} {'mode':<9} {'strategy':<10} "
+        named = max(10, *(len(i["strategy"]) for i in infos))  # mean_reversion is 14
+        print(f"{'run_id':<18} {'started (UTC)':<20} {'mode':<9} {'strategy':<{named}} "
               f"{'bars':>8} {'return':>9} {'status':<9} symbols")
         for i in infos:
             ret = i["metrics"].get("total_return")
             shown = f"{ret * 100:.2f}%" if isinstance(ret, int | float) else "-"
             print(f"{i['run_id']:<18} {i['started_at'][:19]:<20} {i['mode']:<9} "
-                  f"{i['strategy']:<10} {i['bars'] or 0:>8} {shown:>9} {i['status']:<9} "
+                  f"{i['strategy']:<{named}} {i['bars'] or 0:>8} {shown:>9} {i['status']:<9} "
                   f"{','.join(i['symbols'])}")
 
     @runs_app.command("show")
@@ -115,7 +119,7 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             "fills": len(fills.value_or([])),
         }
         if as_json:
-            print(json.dumps(info, default=str))
+            print(json.dumps(json_ready(info), default=str, allow_nan=False))
             return
         for key in ("run_id", "status", "mode", "strategy", "symbols", "started_at",
                     "finished_at", "bars", "digest", "decisions_digest", "data_digest",
@@ -126,6 +130,18 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         for key, value in info["metrics"].items():
             print(f"  {key:<24} {value}")
         print(f"{'config':<17} {json.dumps(info['config'], sort_keys=True, default=str)}")
+
+
+def json_ready(value: Any) -> Any:
+    """value with every non-finite float (a signal not known yet: NaN) as None, since JSON has
+    no NaN and a strict reader refuses the whole document."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def _text(price: Price | None) -> str | None:
@@ -193,7 +209,7 @@ def select_decisions(decisions: Sequence[Decision], symbol: str | None, at: str 
     if at is None:
         return chosen
     text = at.strip()
-    if len(text) == 10:
+    if as_day(text) is not None:
         start = parse_moment(text, is_end=False, what="--at")
         end = parse_moment(text, is_end=True, what="--at")
         return [d for d in chosen if start is not None and end is not None
@@ -236,7 +252,7 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
         chosen = select_decisions(decisions.unwrap(), symbol, at, order)
         items = [decision_dict(d, by_id.get(d.client_order_id or "")) for d in chosen]
         if as_json:
-            print(json.dumps(items, default=str))
+            print(json.dumps(json_ready(items), default=str, allow_nan=False))
             return
         if not items:
             print("no decision matches (decisions are journaled when a target changes)")

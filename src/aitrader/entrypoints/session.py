@@ -30,6 +30,7 @@ from aitrader.entrypoints import risk_setup
 from aitrader.entrypoints.config import Config
 from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
+from aitrader.entrypoints.reporting import unwritable_report
 from aitrader.ports.market_data import MarketData
 
 _log = structlog.get_logger(__name__)
@@ -57,11 +58,18 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
         return None
     value = str(text).strip()
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            if is_end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), EASTERN).astimezone(UTC)
+        return _moment(value, is_end=is_end, what=what)
+    except OverflowError:  # the first or last days of the calendar, shifted by a zone
+        raise UserError(f"{what}: {value!r} is out of range") from None
+
+
+def _moment(value: str, *, is_end: bool, what: str) -> datetime:
+    day = as_day(value)
+    if day is not None:
+        if is_end:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0), EASTERN).astimezone(UTC)
+    try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise UserError(f"{what}: {value!r} is not a date (YYYY-MM-DD) or ISO datetime") from None
@@ -73,6 +81,15 @@ def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | Non
             raise UserError(f"{what}: {value!r} does not exist or is ambiguous in US-Eastern "
                             "time (a clock change); give it a UTC offset")
     return moment.astimezone(UTC)
+
+
+def as_day(text: str) -> date | None:
+    """The day an ISO date names (2010-01-04, 20100104, 2010-W01-1), or None for anything
+    else (a datetime)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 def code_version() -> str:
@@ -136,33 +153,46 @@ def sessioned(container: Container, strategy: Strategy,
 
 def load_frames(container: Container, config: Config) -> tuple[BarFrame, ...]:
     """The configured symbols' bars (UserError naming any problem)."""
-    return _frames(container, config)[0]
+    frames, quarantine = _frames(container, config)
+    _say_quarantined(quarantine)
+    return frames
+
+
+def _say_quarantined(quarantine: Sequence[GateReport]) -> None:
+    """The gate's quarantine, said once, when the bars are used (not when input is refused)."""
+    for report in quarantine:
+        _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
+                     bars=len(report.quarantined), reasons=report.counts)
 
 
 def _frames(container: Container, config: Config, for_run: bool = False,
             ) -> tuple[tuple[BarFrame, ...], tuple[GateReport, ...]]:
-    start = parse_moment(config.data.start, is_end=False, what="--start")
-    end = parse_moment(config.data.end, is_end=True, what="--end")
+    start = parse_moment(config.data.start, is_end=False, what="--start (data.start)")
+    end = parse_moment(config.data.end, is_end=True, what="--end (data.end)")
     if start is not None and end is not None and start >= end:
-        raise UserError(f"--start {config.data.start} is not before --end {config.data.end}")
+        raise UserError(f"--start (data.start) {config.data.start} is not before --end "
+                        f"(data.end) {config.data.end}")
     if config.data.timeframe:
         try:
             Timeframe.parse(config.data.timeframe)
         except ValueError as error:
-            raise UserError(f"--timeframe: {error}") from None
+            raise UserError(f"--timeframe (data.timeframe): {error}") from None
     market_data = _open_market_data(container, config, for_run)
+    if config.data.symbols is not None and not config.data.symbols:
+        raise UserError("--symbols (data.symbols): no symbol given (leave it out for every "
+                        "symbol in the data)")
     if config.data.symbols:
         try:
             symbols = [Symbol.parse(s) for s in config.data.symbols]
         except ValueError as error:
-            raise UserError(f"--symbols: {error}") from None
+            raise UserError(f"--symbols (data.symbols): {error}") from None
     else:
         listed = market_data.symbols()
         if isinstance(listed, Failure):
             raise UserError(listed.failure().message)
         symbols = list(listed.unwrap())
     if len(set(symbols)) != len(symbols):
-        raise UserError("--symbols: a symbol is listed twice")
+        raise UserError("--symbols (data.symbols): a symbol is listed twice")
     if not symbols:
         raise UserError(f"no symbols found in {market_data.describe()}")
     frames = []
@@ -178,9 +208,6 @@ def _frames(container: Container, config: Config, for_run: bool = False,
             raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
         frames.append(frame)
     quarantine = tuple(r for r in getattr(market_data, "reports", ()) if r.quarantined)
-    for report in quarantine:  # the gate's quarantine, said once
-        _log.warning("data.quarantined", symbol=str(report.symbol), source=report.source,
-                     bars=len(report.quarantined), reasons=report.counts)
     if len({f.timeframe for f in frames}) > 1:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
@@ -227,6 +254,10 @@ def prepare(config: Config) -> Prepared:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out}: {error.strerror or error}") from None
+    problem = unwritable_report(out)
+    if problem is not None:
+        raise UserError(f"--out {out}: {problem}")
+    _say_quarantined(quarantine)
     return Prepared(spec, frames, container, config, quarantine)
 
 
