@@ -237,6 +237,14 @@ def test_params_reach_the_strategy_and_its_journaled_manifest(cli: Cli) -> None:
         "entry": 10, "atr": 14, "atr_mult": 2.5}
 
 
+def test_a_non_finite_strategy_threshold_is_refused_by_name(cli: Cli) -> None:
+    result = cli("backtest", "--strategy", "momentum", "--param", "entry=inf")
+
+    assert result.code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: parameter entry must be a finite number, got inf"]
+
+
 def test_symbols_restrict_the_run_to_those_symbols(
     cli: Cli, sample_rows: list[dict[str, str]]
 ) -> None:

@@ -75,6 +75,23 @@ def test_validate_passes_a_sound_file(cli: Cli, tmp_path: Path) -> None:
     assert "quarantined 0 of 20 bars" in outcome.stdout
 
 
+def test_validate_refuses_a_symbol_in_two_files_of_a_directory_as_backtest_does(
+    cli: Cli, tmp_path: Path
+) -> None:
+    rows = daily_rows(20, start=date(2024, 7, 8))
+    folder = tmp_path / "bars"
+    write_csv(folder / "AAPL.csv", DAILY_HEADER, rows)
+    write_csv(folder / "MSFT.csv", DAILY_HEADER, rows)
+    write_csv(folder / "long.csv", ("date", "symbol", *DAILY_HEADER[1:]),
+              [[r[0], "AAPL", *r[1:]] for r in rows])
+    validated = cli("data", "validate", str(folder), "--journal", cli.journal_url)
+    backtested = cli("backtest", "--data", str(folder), "--journal", cli.journal_url)
+    assert validated.code == backtested.code == 2
+    assert validated.error_line() == backtested.error_line() == (
+        f"error: {folder}: symbol AAPL is in both {folder / 'AAPL.csv'} and "
+        f"{folder / 'long.csv'}")
+
+
 @pytest.mark.parametrize("target", ["nowhere.csv", "2024-01-05..2024-01-01", "2024-01-01..x"])
 def test_validate_refuses_what_is_neither_a_file_nor_a_range(cli: Cli, target: str) -> None:
     outcome = cli("data", "validate", target, "--vendor", "sample", "--symbols", "AAPL",

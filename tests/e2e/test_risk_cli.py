@@ -160,6 +160,21 @@ def test_an_allocator_over_one_symbol_gives_it_the_whole_invested_fraction(
     assert {d["sizing"].get("weight") for d in explained} - {None} == {"1.00000000"}
 
 
+@pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
+@pytest.mark.parametrize("cap", ["1e-300", "5e-324"])
+def test_a_tiny_max_weight_caps_every_weight_instead_of_failing_the_run(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, allocator: str, cap: str
+) -> None:
+    # a 4-close lookback gives weights many orders of magnitude apart: scaled down to the cap,
+    # the small ones underflowed to zero and the cap's redistribution divided 0 by 0
+    monkeypatch.setenv("AITRADER_PORTFOLIO__MAX_WEIGHT", cap)
+    monkeypatch.setenv("AITRADER_PORTFOLIO__LOOKBACK", "4")
+    document = cli.backtest_json("--symbols", "AAPL,KO,XOM", "--allocator", allocator,
+                                 "--rebalance", "daily")
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    assert {d["sizing"].get("weight") for d in explained} - {None} == {"0E-8"}
+
+
 def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from returns.result import Failure, Result, Success
 
-from aitrader.application.lookahead import check_lookahead
+from aitrader.application.lookahead import check_lookahead, cut_points
 from aitrader.application.models import FitPlan, fit_models, fit_symbol
 from aitrader.domain.market import Session, SessionWindow, Timeframe
 from aitrader.domain.series import BarFrame, aggregate, as_of, to_ns
@@ -230,6 +230,22 @@ def test_the_lookahead_check_catches_a_strategy_that_reads_the_next_bar() -> Non
     assert compared > 0
     assert changed
     assert all(c.ts_close_ns < c.cut_ns for c in changed)
+
+
+def test_lookahead_cuts_split_the_history_into_equal_shares() -> None:
+    frames = [_frame("A", _path(120, 5))]
+    stamps = frames[0].ts_close
+    assert cut_points(frames, 1) == [int(stamps[60])]
+    assert cut_points(frames, 3) == [int(stamps[i]) for i in (30, 60, 90)]
+    assert cut_points(frames, 500) == [int(s) for s in stamps[1:]]  # at most one per bar
+    assert cut_points([_frame("A", _path(1, 5))], 3) == []
+
+
+def test_a_single_lookahead_cut_compares_half_the_history() -> None:
+    frames = [_frame("A", _path(120, 5))]
+    compared, changed = check_lookahead(_Cheater(), frames, _no_models, cuts=1)
+    assert compared == 60
+    assert changed
 
 
 @pytest.mark.parametrize("name", ["sma_cross", "breakout", "momentum", "mean_reversion",

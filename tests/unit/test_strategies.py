@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
-from aitrader.domain.strategies import batch_targets_of, build_strategy, signal_names, warmup
+from aitrader.domain.strategies import (
+    STRATEGIES,
+    batch_targets_of,
+    build_strategy,
+    signal_names,
+    warmup,
+)
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
@@ -99,6 +105,24 @@ def test_a_bad_strategy_or_parameter_is_named(
     assert isinstance(built, Failure)
     assert built.failure().code == code
     assert fragment in built.failure().message
+
+
+_FLOAT_PARAMS = [(name, key) for name, entry in STRATEGIES.items()
+                 for key, spec in entry.params.items() if spec.kind is float]
+
+
+@pytest.mark.parametrize(("name", "key"), _FLOAT_PARAMS)
+@pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "NaN", "1e400", math.inf, math.nan])
+def test_a_float_parameter_must_be_finite(name: str, key: str, raw: object) -> None:
+    built = build_strategy(name, {key: raw}, allow_short=False)
+    assert isinstance(built, Failure), (name, key, raw)
+    assert built.failure().code == "invalid_parameter"
+    assert built.failure().message.startswith(f"parameter {key} must be a finite number")
+
+
+def test_every_bundled_strategy_has_a_float_threshold_checked_for_finiteness() -> None:
+    assert {name for name, _ in _FLOAT_PARAMS} >= {"breakout", "momentum", "mean_reversion",
+                                                   "multi_factor"}
 
 
 # SMA values drawn from a few levels so ties (fast == slow) and NaN warm-ups both occur

@@ -71,12 +71,17 @@ def _same(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
 
 
 def cut_points(frames: Sequence[BarFrame], cuts: int) -> list[int]:
-    """`cuts` moments spread over the merged history (UTC ns): bars from each on are removed."""
+    """`cuts` moments splitting the merged history (UTC ns) into `cuts + 1` equal shares.
+
+    Cut k of `cuts` keeps the first floor(k * n / (cuts + 1)) of the n distinct bar closes (at
+    least one), so a single cut compares the first half and each cut a growing share; cuts that
+    fall on the same bar (more cuts than bars) count once.
+    """
     stamps = np.unique(np.concatenate([f.ts_close for f in frames]))
-    if len(stamps) < 2:
+    n = len(stamps)
+    if n < 2:
         return []
-    picks = np.linspace(1, len(stamps) - 1, num=min(cuts, len(stamps) - 1)).astype(np.int64)
-    return sorted({int(stamps[i]) for i in picks})
+    return sorted({int(stamps[max(1, k * n // (cuts + 1))]) for k in range(1, cuts + 1)})
 
 
 def check_lookahead(strategy: Strategy, frames: Sequence[BarFrame], fit: Fit,

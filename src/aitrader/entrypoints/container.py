@@ -245,13 +245,20 @@ def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawB
         raise VendorSetupError(f"{path}: no CSV or Parquet files in it")
     tf = Timeframe.parse(timeframe) if timeframe else None
     label: Literal["open", "close"] = "close" if bar_label == "close" else "open"
-    found: list[RawBars] = []
+    found: dict[Symbol, RawBars] = {}
+    source: dict[Symbol, Path] = {}
     for file in files:
         try:
-            found.extend(read_raw(file, label, tf).values())
+            raws = read_raw(file, label, tf)
         except FileDataError as error:
             raise VendorSetupError(error.message) from None
-    return found
+        for symbol, raw in raws.items():
+            # refused as the file market data refuses it (`backtest --data DIR`)
+            if symbol in source:
+                raise VendorSetupError(f"{root}: symbol {symbol} is in both {source[symbol]} "
+                                       f"and {file}")
+            found[symbol], source[symbol] = raw, file
+    return list(found.values())
 
 
 def upgrade_journal(url: str) -> str:

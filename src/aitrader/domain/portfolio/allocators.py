@@ -33,7 +33,7 @@ def allocate(name: str, returns: FloatArray, invested: float, cap: float = 1.0,
     raw = _BUILDERS[name](data, risk_aversion) if usable else np.full(n, 1.0 / n)
     if not (np.isfinite(raw).all() and (raw >= 0).all() and raw.sum() > 0):
         raw = np.full(n, 1.0 / n)  # a degenerate estimate (too few rows to span n symbols)
-    return _capped(raw / raw.sum() * total, total, cap)
+    return _capped(raw / raw.sum(), total, cap)
 
 
 def _equal(data: FloatArray, _ra: float) -> FloatArray:
@@ -93,25 +93,33 @@ _BUILDERS: dict[str, Callable[[FloatArray, float], FloatArray]] = {
 }
 
 
-def _capped(weights: FloatArray, total: float, cap: float) -> FloatArray:
-    """Clip weights to cap and hand the excess to the uncapped ones in proportion."""
-    w = weights.copy()
-    for _ in range(len(w) + 1):
-        over = w > cap
+def _capped(shares: FloatArray, total: float, cap: float) -> FloatArray:
+    """Split total by shares (summing to 1) with no weight above cap, the excess handed to the
+    uncapped ones in proportion.
+
+    The split is worked out in units of the cap (each weight a number in [0, 1]) and scaled at
+    the end, so a tiny cap (1e-300) cannot underflow the smaller weights to zero on the way.
+    """
+    room = float(len(shares)) if total >= cap * len(shares) else total / cap
+    u = shares * room
+    for _ in range(len(u) + 1):
+        over = u > 1.0
         if not over.any():
             break
-        excess = float((w[over] - cap).sum())
-        w[over] = cap
-        free = w < cap
+        excess = float((u[over] - 1.0).sum())
+        u[over] = 1.0
+        free = u < 1.0
         if not free.any():
             break
-        w[free] += excess * w[free] / w[free].sum()
-    w = np.minimum(w, cap)
+        held = float(u[free].sum())
+        u[free] += excess * u[free] / held if held > 0 else excess / int(free.sum())
+    u = np.minimum(u, 1.0)
     # rounding: put any remainder on the largest weight that still has room
-    gap = total - float(w.sum())
+    gap = room - float(u.sum())
     if abs(gap) > 0:
-        room = np.where(w < cap)[0]
-        if len(room):
-            k = room[np.argmax(w[room])]
-            w[k] = min(cap, w[k] + gap)
-    return w
+        space = np.where(u < 1.0)[0]
+        if len(space):
+            k = space[np.argmax(u[space])]
+            u[k] = min(1.0, u[k] + gap)
+    weights: FloatArray = u * cap  # u <= 1, so no weight exceeds cap
+    return weights

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -103,6 +104,10 @@ def build_strategy(
         except ValueError as error:
             return Failure(StrategyError("invalid_parameter", f"parameter {key}: {error}"))
         problem = spec.check(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            # every float parameter is a threshold, weight or scale: inf never trades (entry=inf
+            # never enters) and NaN slips through every comparison
+            problem = f"must be a finite number, got {value}"
         if problem:
             return Failure(StrategyError("invalid_parameter", f"parameter {key} {problem}"))
         values[key] = value
