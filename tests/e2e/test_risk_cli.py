@@ -175,6 +175,17 @@ def test_a_tiny_max_weight_caps_every_weight_instead_of_failing_the_run(
     assert {d["sizing"].get("weight") for d in explained} - {None} == {"0E-8"}
 
 
+def test_max_weight_caps_the_default_equal_split_from_the_first_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AITRADER_PORTFOLIO__MAX_WEIGHT", "0.2")  # below 1/3: it binds
+    document = cli.backtest_json("--symbols", "AAPL,KO,XOM")
+    explained = cli.runs("explain", document["run_id"], "--json").json()
+    # every order sized at the capped weight (uncapped, each would take a third)
+    assert {d["sizing"].get("weight") for d in explained if d["action"] == "order"} == {
+        "0.20000000"}
+
+
 def test_a_portfolio_var_limit_refuses_orders_that_would_raise_var_above_it(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

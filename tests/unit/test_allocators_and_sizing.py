@@ -130,3 +130,18 @@ def test_a_rebalance_estimates_from_aligned_closes_before_the_period_s_first_bar
             assert allocation.weights == pytest.approx(expected.tolist(), abs=1e-12), t
         allocation.observe(1, float(closes[t, 1]), day)
     assert len(allocation.history) == 30
+
+
+@pytest.mark.parametrize("allocator", ["equal_weight", "risk_parity"])
+@pytest.mark.parametrize("rebalance", ["none", "daily"])
+def test_the_equal_split_before_the_lookback_is_filled_is_capped_too(
+    allocator: str, rebalance: str
+) -> None:
+    settings = AllocationSettings(allocator=allocator, rebalance=rebalance,  # type: ignore[arg-type]
+                                  lookback=5, max_weight=0.2)
+    allocation = Allocation(settings, 3)
+    assert not settings.is_static  # a binding cap needs the allocation, even for equal weights
+    assert allocation.weights == [0.2, 0.2, 0.2]
+    allocation.observe(0, 100.0, date(2024, 1, 2))  # a first period: recomputed, still equal
+    assert allocation.weights == [0.2, 0.2, 0.2]
+    assert AllocationSettings(max_weight=1.0).is_static

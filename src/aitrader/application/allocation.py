@@ -1,7 +1,8 @@
 """Portfolio weights over time: an allocator re-run on a rebalancing schedule.
 
-Weights are each symbol's share of the invested fraction (they sum to 1). Until `lookback`
-closes of every symbol are known the split is equal. With a schedule (daily, weekly, monthly)
+Weights are each symbol's share of the invested fraction (they sum to 1, or to `max_weight` x
+symbols when that is less). Until `lookback` closes of every symbol are known the split is
+equal (and capped). With a schedule (daily, weekly, monthly)
 the weights are recomputed on the first bar of each new period, from the closes before it, and
 every symbol whose position has drifted from its target by more than `drift` of equity is
 re-sized on its next bar. Without one (`none`), the allocator runs once, as soon as the
@@ -17,6 +18,7 @@ from typing import Literal
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from aitrader.domain.portfolio import allocate
 
@@ -37,8 +39,10 @@ class AllocationSettings:
 
     @property
     def is_static(self) -> bool:
-        """Equal weights that never move: the cycle needs no allocation at all."""
-        return self.allocator == "equal_weight" and self.rebalance == "none"
+        """Equal, uncapped weights that never move: the cycle needs no allocation at all (a
+        cap below 1 may bind on the equal split, so a capped one is an Allocation)."""
+        return (self.allocator == "equal_weight" and self.rebalance == "none"
+                and self.max_weight >= 1.0)
 
 
 def _period(day: date, rebalance: Rebalance) -> tuple[int, ...]:
@@ -57,7 +61,8 @@ class Allocation:
 
     def __init__(self, settings: AllocationSettings, n: int) -> None:
         self.settings = settings
-        self.weights = [1.0 / n] * n
+        # the equal split until the lookback is filled: capped like every later split
+        self.weights = [float(w) for w in _equal_split(n, settings.max_weight)]
         self.shares = [_share(w) for w in self.weights]
         self.due = [False] * n
         self._closes: list[deque[float]] = [deque(maxlen=settings.lookback + 1)
@@ -96,11 +101,15 @@ class Allocation:
             returns = closes[1:] / closes[:-1] - 1.0
             weights = allocate(s.allocator, returns, 1.0, s.max_weight, s.risk_aversion)
         else:
-            n = len(self._closes)
-            weights = allocate("equal_weight", np.zeros((0, n)), 1.0, s.max_weight)
+            weights = _equal_split(len(self._closes), s.max_weight)
         self.weights = [float(w) for w in weights]
         self.shares = [_share(w) for w in self.weights]
         self.history.append((day, tuple(self.weights)))
+
+
+def _equal_split(n: int, max_weight: float) -> npt.NDArray[np.float64]:
+    """n equal weights of the invested fraction, each at most max_weight."""
+    return allocate("equal_weight", np.zeros((0, n)), 1.0, max_weight)
 
 
 def _share(weight: float) -> Decimal:
