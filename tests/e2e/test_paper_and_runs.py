@@ -85,6 +85,21 @@ def test_db_upgrade_creates_and_migrates_an_empty_journal(cli: Cli) -> None:
     assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0  # idempotent
 
 
+@pytest.mark.parametrize("command", [["backtest", "--quiet", "--out", "out"], ["db", "upgrade"]])
+def test_a_journal_under_the_home_directory_is_opened_where_it_was_created(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+    result = cli(*command, "--journal", "sqlite:///~/journals/x.db")
+
+    assert result.code == 0, result.stderr
+    assert (home / "journals" / "x.db").is_file()
+    assert not (tmp_path / "~").exists()
+
+
 def test_runs_list_says_so_when_the_journal_is_empty(cli: Cli) -> None:
     assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
     result = cli.runs("list")

@@ -71,7 +71,10 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
     if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # sqlite3 takes '~' literally: expand it once, for the directory and the file alike
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = url.set(database=str(path))
     engine = sa.create_engine(url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
