@@ -100,6 +100,26 @@ def test_a_journal_under_the_home_directory_is_opened_where_it_was_created(
     assert not (tmp_path / "~").exists()
 
 
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["runs", "list"],
+                                     ["backtest", "--out", "out"]])
+def test_a_journal_newer_than_this_aitrader_is_refused_alike_by_every_command(
+    cli: Cli, command: list[str]
+) -> None:
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    with sqlite3.connect(cli.db_path) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_future'")
+
+    result = cli(*command, "--journal", cli.journal_url)
+
+    assert result.code == 1
+    line = result.error_line()
+    assert "9999_future, newer than this aitrader knows" in line
+    assert "upgrade aitrader" in line
+    with sqlite3.connect(cli.db_path) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == \
+            [("9999_future",)]
+
+
 def test_runs_list_says_so_when_the_journal_is_empty(cli: Cli) -> None:
     assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
     result = cli.runs("list")
