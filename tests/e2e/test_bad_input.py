@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from aitrader.entrypoints import cli as cli_module
+from aitrader.entrypoints.container import JournalUnavailableError
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, write_csv
 
 Case = Callable[[Path, pytest.MonkeyPatch], tuple[list[str], list[str]]]
@@ -342,3 +344,31 @@ def test_a_bad_data_value_from_the_config_file_names_its_key_not_only_a_flag(
 
     assert result.code == 2
     assert where in result.error_line()
+
+
+def test_an_error_naming_a_path_with_a_newline_stays_one_line(cli: Cli, tmp_path: Path) -> None:
+    odd = tmp_path / "two\nlines"
+    odd.mkdir()
+
+    result = cli.backtest("--data", str(odd / "AAPL.csv"))
+
+    assert result.code == 2
+    line = result.error_line()
+    assert "two\\nlines" in line
+    assert "no such file" in line
+
+
+def test_a_failure_naming_a_path_with_control_characters_stays_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(url: str) -> str:
+        raise JournalUnavailableError(f"cannot open journal at /srv/a\rb\x1b[2J\nc: {url}")
+
+    monkeypatch.setattr(cli_module, "upgrade_journal", down)
+
+    result = cli("db", "upgrade", "--journal", cli.journal_url)
+
+    assert result.code == 1
+    line = result.error_line()
+    assert "/srv/a\\rb\\x1b[2J\\nc" in line
+    assert "\x1b" not in line

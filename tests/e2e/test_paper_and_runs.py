@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import SAWarning
 
 from tests.e2e.conftest import Cli, read_csv
 
@@ -83,6 +85,76 @@ def test_db_upgrade_creates_and_migrates_an_empty_journal(cli: Cli) -> None:
     assert cli.db_path.exists()
     assert cli.journaled_runs() == []
     assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0  # idempotent
+
+
+@pytest.mark.parametrize("command", [["backtest", "--quiet", "--out", "out"], ["db", "upgrade"]])
+def test_a_journal_under_the_home_directory_is_opened_where_it_was_created(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+    result = cli(*command, "--journal", "sqlite:///~/journals/x.db")
+
+    assert result.code == 0, result.stderr
+    assert (home / "journals" / "x.db").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["runs", "list"],
+                                     ["backtest", "--out", "out"]])
+def test_a_journal_newer_than_this_aitrader_is_refused_alike_by_every_command(
+    cli: Cli, command: list[str]
+) -> None:
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    with sqlite3.connect(cli.db_path) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_future'")
+
+    result = cli(*command, "--journal", cli.journal_url)
+
+    assert result.code == 1
+    line = result.error_line()
+    assert "9999_future, newer than this aitrader knows" in line
+    assert "upgrade aitrader" in line
+    with sqlite3.connect(cli.db_path) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == \
+            [("9999_future",)]
+
+
+def test_a_read_only_journal_url_reads_without_a_warning_and_refuses_to_write(
+    cli: Cli, tmp_path: Path
+) -> None:
+    assert cli.backtest("--quiet").code == 0
+    read_only = f"{cli.journal_url}?mode=ro"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)  # what SQLAlchemy would print on stderr
+        listed = cli("runs", "list", "--json", "--journal", read_only)
+        refused = cli("backtest", "--quiet", "--out", str(tmp_path / "again"),
+                      "--journal", read_only)
+
+    assert listed.code == 0, listed.stderr
+    assert listed.stderr == ""
+    assert len(listed.json()) == 1
+    assert refused.code == 1
+    assert "readonly database" in refused.error_line()
+    assert len(cli.journaled_runs()) == 1
+    assert sorted(p.name for p in tmp_path.glob("j.db*")) == ["j.db", "j.db-shm", "j.db-wal"]
+
+
+@pytest.mark.parametrize(("option", "problem"), [("colour=red", "no option 'colour'"),
+                                               ("mode=memory", "every run would vanish")])
+def test_a_journal_url_option_sqlite_does_not_take_is_refused_on_one_line(
+    cli: Cli, option: str, problem: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)
+        result = cli("db", "upgrade", "--journal", f"{cli.journal_url}?{option}")
+
+    assert result.code != 0
+    assert problem in result.error_line()
+    assert not cli.db_path.exists()
 
 
 def test_runs_list_says_so_when_the_journal_is_empty(cli: Cli) -> None:

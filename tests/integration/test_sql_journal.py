@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from returns.pipeline import is_successful
 from returns.result import Result
 
-from aitrader.adapters.sql import SqlJournal, current_revision, downgrade, head_revision
+from aitrader.adapters.sql import (
+    SqlJournal,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from aitrader.adapters.sql.engine import create_journal_engine
 from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.audit import Decision, GateVerdict, RunManifest, RunSummary
@@ -376,3 +382,5 @@ def test_a_database_newer_than_the_code_is_refused(journal_url: str) -> None:
     refused = error(SqlJournal.open(journal_url))
     assert refused.code == "schema_unknown"
     assert "from_the_future" in refused.message
+    assert error(upgrade(journal_url)) == refused  # migrating it says the same
+    assert error(downgrade(journal_url, "base")) == refused

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -243,21 +244,34 @@ app.add_typer(risk_app, name="risk")
 risk_cli.register(risk_app, _journal_url)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _say_error(message: str) -> None:
+    """One line on stderr, whatever the message holds: control characters (a newline in a file
+    name, a terminal escape in a value) are shown escaped, never acted on."""
+    print(f"error: {_CONTROL.sub(_escaped, message)}", file=sys.stderr)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 def main() -> None:
     """Console entry point: map failures to exit codes and one-line messages."""
     _configure_logging()
     try:
         code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        _say_error(str(error))
         sys.exit(2)
     except RunFailedError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _say_error(str(error))
         sys.exit(1)
     except typer.Exit as stop:
         sys.exit(stop.exit_code)
     except typer.Abort:
-        print("error: aborted", file=sys.stderr)
+        _say_error("aborted")
         sys.exit(1)
     except Exception as error:
         # Usage errors from Typer's vendored click: one line, their exit code (2).
@@ -267,7 +281,7 @@ def main() -> None:
         if type(error).__name__ == "NoArgsIsHelpError":  # a bare group: show its help
             print(describe())
             sys.exit(0)
-        print(f"error: {describe()} (see --help)", file=sys.stderr)
+        _say_error(f"{describe()} (see --help)")
         sys.exit(error.exit_code)  # type: ignore[attr-defined]
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -51,8 +51,8 @@ from aitrader.entrypoints.container import (
 )
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start
-from aitrader.entrypoints.session import _UNREACHABLE as UNREACHABLE
 from aitrader.entrypoints.session import (
+    UNREACHABLE,
     RunFailedError,
     UserError,
     build_container,

@@ -199,7 +199,7 @@ def _frames(container: Container, config: Config, for_run: bool = False,
     for symbol in symbols:
         loaded = market_data.bars(symbol, None, start, end)
         if isinstance(loaded, Failure):
-            if loaded.failure().code in _UNREACHABLE:  # a vendor that could not serve
+            if loaded.failure().code in UNREACHABLE:  # a vendor that could not serve
                 raise RunFailedError(loaded.failure().message)
             raise UserError(loaded.failure().message)
         frame = loaded.unwrap()
@@ -214,8 +214,9 @@ def _frames(container: Container, config: Config, for_run: bool = False,
     return tuple(frames), quarantine
 
 
-_UNREACHABLE = frozenset({"unavailable", "rate_limited", "timeout", "cache_unwritable",
-                          "cache_unreadable", "cache_corrupt"})
+UNREACHABLE = frozenset({"unavailable", "rate_limited", "timeout", "cache_unwritable",
+                         "cache_unreadable", "cache_corrupt"})
+"""Market-data error codes that mean the source could not serve (exit 1), not bad input."""
 
 
 def _open_market_data(container: Container, config: Config, for_run: bool) -> MarketData:

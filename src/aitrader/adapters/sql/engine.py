@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from returns.result import Failure, Result, Success
@@ -17,6 +18,10 @@ from aitrader.ports.errors import JournalError
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 CONNECT_TIMEOUT_S = 10
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# What a sqlite:/// URL may carry: SQLite's URI filename options, and the sqlite3 driver's own
+_SQLITE_URI_OPTIONS = frozenset({"mode", "cache", "vfs", "psow", "nolock", "immutable", "modeof"})
+_PYSQLITE_OPTIONS = frozenset({"uri", "timeout", "isolation_level", "detect_types",
+                               "check_same_thread", "cached_statements"})
 _USERINFO = re.compile(r"(://[^:/@]*):[^@/]*@")
 # libpq also takes secrets as query parameters (?password=..., ?sslpassword=...)
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
@@ -54,6 +59,9 @@ def create_journal_engine(url: str) -> Result[Engine, JournalError]:
         return Failure(JournalError(
             "invalid_url", f"the journal runs on SQLite or PostgreSQL, not {safe_url(parsed)}"
         ))
+    problem = _sqlite_options_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if problem is not None:
+        return Failure(JournalError("invalid_url", f"journal {safe_url(parsed)}: {problem}"))
     try:
         if parsed.get_backend_name() == "sqlite":
             return Success(_sqlite_engine(parsed))
@@ -67,11 +75,29 @@ def create_journal_engine(url: str) -> Result[Engine, JournalError]:
         ))
 
 
+def _sqlite_options_problem(url: URL) -> str | None:
+    unknown = sorted(set(url.query) - _PYSQLITE_OPTIONS - _SQLITE_URI_OPTIONS)
+    if unknown:
+        return (f"SQLite takes no option {', '.join(map(repr, unknown))} (it takes "
+                f"{', '.join(sorted(_SQLITE_URI_OPTIONS | _PYSQLITE_OPTIONS))})")
+    if url.query.get("mode") == "memory":
+        return "mode=memory keeps the journal in memory, where every run would vanish"
+    return None
+
+
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
     if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # sqlite3 takes '~' literally: expand it once, for the directory and the file alike
+        path = Path(database).expanduser()
+        if url.query.get("mode") != "ro":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        url = url.set(database=str(path))
+        if _SQLITE_URI_OPTIONS & set(url.query):
+            # sqlite3 reads ?mode=ro (and its other URI options) only in a file: URI filename
+            # with uri=true; SQLAlchemy would warn and drop them, or make a file 'x.db?mode=ro'
+            url = url.set(database=f"file:{quote(str(path))}").update_query_dict({"uri": "true"})
     engine = sa.create_engine(url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")

@@ -71,6 +71,9 @@ def migrate_engine(engine: Engine, revision: str, *, up: bool) -> Result[str | N
     """Run the migrations on engine in one transaction (PostgreSQL and SQLite DDL is atomic)."""
     try:
         with engine.begin() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current is not None and not _is_known(current):
+                return Failure(_newer_than_code(engine, current))
             config = _config()
             config.attributes["connection"] = connection
             if up:
@@ -111,16 +114,21 @@ def ensure_schema(engine: Engine) -> Result[str, JournalError]:
             f"aitrader journal, then {UPGRADE_HINT}",
         ))
     if current is not None and not _is_known(current):
-        return Failure(JournalError(
-            "schema_unknown",
-            f"journal {where} is at schema revision {current}, newer than this aitrader "
-            f"knows (head {head}); upgrade aitrader",
-        ))
+        return Failure(_newer_than_code(engine, current))
     return Failure(JournalError(
         "schema_outdated",
         f"journal {where} is at schema revision {current or 'base'}, this aitrader needs "
         f"{head}: {UPGRADE_HINT}",
     ))
+
+
+def _newer_than_code(engine: Engine, current: str) -> JournalError:
+    """A revision the scripts do not know: a newer aitrader migrated this journal."""
+    return JournalError(
+        "schema_unknown",
+        f"journal {safe_url(engine.url)} is at schema revision {current}, newer than this "
+        f"aitrader knows (head {head_revision()}); upgrade aitrader",
+    )
 
 
 def _current(engine: Engine) -> Result[str | None, JournalError]:
