@@ -100,6 +100,19 @@ def test_a_journal_under_the_home_directory_is_opened_where_it_was_created(
     assert result.code == 0, result.stderr
     assert (home / "journals" / "x.db").is_file()
     assert not (tmp_path / "~").exists()
+    for reader in (["runs", "list"], ["risk", "status"]):  # and the readers find it there
+        read = cli(*reader, "--journal", "sqlite:///~/journals/x.db")
+        assert read.code == 0, read.stderr
+
+
+def test_the_readers_find_a_journal_named_by_a_file_uri(cli: Cli) -> None:
+    assert cli.backtest("--quiet").code == 0
+    uri = f"sqlite:///file:{cli.db_path}?mode=ro&uri=true"
+
+    listed = cli("runs", "list", "--json", "--journal", uri)
+
+    assert listed.code == 0, listed.stderr
+    assert len(listed.json()) == 1
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["runs", "list"],
@@ -145,16 +158,18 @@ def test_a_read_only_journal_url_reads_without_a_warning_and_refuses_to_write(
 
 @pytest.mark.parametrize(("option", "problem"), [("colour=red", "no option 'colour'"),
                                                ("mode=memory", "every run would vanish")])
-def test_a_journal_url_option_sqlite_does_not_take_is_refused_on_one_line(
-    cli: Cli, option: str, problem: str
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["backtest", "--out", "out"]])
+def test_a_journal_url_option_sqlite_does_not_take_is_bad_input_on_one_line(
+    cli: Cli, tmp_path: Path, option: str, problem: str, command: list[str]
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SAWarning)
-        result = cli("db", "upgrade", "--journal", f"{cli.journal_url}?{option}")
+        result = cli(*command, "--journal", f"{cli.journal_url}?{option}")
 
-    assert result.code != 0
+    assert result.code == 2
     assert problem in result.error_line()
     assert not cli.db_path.exists()
+    assert not (tmp_path / "out").exists()  # refused before anything is created
 
 
 def test_runs_list_says_so_when_the_journal_is_empty(cli: Cli) -> None:

@@ -16,6 +16,8 @@ import attrs
 import cattrs
 import yaml
 
+from aitrader.entrypoints.container import journal_url_problem
+
 ENV_PREFIX = "AITRADER_"
 MODES = ("backtest", "paper", "live")
 
@@ -85,6 +87,9 @@ def _journal_url(_i: object, a: attrs.Attribute[str], v: str) -> None:
         raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://...: a "
                          "SQLite URL needs three slashes and a file's path (sqlite:///j.db, "
                          "sqlite:////abs/j.db)")
+    problem = journal_url_problem(v)  # bad input, refused before anything is created
+    if problem is not None:
+        raise ValueError(f"{a.name}: {problem}")
 
 
 # The calendars adapters/calendars serves (open_calendar also accepts these, case-insensitively).

@@ -29,7 +29,7 @@ from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.adapters.replay import ReplayBarStream
 from aitrader.adapters.sample import sample_path
 from aitrader.adapters.simulated import SimulatedBroker
-from aitrader.adapters.sql import SqlBarStore, SqlJournal
+from aitrader.adapters.sql import SqlBarStore, SqlJournal, sqlite_file, sqlite_options_problem
 from aitrader.adapters.sql import upgrade as sql_upgrade
 from aitrader.adapters.vendors import (
     DEFAULT_BASE_URLS,
@@ -59,6 +59,16 @@ from aitrader.ports.vendor import BarVendor
 
 class JournalUnavailableError(Exception):
     """The journal could not be opened; the message names the URL without its password."""
+
+
+def journal_url_problem(url: str) -> str | None:
+    """Why the journal adapter would refuse url's options (bad input), or None."""
+    return sqlite_options_problem(url)
+
+
+def journal_file(url: str) -> Path | None:
+    """The file a SQLite journal URL opens ('~' expanded), or None for another database."""
+    return sqlite_file(url)
 
 
 def open_journal(url: str) -> Journal:

@@ -14,7 +14,7 @@ from returns.result import Failure
 from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
 from aitrader.domain.values import Price
-from aitrader.entrypoints.container import JournalUnavailableError, open_journal
+from aitrader.entrypoints.container import JournalUnavailableError, journal_file, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
 from aitrader.ports.journal import Journal
@@ -42,10 +42,8 @@ def _info_dict(info: RunInfo) -> dict[str, Any]:
 
 def missing_sqlite_file(url: str) -> Path | None:
     """The path of a SQLite journal URL whose file does not exist, else None."""
-    if not url.startswith("sqlite:///") or ":memory:" in url:
-        return None
-    path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-    return None if path.exists() else path
+    path = journal_file(url)
+    return None if path is None or path.exists() else path
 
 
 def run_info(store: Journal, run_id: str) -> RunInfo:

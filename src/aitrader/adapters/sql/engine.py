@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from returns.result import Failure, Result, Success
@@ -73,6 +73,32 @@ def create_journal_engine(url: str) -> Result[Engine, JournalError]:
         return Failure(JournalError(
             "unavailable", f"cannot open journal {safe_url(parsed)}: {driver_message(exc, parsed)}"
         ))
+
+
+def sqlite_options_problem(url: str) -> str | None:
+    """Why a SQLite URL's query options are refused (an option SQLite and its driver do not
+    take, or mode=memory), or None (also for a URL that is not SQLite or not a URL)."""
+    try:
+        parsed = sa.make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    return _sqlite_options_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite journal URL opens ('~' expanded, as the engine expands it), or None
+    for another database or an in-memory one."""
+    try:
+        parsed = sa.make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") \
+            or "mode=memory" in database or parsed.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):  # a URI filename: its path, without its own query
+        return Path(unquote(database.removeprefix("file:").split("?", 1)[0])).expanduser()
+    return Path(database).expanduser()
 
 
 def _sqlite_options_problem(url: URL) -> str | None:
