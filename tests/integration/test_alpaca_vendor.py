@@ -127,8 +127,9 @@ def nvda_around_its_split(fake: FakeVendor, bars: str, timeframe: Timeframe = Ti
 def test_raw_alpaca_bars_carry_the_splits_of_their_span_from_corporate_actions() -> None:
     with fake_vendor() as fake:
         bars = nvda_around_its_split(fake, "alpaca_bars_nvda_split.json")
-    # NVDA's 10-for-1 split acted from the start of its ex-date, 2024-06-10 00:00 New York
-    assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 04:00"), 10.0)]
+    # NVDA's 10-for-1 split acted from the start of its ex-date's trading day: its overnight
+    # session, from 2024-06-09 20:00 New York
+    assert [(from_ns(s.ts_ns), s.ratio) for s in bars.splits] == [(utc("2024-06-10 00:00"), 10.0)]
     assert bars.raw.close.tolist() == [1209.98, 1208.88, 121.79]  # as traded: not adjusted here
     _path, query, headers = fake.requests[-1]
     assert _path == "/v1/corporate-actions"

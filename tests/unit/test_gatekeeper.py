@@ -232,3 +232,18 @@ def test_split_and_dividend_adjustment_scale_the_bars_before_the_event() -> None
     both = adjust(raw, split, (Dividend(12, 1.0),), Adjustment.ALL)
     assert both.close[0] == pytest.approx(50.0 * 0.99)
     assert both.close[1:].tolist() == [50.0, 50.0]
+
+
+def test_a_bar_closing_exactly_at_a_split_traded_before_it_and_one_spanning_it_after() -> None:
+    # bars [0, 5), [5, 10), [10, 15): the split at 10 falls between the second and the third
+    prices = [100.0, 102.0, 50.0]
+    raw = RawBars(SYMBOL, Timeframe.MINUTE_1, [0, 5, 10], [5, 10, 15], prices, prices, prices,
+                  prices, [10.0, 11.0, 20.0])
+    at_the_close = (Split(10, 2.0),)
+    assert adjust(raw, at_the_close, (), Adjustment.SPLIT).close.tolist() == [50.0, 51.0, 50.0]
+    _, report = gatekeep(raw, None, GateRules(splits=at_the_close), "test")
+    assert report.quarantined == ()  # the halving is the split's, at the third bar
+    spanned = (Split(12, 2.0),)  # inside the third bar: it closes at the new price
+    assert adjust(raw, spanned, (), Adjustment.SPLIT).close.tolist() == [50.0, 51.0, 50.0]
+    paid = adjust(raw, (), (Dividend(10, 2.04),), Adjustment.ALL).close.tolist()
+    assert paid == pytest.approx([98.0, 99.96, 50.0])  # 2 % off both bars before it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,6 +16,7 @@ from aitrader.domain.values import Symbol
 
 EASTERN = ZoneInfo("America/New_York")
 _OPEN, _CLOSE = time(9, 30), time(16, 0)
+_OVERNIGHT = time(20, 0)  # the overnight session into the next trading day opens
 NS = 1_000_000_000
 
 
@@ -27,10 +28,12 @@ def session_day_ns(day: date) -> tuple[int, int]:
 
 
 def day_start_ns(day: date) -> int:
-    """Midnight New York time starting `day`, as UTC ns: where a split or dividend takes effect.
-    Pre-market trading on an ex-date is already at the new price, so the event acts from the
-    day's first extended-hours bar, not from the regular open."""
-    return to_ns(datetime.combine(day, time(0), EASTERN))
+    """The start of `day`'s trading day, as UTC ns: 20:00 New York time the evening before,
+    when the overnight session leading into it opens. A split or dividend takes effect there:
+    trades of the ex-date's overnight and pre-market sessions are already at the new price,
+    so the event acts from the day's first extended-hours bar, not from the regular open (nor
+    from midnight, which falls inside that overnight session)."""
+    return to_ns(datetime.combine(day - timedelta(days=1), _OVERNIGHT, EASTERN))
 
 
 def eastern_date(ns: int) -> date:

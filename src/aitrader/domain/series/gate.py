@@ -189,8 +189,8 @@ def _jumps(raw: RawBars, codes: CodeArray, rules: GateRules) -> npt.NDArray[np.b
         log_close = np.log(raw.close[sound])
         log_high, log_low = np.log(raw.high[sound]), np.log(raw.low[sound])
     steps = np.zeros(len(raw), dtype=np.float64)  # log of the split ratios taking effect
-    for split in rules.splits:
-        row = int(np.searchsorted(raw.ts_close, split.ts_ns, "left"))
+    for split in rules.splits:  # from the first bar closing after it (as adjust reads it)
+        row = int(np.searchsorted(raw.ts_close, split.ts_ns, "right"))
         if 0 < row < len(raw):
             steps[row] += math.log(split.ratio)
     level = np.cumsum(steps)[sound]  # log split factor in force at each sound row

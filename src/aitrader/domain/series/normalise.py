@@ -59,18 +59,21 @@ def order_and_dedupe(raw: RawBars) -> RawBars:
 
 def adjust(raw: RawBars, splits: tuple[Split, ...], dividends: tuple[Dividend, ...],
            mode: Adjustment) -> RawBars:
-    """Back-adjust an ordered feed for the splits (and, with ALL, the dividends) it spans."""
+    """Back-adjust an ordered feed for the splits (and, with ALL, the dividends) it spans.
+
+    An event at moment t acts on the bars that close after it: a bar that closed by t traded
+    before it (also one that closes exactly at t); one that spans t closes at the new price."""
     if mode is Adjustment.RAW or len(raw) == 0:
         return raw
     price_factor = np.ones(len(raw), dtype=np.float64)
     volume_factor = np.ones(len(raw), dtype=np.float64)
     for split in splits:
-        before = raw.ts_close < split.ts_ns
+        before = raw.ts_close <= split.ts_ns
         price_factor[before] /= split.ratio
         volume_factor[before] *= split.ratio
     if mode is Adjustment.ALL:
         for dividend in dividends:
-            row = int(np.searchsorted(raw.ts_close, dividend.ts_ns, "left"))
+            row = int(np.searchsorted(raw.ts_close, dividend.ts_ns, "right"))
             if 0 < row <= len(raw):
                 previous = float(raw.close[row - 1])
                 if previous > dividend.amount > 0:
