@@ -1,0 +1,123 @@
+"""Simulated fills and risk controls checked by hand on tiny bar files.
+
+Each scenario is a handful of daily bars designed so the figures can be worked out on paper.
+`sma_cross` with fast=1, slow=2 is long exactly while the close is above the previous close
+(flat, or short with --allow-short, while it is below), so the decisions are plain to see.
+Every expected number in these tests is computed in the comments beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import DAILY_HEADER, Cli, read_csv, write_csv
+
+UP_DOWN = ("--strategy", "sma_cross", "--param", "fast=1", "--param", "slow=2")
+
+
+def bars(tmp_path: Path, name: str, *rows: str) -> str:
+    """A daily bar file of `rows` ("date open high low close"), volume 1000 each."""
+    lines = [[*row.split(), "1000"] for row in rows]
+    return str(write_csv(tmp_path / f"{name}.csv", DAILY_HEADER, lines))
+
+
+def config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def orders(cli: Cli) -> list[dict[str, str]]:
+    return read_csv(cli.out_dir / "orders.csv")[1]
+
+
+def both(cli: Cli, *args: str) -> dict[str, Any]:
+    """The backtest's document, after checking a paper replay takes the same decisions."""
+    backtest = cli.backtest_json(*args)
+    paper = cli.paper_json(*args, out=cli.out_dir.parent / "paper")
+    assert paper["decisions_digest"] == backtest["decisions_digest"]
+    return backtest
+
+
+def test_a_stop_loss_gapped_through_fills_at_the_open_less_slippage(cli: Cli, tmp_path: Path
+                                                                   ) -> None:
+    data = bars(tmp_path, "GAP",
+                "2010-01-04 100 101 99 100",
+                "2010-01-05 100 103 99.5 102",   # up: buy at the next open
+                "2010-01-06 103 104 102 103",    # filled at 103 x 1.001 = 103.103
+                "2010-01-07 95 96 90 92")        # opens below the stop 97.94: gap
+    done = both(cli, "--data", data, *UP_DOWN, "--slippage-bps", "10",
+                "--config", config(tmp_path, "risk:\n  stop_loss: 0.05\n"))
+    buy, stop = orders(cli)
+    # sized at the close with slippage: 100000 / (102 x 1.001) = 979.4 -> 979 shares
+    assert (buy["quantity"], buy["avg_px"]) == ("979", "103.1030")
+    # 5 % below 103.103 is 97.94785, rounded away from the market to 97.94; the bar opens at
+    # 95, below it: the stop fills at the open, less 10 bps (94.905), not at its level
+    assert (stop["order_type"], stop["stop_price"], stop["avg_px"]) == ("stop", "97.94",
+                                                                        "94.9050")
+    assert stop["updated_at"] == "2010-01-07T14:30:00+00:00"
+    assert done["metrics"]["final_equity"] == 91_974.158  # 100000 - 979 x (103.103 - 94.905)
+
+
+def test_a_marketable_limit_touched_exactly_fills_at_its_limit_and_a_day_one_expires(
+        cli: Cli, tmp_path: Path) -> None:
+    styled = config(tmp_path, "risk:\n  order_style: marketable_limit\n"
+                              "  limit_offset_bps: 100\n")
+    head = ("2010-01-04 100 101 99 100", "2010-01-05 100 103 99.5 102")
+    # the buy limit is 102 moved 100 bps up: 103.02; the next bar opens above it at 104
+    touched = bars(tmp_path, "TOUCH", *head, "2010-01-06 104 105 103.02 104",
+                   "2010-01-07 104 106 103 105")
+    done = both(cli, "--data", touched, *UP_DOWN, "--config", styled)
+    (buy,) = orders(cli)
+    # budgeted at its limit: 100000 / 103.02 = 970.7 -> 970; the low touches 103.02 exactly
+    assert (buy["limit_price"], buy["quantity"], buy["status"], buy["avg_px"]) == (
+        "103.02", "970", "filled", "103.02")
+    assert buy["updated_at"] == "2010-01-06T21:00:00+00:00"  # inside the bar: at its close
+    assert done["metrics"]["final_equity"] == 101_920.6  # 100000 + 970 x (105 - 103.02)
+
+    missed = bars(tmp_path, "MISS", *head, "2010-01-06 104 105 103.03 104",
+                  "2010-01-07 104 106 103 105")
+    done = both(cli, "--data", missed, *UP_DOWN, "--config", styled)
+    (buy,) = orders(cli)
+    # a cent short of the limit on its one session: expired as the next session opens
+    assert (buy["status"], buy["filled_qty"], buy["updated_at"]) == (
+        "expired", "0", "2010-01-07T14:30:00+00:00")
+    assert done["metrics"]["final_equity"] == 100_000
+
+
+def test_a_commission_per_order_makes_an_all_in_buy_one_share_smaller(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    data = bars(tmp_path, "FEE",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",
+                "2010-01-06 100 101 99 100.5",
+                "2010-01-07 100.5 101 99 99",
+                "2010-01-08 98 99 97 98.5")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000",
+                "--commission-per-order", "1")
+    buy, sell = orders(cli)
+    # 100 shares at 100 would leave nothing for the $1: (10000 - 1) / 100 -> 99 shares
+    assert (buy["quantity"], buy["avg_px"], sell["avg_px"]) == ("99", "100.0", "98.0")
+    assert done["metrics"]["commissions"] == 2.0
+    assert done["metrics"]["final_equity"] == 10_000 - 99 * 2 - 2
+    equity = read_csv(cli.out_dir / "equity.csv")[1]
+    assert equity[2]["cash"] == "99.000000"  # 10000 - 9900 - 1
+
+
+def test_the_daily_loss_halt_sees_a_loss_across_the_day_boundary(cli: Cli, tmp_path: Path
+                                                                 ) -> None:
+    data = bars(tmp_path, "DROP",
+                "2010-01-04 100 101 99 100",
+                "2010-01-05 100 103 99.5 102",   # up: buy 980 at the next open
+                "2010-01-06 102 103 91 91.8",    # equity 100,000 -> 90,004: 10 % in a day
+                "2010-01-07 92 93 90 90",
+                "2010-01-08 90 95 89 94",        # up again: no new entry while HALTED
+                "2010-01-11 94 96 93 95")
+    done = both(cli, "--data", data, *UP_DOWN,
+                "--config", config(tmp_path, "risk:\n  daily_loss: 0.05\n"))
+    # on daily bars each day has one mark, at its close: the day's loss is measured from the
+    # equity the day started with (the previous close's), or the limit could never fire
+    (buy,) = orders(cli)
+    assert buy["side"] == "buy"
+    assert done["metrics"]["final_equity"] == 40 + 980 * 95
