@@ -76,14 +76,28 @@ def test_a_marketable_limit_touched_exactly_fills_at_its_limit_and_a_day_one_exp
     assert buy["updated_at"] == "2010-01-06T21:00:00+00:00"  # inside the bar: at its close
     assert done["metrics"]["final_equity"] == 101_920.6  # 100000 + 970 x (105 - 103.02)
 
-    missed = bars(tmp_path, "MISS", *head, "2010-01-06 104 105 103.03 104",
-                  "2010-01-07 104 106 103 105")
+
+
+def test_a_day_limit_that_expires_unfilled_is_pursued_again(cli: Cli, tmp_path: Path) -> None:
+    styled = config(tmp_path, "risk:\n  order_style: marketable_limit\n"
+                              "  limit_offset_bps: 100\n")
+    missed = bars(tmp_path, "MISS",
+                  "2010-01-04 100 101 99 100",
+                  "2010-01-05 100 103 99.5 102",     # up: buy limit 103.02
+                  "2010-01-06 104 105 103.03 104",   # a cent short of it all session
+                  "2010-01-07 104 106 103 105",      # up again: the target is still long
+                  "2010-01-08 105 107 104 106")
     done = both(cli, "--data", missed, *UP_DOWN, "--config", styled)
-    (buy,) = orders(cli)
-    # a cent short of the limit on its one session: expired as the next session opens
-    assert (buy["status"], buy["filled_qty"], buy["updated_at"]) == (
+    first, second = orders(cli)
+    # expired as the next session opens, unfilled ...
+    assert (first["status"], first["filled_qty"], first["updated_at"]) == (
         "expired", "0", "2010-01-07T14:30:00+00:00")
-    assert done["metrics"]["final_equity"] == 100_000
+    # ... and the target it fell short of is pursued again at that bar's close: a limit at
+    # 105 moved 100 bps (106.05), 100000 / 106.05 = 942.9 -> 942, filled at the next open 105
+    assert (second["created_at"], second["limit_price"], second["quantity"]) == (
+        "2010-01-07T21:00:00+00:00", "106.05", "942")
+    assert (second["status"], second["avg_px"]) == ("filled", "105.0")
+    assert done["metrics"]["final_equity"] == 100_942  # 100000 + 942 x (106 - 105)
 
 
 def test_a_commission_per_order_makes_an_all_in_buy_one_share_smaller(cli: Cli,

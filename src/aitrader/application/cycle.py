@@ -517,6 +517,9 @@ class TradingCycle(Safeguards):
             self._book_fill(book, fill)
         if updated.status.is_terminal:
             del book.open_orders[updated.client_order_id]
+            if updated.status is OrderStatus.EXPIRED and updated.client_order_id not in \
+                    book.exit_ids and updated.client_order_id not in self._flattening:
+                book.retry_after = -1  # the target it was sent for is pursued again now
         else:
             book.open_orders[updated.client_order_id] = updated
         self._record_order(updated)
