@@ -135,3 +135,27 @@ def test_the_daily_loss_halt_sees_a_loss_across_the_day_boundary(cli: Cli, tmp_p
     (buy,) = orders(cli)
     assert buy["side"] == "buy"
     assert done["metrics"]["final_equity"] == 40 + 980 * 95
+
+
+def test_a_reversal_a_growth_limit_refuses_still_closes_the_old_side(cli: Cli,
+                                                                     tmp_path: Path) -> None:
+    data = bars(tmp_path, "FLIP",
+                "2010-01-04 100 101 99 100",
+                "2010-01-05 100 103 99.5 102",   # up: buy 980 at 102
+                "2010-01-06 102 103 100 101",    # down: reverse to short 980 (sell 1960)
+                "2010-01-07 100 101 98 99",      # the close filled at 100; short 990 at 99
+                "2010-01-08 98 99 96 97")
+    limits = config(tmp_path, "broker:\n  margin_multiplier: 2\n"
+                              "risk:\n  max_order_notional: 150000\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--allow-short", "--config", limits)
+    # selling 1960 at 101 (197,960) is beyond the notional limit, but its first 980 only close
+    # the long: a limit on growth must never trap a position, so they go out, and the short
+    # follows once they filled: 98,040 / 99 = 990 (98,010, within the limit)
+    assert [(o["side"], o["quantity"], o["avg_px"]) for o in orders(cli)] == [
+        ("buy", "980", "102.0"), ("sell", "980", "100.0"), ("sell", "990", "98.0")]
+    assert done["metrics"]["final_equity"] == 98_040 + 990  # short 990 from 98 to 97
+    explained = cli.runs("explain", done["run_id"], "--json").json()
+    reversal = explained[1]
+    assert reversal["action"] == "order"
+    assert {"rule": "max_order_notional", "passed": False,
+            "reason": "FLIP order of 197960.00 exceeds 150000"} in reversal["verdicts"]
