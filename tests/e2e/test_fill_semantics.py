@@ -159,3 +159,67 @@ def test_a_reversal_a_growth_limit_refuses_still_closes_the_old_side(cli: Cli,
     assert reversal["action"] == "order"
     assert {"rule": "max_order_notional", "passed": False,
             "reason": "FLIP order of 197960.00 exceeds 150000"} in reversal["verdicts"]
+
+
+def test_exit_legs_one_bar_through_both_fills_the_stop_and_a_gap_fills_the_limit_at_the_open(
+        cli: Cli, tmp_path: Path) -> None:
+    legs = config(tmp_path, "risk:\n  stop_loss: 0.05\n  take_profit: 0.05\n")
+    head = ("2010-01-04 99 101 98 99", "2010-01-05 99 101 98.5 100",
+            "2010-01-06 100 101 99 100.5")  # 100 bought at 100: stop 95, take-profit 105
+    both_levels = bars(tmp_path, "TIE", *head, "2010-01-07 100.5 106 94 101")
+    done = both(cli, "--data", both_levels, *UP_DOWN, "--cash", "10000", "--config", legs)
+    _, stop, limit = orders(cli)
+    # which extreme came first is unknown: the stop-loss wins, at its level, at the close
+    assert (stop["status"], stop["avg_px"], limit["status"]) == ("filled", "95.00", "canceled")
+    assert done["metrics"]["final_equity"] == 9_500
+    gapped = bars(tmp_path, "GAPUP", *head, "2010-01-07 107 108 106 107.5")
+    done = both(cli, "--data", gapped, *UP_DOWN, "--cash", "10000", "--config", legs)
+    _, stop, limit = orders(cli)
+    # opening above the take-profit, the limit fills at the better open
+    assert (limit["status"], limit["avg_px"], stop["status"]) == ("filled", "107.0", "canceled")
+    assert done["metrics"]["final_equity"] == 10_700
+
+
+HEAD_10K = ("2010-01-04 99 101 98 99", "2010-01-05 99 101 98.5 100",
+            "2010-01-06 100 101 99 100")  # 100 bought at 100: the peak is 10,000
+TAIL_10K = ("2010-01-08 95 97 94 96", "2010-01-11 96 97 95 95.5")
+
+
+def test_the_drawdown_halt_fires_at_exactly_its_threshold(cli: Cli, tmp_path: Path) -> None:
+    halt = config(tmp_path, "risk:\n  max_drawdown: 0.05\n")
+    exact = bars(tmp_path, "EXACT", *HEAD_10K, "2010-01-07 100 101 94 95", *TAIL_10K)
+    done = both(cli, "--data", exact, *UP_DOWN, "--cash", "10000", "--config", halt)
+    # 9,500 is 5 % below 10,000: HALTED at that close, so the exit the fall asks for is refused
+    # (only cancels go out) and the position rides on
+    assert [o["side"] for o in orders(cli)] == ["buy"]
+    assert done["metrics"]["final_equity"] == 9_550
+
+
+def test_the_drawdown_halt_does_not_fire_a_cent_before_its_threshold(cli: Cli, tmp_path: Path
+                                                                     ) -> None:
+    halt = config(tmp_path, "risk:\n  max_drawdown: 0.05\n")
+    above = bars(tmp_path, "ABOVE", *HEAD_10K, "2010-01-07 100 101 94 95.01", *TAIL_10K)
+    done = both(cli, "--data", above, *UP_DOWN, "--cash", "10000", "--config", halt)
+    # 9,501 is 4.99 % down: still ACTIVE, the exit goes out and fills at the next open, 95
+    assert [(o["side"], o["avg_px"]) for o in orders(cli)] == [("buy", "100.0"),
+                                                               ("sell", "95.0")]
+    assert done["metrics"]["final_equity"] == 9_500
+
+
+def test_an_overnight_gap_counts_toward_the_daily_loss_on_minute_bars(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    rows = [["2010-01-04 15:55", "100", "100.5", "99.5", "100"],
+            ["2010-01-04 15:56", "100", "101", "99.9", "101"],       # up: buy at the next open
+            ["2010-01-04 15:57", "101", "101.5", "100.8", "101.2"],  # 990 at 101
+            ["2010-01-04 15:58", "101.2", "101.4", "101", "101.3"],
+            ["2010-01-04 15:59", "101.3", "101.5", "101.2", "101.4"],  # 100,396 at the close
+            ["2010-01-05 09:30", "95", "95.5", "94.5", "95"],        # 94,060: 6.3 % overnight
+            ["2010-01-05 09:31", "95", "96", "94", "95.5"],
+            ["2010-01-05 09:32", "95.5", "96", "95", "95.8"]]
+    data = str(write_csv(tmp_path / "GAPDOWN.csv", DAILY_HEADER,
+                         [[*row, "1000"] for row in rows]))
+    done = both(cli, "--data", data, *UP_DOWN,
+                "--config", config(tmp_path, "risk:\n  daily_loss: 0.05\n"))
+    (buy,) = orders(cli)  # HALTED on the day's first bar: neither the exit nor a new entry
+    assert (buy["side"], buy["quantity"], buy["avg_px"]) == ("buy", "990", "101.0")
+    assert done["metrics"]["final_equity"] == 10 + 990 * 95.8
