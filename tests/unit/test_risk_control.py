@@ -44,14 +44,26 @@ def test_the_emergency_flatten_fires_once_per_peak_and_again_after_a_resume() ->
     assert control.state.kill_requested
 
 
-def test_the_daily_loss_halt_measures_from_the_day_s_first_equity() -> None:
+def test_the_daily_loss_halt_measures_from_the_equity_the_day_started_with() -> None:
     control = RiskControl(RiskSettings(daily_loss=D("0.03")), None)
     marks(control, 100_000, 98_000)
-    marks(control, 97_500, at=DAY_1 + timedelta(days=1))  # a new day starts at 97,500
+    # a new day starts from the last mark before it, 98,000 (not from its own first mark,
+    # which would hide the overnight gap, and on daily bars the whole day)
+    marks(control, 97_500, at=DAY_1 + timedelta(days=1))
+    assert control.state.day_start_equity == D("98000.0")
     assert control.state.state is TradingState.ACTIVE
-    marks(control, 94_500, at=DAY_1 + timedelta(days=1))
+    marks(control, 95_100, at=DAY_1 + timedelta(days=1))  # 2.96 %
+    assert control.state.state is TradingState.ACTIVE
+    marks(control, 95_060, at=DAY_1 + timedelta(days=1))
     assert control.state.state is TradingState.HALTED
-    assert control.state.reason.startswith("daily_loss: loss 0.0308")
+    assert control.state.reason.startswith("daily_loss: loss 0.0300")
+
+
+def test_a_day_s_first_mark_alone_can_cross_the_daily_loss_limit() -> None:
+    control = RiskControl(RiskSettings(daily_loss=D("0.05")), None)
+    marks(control, 100_000)
+    marks(control, 94_000, at=DAY_1 + timedelta(days=1))  # one daily bar: 6 % down
+    assert control.state.state is TradingState.HALTED
 
 
 def test_the_breaker_halts_on_exactly_the_nth_rejection_in_a_row() -> None:

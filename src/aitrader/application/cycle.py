@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import structlog
@@ -24,7 +26,7 @@ from aitrader.application.safeguards import Safeguards
 from aitrader.application.var_window import VarWindow
 from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Session
-from aitrader.domain.portfolio import FixedFraction
+from aitrader.domain.portfolio import FixedFraction, Sizing
 from aitrader.domain.risk import Gate, RiskContext
 from aitrader.domain.series import from_ns
 from aitrader.domain.signals import Atr
@@ -386,6 +388,7 @@ class TradingCycle(Safeguards):
         verdicts: tuple[GateVerdict, ...] = ()
         order: Order | None = None
         action = "hold"
+        short_of_target = False
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
             size = abs(delta)
@@ -409,8 +412,18 @@ class TradingCycle(Safeguards):
                                   state=rs.state, rejection_streak=rs.rejection_streak,
                                   session=session)
             order, verdicts = self._judged(intent, ctx, ts)
+            closing = held + pending
+            if order is None and closing * wanted < 0:
+                # A reversal a limit refused: its first |closing| shares only close the old
+                # side, which a limit on growth must never trap. They go out alone (judged as
+                # such) and the new side is pursued once they fill, as when it does not fit.
+                order, more = self._judged_close(book, side, abs(closing), price, sizing,
+                                                 session, ctx, ts)
+                if order is not None:  # the refusal, then the verdicts of what went out
+                    verdicts += more
+                    short_of_target = True
             action = "rejected" if order is None else "order"
-        short_of_target = sizing.capped or action == "rejected"
+        short_of_target = short_of_target or sizing.capped or action == "rejected"
         book.retry_after = len(self.fills) if short_of_target else None
         self._decision_seq += 1
         decision = Decision(
@@ -427,6 +440,17 @@ class TradingCycle(Safeguards):
             if book.exit_ids:  # a new order for the symbol replaces the exits it had
                 self._cancel_exits(book)
             self._submit(book, order, source, i)
+
+    def _judged_close(self, book: _Book, side: Side, size: Decimal, price: Decimal,
+                      sizing: Sizing, session: Session, ctx: RiskContext, ts: datetime
+                      ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
+        """Judge the order that only closes book's position (size shares of side)."""
+        if self._plain_orders:
+            intent = OrderIntent(book.symbol, side, Quantity(size), reference_price=Price(price))
+        else:
+            intent = self._settings.order_types.intent(book.symbol, side, size, price, session)
+        fee = self._sizing.commission.commission(size, sizing.unit_cost)
+        return self._judged(intent, attrs.evolve(ctx, estimated_commission=fee), ts)
 
     def _record_order(self, order: Order) -> None:
         self.orders[order.client_order_id] = order
@@ -517,6 +541,9 @@ class TradingCycle(Safeguards):
             self._book_fill(book, fill)
         if updated.status.is_terminal:
             del book.open_orders[updated.client_order_id]
+            if updated.status is OrderStatus.EXPIRED and updated.client_order_id not in \
+                    book.exit_ids and updated.client_order_id not in self._flattening:
+                book.retry_after = -1  # the target it was sent for is pursued again now
         else:
             book.open_orders[updated.client_order_id] = updated
         self._record_order(updated)

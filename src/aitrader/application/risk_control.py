@@ -87,6 +87,7 @@ class RiskControl:
         self._window: tuple[date, date] = (date.max, date.max)  # (today, its window's first day)
         self._bars = 0
         self._flattened_peak: Decimal | None = None  # the peak the emergency flatten fired at
+        self._last_mark: Decimal | None = None  # the equity the last bar was marked at
         self.changed = False  # set when a rule or a command moved the trading state
 
     # -- durability ------------------------------------------------------------------------
@@ -150,7 +151,11 @@ class RiskControl:
         its peak until `resume` forgets it)."""
         s = self.settings
         value = decimal_from_float(round(equity, 2))
-        marked = self.state.marked(value, self._days.day_of(ts_ns))
+        # A new day starts from the equity last marked before it: on daily bars the day's only
+        # mark is its close (measured from itself, the limit could never fire), and on intraday
+        # bars the overnight gap belongs to the day it opens.
+        marked = self.state.marked(value, self._days.day_of(ts_ns), self._last_mark)
+        self._last_mark = value
         self.state = marked
         drawdown = marked.drawdown(value)
         if s.flatten_drawdown is not None and drawdown >= s.flatten_drawdown \

@@ -74,12 +74,15 @@ class RiskState:
     def accepted(self) -> RiskState:
         return self if self.rejection_streak == 0 else attrs.evolve(self, rejection_streak=0)
 
-    def marked(self, equity: Decimal, day: date) -> RiskState:
-        """Raise the peak to equity; a new day starts from this equity."""
+    def marked(self, equity: Decimal, day: date, before: Decimal | None = None) -> RiskState:
+        """Raise the peak to equity; a new day starts from `before`, the last equity marked
+        before it (the previous close's: what the day's loss is measured from), or from this
+        equity when there was none."""
         peak = self.equity_peak
         new_peak = equity if peak is None or equity > peak else peak
         if day != self.day:
-            return attrs.evolve(self, equity_peak=new_peak, day=day, day_start_equity=equity)
+            start = equity if before is None else before
+            return attrs.evolve(self, equity_peak=new_peak, day=day, day_start_equity=start)
         if new_peak is peak:
             return self
         return attrs.evolve(self, equity_peak=new_peak)
