@@ -223,3 +223,26 @@ def test_an_overnight_gap_counts_toward_the_daily_loss_on_minute_bars(cli: Cli,
     (buy,) = orders(cli)  # HALTED on the day's first bar: neither the exit nor a new entry
     assert (buy["side"], buy["quantity"], buy["avg_px"]) == ("buy", "990", "101.0")
     assert done["metrics"]["final_equity"] == 10 + 990 * 95.8
+
+
+def test_a_stop_that_is_not_extended_hours_waits_out_the_after_hours_bars(cli: Cli,
+                                                                         tmp_path: Path) -> None:
+    rows = [["2010-01-04 15:54", "100", "100.5", "99.5", "100"],
+            ["2010-01-04 15:55", "100", "101", "99.9", "101"],       # up: buy at the next open
+            ["2010-01-04 15:56", "101", "101.5", "100.8", "101.2"],  # 990 at 101; stop 95.95
+            ["2010-01-04 15:57", "101.2", "101.4", "101", "101.3"],
+            ["2010-01-04 15:58", "101.3", "101.5", "101.2", "101.4"],
+            ["2010-01-04 15:59", "101.4", "101.6", "101.3", "101.5"],
+            ["2010-01-04 16:00", "101.5", "101.7", "101.4", "101.6"],  # after hours from here
+            ["2010-01-04 16:01", "101.6", "101.8", "90", "101.7"],  # through the stop: no fill
+            ["2010-01-04 16:02", "101.7", "101.9", "101.6", "101.8"],
+            ["2010-01-05 09:30", "101.8", "102.5", "101.5", "102"]]  # regular: above the stop
+    data = str(write_csv(tmp_path / "LATE.csv", DAILY_HEADER, [[*row, "1000"] for row in rows]))
+    both(cli, "--data", data, "--strategy", "sma_cross", "--param", "fast=1", "--param",
+         "slow=2", "--config", config(tmp_path, "risk:\n  stop_loss: 0.05\n"))
+    buy, stop = orders(cli)
+    assert (buy["side"], buy["avg_px"]) == ("buy", "101.0")
+    # every close rises, so the strategy stays long; the stop is a regular-hours order: the
+    # 16:01 bar's low of 90 does not trigger it, and the next regular bar never reaches 95.95
+    assert (stop["order_type"], stop["stop_price"], stop["status"]) == ("stop", "95.95",
+                                                                        "accepted")

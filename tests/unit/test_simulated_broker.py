@@ -13,7 +13,7 @@ from returns.result import Failure, Success
 
 from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.simulated.matching import SessionDates, session_date
-from aitrader.domain.market import Bar
+from aitrader.domain.market import Bar, Session
 from aitrader.domain.trading import (
     TRANSITIONS,
     CommissionModel,
@@ -738,3 +738,65 @@ def test_orders_matched_by_one_bar_fill_in_the_order_they_execute_not_the_order_
     fills = [e.fill for e in sim.events() if e.fill is not None]
     assert [(f.client_order_id, f.ts_event) for f in fills] == [
         ("sell", nxt.ts_open), ("buy", nxt.ts_close)]
+
+
+# -- sessions: outside regular hours only extended-hours orders trade ------------------------
+
+OPEN_ET = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
+CLOSE_ET = datetime(2024, 3, 4, 21, 0, tzinfo=UTC)  # 16:00 New York
+
+
+def by_the_clock(moment: datetime) -> Session:
+    """Weekdays of March 2024 (EST): 09:30-16:00 New York regular, any other time after hours."""
+    regular = OPEN_ET.time() <= moment.time() < CLOSE_ET.time()
+    return Session.REGULAR if regular else Session.POST
+
+
+def late_broker(*, holding: bool = False) -> SimulatedBroker:
+    """A broker whose last bar is the regular session's last (15:55-16:00 New York), holding
+    10 shares bought at its open of 100 when `holding`."""
+    sim = SimulatedBroker(cash=Decimal(100_000), session_of=by_the_clock)
+    sim.observe(intraday(CLOSE_ET - timedelta(minutes=10), "100", "100", "100", "100"))
+    if holding:
+        placed(sim, order("long", at=CLOSE_ET - timedelta(minutes=5)))
+    sim.observe(intraday(CLOSE_ET - timedelta(minutes=5), "100", "100", "100", "100"))
+    sim.events()
+    return sim
+
+
+@pytest.mark.parametrize(("kind", "limit", "stop"), [
+    (OrderType.MARKET, None, None), (OrderType.LIMIT, "99", None),
+    (OrderType.STOP, None, "100.5")])
+def test_an_order_that_is_not_extended_hours_waits_out_the_after_hours_bars(
+    kind: OrderType, limit: str | None, stop: str | None
+) -> None:
+    side = Side.SELL if kind is OrderType.STOP else Side.BUY
+    sim = late_broker(holding=side is Side.SELL)  # a position for the stop to close
+    placed(sim, order("o-1", side, "10", kind, limit=limit, stop=stop, tif=TimeInForce.GTC,
+                      at=CLOSE_ET))
+    # 16:00-16:05 and 16:05-16:10: after hours, through every level: nothing fills
+    sim.observe(intraday(CLOSE_ET, "98", "102", "90", "95"))
+    sim.observe(intraday(CLOSE_ET + timedelta(minutes=5), "95", "96", "94", "95"))
+    assert status(sim, "o-1") is OrderStatus.ACCEPTED
+    assert [e for e in sim.events() if e.fill is not None] == []
+    # the next regular bar meets it
+    sim.observe(intraday(OPEN_ET + timedelta(days=1), "97", "97", "96", "96"))
+    assert status(sim, "o-1") is OrderStatus.FILLED
+
+
+def test_an_extended_hours_limit_fills_after_hours() -> None:
+    sim = late_broker()
+    intent = OrderIntent(AAPL, Side.BUY, Quantity("10"), OrderType.LIMIT, TimeInForce.DAY,
+                         limit_price=Price("99"), extended_hours=True)
+    placed(sim, Order("ext-1", intent, CLOSE_ET))
+    sim.observe(intraday(CLOSE_ET, "99.5", "100", "98", "99"))
+    assert only_fill_px(sim) == (Decimal("99"), CLOSE_ET + timedelta(minutes=5))
+
+
+def test_fill_at_close_does_not_fill_a_regular_market_order_on_an_after_hours_close() -> None:
+    sim = SimulatedBroker(cash=Decimal(100_000), session_of=by_the_clock, fill_at="close")
+    sim.observe(intraday(CLOSE_ET, "100", "100", "100", "100"))  # an after-hours bar
+    placed(sim, order("o-1", at=CLOSE_ET + timedelta(minutes=5)))
+    assert status(sim, "o-1") is OrderStatus.ACCEPTED  # resting, not filled at that close
+    sim.observe(intraday(OPEN_ET + timedelta(days=1), "101", "101", "101", "101"))
+    assert only_fill_px(sim) == (Decimal("101"), OPEN_ET + timedelta(days=1))

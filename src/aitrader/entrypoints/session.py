@@ -312,6 +312,9 @@ def execute(prepared: Prepared, progress: Callable[[int, int], None] | None) -> 
         journal = container.journal()
     except Exception as error:  # the container reports a journal it cannot open
         raise RunFailedError(str(error)) from None
+    # the simulated venue judges sessions as the cycle does: outside the regular session only
+    # extended-hours orders trade
+    container.simulated_broker.add_kwargs(session_of=prepared.spec.settings.session_of)
     adapters = Adapters(broker=container.broker(), journal=journal, clock=container.clock(),
                         ids=container.ids(), wall_clock=container.wall_clock())
     if prepared.config.mode == "paper":

@@ -8,7 +8,7 @@ session, and cancels with the latest time the broker has seen (a bar close or an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -17,7 +17,7 @@ from returns.result import Failure, Result, Success
 
 from aitrader.adapters.simulated.matching import SessionDates, match, slipped
 from aitrader.adapters.simulated.rules import Exposure, exposure_increase, reference_price
-from aitrader.domain.market import Bar
+from aitrader.domain.market import Bar, Session
 from aitrader.domain.trading import (
     Account,
     CommissionModel,
@@ -44,6 +44,7 @@ _DAY = TimeInForce.DAY
 _PENDING_NEW, _ACCEPTED = OrderStatus.PENDING_NEW, OrderStatus.ACCEPTED
 _FILLED = EventKind.FILLED
 _SELL = Side.SELL
+_REGULAR = Session.REGULAR
 _NO_COMMISSION = CommissionModel()
 _NO_SLIPPAGE = SlippageModel()
 _EVENT_OF = {
@@ -73,6 +74,7 @@ class SimulatedBroker(Broker):
         allow_short: bool = False,
         fractional: bool = False,
         margin_multiplier: Decimal = Decimal(1),
+        session_of: Callable[[datetime], Session] | None = None,
     ) -> None:
         if fill_at not in ("open", "close"):
             raise ValueError(f"fill_at must be 'open' or 'close', was {fill_at!r}")
@@ -89,6 +91,10 @@ class SimulatedBroker(Broker):
         self._allow_short = allow_short
         self._fractional = fractional
         self._margin = margin
+        # Which session a bar opened in (intraday bars on an exchange calendar): outside the
+        # regular session only extended-hours orders trade, as at a real venue. None: every bar
+        # is a regular-session bar (daily bars, or no calendar).
+        self._session_of = session_of
         # The ledger as cash plus positions, booked in place; account() hands out an Account
         # of them. Building a new Account per fill (a dict copy and a record) was ~8 µs a fill.
         self._cash = exact_decimal(cash)
@@ -135,7 +141,8 @@ class SimulatedBroker(Broker):
             return Failure(admitted)
         self._sequence += 1
         accepted = self._record(order, _ACCEPTED, at, None, f"sim-{self._sequence}")
-        if self._fill_at == "close" and order.intent.order_type is _MARKET:
+        if self._fill_at == "close" and order.intent.order_type is _MARKET and \
+                self._trades_in(self._last_bar[order.intent.symbol.value], order):
             bar = self._last_bar[order.intent.symbol.value]
             price = slipped(self._slippage, order.side, bar.close)
             return Success(self._fill(accepted, price, bar.ts_close))
@@ -196,6 +203,12 @@ class SimulatedBroker(Broker):
                     expired = True
         if expired:  # (only an expiry changes the book)
             waiting_ids = list(self._open_by_symbol.get(symbol, ()))
+        if self._session_of is not None and self._session_of(bar.ts_open) is not _REGULAR:
+            # outside regular hours only extended-hours orders meet the bar (and a trailing
+            # stop that cannot trigger does not trail it either)
+            waiting_ids = [cid for cid in waiting_ids if orders[cid].intent.extended_hours]
+            if not waiting_ids:
+                return
         if self._groups:
             self._match_with_groups(waiting_ids, bar)
             return
@@ -238,7 +251,8 @@ class SimulatedBroker(Broker):
                 self._fill(order, price, at)
         for client_order_id, level in list(self._trail.items()):
             order = orders[client_order_id]
-            if order.symbol != bar.symbol or not order.status.is_open:
+            if order.symbol != bar.symbol or not order.status.is_open \
+                    or client_order_id not in waiting_ids:
                 continue
             trail = order.intent.trail_amount
             assert trail is not None
@@ -246,6 +260,12 @@ class SimulatedBroker(Broker):
                 self._trail[client_order_id] = max(level, bar.high.value - trail.value)
             else:
                 self._trail[client_order_id] = min(level, bar.low.value + trail.value)
+
+    def _trades_in(self, bar: Bar, order: Order) -> bool:
+        """Whether order may trade on bar: any order in the regular session, only an
+        extended-hours one outside it."""
+        return (self._session_of is None or order.intent.extended_hours
+                or self._session_of(bar.ts_open) is _REGULAR)
 
     def events(self) -> Sequence[OrderEvent]:
         """Drain the queued events, oldest first."""
