@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aitrader.application.allocation import Allocation, AllocationSettings
+from aitrader.application.allocation import Allocation, AllocationSettings, Rebalance
 from aitrader.domain.metrics import historical_var, parametric_var
 from aitrader.domain.portfolio import ALLOCATORS, ExposureScaler, allocate
 from aitrader.domain.strategies import Target
@@ -135,10 +135,10 @@ def test_a_rebalance_estimates_from_aligned_closes_before_the_period_s_first_bar
 @pytest.mark.parametrize("allocator", ["equal_weight", "risk_parity"])
 @pytest.mark.parametrize("rebalance", ["none", "daily"])
 def test_the_equal_split_before_the_lookback_is_filled_is_capped_too(
-    allocator: str, rebalance: str
+    allocator: str, rebalance: Rebalance
 ) -> None:
-    settings = AllocationSettings(allocator=allocator, rebalance=rebalance,  # type: ignore[arg-type]
-                                  lookback=5, max_weight=0.2)
+    settings = AllocationSettings(allocator=allocator, rebalance=rebalance, lookback=5,
+                                  max_weight=0.2)
     allocation = Allocation(settings, 3)
     assert not settings.is_static  # a binding cap needs the allocation, even for equal weights
     assert allocation.weights == [0.2, 0.2, 0.2]

@@ -392,11 +392,7 @@ class TradingCycle(Safeguards):
         if delta != 0:
             side = Side.BUY if delta > 0 else Side.SELL
             size = abs(delta)
-            if self._plain_orders:
-                intent = OrderIntent(book.symbol, side, Quantity(size),
-                                     reference_price=Price(price))
-            else:
-                intent = settings.order_types.intent(book.symbol, side, size, price, session)
+            intent = self._intent(book, side, size, price, session)
             # the sizer has costed the whole target quantity already (the usual order from flat)
             fee = sizing.commission if size == sizing.quantity else \
                 self._sizing.commission.commission(size, sizing.unit_cost)
@@ -445,12 +441,17 @@ class TradingCycle(Safeguards):
                       sizing: Sizing, session: Session, ctx: RiskContext, ts: datetime
                       ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
         """Judge the order that only closes book's position (size shares of side)."""
-        if self._plain_orders:
-            intent = OrderIntent(book.symbol, side, Quantity(size), reference_price=Price(price))
-        else:
-            intent = self._settings.order_types.intent(book.symbol, side, size, price, session)
+        intent = self._intent(book, side, size, price, session)
         fee = self._sizing.commission.commission(size, sizing.unit_cost)
         return self._judged(intent, attrs.evolve(ctx, estimated_commission=fee), ts)
+
+    def _intent(self, book: _Book, side: Side, size: Decimal, price: Decimal,
+                session: Session) -> OrderIntent:
+        """The intent to trade size shares of side at the last close price: a plain market
+        order, or the order type the session calls for."""
+        if self._plain_orders:
+            return OrderIntent(book.symbol, side, Quantity(size), reference_price=Price(price))
+        return self._settings.order_types.intent(book.symbol, side, size, price, session)
 
     def _record_order(self, order: Order) -> None:
         self.orders[order.client_order_id] = order

@@ -141,11 +141,11 @@ class SimulatedBroker(Broker):
             return Failure(admitted)
         self._sequence += 1
         accepted = self._record(order, _ACCEPTED, at, None, f"sim-{self._sequence}")
-        if self._fill_at == "close" and order.intent.order_type is _MARKET and \
-                self._trades_in(self._last_bar[order.intent.symbol.value], order):
+        if self._fill_at == "close" and order.intent.order_type is _MARKET:
             bar = self._last_bar[order.intent.symbol.value]
-            price = slipped(self._slippage, order.side, bar.close)
-            return Success(self._fill(accepted, price, bar.ts_close))
+            if order.intent.extended_hours or self._regular(bar):
+                price = slipped(self._slippage, order.side, bar.close)
+                return Success(self._fill(accepted, price, bar.ts_close))
         self._rest(accepted, admitted)
         return Success(accepted)
 
@@ -203,7 +203,7 @@ class SimulatedBroker(Broker):
                     expired = True
         if expired:  # (only an expiry changes the book)
             waiting_ids = list(self._open_by_symbol.get(symbol, ()))
-        if self._session_of is not None and self._session_of(bar.ts_open) is not _REGULAR:
+        if not self._regular(bar):
             # outside regular hours only extended-hours orders meet the bar (and a trailing
             # stop that cannot trigger does not trail it either)
             waiting_ids = [cid for cid in waiting_ids if orders[cid].intent.extended_hours]
@@ -261,11 +261,10 @@ class SimulatedBroker(Broker):
             else:
                 self._trail[client_order_id] = min(level, bar.low.value + trail.value)
 
-    def _trades_in(self, bar: Bar, order: Order) -> bool:
-        """Whether order may trade on bar: any order in the regular session, only an
-        extended-hours one outside it."""
-        return (self._session_of is None or order.intent.extended_hours
-                or self._session_of(bar.ts_open) is _REGULAR)
+    def _regular(self, bar: Bar) -> bool:
+        """Whether bar opened in the regular session, where every order trades (outside it
+        only extended-hours ones do)."""
+        return self._session_of is None or self._session_of(bar.ts_open) is _REGULAR
 
     def events(self) -> Sequence[OrderEvent]:
         """Drain the queued events, oldest first."""
