@@ -180,6 +180,47 @@ def test_exit_legs_one_bar_through_both_fills_the_stop_and_a_gap_fills_the_limit
     assert done["metrics"]["final_equity"] == 10_700
 
 
+ENTRY = ("2010-01-04 99 101 98 99", "2010-01-05 99 101 98.5 100")  # up: buy at the next open
+
+
+def test_exit_legs_stand_from_the_entrys_fill_at_the_open_and_meet_the_rest_of_that_bar(
+        cli: Cli, tmp_path: Path) -> None:
+    legs = config(tmp_path, "risk:\n  stop_loss: 0.05\n  take_profit: 0.05\n")
+    # 100 shares bought at the 01-06 open of 100: stop 95, take-profit 105, both placed then
+    down = bars(tmp_path, "DOWN", *ENTRY, "2010-01-06 100 101 94 97")
+    done = both(cli, "--data", down, *UP_DOWN, "--cash", "10000", "--config", legs)
+    buy, stop, limit = orders(cli)
+    # the bar falls from its open to 94 after the fill: the stop trades at 95 on that bar
+    assert (buy["avg_px"], stop["status"], stop["avg_px"]) == ("100.0", "filled", "95.00")
+    assert (stop["created_at"], stop["updated_at"]) == ("2010-01-06T14:30:00+00:00",
+                                                        "2010-01-06T21:00:00+00:00")
+    assert limit["status"] == "canceled"
+    assert done["metrics"]["final_equity"] == 9_500  # 10000 - 100 x (100 - 95)
+    up = bars(tmp_path, "UP", *ENTRY, "2010-01-06 100 106 99.5 101")
+    done = both(cli, "--data", up, *UP_DOWN, "--cash", "10000", "--config", legs)
+    _, stop, limit = orders(cli)
+    # it rises to 106 after the fill: the take-profit trades at 105; the strategy is still
+    # long at the close, but after an exit the engine stays out until the target changes
+    assert (limit["status"], limit["avg_px"], stop["status"]) == ("filled", "105.00",
+                                                                  "canceled")
+    assert done["metrics"]["final_equity"] == 10_500  # 10000 + 100 x (105 - 100)
+
+
+def test_a_trailing_stop_placed_at_the_entrys_open_starts_from_the_open_with_the_known_atr(
+        cli: Cli, tmp_path: Path) -> None:
+    trail = config(tmp_path, "risk:\n  trail_atr: 1\n  atr_period: 2\n")
+    data = bars(tmp_path, "TRAIL", *ENTRY, "2010-01-06 100 101 97 99")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", trail)
+    _, leg = orders(cli)
+    # ATR(2) known at the 01-06 open averages the true ranges of 01-04 (101 - 98 = 3) and
+    # 01-05 (max(101 - 98.5, |101 - 99|, |98.5 - 99|) = 2.5): 2.75, so the stop starts at
+    # 100 - 2.75 = 97.25, and the bar's low of 97 takes it (its close, 99, which a leg placed
+    # at the close would have started from, is not known at the open)
+    assert (leg["order_type"], leg["status"], leg["avg_px"]) == ("trailing_stop", "filled",
+                                                                 "97.25")
+    assert done["metrics"]["final_equity"] == 9_725  # 10000 - 100 x (100 - 97.25)
+
+
 HEAD_10K = ("2010-01-04 99 101 98 99", "2010-01-05 99 101 98.5 100",
             "2010-01-06 100 101 99 100")  # 100 bought at 100: the peak is 10,000
 TAIL_10K = ("2010-01-08 95 97 94 96", "2010-01-11 96 97 95 95.5")

@@ -175,6 +175,42 @@ def test_a_bar_shown_twice_never_fills_an_order_placed_after_it(
     assert status(broker, "l") is OrderStatus.ACCEPTED
 
 
+def test_an_order_placed_at_the_open_of_a_bar_already_matched_meets_that_bar_when_shown_again(
+) -> None:
+    sim = SimulatedBroker(cash=Decimal(100_000))
+    day = bar(0, "100", "101", "94", "97")
+    sim.observe(day)
+    # placed at the bar's open (an exit leg placed when its entry filled there), after the
+    # venue matched the bar: the whole bar traded after it, so its high of 101 takes the stop
+    placed(sim, order("s", Side.BUY, order_type=OrderType.STOP, stop="100.5", at=day.ts_open))
+    sim.observe(day)
+    assert only_fill_px(sim) == (Decimal("100.5"), day.ts_close)
+
+
+def test_an_order_placed_at_an_open_meets_that_bar_before_the_next_one_if_not_shown_again(
+) -> None:
+    sim = SimulatedBroker(cash=Decimal(100_000))
+    day = bar(0, "100", "101", "99", "100")
+    sim.observe(day)
+    placed(sim, order("l", order_type=OrderType.LIMIT, limit="99.5", at=day.ts_open))
+    sim.observe(bar(1, "90", "91", "89", "90"))
+    # it met its own bar first: filled at its limit there, not at the next bar's better open
+    assert only_fill_px(sim) == (Decimal("99.5"), day.ts_close)
+
+
+def test_an_order_placed_inside_a_bar_already_matched_waits_for_the_next_bar() -> None:
+    sim = SimulatedBroker(cash=Decimal(100_000))
+    day = bar(0, "100", "101", "99", "100")
+    sim.observe(day)
+    placed(sim, order("l", order_type=OrderType.LIMIT, limit="99.5",
+                      at=day.ts_open + timedelta(minutes=1)))
+    sim.observe(day)
+    assert sim.events() == []
+    nxt = bar(1, "99", "99.6", "98", "98.5")
+    sim.observe(nxt)
+    assert only_fill_px(sim) == (Decimal("99"), nxt.ts_open)
+
+
 def test_a_market_order_that_gaps_up_may_take_cash_below_zero() -> None:
     sim = SimulatedBroker(cash=Decimal(1000))
     sim.observe(flat(0, "100"))

@@ -518,7 +518,7 @@ class TradingCycle(Safeguards):
         if self._exits_due:
             due, self._exits_due = self._exits_due, []
             for book in due:
-                self._place_exits(book)
+                self._place_exits(book, book.exits_at)
 
     def _apply(self, book: _Book, event: OrderEvent) -> None:
         order = book.open_orders[event.client_order_id]

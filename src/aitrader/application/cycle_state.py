@@ -31,10 +31,10 @@ class BarSource(Protocol):
 class SymbolBook:
     """Per-symbol working state of the cycle."""
 
-    __slots__ = ("atr", "atr_state", "bar", "close", "decider", "exit_ids", "exposure", "i", "k",
-                 "open_orders", "opened_day", "position", "qty", "qty_f", "retry_after",
-                 "seen_close", "shown", "source", "symbol", "target", "unknown", "vol_n",
-                 "vol_var")
+    __slots__ = ("atr", "atr_state", "bar", "close", "decider", "exit_ids", "exits_at",
+                 "exposure", "i", "k", "open_orders", "opened_day", "position", "qty", "qty_f",
+                 "retry_after", "seen_close", "shown", "source", "symbol", "target", "unknown",
+                 "vol_n", "vol_var")
 
     def __init__(self, k: int, symbol: Symbol, decider: Decider) -> None:
         self.k = k
@@ -66,6 +66,7 @@ class SymbolBook:
         # open exit legs (stop-loss, take-profit, trailing), in submission order: a dict, so
         # cancelling them is deterministic (a set of strings iterates in hash order)
         self.exit_ids: dict[str, None] = {}
+        self.exits_at: datetime | None = None  # when the entry whose legs are due filled
         self.atr_state: tuple[int, float, float] | None = None
         self.atr = math.nan
 

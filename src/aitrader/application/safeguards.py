@@ -24,7 +24,7 @@ from aitrader.domain.audit import Decision, GateVerdict
 from aitrader.domain.market import Session
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import ExitPlan, Gate, RiskContext, TradingState, judge
-from aitrader.domain.series import from_ns
+from aitrader.domain.series import from_ns, to_ns
 from aitrader.domain.signals import Atr
 from aitrader.domain.strategies import Target
 from aitrader.domain.trading import Fill, Order, OrderIntent, OrderStatus, Position
@@ -264,6 +264,7 @@ class Safeguards:
         opened = book.qty != 0 and (abs(book.qty) > abs(before) or (before > 0) != (book.qty > 0))
         if filled and opened and order.status is OrderStatus.FILLED \
                 and book not in self._exits_due:
+            book.exits_at = order.updated_at
             self._exits_due.append(book)
 
     def _cancel_exits(self, book: _Book) -> None:
@@ -283,17 +284,25 @@ class Safeguards:
             self._ts_ns = ts_ns
             self._place_exits(book)
 
-    def _place_exits(self, book: _Book) -> None:
-        """Attach the exit legs to the whole position, replacing the ones it had."""
+    def _place_exits(self, book: _Book, filled_at: datetime | None = None) -> None:
+        """Attach the exit legs to the whole position, replacing the ones it had. Legs of an
+        entry that filled at the open of the bar in hand (`filled_at`) stand from that moment,
+        placed at the open's price with what was known then, and meet the rest of that bar;
+        otherwise they are placed at the bar's close and meet the next one."""
         assert self._exits is not None
         if book.exit_ids:
             self._cancel_exits(book)
         if not book.qty or book.source is None:
             return
-        ts_ns = self._ts_ns
-        ts = from_ns(ts_ns)
+        bar = book.bar
+        at_open = bar is not None and filled_at is not None and filled_at == bar.ts_open
+        if at_open:
+            assert bar is not None
+            ts_ns, ts, last = to_ns(bar.ts_open), bar.ts_open, bar.open.value
+        else:
+            ts_ns = self._ts_ns
+            ts, last = from_ns(ts_ns), decimal_from_float(book.close)
         position = book.position or Position(book.symbol)
-        last = decimal_from_float(book.close)
         self._exit_seq += 1
         legs = self._exits.legs(book.symbol, book.qty, position.avg_px, last, book.atr,
                                 f"exit-{self._exit_seq}")
@@ -322,6 +331,9 @@ class Safeguards:
             if order is not None:
                 book.exit_ids[order.client_order_id] = None
                 self._submit(book, order, book.source, book.i)
+        if at_open and bar is not None and book.exit_ids:  # the venue matches them on the bar
+            self._broker.observe(bar)
+            self._drain()
 
     def _session(self, ts: datetime) -> Session:
         session_of = self._settings.session_of

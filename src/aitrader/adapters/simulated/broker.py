@@ -114,6 +114,10 @@ class SimulatedBroker(Broker):
         self._groups: dict[str, dict[str, None]] = {}  # open exit legs by oco_group
         self._reserved: dict[str, Decimal] = {}
         self._reserved_total = _ZERO
+        # Orders placed at or before the open of their symbol's last bar after that bar was
+        # matched (exit legs placed the moment an entry filled at the open): they still meet
+        # that bar, when it is shown again or before the next one.
+        self._late: dict[str, list[str]] = {}
         self._events: list[OrderEvent] = []
         self._sequence = 0
         self._now: datetime | None = None
@@ -147,6 +151,10 @@ class SimulatedBroker(Broker):
                 price = slipped(self._slippage, order.side, bar.close)
                 return Success(self._fill(accepted, price, bar.ts_close))
         self._rest(accepted, admitted)
+        symbol = order.intent.symbol.value
+        last = self._last_bar[symbol]  # (admitted: a bar has been seen)
+        if at <= last.ts_open:
+            self._late.setdefault(symbol, []).append(client_order_id)
         return Success(accepted)
 
     def cancel(self, client_order_id: str) -> Result[None, BrokerError]:
@@ -176,9 +184,16 @@ class SimulatedBroker(Broker):
         return Success(Account(self._cash, positions))
 
     def observe(self, bar: Bar) -> None:
-        """Expire DAY orders whose session has passed, then match the symbol's open orders."""
+        """Expire DAY orders whose session has passed, then match the symbol's open orders.
+        An order placed at or before the open of a bar already matched (an exit leg placed
+        when its entry filled at that open) meets that bar when it is shown again, or before
+        the next bar if it is not."""
         symbol = bar.symbol.value
         last = self._last_bar.get(symbol)
+        if self._late and symbol in self._late:
+            assert last is not None  # (an order is late only for a bar already seen)
+            if bar.ts_close >= last.ts_close:
+                self._catch_up(symbol, last)
         if last is not None and bar.ts_close <= last.ts_close:
             return
         self._last_bar[symbol] = bar
@@ -209,6 +224,24 @@ class SimulatedBroker(Broker):
             waiting_ids = [cid for cid in waiting_ids if orders[cid].intent.extended_hours]
             if not waiting_ids:
                 return
+        self._match(waiting_ids, bar)
+
+    def _catch_up(self, symbol: str, bar: Bar) -> None:
+        """Match the orders placed at or before bar's open after bar was matched."""
+        orders = self._orders
+        late = [cid for cid in self._late.pop(symbol) if orders[cid].status.is_open]
+        if not self._regular(bar):
+            late = [cid for cid in late if orders[cid].intent.extended_hours]
+        today = self._dates.of(bar)
+        for client_order_id in late:  # a DAY order's day is the one it was placed in
+            if orders[client_order_id].intent.time_in_force is _DAY:
+                self._day.setdefault(client_order_id, today)
+        if late:
+            self._match(late, bar)
+
+    def _match(self, waiting_ids: list[str], bar: Bar) -> None:
+        """Match the symbol's waiting orders against bar."""
+        orders = self._orders
         if self._groups:
             self._match_with_groups(waiting_ids, bar)
             return
