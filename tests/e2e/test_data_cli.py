@@ -173,6 +173,43 @@ def test_compare_reports_where_two_sources_disagree(cli: Cli, tmp_path: Path,
     assert same.code == 2
 
 
+def test_an_early_close_daily_bar_is_stamped_13_00_and_gaps_and_validate_agree(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    body = json.loads((PAYLOADS / "yahoo_chart_daily_christmas.json").read_text())
+    with fake_vendor() as fake:
+        fake.answer("/v8/finance/chart/AAPL", 200, body)
+        monkeypatch.setenv("AITRADER_YAHOO_BASE_URL", fake.url)
+        fetched = cli("data", "fetch", "--vendor", "yahoo", "--symbols", "AAPL", "--start",
+                      "2025-12-22", "--end", "2025-12-26", "--journal", cli.journal_url)
+        assert fetched.code == 0, fetched.stderr
+        gaps = cli("data", "gaps", "--vendor", "yahoo", "--symbols", "AAPL", "--start",
+                   "2025-12-22", "--end", "2025-12-26", "--no-backfill", "--json")
+        checked = cli("data", "validate", "2025-12-22..2025-12-26", "--vendor", "yahoo",
+                      "--symbols", "AAPL", "--journal", cli.journal_url, "--json")
+    with sqlite3.connect(cli.db_path) as db:
+        closes = [row[0] for row in db.execute("SELECT ts_close_ns FROM bars ORDER BY 1")]
+    assert [datetime.fromtimestamp(ns / 1e9, UTC).isoformat() for ns in closes] == [
+        "2025-12-22T21:00:00+00:00", "2025-12-23T21:00:00+00:00",
+        "2025-12-24T18:00:00+00:00",  # Christmas Eve closes at 13:00 New York
+        "2025-12-26T21:00:00+00:00"]
+    assert gaps.code == 0, gaps.stdout
+    assert gaps.json()[0] | {"gaps": []} == {"symbol": "AAPL", "expected": 4, "present": 4,
+                                           "filled": 0, "filled_by": [], "missing": 0,
+                                           "gaps": []}
+    assert checked.code == 0, checked.stdout
+    assert checked.json()["reports"][0]["sessions"] == {"REGULAR": 4}
+    rows = [["2025-12-22", "272.86", "273.88", "270.51", "270.97", "36571800"],
+            ["2025-12-23", "270.84", "272.5", "269.56", "272.36", "29642000"],
+            ["2025-12-24", "272.34", "275.43", "272.2", "273.81", "17910600"],
+            ["2025-12-26", "274.16", "275.37", "272.86", "273.4", "21521800"]]
+    path = write_csv(tmp_path / "AAPL.csv", DAILY_HEADER, rows)
+    in_file = cli("data", "gaps", "--data", str(path), "--symbols", "AAPL", "--start",
+                  "2025-12-22", "--end", "2025-12-26", "--no-backfill", "--json")
+    assert in_file.code == 0, in_file.stdout
+    assert in_file.json()[0]["present"] == 4
+
+
 def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
     rows = daily_rows(23, start=date(2024, 6, 3))
     holes = [r for r in rows if r[0] not in ("2024-06-12", "2024-06-13")

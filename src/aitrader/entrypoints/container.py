@@ -6,6 +6,7 @@ bars; local paper trading replays the bars through a stream paced by an accelera
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,7 @@ import numpy as np
 from dependency_injector import containers, providers
 from returns.result import Result
 
-from aitrader.adapters.calendars import open_calendar
+from aitrader.adapters.calendars import XnysCalendar, open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
 from aitrader.adapters.files import FileDataError, FileMarketData, read_raw
 from aitrader.adapters.ids import RunScopedIds
@@ -80,6 +81,13 @@ def open_journal(url: str) -> Journal:
     return journal
 
 
+@functools.cache
+def exchange_calendar() -> Calendar:
+    """The exchange whose sessions daily bars span (the same whatever calendar judges them):
+    every source stamps a daily bar with its daily_session, 13:00 New York on an early close."""
+    return XnysCalendar()
+
+
 def _market_data(path: str | None, bar_label: str, timeframe: str | None,
                  vendor: str | None = None, vendors: Mapping[str, Any] | None = None,
                  calendar: Calendar | None = None, journal_url: str | None = None,
@@ -92,7 +100,7 @@ def _market_data(path: str | None, bar_label: str, timeframe: str | None,
     frame_tf = Timeframe.parse(timeframe) if timeframe else None
     files = FileMarketData(sample_path() if path is None else Path(path),
                            bar_label="close" if path and bar_label == "close" else "open",
-                           timeframe=frame_tf)
+                           timeframe=frame_tf, calendar=exchange_calendar())
     if calendar is None:
         return files
     store = LazyBarStore(journal_url) if journal_url else None
@@ -139,15 +147,16 @@ def open_vendor(name: str, vendors: Mapping[str, Any], path: str | None = None,
         raise VendorSetupError(f"unknown vendor {name!r}; known: "
                                f"{', '.join(HTTP_VENDORS + LOCAL_VENDORS)}")
     settings = vendor_settings(name, vendors, environ)
+    daily = exchange_calendar()
     if name == "alpaca":
-        return AlpacaVendor(settings)
+        return AlpacaVendor(settings, calendar=daily)
     if name == "alphavantage":
-        return AlphaVantageVendor(settings, transport)
+        return AlphaVantageVendor(settings, transport, calendar=daily)
     if name == "finnhub":
-        return FinnhubVendor(settings, transport)
+        return FinnhubVendor(settings, transport, calendar=daily)
     if name == "twelvedata":
-        return TwelveDataVendor(settings, transport)
-    return YahooVendor(settings, transport)
+        return TwelveDataVendor(settings, transport, calendar=daily)
+    return YahooVendor(settings, transport, calendar=daily)
 
 
 def vendor_names(spec: str) -> list[str]:
@@ -259,7 +268,7 @@ def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawB
     source: dict[Symbol, Path] = {}
     for file in files:
         try:
-            raws = read_raw(file, label, tf)
+            raws = read_raw(file, label, tf, exchange_calendar())
         except FileDataError as error:
             raise VendorSetupError(error.message) from None
         for symbol, raw in raws.items():

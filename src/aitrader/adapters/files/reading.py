@@ -39,6 +39,7 @@ from aitrader.adapters.files.zone import naive
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, RawBars, find_bad_bars
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,23 +50,25 @@ _PRICES = ("open", "high", "low", "close", "volume")
 
 
 def read_frames(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
 ) -> dict[Symbol, BarFrame]:
-    """Parse and validate a whole bar file into one frame per symbol, sorted by symbol."""
+    """Parse and validate a whole bar file into one frame per symbol, sorted by symbol; daily
+    bars span the calendar's daily_session of their date."""
     return {symbol: raw.to_frame()
-            for symbol, raw in _read(path, bar_label, timeframe, strict=True).items()}
+            for symbol, raw in _read(path, bar_label, timeframe, calendar, strict=True).items()}
 
 
 def read_raw(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
 ) -> dict[Symbol, RawBars]:
     """Parse a bar file without judging its bars (for the gatekeeper's quarantine report):
     only unreadable files and unparseable values fail."""
-    return _read(path, bar_label, timeframe, strict=False)
+    return _read(path, bar_label, timeframe, calendar, strict=False)
 
 
 def _read(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
+    strict: bool,
 ) -> dict[Symbol, RawBars]:
     require_bar_file(path)
     names = column_names(path)
@@ -78,7 +81,7 @@ def _read(
     if table.num_rows == 0:
         raise FileDataError("invalid_data", f"{path}: no data rows")
     try:
-        return _frames(path, table, columns, named, bar_label, timeframe, strict)
+        return _frames(path, table, columns, named, bar_label, timeframe, calendar, strict)
     except RowError as error:
         raise FileDataError("invalid_data", f"{where(path, error.row)}: {error.problem}") \
             from error
@@ -88,7 +91,7 @@ def _read(
 
 def _frames(
     path: Path, table: pa.Table, columns: dict[str, int], named: Symbol | None,
-    bar_label: BarLabel, asked: Timeframe | None, strict: bool,
+    bar_label: BarLabel, asked: Timeframe | None, calendar: Calendar, strict: bool,
 ) -> dict[Symbol, RawBars]:
     problems: list[RowError] = []
     stamps = Stamps(np.empty(0, np.int64), False)
@@ -137,7 +140,7 @@ def _frames(
         ts_close = ts_open + length
     else:
         ts_open, ts_close = sessions(stamps.ns if stamps.is_daily
-                                     else _session_dates(stamps.ns, bar_label, groups))
+                                     else _session_dates(stamps.ns, bar_label, groups), calendar)
 
     raws = {
         symbol: RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
