@@ -23,7 +23,7 @@ from returns.result import Result
 
 from aitrader.adapters.calendars import XnysCalendar, open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
-from aitrader.adapters.files import FileDataError, FileMarketData, read_raw
+from aitrader.adapters.files import FileBars, FileDataError, FileMarketData, read_raw
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.parquet import ParquetBarCache
@@ -47,7 +47,7 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, GateRules, RawBars, to_ns
+from aitrader.domain.series import BarFrame, GateReport, GateRules, to_ns
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
@@ -253,8 +253,9 @@ def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: st
                            gate_rules(vendors, SystemClock().now()), local=frozenset(LOCAL_VENDORS))
 
 
-def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawBars]:
-    """A bar file's (or directory's) bars as written, unjudged, one RawBars per symbol."""
+def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[FileBars]:
+    """A bar file's (or directory's) bars as written, unjudged, one per symbol, each with the
+    file it came from and where each bar is in it."""
     root = Path(path)
     if not root.exists():
         raise VendorSetupError(f"{path}: no such file or directory")
@@ -264,7 +265,7 @@ def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawB
         raise VendorSetupError(f"{path}: no CSV or Parquet files in it")
     tf = Timeframe.parse(timeframe) if timeframe else None
     label: Literal["open", "close"] = "close" if bar_label == "close" else "open"
-    found: dict[Symbol, RawBars] = {}
+    found: dict[Symbol, FileBars] = {}
     source: dict[Symbol, Path] = {}
     for file in files:
         try:
