@@ -68,6 +68,10 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
                                  "repeats the previous bar exactly (stale feed)": 1}
     text = cli("data", "validate", str(path), "--journal", cli.journal_url)
     assert "quarantined 4 of 31 bars" in text.stdout
+    with sqlite3.connect(cli.db_path) as db:  # validated twice, recorded once
+        recorded = db.execute("SELECT count(*), count(DISTINCT ts_close) FROM quarantined_bars "
+                              "WHERE run_id IS NULL").fetchone()
+    assert recorded == (4, 4)
 
 
 def test_validate_names_a_bad_bar_by_its_line_in_a_long_file_of_interleaved_symbols(

@@ -51,3 +51,32 @@ def test_quarantined_bars_are_recorded_with_reason_and_source(journal_url: str) 
             "SELECT symbol, reason, source, run_id FROM quarantined_bars")).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("AAPL", "high is below low", "yahoo", None)]
+
+
+def test_recording_the_same_quarantined_bars_again_adds_nothing(journal_url: str) -> None:
+    # A validation repeated on the same data finds the same bad bars: the table is the set of
+    # bars quarantined per source (and run), not a log with a copy per validation.
+    sound = RawBars.from_frame(frame(5, 100.0))
+    high = sound.high.copy()
+    high[2] = 1.0
+    raw = RawBars(AAPL, sound.timeframe, sound.ts_open, sound.ts_close, sound.open, high,
+                  sound.low, sound.close, sound.volume)
+    _, report = gatekeep(raw, None, GateRules(), "yahoo")
+    _, elsewhere = gatekeep(raw, None, GateRules(), "finnhub")
+    store = SqlBarStore.open(journal_url).unwrap()
+    engine = sa.create_engine(journal_url)
+    with engine.begin() as connection:  # the run the last records belong to
+        connection.execute(sa.text(
+            "INSERT INTO runs (run_id, mode, strategy, symbols, config, data_digest, "
+            "code_version, started_at, status) VALUES ('run-1', 'backtest', 's', 'AAPL', "
+            "'{}', 'd', 'v', '2024-01-02 00:00:00', 'finished')"))
+    assert store.record_quarantine(None, [report]).unwrap() == 1
+    assert store.record_quarantine(None, [report, report]).unwrap() == 0
+    assert store.record_quarantine(None, [elsewhere]).unwrap() == 1  # another source's bar
+    assert store.record_quarantine("run-1", [report]).unwrap() == 1  # a run keeps its own
+    assert store.record_quarantine("run-1", [report]).unwrap() == 0
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT run_id, source FROM quarantined_bars ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(None, "yahoo"), (None, "finnhub"), ("run-1", "yahoo")]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
 from returns.result import Failure, Result, Success
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from aitrader.adapters.sql import tables
@@ -66,16 +68,33 @@ class SqlBarStore(BarStore):
     def record_quarantine(
         self, run_id: str | None, reports: Sequence[GateReport],
     ) -> Result[int, MarketDataError]:
-        """Record every quarantined bar with its reason and source; return how many."""
-        rows = [(run_id, str(item.symbol), item.ts_close or _FAR_PAST, item.reason,
-                 report.source)
-                for report in reports for item in report.quarantined]
-        if not rows:
+        """Record every quarantined bar with its reason and source, once: a bar already
+        recorded for the same run (or outside any run) is not added again; return how many
+        were added."""
+        wanted = list(dict.fromkeys(
+            (run_id, str(item.symbol), item.ts_close or _FAR_PAST, item.reason, report.source)
+            for report in reports for item in report.quarantined))
+        if not wanted:
             return Success(0)
         try:
             with self._engine.begin() as connection:
-                BulkWriter(connection).insert(tables.quarantined_bars, _QUARANTINE_COLUMNS, rows)
+                known = _recorded(connection, run_id, wanted)
+                rows = [row for row in wanted if row not in known]
+                if rows:
+                    BulkWriter(connection).insert(tables.quarantined_bars, _QUARANTINE_COLUMNS,
+                                                  rows)
         except SQLAlchemyError as error:
             return Failure(MarketDataError("unavailable", "recording quarantined bars: "
                                            + driver_message(error, self._engine.url)))
         return Success(len(rows))
+
+
+def _recorded(connection: Connection, run_id: str | None,
+              rows: Sequence[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+    """Which of rows (in _QUARANTINE_COLUMNS order) the table already holds."""
+    table = tables.quarantined_bars
+    owner = table.c.run_id.is_(None) if run_id is None else table.c.run_id == run_id
+    query = sa.select(*(table.c[name] for name in _QUARANTINE_COLUMNS)).where(
+        owner, table.c.symbol.in_(sorted({row[1] for row in rows})),
+        table.c.source.in_(sorted({row[4] for row in rows})))
+    return {tuple(found) for found in connection.execute(query)}
