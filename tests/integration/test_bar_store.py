@@ -36,6 +36,29 @@ def test_bars_are_written_exactly_and_a_refetch_replaces_them(journal_url: str) 
     assert rows[10][1] == frame(1500, 100.0).close[10]
 
 
+def test_a_daily_bar_restamped_to_an_early_close_replaces_the_old_one(journal_url: str) -> None:
+    # 2025-12-24 opened at 14:30 UTC; an older release closed it at 21:00, this one at 18:00
+    opened = 1_766_586_600 * 10**9
+    one = np.ones(1)
+
+    def eve(close_ns: int, close: float) -> BarFrame:
+        return BarFrame(AAPL, Timeframe.DAY_1, np.asarray([opened]), np.asarray([close_ns]),
+                        one * 272.34, one * 275.43, one * 272.2, one * close, one * 1e6)
+
+    store = SqlBarStore.open(journal_url).unwrap()
+    store.write_bars("yahoo", eve(opened + 6 * 3600 * 10**9 + 30 * 60 * 10**9, 273.0))
+    store.write_bars("finnhub", eve(opened + 6 * 3600 * 10**9 + 30 * 60 * 10**9, 273.0))
+    store.write_bars("yahoo", eve(opened + 3 * 3600 * 10**9 + 30 * 60 * 10**9, 273.81))
+    engine = sa.create_engine(journal_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT source, ts_close_ns, close FROM bars ORDER BY source")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("finnhub", 1_766_610_000 * 10**9, 273.0),  # another source's bar is left alone
+        ("yahoo", 1_766_599_200 * 10**9, 273.81)]
+
+
 def test_quarantined_bars_are_recorded_with_reason_and_source(journal_url: str) -> None:
     raw = RawBars.from_frame(frame(5, 100.0))
     high = raw.high.copy()

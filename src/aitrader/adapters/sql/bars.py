@@ -19,6 +19,7 @@ from aitrader.adapters.sql import tables
 from aitrader.adapters.sql.bulk import BulkWriter
 from aitrader.adapters.sql.engine import create_journal_engine, driver_message
 from aitrader.adapters.sql.migrate import ensure_schema
+from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.errors import MarketDataError
@@ -28,6 +29,7 @@ _BAR_COLUMNS = ("source", "symbol", "timeframe", "ts_close_ns", "ts_open_ns", "o
 _QUARANTINE_COLUMNS = ("run_id", "symbol", "ts_close", "reason", "source")
 _KEY = ("source", "symbol", "timeframe", "ts_close_ns")
 _FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+_CHUNK = 900  # bound parameters a statement, well below every driver's limit
 
 
 class SqlBarStore(BarStore):
@@ -59,6 +61,8 @@ class SqlBarStore(BarStore):
         rows = list(zip(*columns, strict=True))
         try:
             with self._engine.begin() as connection:
+                if frame.timeframe is Timeframe.DAY_1:
+                    _drop_restamped(connection, source, frame)
                 BulkWriter(connection).insert(tables.bars, _BAR_COLUMNS, rows, conflict=_KEY)
         except SQLAlchemyError as error:
             return Failure(MarketDataError("unavailable", "writing bars: "
@@ -87,6 +91,19 @@ class SqlBarStore(BarStore):
             return Failure(MarketDataError("unavailable", "recording quarantined bars: "
                                            + driver_message(error, self._engine.url)))
         return Success(len(rows))
+
+
+def _drop_restamped(connection: Connection, source: str, frame: BarFrame) -> None:
+    """Delete the stored daily bars of frame's sessions (same opening instant): one written
+    by an older release closed at 16:00 on an early close, where frame's closes at 13:00, and
+    would otherwise stay beside it under its own ts_close."""
+    table = tables.bars
+    opens = sorted(set(frame.ts_open.tolist()))
+    for first in range(0, len(opens), _CHUNK):
+        connection.execute(sa.delete(table).where(
+            table.c.source == source, table.c.symbol == str(frame.symbol),
+            table.c.timeframe == frame.timeframe.value,
+            table.c.ts_open_ns.in_(opens[first:first + _CHUNK])))
 
 
 def _recorded(connection: Connection, run_id: str | None,
