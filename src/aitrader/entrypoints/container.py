@@ -82,7 +82,7 @@ def open_journal(url: str) -> Journal:
 
 
 @functools.cache
-def exchange_calendar() -> Calendar:
+def exchange_calendar() -> XnysCalendar:
     """The exchange whose sessions daily bars span (the same whatever calendar judges them):
     every source stamps a daily bar with its daily_session, 13:00 New York on an early close."""
     return XnysCalendar()
@@ -305,7 +305,8 @@ class Container(containers.DeclarativeContainer):
         paper=providers.Singleton(AcceleratedClock, speed=config.paper.speed),
     )
     wall_clock = providers.Singleton(SystemClock)
-    calendar = providers.Singleton(open_calendar, config.data.calendar)
+    calendar = providers.Singleton(open_calendar, config.data.calendar,
+                                   providers.Callable(exchange_calendar))
     ids = providers.Singleton(RunScopedIds)
     market_data = providers.Singleton(
         _market_data, path=config.data.path, bar_label=config.data.bar_label,

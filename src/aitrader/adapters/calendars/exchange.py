@@ -36,10 +36,6 @@ def _eastern(day: date, at: time) -> datetime:
     return datetime.combine(day, at, EASTERN).astimezone(UTC)
 
 
-def _utc(stamp: pd.Timestamp) -> datetime:
-    return stamp.tz_convert("UTC").to_pydatetime().replace(tzinfo=UTC)
-
-
 class XnysCalendar:
     """NYSE holidays, early closes and extended sessions; years computed on first use."""
 
@@ -52,15 +48,21 @@ class XnysCalendar:
         self._sorted: list[date] = []
         self._windows: dict[date, tuple[SessionWindow, ...]] = {}
 
-    def _load(self, year: int) -> None:
-        if year in self._years:
+    def _load(self, first: int, last: int | None = None) -> None:
+        """Compute the schedule of the years first..last not yet known, in one call (one
+        year costs about as much as ten: pandas-market-calendars pays per call)."""
+        missing = [year for year in range(first, (last or first) + 1) if year not in self._years]
+        if not missing:
             return
-        schedule = self._source.schedule(f"{year}-01-01", f"{year}-12-31", start="pre",
+        low, high = min(missing), max(missing)
+        schedule = self._source.schedule(f"{low}-01-01", f"{high}-12-31", start="pre",
                                          end="post")
-        for label, row in schedule.iterrows():
-            self._days[label.date()] = (_utc(row["pre"]), _utc(row["market_open"]),
-                                        _utc(row["market_close"]), _utc(row["post"]))
-        self._years.add(year)
+        columns = [[moment.replace(tzinfo=UTC) for moment in
+                    pd.DatetimeIndex(schedule[name]).tz_convert("UTC").to_pydatetime()]
+                   for name in ("pre", "market_open", "market_close", "post")]
+        for label, *times in zip(schedule.index, *columns, strict=True):
+            self._days[label.date()] = tuple(times)
+        self._years.update(range(low, high + 1))
         self._sorted = sorted(self._days)
 
     def _times(self, day: date) -> tuple[datetime, datetime, datetime, datetime] | None:
@@ -111,8 +113,7 @@ class XnysCalendar:
         return Session.CLOSED
 
     def trading_days(self, start: date, end: date) -> Sequence[date]:
-        for year in range(start.year, end.year + 1):
-            self._load(year)
+        self._load(start.year, end.year)
         low = bisect.bisect_left(self._sorted, start)
         high = bisect.bisect_right(self._sorted, end)
         return tuple(self._sorted[low:high])

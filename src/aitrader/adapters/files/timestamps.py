@@ -153,6 +153,8 @@ def sessions(dates: IntArray, calendar: Calendar) -> tuple[IntArray, IntArray]:
     """UTC (ts_open, ts_close) of daily bars on these dates (New York midnights): each date's
     daily_session from the calendar, so a bar on an early-close day closes at 13:00 New York."""
     days, inverse = np.unique(dates, return_inverse=True)
+    if len(days):  # the whole span's schedule in one go, not a year per lookup
+        calendar.trading_days(naive(int(days[0])).date(), naive(int(days[-1])).date())
     spans = [calendar.daily_session(naive(int(day)).date()) for day in days.tolist()]
     opens = np.asarray([to_ns(span.start) for span in spans], dtype=np.int64)
     closes = np.asarray([to_ns(span.end) for span in spans], dtype=np.int64)
