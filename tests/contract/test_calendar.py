@@ -113,6 +113,20 @@ def test_a_daily_bar_closes_with_the_regular_session_on_every_calendar(
     assert regular in ([], [span])
 
 
+@pytest.mark.parametrize(("day", "missing"), [
+    (date(2001, 9, 17), Session.PRE),    # reopening after 9/11 at 09:33, no pre-market
+    (date(2002, 9, 11), Session.PRE),    # opened at noon
+    (date(1990, 12, 24), Session.POST),  # closed at 14:00, no after-hours then
+])
+def test_a_day_the_schedule_gives_no_pre_or_post_session_has_none(
+        day: date, missing: Session) -> None:
+    sessions = [w.session for w in XNYS.sessions_on(day)]  # it was a ValueError
+
+    assert Session.REGULAR in sessions
+    assert missing not in sessions
+    assert XNYS.trading_days(day, day) == (day,)
+
+
 def test_dst_moves_the_utc_open_by_an_hour_on_both_changes() -> None:
     def open_of(day: date) -> datetime:
         return next(w.start for w in XNYS.sessions_on(day) if w.session is Session.REGULAR)

@@ -261,6 +261,19 @@ def test_an_early_close_daily_bar_is_stamped_13_00_and_gaps_and_validate_agree(
     assert in_file.json()[0]["present"] == 4
 
 
+def test_data_over_a_day_without_pre_market_is_judged_not_a_traceback(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    # 2001-09-17 opened at 09:33 with no pre-market session: building its sessions raised
+    path = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, daily_rows(20, start=date(2001, 9, 17)))
+    checked = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["reports"][0]["passed"] == 20
+    run = cli("backtest", "--data", str(path), "--journal", cli.journal_url, "--json")
+    assert run.code == 0, run.stderr
+    assert run.json()["bars"] == 20
+
+
 def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
     rows = daily_rows(23, start=date(2024, 6, 3))
     holes = [r for r in rows if r[0] not in ("2024-06-12", "2024-06-13")

@@ -94,14 +94,16 @@ class XnysCalendar:
         if times is None:
             return ()
         pre, open_, close, post = times
-        windows = []
+        bounds = []
         eve = day - timedelta(days=1)
         if eve.weekday() == _SUNDAY or self._times(eve) is not None:
-            windows.append(SessionWindow(Session.OVERNIGHT, _eastern(eve, OVERNIGHT_START), pre))
-        windows += [SessionWindow(Session.PRE, pre, open_),
-                    SessionWindow(Session.REGULAR, open_, close),
-                    SessionWindow(Session.POST, close, post)]
-        return tuple(windows)
+            bounds.append((Session.OVERNIGHT, _eastern(eve, OVERNIGHT_START), pre))
+        bounds += [(Session.PRE, pre, open_), (Session.REGULAR, open_, close),
+                   (Session.POST, close, post)]
+        # The schedule has days without some sessions: a late open with no pre-market (09:33
+        # on 2001-09-17), a close with no after-hours (14:00 on 1990-12-24).
+        return tuple(SessionWindow(session, start, end) for session, start, end in bounds
+                     if end > start)
 
     def session_at(self, moment: datetime) -> Session:
         require_utc(moment, "moment")
