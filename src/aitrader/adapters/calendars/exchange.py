@@ -7,8 +7,9 @@ session belongs to the trading day it leads into, and only exists when the calen
 is a trading day too or a Sunday (the Sunday-night session); every other moment is CLOSED.
 A daily bar spans the day's regular session (`daily_session`): it closes at 13:00 on an early
 close, as the regular session does.
-Schedules are computed a calendar year at a time and kept, and so is each day's list of windows
-(a streamed bar asks for its session once a bar: ~3 µs instead of ~0.5 ms).
+Schedules are computed for whole calendar years (a span of them in one call) and kept, and so
+is each day's list of windows (a streamed bar asks for its session once a bar: ~3 µs instead
+of ~0.5 ms).
 """
 
 from __future__ import annotations

@@ -66,7 +66,10 @@ def build(
     and windowed to start <= ts_close < end."""
     ts = np.asarray(stamps, dtype=np.int64)
     if timeframe is Timeframe.DAY_1:
-        spans = [calendar.daily_session(eastern_date(int(t))) for t in ts.tolist()]
+        days = [eastern_date(int(t)) for t in ts.tolist()]
+        if days:  # the whole span's schedule in one go, not a year per lookup
+            calendar.trading_days(min(days), max(days))
+        spans = [calendar.daily_session(day) for day in days]
         ts_open = np.asarray([to_ns(s.start) for s in spans], dtype=np.int64).reshape(-1)
         ts_close = np.asarray([to_ns(s.end) for s in spans], dtype=np.int64).reshape(-1)
     else:
