@@ -127,6 +127,15 @@ def test_a_day_the_schedule_gives_no_pre_or_post_session_has_none(
     assert XNYS.trading_days(day, day) == (day,)
 
 
+def test_years_pandas_cannot_lay_out_have_no_sessions_instead_of_an_overflow() -> None:
+    calendar = XnysCalendar()  # 2262 ends pandas' nanosecond range: its schedule overflowed
+
+    assert calendar.trading_days(date(2262, 1, 1), date(2262, 4, 10)) == ()
+    assert calendar.sessions_on(date(2262, 4, 9)) == ()
+    assert calendar.daily_session(date(2262, 4, 9)).end == utc(2262, 4, 9, 20)  # nominal 16:00
+    assert len(calendar.trading_days(date(2261, 12, 1), date(2262, 1, 31))) > 15
+
+
 def test_dst_moves_the_utc_open_by_an_hour_on_both_changes() -> None:
     def open_of(day: date) -> datetime:
         return next(w.start for w in XNYS.sessions_on(day) if w.session is Session.REGULAR)

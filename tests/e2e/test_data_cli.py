@@ -274,6 +274,16 @@ def test_data_over_a_day_without_pre_market_is_judged_not_a_traceback(
     assert run.json()["bars"] == 20
 
 
+def test_a_file_dated_where_no_calendar_reaches_is_quarantined_not_a_traceback(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "FAR.csv", DAILY_HEADER, [
+        ["2262-04-09", "1", "2", "1", "1.5", "10"], ["2262-04-10", "1.5", "2", "1", "1.6", "10"]])
+    checked = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert checked.code == 1, checked.stderr
+    assert checked.json()["reports"][0]["reasons"] == {"outside every session": 2}
+
+
 def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
     rows = daily_rows(23, start=date(2024, 6, 3))
     holes = [r for r in rows if r[0] not in ("2024-06-12", "2024-06-13")

@@ -31,6 +31,8 @@ _SUNDAY = 6
 # pandas-market-calendars names the NYSE calendar with extended hours "NYSE"; its "XNYS" (an
 # exchange_calendars mirror) has no pre/post columns.
 _SOURCE = "NYSE"
+# pandas' nanosecond timestamps end in 1677 and 2262: whole years beyond have no schedule.
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
 
 
 def _eastern(day: date, at: time) -> datetime:
@@ -55,16 +57,19 @@ class XnysCalendar:
         missing = [year for year in range(first, (last or first) + 1) if year not in self._years]
         if not missing:
             return
-        low, high = min(missing), max(missing)
-        schedule = self._source.schedule(f"{low}-01-01", f"{high}-12-31", start="pre",
-                                         end="post")
-        columns = [[moment.replace(tzinfo=UTC) for moment in
-                    pd.DatetimeIndex(schedule[name]).tz_convert("UTC").to_pydatetime()]
-                   for name in ("pre", "market_open", "market_close", "post")]
-        for label, *times in zip(schedule.index, *columns, strict=True):
-            self._days[label.date()] = tuple(times)
-        self._years.update(range(low, high + 1))
-        self._sorted = sorted(self._days)
+        # Years beyond what pandas can lay out have no session: a bar there is outside all.
+        low, high = max(min(missing), _FIRST_YEAR), min(max(missing), _LAST_YEAR)
+        if low <= high:
+            schedule = self._source.schedule(f"{low}-01-01", f"{high}-12-31", start="pre",
+                                             end="post")
+            columns = [[moment.replace(tzinfo=UTC) for moment in
+                        pd.DatetimeIndex(schedule[name]).tz_convert("UTC").to_pydatetime()]
+                       for name in ("pre", "market_open", "market_close", "post")]
+            for label, *times in zip(schedule.index, *columns, strict=True):
+                self._days[label.date()] = tuple(times)
+            self._years.update(range(low, high + 1))
+            self._sorted = sorted(self._days)
+        self._years.update(missing)
 
     def _times(self, day: date) -> tuple[datetime, datetime, datetime, datetime] | None:
         self._load(day.year)
