@@ -93,6 +93,49 @@ def test_july_3rd_closes_at_13_eastern() -> None:
     assert [(w.start, w.end) for w in regular] == [(utc(2025, 7, 3, 13, 30), utc(2025, 7, 3, 17))]
 
 
+@pytest.mark.parametrize("calendar", CALENDARS, ids=lambda c: c.name)
+@pytest.mark.parametrize(("day", "close"), [
+    (date(2026, 11, 27), utc(2026, 11, 27, 18)),  # the day after Thanksgiving: 13:00 EST
+    (date(2025, 12, 24), utc(2025, 12, 24, 18)),  # Christmas Eve
+    (date(2025, 7, 3), utc(2025, 7, 3, 17)),      # July 3rd: 13:00 EDT
+    (date(2025, 7, 2), utc(2025, 7, 2, 20)),      # an ordinary day: 16:00 EDT
+    (date(2025, 12, 25), utc(2025, 12, 25, 21)),  # a holiday: the nominal 16:00 (gated out)
+    (date(2025, 12, 27), utc(2025, 12, 27, 21)),  # a Saturday, likewise
+])
+def test_a_daily_bar_closes_with_the_regular_session_on_every_calendar(
+        calendar: Calendar, day: date, close: datetime) -> None:
+    span = calendar.daily_session(day)
+
+    assert span.session is Session.REGULAR
+    assert span.end == close
+    assert span.start == close.replace(hour=14 if close.hour in (18, 21) else 13, minute=30)
+    regular = [w for w in XNYS.sessions_on(day) if w.session is Session.REGULAR]
+    assert regular in ([], [span])
+
+
+@pytest.mark.parametrize(("day", "missing"), [
+    (date(2001, 9, 17), Session.PRE),    # reopening after 9/11 at 09:33, no pre-market
+    (date(2002, 9, 11), Session.PRE),    # opened at noon
+    (date(1990, 12, 24), Session.POST),  # closed at 14:00, no after-hours then
+])
+def test_a_day_the_schedule_gives_no_pre_or_post_session_has_none(
+        day: date, missing: Session) -> None:
+    sessions = [w.session for w in XNYS.sessions_on(day)]  # it was a ValueError
+
+    assert Session.REGULAR in sessions
+    assert missing not in sessions
+    assert XNYS.trading_days(day, day) == (day,)
+
+
+def test_years_pandas_cannot_lay_out_have_no_sessions_instead_of_an_overflow() -> None:
+    calendar = XnysCalendar()  # 2262 ends pandas' nanosecond range: its schedule overflowed
+
+    assert calendar.trading_days(date(2262, 1, 1), date(2262, 4, 10)) == ()
+    assert calendar.sessions_on(date(2262, 4, 9)) == ()
+    assert calendar.daily_session(date(2262, 4, 9)).end == utc(2262, 4, 9, 20)  # nominal 16:00
+    assert len(calendar.trading_days(date(2261, 12, 1), date(2262, 1, 31))) > 15
+
+
 def test_dst_moves_the_utc_open_by_an_hour_on_both_changes() -> None:
     def open_of(day: date) -> datetime:
         return next(w.start for w in XNYS.sessions_on(day) if w.session is Session.REGULAR)

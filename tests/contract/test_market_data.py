@@ -21,12 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from aitrader.adapters.calendars import XnysCalendar
 from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.sample import SAMPLE_SYMBOLS, sample_path
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, from_ns, to_ns
 from aitrader.domain.values import Symbol
 from aitrader.ports.market_data import MarketData
+
+XNYS = XnysCalendar()  # daily bars span its sessions
 
 MarketDataFactory = Callable[[Path], MarketData]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -60,7 +63,7 @@ def _minute_csvs(directory: Path) -> MarketData:
                 lines.append(f"{ts:%Y-%m-%d %H:%M:%S},{o:.2f},{h:.2f},{lo:.2f},{c:.2f},{v}")
         (directory / f"{name}.csv").write_text("\n".join(lines) + "\n")
     (directory / "README.md").write_text("not bars\n")
-    return FileMarketData(directory)
+    return FileMarketData(directory, calendar=XNYS)
 
 
 def _daily_parquet(directory: Path) -> MarketData:
@@ -78,11 +81,11 @@ def _daily_parquet(directory: Path) -> MarketData:
                 columns[key].append(value)
     path = directory / "bars.parquet"
     pq.write_table(pa.table(columns), path)
-    return FileMarketData(path)
+    return FileMarketData(path, calendar=XNYS)
 
 
 def _sample(_directory: Path) -> MarketData:
-    return FileMarketData(sample_path())
+    return FileMarketData(sample_path(), calendar=XNYS)
 
 
 IMPLEMENTATIONS: dict[str, MarketDataFactory] = {
@@ -211,6 +214,6 @@ def test_the_parquet_file_serves_daily_bars_for_its_symbol_column(tmp_path: Path
 
 
 def test_the_bundled_sample_serves_its_eight_symbols() -> None:
-    source = FileMarketData(sample_path())
+    source = FileMarketData(sample_path(), calendar=XNYS)
     assert [str(s) for s in symbols_of(source)] == list(SAMPLE_SYMBOLS)
     assert all(len(all_bars(source, s)) > 200 for s in symbols_of(source))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from returns.result import Failure, Success
 
+from aitrader.adapters.calendars import XnysCalendar
 from aitrader.adapters.vendors import (
     AlphaVantageVendor,
     FinnhubVendor,
@@ -25,6 +26,8 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.series import from_ns
 from aitrader.domain.values import Symbol
 from aitrader.ports.vendor import VendorBars
+
+XNYS = XnysCalendar()  # daily bars span its sessions
 
 PAYLOADS = Path(__file__).parent / "payloads"
 EASTERN = ZoneInfo("America/New_York")
@@ -70,7 +73,7 @@ DAY = (et("2020-08-28 00:00"), et("2020-09-04 00:00"))
 
 def test_yahoo_daily_bars_close_at_four_and_are_raw_unless_asked() -> None:
     transport, seen = serve((200, payload("yahoo_chart_daily.json")))
-    vendor = YahooVendor(settings(), transport)
+    vendor = YahooVendor(settings(), transport, calendar=XNYS)
     raw = vendor.fetch(Symbol.parse("AAPL"), Timeframe.DAY_1, *DAY, "raw").unwrap()
     assert closes(raw)[0] == et("2020-08-31 16:00")
     assert raw.raw.ts_open[0] == int(et("2020-08-31 09:30").timestamp()) * 10**9
@@ -90,7 +93,7 @@ def test_yahoo_daily_bars_close_at_four_and_are_raw_unless_asked() -> None:
 
 def test_yahoo_intraday_is_labelled_at_close_with_the_last_duplicate_kept() -> None:
     transport, _ = serve((200, payload("yahoo_chart_5m.json")))
-    bars = YahooVendor(settings(), transport).fetch(
+    bars = YahooVendor(settings(), transport, calendar=XNYS).fetch(
         Symbol.parse("MSFT"), Timeframe.MINUTE_5, et("2024-01-02 09:00"), et("2024-01-02 10:00"),
         "raw").unwrap()
     assert closes(bars) == [et("2024-01-02 09:35"), et("2024-01-02 09:40"),
@@ -100,16 +103,16 @@ def test_yahoo_intraday_is_labelled_at_close_with_the_last_duplicate_kept() -> N
 
 def test_yahoo_unknown_symbol_and_rate_limit() -> None:
     transport, _ = serve((404, payload("yahoo_chart_not_found.json")))
-    failed = YahooVendor(settings(), transport).fetch(
+    failed = YahooVendor(settings(), transport, calendar=XNYS).fetch(
         Symbol.parse("NOPE"), Timeframe.DAY_1, *DAY, "raw")
     assert isinstance(failed, Failure)
     assert failed.failure().code == "unknown_symbol"
     transport, _ = serve((200, payload("yahoo_chart_not_found.json")))
-    failed = YahooVendor(settings(), transport).fetch(
+    failed = YahooVendor(settings(), transport, calendar=XNYS).fetch(
         Symbol.parse("NOPE"), Timeframe.DAY_1, *DAY, "raw")
     assert failed.failure().code == "unknown_symbol"  # type: ignore[union-attr]
     transport, _ = serve((429, "Too Many Requests"))
-    failed = YahooVendor(settings(), transport).fetch(
+    failed = YahooVendor(settings(), transport, calendar=XNYS).fetch(
         Symbol.parse("AAPL"), Timeframe.DAY_1, *DAY, "raw")
     assert failed.failure().code == "rate_limited"  # type: ignore[union-attr]
 
@@ -119,7 +122,7 @@ IBM = Symbol.parse("IBM")
 
 def test_alphavantage_daily_adjusts_from_its_split_and_dividend_columns() -> None:
     transport, seen = serve((200, payload("alphavantage_daily_adjusted.json")))
-    vendor = AlphaVantageVendor(settings(), transport)
+    vendor = AlphaVantageVendor(settings(), transport, calendar=XNYS)
     span = (et("2024-01-01 00:00"), et("2024-01-06 00:00"))
     raw = vendor.fetch(IBM, Timeframe.DAY_1, *span, "raw").unwrap()
     assert closes(raw) == [et("2024-01-03 16:00"), et("2024-01-04 16:00"),
@@ -137,7 +140,7 @@ def test_alphavantage_daily_adjusts_from_its_split_and_dividend_columns() -> Non
 def test_alphavantage_intraday_pages_by_month() -> None:
     transport, seen = serve((200, payload("alphavantage_intraday_2024-01.json")),
                             (200, payload("alphavantage_intraday_2024-02.json")))
-    bars = AlphaVantageVendor(settings(), transport).fetch(
+    bars = AlphaVantageVendor(settings(), transport, calendar=XNYS).fetch(
         IBM, Timeframe.MINUTE_5, et("2024-01-31 09:00"), et("2024-02-01 10:00"), "raw").unwrap()
     assert [r.url.params["month"] for r in seen] == ["2024-01", "2024-02"]
     assert closes(bars) == [et("2024-01-31 09:35"), et("2024-01-31 09:40"),
@@ -147,7 +150,7 @@ def test_alphavantage_intraday_pages_by_month() -> None:
 @pytest.mark.parametrize("name", ["alphavantage_note.json", "alphavantage_information.json"])
 def test_alphavantage_rate_limit_comes_as_a_200_body(name: str) -> None:
     transport, _ = serve((200, payload(name)))
-    failed = AlphaVantageVendor(settings(), transport).fetch(
+    failed = AlphaVantageVendor(settings(), transport, calendar=XNYS).fetch(
         IBM, Timeframe.DAY_1, *DAY, "raw")
     assert isinstance(failed, Failure)
     assert failed.failure().code == "rate_limited"
@@ -156,9 +159,10 @@ def test_alphavantage_rate_limit_comes_as_a_200_body(name: str) -> None:
 
 def test_alphavantage_error_message_and_missing_key() -> None:
     transport, _ = serve((200, payload("alphavantage_error.json")))
-    failed = AlphaVantageVendor(settings(), transport).fetch(IBM, Timeframe.DAY_1, *DAY, "raw")
+    failed = AlphaVantageVendor(settings(), transport, calendar=XNYS).fetch(
+        IBM, Timeframe.DAY_1, *DAY, "raw")
     assert failed.failure().code == "unknown_symbol"  # type: ignore[union-attr]
-    keyless = AlphaVantageVendor(VendorSettings("https://vendor.test"), transport)
+    keyless = AlphaVantageVendor(VendorSettings("https://vendor.test"), transport, calendar=XNYS)
     failed = keyless.fetch(IBM, Timeframe.DAY_1, *DAY, "raw")
     assert failed.failure().code == "unauthorized"  # type: ignore[union-attr]
     assert "AITRADER_ALPHAVANTAGE_API_KEY" in failed.failure().message  # type: ignore[union-attr]
@@ -170,7 +174,7 @@ JAN2 = (et("2024-01-02 00:00"), et("2024-01-05 00:00"))
 
 def test_finnhub_daily_candles_are_stamped_on_their_day() -> None:
     transport, seen = serve((200, payload("finnhub_candle_daily.json")))
-    bars = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2,
+    bars = FinnhubVendor(settings(), transport, calendar=XNYS).fetch(AAPL, Timeframe.DAY_1, *JAN2,
                                                       "split").unwrap()
     assert closes(bars) == [et("2024-01-02 16:00"), et("2024-01-03 16:00"),
                             et("2024-01-04 16:00")]
@@ -180,17 +184,20 @@ def test_finnhub_daily_candles_are_stamped_on_their_day() -> None:
 
 def test_finnhub_intraday_empty_limit_and_unsupported_adjustment() -> None:
     transport, _ = serve((200, payload("finnhub_candle_1m.json")))
-    bars = FinnhubVendor(settings(), transport).fetch(
+    bars = FinnhubVendor(settings(), transport, calendar=XNYS).fetch(
         AAPL, Timeframe.MINUTE_1, et("2024-01-02 09:00"), et("2024-01-02 10:00"), "raw").unwrap()
     assert closes(bars) == [et("2024-01-02 09:31"), et("2024-01-02 09:32")]
     transport, _ = serve((200, payload("finnhub_no_data.json")))
-    empty = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "split")
+    empty = FinnhubVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "split")
     assert isinstance(empty, Success)
     assert len(empty.unwrap().raw) == 0
     transport, _ = serve((429, payload("finnhub_limit.json")))
-    limited = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "split")
+    limited = FinnhubVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "split")
     assert limited.failure().code == "rate_limited"  # type: ignore[union-attr]
-    unsupported = FinnhubVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
+    unsupported = FinnhubVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "raw")
     assert unsupported.failure().code == "unsupported"  # type: ignore[union-attr]
 
 
@@ -200,7 +207,7 @@ def test_twelvedata_pages_backwards_until_a_short_page(monkeypatch: pytest.Monke
     monkeypatch.setattr(td, "PAGE_SIZE", 2)
     transport, seen = serve((200, payload("twelvedata_page1.json")),
                             (200, payload("twelvedata_page2.json")))
-    bars = TwelveDataVendor(settings(), transport).fetch(
+    bars = TwelveDataVendor(settings(), transport, calendar=XNYS).fetch(
         AAPL, Timeframe.HOUR_1, et("2024-01-02 09:00"), et("2024-01-02 13:00"), "raw").unwrap()
     assert len(seen) == 2
     assert seen[1].url.params["end_date"] == "2024-01-02 15:29:59"
@@ -212,14 +219,16 @@ def test_twelvedata_pages_backwards_until_a_short_page(monkeypatch: pytest.Monke
 
 def test_twelvedata_daily_rate_limit_and_no_data() -> None:
     transport, _ = serve((200, payload("twelvedata_daily.json")))
-    bars = TwelveDataVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2,
-                                                         "split").unwrap()
+    bars = TwelveDataVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "split").unwrap()
     assert closes(bars) == [et("2024-01-02 16:00"), et("2024-01-03 16:00")]
     transport, _ = serve((200, payload("twelvedata_rate_limit.json")))
-    limited = TwelveDataVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
+    limited = TwelveDataVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "raw")
     assert limited.failure().code == "rate_limited"  # type: ignore[union-attr]
     transport, _ = serve((200, payload("twelvedata_no_data.json")))
-    empty = TwelveDataVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
+    empty = TwelveDataVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "raw")
     assert len(empty.unwrap().raw) == 0
 
 
@@ -236,22 +245,25 @@ def test_timeouts_outages_and_server_errors_are_retryable_and_never_show_the_key
 
     adjustment = "split" if vendor is FinnhubVendor else "raw"
     for handler, code in ((timeout, "timeout"), (refused, "unavailable")):
-        failed = vendor(settings(), httpx.MockTransport(handler)).fetch(
+        failed = vendor(settings(), httpx.MockTransport(handler), calendar=XNYS).fetch(
             AAPL, Timeframe.DAY_1, *JAN2, adjustment)
         assert failed.failure().code == code
         assert SECRET not in failed.failure().message
     transport, _ = serve((503, "down"))
-    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    failed = vendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert failed.failure().code == "unavailable"
     transport, _ = serve((401, {"message": "bad key"}))
-    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    failed = vendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert failed.failure().code == "unauthorized"
     assert SECRET not in repr(settings())
 
 
 def test_yahoo_empty_result_is_no_bars() -> None:
     transport, _ = serve((200, payload("yahoo_chart_empty.json")))
-    bars = YahooVendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, "raw")
+    bars = YahooVendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, "raw")
     assert len(bars.unwrap().raw) == 0
 
 
@@ -267,7 +279,8 @@ def test_a_body_of_the_wrong_shape_is_invalid_data_not_a_crash(vendor: type,
                                                                 body: object) -> None:
     adjustment = "split" if vendor is FinnhubVendor else "raw"
     transport, _ = serve((200, body))
-    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    failed = vendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert isinstance(failed, Failure)
     assert failed.failure().code == "invalid_data"
     assert "malformed response" in failed.failure().message
@@ -289,7 +302,8 @@ def test_a_vendor_echoing_the_key_in_its_error_never_gets_it_shown(
 ) -> None:
     adjustment = "split" if vendor is FinnhubVendor else "raw"
     transport, _ = serve((status, body))
-    failed = vendor(settings(), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2, adjustment)
+    failed = vendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert isinstance(failed, Failure)
     assert SECRET not in failed.failure().message
 
@@ -299,9 +313,29 @@ def test_a_vendor_echoing_the_key_in_its_error_never_gets_it_shown(
 def test_a_base_url_httpx_cannot_parse_is_a_failure_naming_the_setting(vendor: type) -> None:
     adjustment = "split" if vendor is FinnhubVendor else "raw"
     transport, seen = serve((200, {}))
-    failed = vendor(settings("http://[::1"), transport).fetch(AAPL, Timeframe.DAY_1, *JAN2,
-                                                               adjustment)
+    failed = vendor(settings("http://[::1"), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *JAN2, adjustment)
     assert isinstance(failed, Failure)  # it was an httpx.InvalidURL traceback
     assert failed.failure().code == "invalid_request"
     assert f"AITRADER_{vendor.vendor.upper()}_BASE_URL" in failed.failure().message
     assert not seen
+
+
+CHRISTMAS = (et("2025-12-22 00:00"), et("2025-12-27 00:00"))
+
+
+@pytest.mark.parametrize(("vendor", "recorded"), [
+    (YahooVendor, "yahoo_chart_daily_christmas.json"),
+    (TwelveDataVendor, "twelvedata_daily_christmas.json")])
+def test_a_daily_bar_on_an_early_close_day_closes_at_one_in_the_afternoon(
+        vendor: type, recorded: str) -> None:
+    # 2025-12-24 closes at 13:00 New York (18:00 UTC in winter), as its regular session does
+    transport, _ = serve((200, payload(recorded)))
+    bars = vendor(settings(), transport, calendar=XNYS).fetch(
+        AAPL, Timeframe.DAY_1, *CHRISTMAS, "raw").unwrap()
+    by_day = {from_ns(int(t)).astimezone(EASTERN).date().isoformat(): from_ns(int(c))
+              for t, c in zip(bars.raw.ts_open, bars.raw.ts_close, strict=True)}
+    assert by_day["2025-12-24"] == datetime(2025, 12, 24, 18, 0, tzinfo=UTC)
+    assert by_day["2025-12-23"] == datetime(2025, 12, 23, 21, 0, tzinfo=UTC)
+    assert by_day["2025-12-26"] == datetime(2025, 12, 26, 21, 0, tzinfo=UTC)
+    assert by_day["2025-12-24"] == XNYS.daily_session(date(2025, 12, 24)).end

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import msgpack
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, write_csv
@@ -66,6 +68,55 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
                                  "repeats the previous bar exactly (stale feed)": 1}
     text = cli("data", "validate", str(path), "--journal", cli.journal_url)
     assert "quarantined 4 of 31 bars" in text.stdout
+    with sqlite3.connect(cli.db_path) as db:  # validated twice, recorded once
+        recorded = db.execute("SELECT count(*), count(DISTINCT ts_close) FROM quarantined_bars "
+                              "WHERE run_id IS NULL").fetchone()
+    assert recorded == (4, 4)
+
+
+def test_validate_names_a_bad_bar_by_its_line_in_a_long_file_of_interleaved_symbols(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    first, second = daily_rows(6, start=date(2024, 7, 8)), daily_rows(6, start=date(2024, 7, 8))
+    second[3][2] = f"{float(second[3][4]) - 0.01:.2f}"  # IBM's 4th bar: high below its close
+    rows = [[*bar, symbol] for pair in zip(first, second, strict=True)
+            for bar, symbol in zip(pair, ("AAPL", "IBM"), strict=True)]
+    path = write_csv(tmp_path / "long.csv", (*DAILY_HEADER, "symbol"), rows)
+    # line 1 the header; the bars alternate AAPL, IBM from line 2: IBM's 4th bar is on line 9
+    assert path.read_text().splitlines()[8].endswith(",IBM")
+    assert path.read_text().splitlines()[8].split(",")[0] == second[3][0]
+
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+
+    assert outcome.code == 1, outcome.stderr
+    [bad] = [bar for report in outcome.json()["reports"] for bar in report["bars"]]
+    assert bad["row"] == 9
+    assert bad["file"] == str(path)
+    assert bad["reason"] == "high is below open or close"
+    text = cli("data", "validate", str(path), "--journal", cli.journal_url)
+    assert f"{path} line 9" in text.stdout
+
+
+def test_validate_names_bad_bars_by_line_in_one_file_per_symbol_and_row_in_parquet(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    rows = daily_rows(6, start=date(2024, 7, 8))
+    rows[4][5] = "-1"  # the 5th bar: line 6 of the file, with the header on line 1
+    write_csv(tmp_path / "bars" / "AAPL.csv", DAILY_HEADER, daily_rows(6, start=date(2024, 7, 8)))
+    csv_path = write_csv(tmp_path / "bars" / "MSFT.csv", DAILY_HEADER, rows)
+    outcome = cli("data", "validate", str(tmp_path / "bars"), "--journal", cli.journal_url,
+                  "--json")
+    assert outcome.code == 1, outcome.stderr
+    [bad] = [bar for report in outcome.json()["reports"] for bar in report["bars"]]
+    assert (bad["file"], bad["row"]) == (str(csv_path), 6)
+    table = pa.table({name: [row[k] for row in rows] for k, name in enumerate(DAILY_HEADER)})
+    pq.write_table(table, tmp_path / "MSFT.parquet")
+    parquet = cli("data", "validate", str(tmp_path / "MSFT.parquet"), "--journal",
+                  cli.journal_url, "--json")
+    [bad] = [bar for report in parquet.json()["reports"] for bar in report["bars"]]
+    assert bad["row"] == 5  # Parquet has no lines: the 5th data row is row 5
+    text = cli("data", "validate", str(tmp_path / "MSFT.parquet"), "--journal", cli.journal_url)
+    assert f"{tmp_path / 'MSFT.parquet'} row 5" in text.stdout
 
 
 def test_validate_passes_a_sound_file(cli: Cli, tmp_path: Path) -> None:
@@ -171,6 +222,66 @@ def test_compare_reports_where_two_sources_disagree(cli: Cli, tmp_path: Path,
     same = cli("data", "compare", "--vendors", "sample,sample2", "--symbol", "KO", "--start",
                "2010-01-01", "--end", "2010-01-31")
     assert same.code == 2
+
+
+def test_an_early_close_daily_bar_is_stamped_13_00_and_gaps_and_validate_agree(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    body = json.loads((PAYLOADS / "yahoo_chart_daily_christmas.json").read_text())
+    with fake_vendor() as fake:
+        fake.answer("/v8/finance/chart/AAPL", 200, body)
+        monkeypatch.setenv("AITRADER_YAHOO_BASE_URL", fake.url)
+        fetched = cli("data", "fetch", "--vendor", "yahoo", "--symbols", "AAPL", "--start",
+                      "2025-12-22", "--end", "2025-12-26", "--journal", cli.journal_url)
+        assert fetched.code == 0, fetched.stderr
+        gaps = cli("data", "gaps", "--vendor", "yahoo", "--symbols", "AAPL", "--start",
+                   "2025-12-22", "--end", "2025-12-26", "--no-backfill", "--json")
+        checked = cli("data", "validate", "2025-12-22..2025-12-26", "--vendor", "yahoo",
+                      "--symbols", "AAPL", "--journal", cli.journal_url, "--json")
+    with sqlite3.connect(cli.db_path) as db:
+        closes = [row[0] for row in db.execute("SELECT ts_close_ns FROM bars ORDER BY 1")]
+    assert [datetime.fromtimestamp(ns / 1e9, UTC).isoformat() for ns in closes] == [
+        "2025-12-22T21:00:00+00:00", "2025-12-23T21:00:00+00:00",
+        "2025-12-24T18:00:00+00:00",  # Christmas Eve closes at 13:00 New York
+        "2025-12-26T21:00:00+00:00"]
+    assert gaps.code == 0, gaps.stdout
+    assert gaps.json()[0] | {"gaps": []} == {"symbol": "AAPL", "expected": 4, "present": 4,
+                                           "filled": 0, "filled_by": [], "missing": 0,
+                                           "gaps": []}
+    assert checked.code == 0, checked.stdout
+    assert checked.json()["reports"][0]["sessions"] == {"REGULAR": 4}
+    rows = [["2025-12-22", "272.86", "273.88", "270.51", "270.97", "36571800"],
+            ["2025-12-23", "270.84", "272.5", "269.56", "272.36", "29642000"],
+            ["2025-12-24", "272.34", "275.43", "272.2", "273.81", "17910600"],
+            ["2025-12-26", "274.16", "275.37", "272.86", "273.4", "21521800"]]
+    path = write_csv(tmp_path / "AAPL.csv", DAILY_HEADER, rows)
+    in_file = cli("data", "gaps", "--data", str(path), "--symbols", "AAPL", "--start",
+                  "2025-12-22", "--end", "2025-12-26", "--no-backfill", "--json")
+    assert in_file.code == 0, in_file.stdout
+    assert in_file.json()[0]["present"] == 4
+
+
+def test_data_over_a_day_without_pre_market_is_judged_not_a_traceback(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    # 2001-09-17 opened at 09:33 with no pre-market session: building its sessions raised
+    path = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, daily_rows(20, start=date(2001, 9, 17)))
+    checked = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert checked.code == 0, checked.stderr
+    assert checked.json()["reports"][0]["passed"] == 20
+    run = cli("backtest", "--data", str(path), "--journal", cli.journal_url, "--json")
+    assert run.code == 0, run.stderr
+    assert run.json()["bars"] == 20
+
+
+def test_a_file_dated_where_no_calendar_reaches_is_quarantined_not_a_traceback(
+    cli: Cli, tmp_path: Path,
+) -> None:
+    path = write_csv(tmp_path / "FAR.csv", DAILY_HEADER, [
+        ["2262-04-09", "1", "2", "1", "1.5", "10"], ["2262-04-10", "1.5", "2", "1", "1.6", "10"]])
+    checked = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert checked.code == 1, checked.stderr
+    assert checked.json()["reports"][0]["reasons"] == {"outside every session": 2}
 
 
 def test_gaps_reports_missing_trading_days(cli: Cli, tmp_path: Path) -> None:
@@ -280,6 +391,23 @@ def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
     reports = outcome.json()["reports"]
     assert [r["symbol"] for r in reports] == ["KO", "IBM"]
     assert all(r["received"] == r["passed"] > 0 for r in reports)
+
+
+def test_validate_on_a_vendor_numbers_bars_by_their_place_in_the_feed(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = json.loads((PAYLOADS / "yahoo_chart_daily.json").read_text())  # 4th open is null
+    with fake_vendor() as fake:
+        fake.answer("/v8/finance/chart/AAPL", 200, body)
+        monkeypatch.setenv("AITRADER_YAHOO_BASE_URL", fake.url)
+        args = ("data", "validate", "2020-08-31..2020-09-03", "--vendor", "yahoo", "--symbols",
+                "AAPL", "--journal", cli.journal_url)
+        outcome = cli(*args, "--json")
+        text = cli(*args)
+    [bad] = outcome.json()["reports"][0]["bars"]
+    assert bad["row"] == 4  # the 4th bar the vendor delivered, oldest first
+    assert "file" not in bad
+    assert "  row 4  2020-09-03T20:00:00+00:00  open is not a finite number" in text.stdout
 
 
 def test_paper_replay_on_a_vendor_makes_the_backtests_decisions(cli: Cli) -> None:

@@ -34,7 +34,7 @@ def vendor(url: str, **overrides: object) -> AlpacaVendor:
     fields: dict[str, object] = {"base_url": url, "api_key": "AKTEST", "api_secret": "s3cr3t-value",
                                  "timeout_s": 5.0}
     fields.update(overrides)
-    return AlpacaVendor(VendorSettings(**fields))  # type: ignore[arg-type]
+    return AlpacaVendor(VendorSettings(**fields), calendar=open_calendar("XNYS"))  # type: ignore[arg-type]
 
 
 def test_alpaca_pages_with_next_page_token_and_labels_bars_at_close() -> None:
@@ -63,7 +63,8 @@ def test_alpaca_daily_bars_span_the_session_of_their_day() -> None:
         fake.answer("/v1/corporate-actions", 200, NO_ACTIONS)
         bars = vendor(fake.url).fetch(AAPL, Timeframe.DAY_1, utc("2024-07-01 00:00"),
                                       utc("2024-07-05 00:00"), "raw").unwrap()
-    assert [from_ns(int(t)) for t in bars.raw.ts_close] == [utc("2024-07-03 20:00")]
+    # 2024-07-03 is an early close: the session, and the daily bar, end at 13:00 New York
+    assert [from_ns(int(t)) for t in bars.raw.ts_close] == [utc("2024-07-03 17:00")]
 
 
 def test_alpaca_rate_limit_is_reported_at_once_not_retried_by_the_sdk() -> None:

@@ -14,12 +14,15 @@ from hypothesis import strategies as st
 from returns.pipeline import is_successful
 from returns.result import Success
 
+from aitrader.adapters.calendars import XnysCalendar
 from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.sample import LICENSE_PATH, SAMPLE_DESCRIPTION, SAMPLE_SYMBOLS, sample_path
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, from_ns
 from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
+
+XNYS = XnysCalendar()  # daily bars span its sessions
 
 AAPL, MSFT = Symbol("AAPL"), Symbol("MSFT")
 HEADER = "timestamp,open,high,low,close,volume"
@@ -61,7 +64,8 @@ def error(source: FileMarketData, symbol: Symbol = AAPL,
 def invalid(path: Path, *lines: str, symbol: Symbol = AAPL, **options: object) -> str:
     """The one-line message of a file that must be refused as invalid data."""
     write(path, *lines)
-    failure = error(FileMarketData(path, **options), symbol)  # type: ignore[arg-type]
+    source = FileMarketData(path, **options, calendar=XNYS)  # type: ignore[arg-type]
+    failure = error(source, symbol)
     assert failure.code == "invalid_data", failure
     return failure.message
 
@@ -79,7 +83,7 @@ def test_a_directory_of_per_symbol_csvs_serves_each_symbol_by_its_file_name(
     write(tmp_path / "AAPL.csv", HEADER, *DAILY)
     write(tmp_path / "msft.csv", HEADER, *DAILY[:2])
     write(tmp_path / "README.md", "not data")
-    source = FileMarketData(tmp_path)
+    source = FileMarketData(tmp_path, calendar=XNYS)
 
     assert source.symbols() == Success([AAPL, MSFT])
     assert len(frame(source, AAPL)) == 4
@@ -95,7 +99,7 @@ def test_a_long_csv_interleaving_symbols_serves_each_symbol_oldest_first(tmp_pat
         "2024-01-03,AAPL,184.22,185.88,183.43,184.25,58414500",
         "2024-01-03,MSFT,369.01,373.26,368.51,370.60,23083500",
     )
-    source = FileMarketData(path)
+    source = FileMarketData(path, calendar=XNYS)
 
     assert source.symbols() == Success([AAPL, MSFT])
     msft = frame(source, MSFT)
@@ -112,9 +116,9 @@ def test_parquet_files_load_like_the_same_csv(tmp_path: Path, suffix: str) -> No
     long = table.assign(symbol="AAPL")
     long.to_parquet(tmp_path / f"long{suffix}", index=False)
 
-    expected = frame(FileMarketData(csv_path)).digest()
-    assert frame(FileMarketData(tmp_path / "pq")).digest() == expected
-    assert frame(FileMarketData(tmp_path / f"long{suffix}")).digest() == expected
+    expected = frame(FileMarketData(csv_path, calendar=XNYS)).digest()
+    assert frame(FileMarketData(tmp_path / "pq", calendar=XNYS)).digest() == expected
+    assert frame(FileMarketData(tmp_path / f"long{suffix}", calendar=XNYS)).digest() == expected
 
 
 def test_parquet_with_native_datetimes_and_dates_is_read_without_text(tmp_path: Path) -> None:
@@ -126,14 +130,15 @@ def test_parquet_with_native_datetimes_and_dates_is_read_without_text(tmp_path: 
         tmp_path / "AWARE.parquet")
     days = pd.date_range("2024-07-01", periods=3, freq="D").date
     pd.DataFrame({"date": days, **bars}).to_parquet(tmp_path / "DATES.parquet")
-    source = FileMarketData(tmp_path)
+    source = FileMarketData(tmp_path, calendar=XNYS)
 
     for name in ("NAIVE", "AWARE"):
         assert stamps(frame(source, Symbol(name)).ts_open) == [
             "2024-07-01 13:30", "2024-07-01 13:31", "2024-07-01 13:32"]
     daily = frame(source, Symbol("DATES"))
     assert daily.timeframe is Timeframe.DAY_1
-    assert stamps(daily.ts_close) == ["2024-07-01 20:00", "2024-07-02 20:00", "2024-07-03 20:00"]
+    # 2024-07-03 is an early close: its daily bar closes at 13:00 New York
+    assert stamps(daily.ts_close) == ["2024-07-01 20:00", "2024-07-02 20:00", "2024-07-03 17:00"]
 
 
 def test_columns_match_case_insensitively_by_alias_and_known_extras_are_ignored(
@@ -141,7 +146,7 @@ def test_columns_match_case_insensitively_by_alias_and_known_extras_are_ignored(
 ) -> None:
     path = write(tmp_path / "AAPL.csv", "DateTime,O,H,L,C,Adj Close,VOL,vwap,Trade_Count",
                  "2024-01-02 09:30,187.15,188.44,183.89,185.64,185.0,82488700,186.1,1200")
-    bars = frame(FileMarketData(path, timeframe=Timeframe.MINUTE_1))
+    bars = frame(FileMarketData(path, timeframe=Timeframe.MINUTE_1, calendar=XNYS))
     assert (bars.open[0], bars.high[0], bars.low[0], bars.close[0], bars.volume[0]) == (
         187.15, 188.44, 183.89, 185.64, 82488700.0)
 
@@ -152,7 +157,7 @@ def test_columns_match_case_insensitively_by_alias_and_known_extras_are_ignored(
 def test_daily_bars_span_the_new_york_session_whatever_the_season(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-02,1,2,1,2,10", "2024-07-01,1,2,1,2,10")
     for label in ("open", "close"):
-        bars = frame(FileMarketData(path, bar_label=label))
+        bars = frame(FileMarketData(path, bar_label=label, calendar=XNYS))
         assert bars.timeframe is Timeframe.DAY_1
         assert stamps(bars.ts_open) == ["2024-01-02 14:30", "2024-07-01 13:30"]
         assert stamps(bars.ts_close) == ["2024-01-02 21:00", "2024-07-01 20:00"]
@@ -163,9 +168,9 @@ def test_yyyymmdd_integers_and_midnight_datetimes_are_dates(tmp_path: Path) -> N
                     "20240103,1,2,1,2,10")
     midnight = write(tmp_path / "b" / "AAPL.csv", HEADER, "2024-01-02 00:00:00,1,2,1,2,10",
                      "2024-01-03T00:00:00,1,2,1,2,10")
-    expected = frame(FileMarketData(compact)).digest()
-    assert frame(FileMarketData(midnight)).digest() == expected
-    assert stamps(frame(FileMarketData(compact)).ts_close) == [
+    expected = frame(FileMarketData(compact, calendar=XNYS)).digest()
+    assert frame(FileMarketData(midnight, calendar=XNYS)).digest() == expected
+    assert stamps(frame(FileMarketData(compact, calendar=XNYS)).ts_close) == [
         "2024-01-02 21:00", "2024-01-03 21:00"]
 
 
@@ -177,23 +182,23 @@ def timed(time: str, rows: list[str] = DAILY) -> list[str]:
 def test_daily_bars_stamped_at_the_close_with_an_offset_load_as_daily_with_bar_label_close(
     tmp_path: Path,
 ) -> None:
-    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY)))
+    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY), calendar=XNYS))
     path = write(tmp_path / "AAPL.csv", HEADER, *timed("T16:00:00-05:00"))
-    asked = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    asked = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1, calendar=XNYS))
     assert asked.timeframe is Timeframe.DAY_1
     assert stamps(asked.ts_open) == [
         "2024-01-02 14:30", "2024-01-03 14:30", "2024-01-04 14:30", "2024-01-05 14:30"]
     assert asked.digest() == dates.digest()
-    assert frame(FileMarketData(path, bar_label="close")).digest() == dates.digest()
+    assert frame(FileMarketData(path, bar_label="close", calendar=XNYS)).digest() == dates.digest()
 
 
 def test_daily_bars_stamped_at_the_naive_new_york_open_load_as_daily_with_bar_label_open(
     tmp_path: Path,
 ) -> None:
-    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY)))
+    dates = frame(FileMarketData(write(tmp_path / "d" / "AAPL.csv", HEADER, *DAILY), calendar=XNYS))
     path = write(tmp_path / "AAPL.csv", HEADER, *timed(" 09:30"))
     for timeframe in (Timeframe.DAY_1, None):
-        bars = frame(FileMarketData(path, bar_label="open", timeframe=timeframe))
+        bars = frame(FileMarketData(path, bar_label="open", timeframe=timeframe, calendar=XNYS))
         assert bars.timeframe is Timeframe.DAY_1
         assert bars.digest() == dates.digest()
 
@@ -205,7 +210,7 @@ def test_daily_bars_stamped_at_the_close_in_utc_keep_their_session_across_a_dst_
                  "2024-03-08T21:00:00Z,1,2,1,2,10", "2024-03-11T20:00:00Z,1,2,1,2,10",
                  "2024-03-12T20:00:00Z,1,2,1,2,10")
     for timeframe in (Timeframe.DAY_1, None):
-        bars = frame(FileMarketData(path, bar_label="close", timeframe=timeframe))
+        bars = frame(FileMarketData(path, bar_label="close", timeframe=timeframe, calendar=XNYS))
         assert bars.timeframe is Timeframe.DAY_1
         assert stamps(bars.ts_open) == [
             "2024-03-07 14:30", "2024-03-08 14:30", "2024-03-11 13:30", "2024-03-12 13:30"]
@@ -219,7 +224,7 @@ def test_bars_a_day_apart_at_one_wall_clock_time_are_inferred_daily_without_a_ti
     write(tmp_path / "AAPL.csv", HEADER, *timed(" 16:00"))
     write(tmp_path / "MSFT.csv", HEADER, *timed("T16:00:00-05:00", DAILY[:2]))
     write(tmp_path / "IBM.csv", HEADER, *timed(" 23:59:59.999999", DAILY[:3]))
-    source = FileMarketData(tmp_path, bar_label="close")
+    source = FileMarketData(tmp_path, bar_label="close", calendar=XNYS)
     assert stamps(frame(source, AAPL).ts_close) == [
         "2024-01-02 21:00", "2024-01-03 21:00", "2024-01-04 21:00", "2024-01-05 21:00"]
     assert stamps(frame(source, MSFT).ts_open) == ["2024-01-02 14:30", "2024-01-03 14:30"]
@@ -239,7 +244,7 @@ def test_daily_bars_at_mixed_wall_clock_times_are_refused_without_a_timeframe_bu
     assert invalid(path, *lines, bar_label="close") == (
         f"{path}: bars are most often 1 day, 0:00:00 apart, which is not a supported intraday "
         "timeframe (1m, 5m, 15m, 1h); dates alone make daily bars")
-    bars = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    bars = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1, calendar=XNYS))
     assert stamps(bars.ts_close) == ["2024-01-02 21:00", "2024-01-03 21:00", "2024-01-04 21:00"]
 
 
@@ -248,9 +253,10 @@ def test_a_midnight_close_ends_the_previous_session_and_a_second_bar_on_a_date_i
 ) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-03 00:00,1,2,1,2,10",
                  "2024-01-03 16:00,1,2,1,2,10")
-    closed = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1))
+    closed = frame(FileMarketData(path, bar_label="close", timeframe=Timeframe.DAY_1,
+                                  calendar=XNYS))
     assert stamps(closed.ts_close) == ["2024-01-02 21:00", "2024-01-03 21:00"]
-    opened = error(FileMarketData(path, bar_label="open", timeframe=Timeframe.DAY_1))
+    opened = error(FileMarketData(path, bar_label="open", timeframe=Timeframe.DAY_1, calendar=XNYS))
     assert (opened.code, opened.message) == (
         "invalid_data",
         f"{path} line 3: duplicate timestamp (a second bar on the 2024-01-03 session)")
@@ -260,7 +266,8 @@ def test_new_york_midnights_stay_dates_whatever_bar_label_says(tmp_path: Path) -
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-02T05:00:00Z,1,2,1,2,10",
                  "2024-07-01T04:00:00Z,1,2,1,2,10")
     for label in ("open", "close"):
-        bars = frame(FileMarketData(path, bar_label=label, timeframe=Timeframe.DAY_1))
+        bars = frame(FileMarketData(path, bar_label=label, timeframe=Timeframe.DAY_1,
+                                    calendar=XNYS))
         assert stamps(bars.ts_close) == ["2024-01-02 21:00", "2024-07-01 20:00"]
 
 
@@ -269,11 +276,12 @@ def test_intraday_bars_asked_for_as_daily_and_timed_daily_bars_asked_for_as_hour
 ) -> None:
     minutes = write(tmp_path / "a" / "AAPL.csv", HEADER, "2024-01-02 09:30,1,2,1,2,10",
                     "2024-01-02 09:31,1,2,1,2,10")
-    daily = error(FileMarketData(minutes, timeframe=Timeframe.DAY_1))
+    daily = error(FileMarketData(minutes, timeframe=Timeframe.DAY_1, calendar=XNYS))
     assert (daily.code, daily.message) == (
         "timeframe_mismatch", f"{minutes}: the file holds 1m bars, not the 1D bars asked for")
     days = write(tmp_path / "b" / "AAPL.csv", HEADER, *timed(" 16:00"))
-    hourly = error(FileMarketData(days, bar_label="close", timeframe=Timeframe.HOUR_1))
+    hourly = error(FileMarketData(days, bar_label="close", timeframe=Timeframe.HOUR_1,
+                                  calendar=XNYS))
     assert (hourly.code, hourly.message) == (
         "timeframe_mismatch", f"{days}: the file holds 1D bars, not the 1h bars asked for")
 
@@ -284,7 +292,7 @@ def test_naive_minute_times_are_new_york_time_on_both_sides_of_a_dst_change(
     path = write(tmp_path / "AAPL.csv", HEADER,
                  "2024-03-08 15:58:00,1,2,1,2,10", "2024-03-08 15:59:00,1,2,1,2,10",
                  "2024-03-11 09:30:00,1,2,1,2,10", "2024-03-11 09:31:00,1,2,1,2,10")
-    bars = frame(FileMarketData(path))
+    bars = frame(FileMarketData(path, calendar=XNYS))
     assert bars.timeframe is Timeframe.MINUTE_1
     # 15:58 EST is UTC-5; 09:30 EDT is UTC-4.
     assert stamps(bars.ts_open) == [
@@ -299,7 +307,7 @@ def test_minutes_through_the_spring_forward_night_are_one_minute_apart_in_utc(
     path = write(tmp_path / "BTC.csv", HEADER, "2024-03-10 01:58,1,2,1,2,10",
                  "2024-03-10 01:59,1,2,1,2,10", "2024-03-10 03:00,1,2,1,2,10",
                  "2024-03-10 03:01,1,2,1,2,10")
-    bars = frame(FileMarketData(path), Symbol("BTC"))
+    bars = frame(FileMarketData(path, calendar=XNYS), Symbol("BTC"))
     assert stamps(bars.ts_open) == [
         "2024-03-10 06:58", "2024-03-10 06:59", "2024-03-10 07:00", "2024-03-10 07:01"]
 
@@ -307,8 +315,8 @@ def test_minutes_through_the_spring_forward_night_are_one_minute_apart_in_utc(
 def test_bar_label_close_reads_timestamps_as_the_bar_close(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-02 09:35,1,2,1,2,10",
                  "2024-01-02 09:40,1,2,1,2,10", "2024-01-02 09:45,1,2,1,2,10")
-    opened = frame(FileMarketData(path, bar_label="open"))
-    closed = frame(FileMarketData(path, bar_label="close"))
+    opened = frame(FileMarketData(path, bar_label="open", calendar=XNYS))
+    closed = frame(FileMarketData(path, bar_label="close", calendar=XNYS))
     assert closed.timeframe is Timeframe.MINUTE_5
     assert stamps(opened.ts_open) == ["2024-01-02 14:35", "2024-01-02 14:40", "2024-01-02 14:45"]
     assert stamps(closed.ts_close) == stamps(opened.ts_open)
@@ -318,7 +326,7 @@ def test_bar_label_close_reads_timestamps_as_the_bar_close(tmp_path: Path) -> No
 def test_timestamps_with_utc_offsets_are_taken_as_given(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-11-03T01:30:00-04:00,1,2,1,2,10",
                  "2024-11-03T01:30:00-05:00,1,2,1,2,10", "2024-11-03T07:30:00Z,1,2,1,2,10")
-    bars = frame(FileMarketData(path))
+    bars = frame(FileMarketData(path, calendar=XNYS))
     assert bars.timeframe is Timeframe.HOUR_1
     assert stamps(bars.ts_open) == ["2024-11-03 05:30", "2024-11-03 06:30", "2024-11-03 07:30"]
 
@@ -335,13 +343,13 @@ def test_the_timeframe_is_the_most_common_spacing_despite_gaps(
     times.append(pd.Timestamp("2024-01-03 09:30"))  # and an overnight gap
     path = write(tmp_path / "AAPL.csv", HEADER,
                  *(f"{t:%Y-%m-%d %H:%M},1,2,1,2,10" for t in times))
-    assert frame(FileMarketData(path)).timeframe is timeframe
+    assert frame(FileMarketData(path, calendar=XNYS)).timeframe is timeframe
 
 
 def test_the_window_keeps_bars_closing_from_start_up_to_but_excluding_end(
     tmp_path: Path,
 ) -> None:
-    source = FileMarketData(write(tmp_path / "AAPL.csv", HEADER, *DAILY))
+    source = FileMarketData(write(tmp_path / "AAPL.csv", HEADER, *DAILY), calendar=XNYS)
     bars = frame(source, start=utc(2024, 1, 3, 21), end=utc(2024, 1, 5, 21))
     assert stamps(bars.ts_close) == ["2024-01-03 21:00", "2024-01-04 21:00"]
     assert len(frame(source, end=utc(2024, 1, 2, 21))) == 0
@@ -350,15 +358,15 @@ def test_the_window_keeps_bars_closing_from_start_up_to_but_excluding_end(
 
 def test_a_given_timeframe_lets_a_single_intraday_bar_load(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, "2024-01-02 09:30,1,2,1,2,10")
-    assert frame(FileMarketData(path, timeframe=Timeframe.MINUTE_15)).timeframe is (
+    assert frame(FileMarketData(path, timeframe=Timeframe.MINUTE_15, calendar=XNYS)).timeframe is (
         Timeframe.MINUTE_15)
-    assert error(FileMarketData(path)).message == (
+    assert error(FileMarketData(path, calendar=XNYS)).message == (
         f"{path}: one bar per symbol is too few to infer the timeframe; pass timeframe")
 
 
 def test_a_loaded_file_is_served_from_memory_without_being_read_again(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, *DAILY)
-    source = FileMarketData(path)
+    source = FileMarketData(path, calendar=XNYS)
     first = frame(source)
     path.unlink()
     assert frame(source).digest() == first.digest()
@@ -370,29 +378,29 @@ def test_a_loaded_file_is_served_from_memory_without_being_read_again(tmp_path: 
 
 def test_a_timeframe_other_than_the_files_is_a_mismatch(tmp_path: Path) -> None:
     path = write(tmp_path / "AAPL.csv", HEADER, *DAILY)
-    asked = error(FileMarketData(path), timeframe=Timeframe.MINUTE_1)
+    asked = error(FileMarketData(path, calendar=XNYS), timeframe=Timeframe.MINUTE_1)
     assert asked.code == "timeframe_mismatch"
     assert asked.message == (f"{path}: AAPL bars are 1D, not the 1m bars asked for "
                              "(files are not resampled)")
-    configured = error(FileMarketData(path, timeframe=Timeframe.HOUR_1))
+    configured = error(FileMarketData(path, timeframe=Timeframe.HOUR_1, calendar=XNYS))
     assert configured.code == "timeframe_mismatch"
     assert configured.message == f"{path}: the file holds 1D bars, not the 1h bars asked for"
 
 
 def test_a_missing_path_or_an_empty_directory_is_not_found(tmp_path: Path) -> None:
-    missing = error(FileMarketData(tmp_path / "nowhere"))
+    missing = error(FileMarketData(tmp_path / "nowhere", calendar=XNYS))
     assert (missing.code, missing.message) == (
         "not_found", f"{tmp_path / 'nowhere'}: no such file or directory")
-    empty = error(FileMarketData(tmp_path))
+    empty = error(FileMarketData(tmp_path, calendar=XNYS))
     assert (empty.code, empty.message) == (
         "not_found", f"{tmp_path}: no CSV or Parquet files in it")
-    assert FileMarketData(tmp_path).symbols().failure().code == "not_found"
+    assert FileMarketData(tmp_path, calendar=XNYS).symbols().failure().code == "not_found"
 
 
 def test_an_unknown_symbol_lists_the_available_ones(tmp_path: Path) -> None:
     write(tmp_path / "AAPL.csv", HEADER, *DAILY)
     write(tmp_path / "MSFT.csv", HEADER, *DAILY)
-    unknown = error(FileMarketData(tmp_path), Symbol("IBM"))
+    unknown = error(FileMarketData(tmp_path, calendar=XNYS), Symbol("IBM"))
     assert unknown.code == "unknown_symbol"
     assert unknown.message == (
         f"IBM is not in files:{tmp_path.absolute()}; available: AAPL, MSFT")
@@ -439,15 +447,16 @@ def test_an_excel_csv_with_a_bom_crlf_lines_and_padded_values_loads(tmp_path: Pa
     path = tmp_path / "AAPL.csv"
     path.write_bytes(b"\xef\xbb\xbfDate,Open,High,Low,Close,Volume\r\n"
                      b"2024-01-02, 1.5 ,2,1,2,10\r\n\r\n2024-01-03,1,2,1,2,-10\r\n")
-    assert error(FileMarketData(path)).message == f"{path} line 4: volume is negative"
+    assert error(FileMarketData(path,
+                                calendar=XNYS)).message == f"{path} line 4: volume is negative"
     path.write_bytes(path.read_bytes().replace(b"-10", b"10"))
-    assert frame(FileMarketData(path)).open.tolist() == [1.5, 1.0]
+    assert frame(FileMarketData(path, calendar=XNYS)).open.tolist() == [1.5, 1.0]
 
 
 def test_a_csv_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "AAPL.csv"
     path.write_bytes(f"{HEADER}\n{DAILY[0]}\n2024-01-03,1\xe9,2,1,2,10\n".encode("latin-1"))
-    assert error(FileMarketData(path)).message == f"{path} line 3: not UTF-8 text"
+    assert error(FileMarketData(path, calendar=XNYS)).message == f"{path} line 3: not UTF-8 text"
 
 
 def test_a_parquet_file_with_a_bad_row_names_its_row(tmp_path: Path) -> None:
@@ -455,7 +464,7 @@ def test_a_parquet_file_with_a_bad_row_names_its_row(tmp_path: Path) -> None:
     table = pd.read_csv(write(tmp_path / "AAPL.csv", HEADER, *DAILY))
     table.loc[2, "high"] = 1.0
     table.to_parquet(path, index=False)
-    failure = error(FileMarketData(path))
+    failure = error(FileMarketData(path, calendar=XNYS))
     assert failure.message == f"{path} row 3: high is below low"
 
 
@@ -468,7 +477,7 @@ def test_parquet_integers_beyond_a_doubles_exact_range_load_as_the_nearest_float
     table["volume"] = table["volume"].astype(dtype)
     table.loc[1, "volume"] = np.iinfo(dtype).max  # a number, if an absurd volume
     table.to_parquet(path, index=False)
-    volume = frame(FileMarketData(path)).volume
+    volume = frame(FileMarketData(path, calendar=XNYS)).volume
     assert volume[1] == float(np.iinfo(dtype).max)
     assert volume[0] == 82488700.0
 
@@ -533,7 +542,7 @@ def test_symbols_must_be_tickers_and_live_in_one_file(tmp_path: Path) -> None:
         f"{long} line 3: symbol '$$$' is not a valid ticker")
     pd.read_csv(write(tmp_path / "three" / "AAPL.csv", HEADER, *DAILY)).to_parquet(
         tmp_path / "three" / "aapl.parquet")
-    clash = error(FileMarketData(tmp_path / "three"))
+    clash = error(FileMarketData(tmp_path / "three", calendar=XNYS))
     assert clash.message == (f"{tmp_path / 'three'}: symbol AAPL is in both "
                              f"{tmp_path / 'three' / 'AAPL.csv'} and "
                              f"{tmp_path / 'three' / 'aapl.parquet'}")
@@ -577,7 +586,7 @@ def test_any_one_corrupted_row_is_named_by_its_line(
         lines.append(",".join(fields))
     with tempfile.TemporaryDirectory() as folder:
         path = write(Path(folder) / "AAPL.csv", *lines)
-        failure = error(FileMarketData(path))
+        failure = error(FileMarketData(path, calendar=XNYS))
     assert failure.code == "invalid_data"
     assert failure.message.startswith(f"{path} line {bad_line}: {corruption}")
 
@@ -586,15 +595,18 @@ def test_any_one_corrupted_row_is_named_by_its_line(
 
 
 def test_the_bundled_sample_serves_eight_symbols_of_a_year_of_daily_bars() -> None:
-    source = FileMarketData(sample_path())
+    source = FileMarketData(sample_path(), calendar=XNYS)
     assert [str(s) for s in source.symbols().unwrap()] == list(SAMPLE_SYMBOLS)
     assert len(SAMPLE_SYMBOLS) == 8
     for symbol in SAMPLE_SYMBOLS:
         bars = frame(source, Symbol(symbol))
         assert bars.timeframe is Timeframe.DAY_1
         assert len(bars) >= 240
-        hours = {from_ns(int(ns)).hour for ns in bars.ts_close}
-        assert hours == {20, 21}
+        closes = {from_ns(int(ns)) for ns in bars.ts_close}
+        assert {c.hour for c in closes} == {18, 20, 21}
+        # 13:00 New York on the early closes (2009-11-27, 2009-12-24), 16:00 on other days
+        assert sorted(c.date().isoformat() for c in closes if c.hour == 18) == [
+            "2009-11-27", "2009-12-24"]
     winter = frame(source, Symbol("KO"), start=utc(2010, 1, 4), end=utc(2010, 1, 5))
     summer = frame(source, Symbol("KO"), start=utc(2010, 7, 1), end=utc(2010, 7, 2))
     assert stamps(winter.ts_close) == ["2010-01-04 21:00"]

@@ -14,6 +14,7 @@ import pytest
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.calendars import open_calendar
+from aitrader.adapters.files import FileMarketData
 from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.compare import compare_frames
@@ -22,7 +23,15 @@ from aitrader.application.data.sessions import expected_closes, tag_sessions
 from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.stream import BackfillingStream
 from aitrader.domain.market import Bar, Session, Timeframe
-from aitrader.domain.series import SESSION_CODES, BarFrame, GateRules, RawBars, to_ns
+from aitrader.domain.series import (
+    SESSION_CODES,
+    BarFrame,
+    GateRules,
+    RawBars,
+    aggregate,
+    from_ns,
+    to_ns,
+)
 from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.market_data import BarStream, MarketData
@@ -183,6 +192,64 @@ def test_a_malformed_cache_index_is_a_failure_naming_it_not_an_exception(
     stored = cache.store("v", frame, *DAYSPAN)
     assert stored.failure().code == "cache_unwritable"
     assert written.read_text("utf-8") == index  # left as it was, for the user to look at
+
+
+CHRISTMAS_EVE = date(2025, 12, 24)  # an early close: the regular session ends at 13:00
+EVE_SPAN = (et("2025-12-24 00:00"), et("2025-12-25 00:00"))
+
+
+def daily_bar(close_ns: int) -> RawBars:
+    open_ns = to_ns(et("2025-12-24 09:30"))
+    one = np.ones(1)
+    return RawBars(AAPL, Timeframe.DAY_1, np.asarray([open_ns]), np.asarray([close_ns]),
+                   one * 272.34, one * 275.43, one * 272.2, one * 273.81, one * 17910600.0)
+
+
+def test_a_cache_written_before_early_closes_were_kept_is_fetched_again_not_mixed(
+    tmp_path: Path,
+) -> None:
+    # Format 1 (no "format" in index.json) stamped every daily bar at 16:00 New York.
+    old = daily_bar(to_ns(et("2025-12-24 16:00"))).to_frame()
+    ParquetBarCache(tmp_path).store("v", old, *EVE_SPAN).unwrap()
+    index = next(tmp_path.rglob("index.json"))
+    index.write_text(index.read_text("utf-8").replace('"format": 2, ', ""), "utf-8")
+    assert '"format"' not in index.read_text("utf-8")
+    new = daily_bar(to_ns(XNYS.daily_session(CHRISTMAS_EVE).end))
+    vendor = FakeVendor("v", Success(VendorBars(new)))
+    source = GatedMarketData(chain(vendor), XNYS, ParquetBarCache(tmp_path), None,
+                             Timeframe.DAY_1, "raw")
+
+    bars = source.bars(AAPL, None, *EVE_SPAN).unwrap()
+
+    assert vendor.calls == 1  # the old folder was not served
+    assert [from_ns(int(t)) for t in bars.ts_close] == [et("2025-12-24 13:00")]
+    assert len(list(index.parent.glob("*.parquet"))) == 1  # the old file is gone
+    assert '"format": 2' in index.read_text("utf-8")
+    again = GatedMarketData(chain(vendor), XNYS, ParquetBarCache(tmp_path), None,
+                            Timeframe.DAY_1, "raw").bars(AAPL, None, *EVE_SPAN).unwrap()
+    assert vendor.calls == 1  # now served by the rebuilt cache: one bar, at 13:00
+    assert again.ts_close.tolist() == bars.ts_close.tolist()
+
+
+def test_daily_bars_of_an_early_close_agree_whoever_makes_them(tmp_path: Path) -> None:
+    # Minute bars of 2025-12-24 aggregated into a daily bar, the same day read from a daily
+    # file, and the bar the calendar expects for it all close at 13:00 New York (18:00 UTC).
+    minutes = minute_bars(et("2025-12-24 09:31"), 210).to_frame()
+    aggregated = aggregate(minutes, Timeframe.DAY_1, XNYS.windows(*EVE_SPAN))
+    daily = tmp_path / "AAPL.csv"
+    daily.write_text("date,open,high,low,close,volume\n"
+                     "2025-12-23,270.84,272.5,269.56,272.36,29642000\n"
+                     "2025-12-24,272.34,275.43,272.2,273.81,17910600\n")
+    read = FileMarketData(daily, calendar=XNYS).bars(AAPL, None, *EVE_SPAN).unwrap()
+    expected = expected_closes(XNYS, Timeframe.DAY_1, *EVE_SPAN)
+    always = expected_closes(open_calendar("24/7"), Timeframe.DAY_1, *EVE_SPAN)
+
+    thirteen = to_ns(et("2025-12-24 13:00"))
+    assert aggregated.ts_close.tolist() == [thirteen]
+    assert read.ts_close.tolist() == [thirteen]
+    assert expected.tolist() == [thirteen]
+    assert always.tolist() == [thirteen]  # daily stamps do not depend on the calendar
+    assert read.ts_open.tolist() == aggregated.ts_open.tolist()
 
 
 def test_vendor_bars_are_gated_before_anyone_sees_them() -> None:

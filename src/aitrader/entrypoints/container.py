@@ -6,6 +6,7 @@ bars; local paper trading replays the bars through a stream paced by an accelera
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -20,9 +21,9 @@ import numpy as np
 from dependency_injector import containers, providers
 from returns.result import Result
 
-from aitrader.adapters.calendars import open_calendar
+from aitrader.adapters.calendars import XnysCalendar, open_calendar
 from aitrader.adapters.clocks import AcceleratedClock, SteppingClock, SystemClock
-from aitrader.adapters.files import FileDataError, FileMarketData, read_raw
+from aitrader.adapters.files import FileBars, FileDataError, FileMarketData, read_raw
 from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.parquet import ParquetBarCache
@@ -46,7 +47,7 @@ from aitrader.application.data.chain import RetryPolicy, VendorChain
 from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData
 from aitrader.application.data.wrap import MarketDataVendor
 from aitrader.domain.market import Timeframe
-from aitrader.domain.series import BarFrame, GateReport, GateRules, RawBars, to_ns
+from aitrader.domain.series import BarFrame, GateReport, GateRules, to_ns
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
@@ -80,6 +81,13 @@ def open_journal(url: str) -> Journal:
     return journal
 
 
+@functools.cache
+def exchange_calendar() -> XnysCalendar:
+    """The exchange whose sessions daily bars span (the same whatever calendar judges them):
+    every source stamps a daily bar with its daily_session, 13:00 New York on an early close."""
+    return XnysCalendar()
+
+
 def _market_data(path: str | None, bar_label: str, timeframe: str | None,
                  vendor: str | None = None, vendors: Mapping[str, Any] | None = None,
                  calendar: Calendar | None = None, journal_url: str | None = None,
@@ -92,7 +100,7 @@ def _market_data(path: str | None, bar_label: str, timeframe: str | None,
     frame_tf = Timeframe.parse(timeframe) if timeframe else None
     files = FileMarketData(sample_path() if path is None else Path(path),
                            bar_label="close" if path and bar_label == "close" else "open",
-                           timeframe=frame_tf)
+                           timeframe=frame_tf, calendar=exchange_calendar())
     if calendar is None:
         return files
     store = LazyBarStore(journal_url) if journal_url else None
@@ -139,15 +147,16 @@ def open_vendor(name: str, vendors: Mapping[str, Any], path: str | None = None,
         raise VendorSetupError(f"unknown vendor {name!r}; known: "
                                f"{', '.join(HTTP_VENDORS + LOCAL_VENDORS)}")
     settings = vendor_settings(name, vendors, environ)
+    daily = exchange_calendar()
     if name == "alpaca":
-        return AlpacaVendor(settings)
+        return AlpacaVendor(settings, calendar=daily)
     if name == "alphavantage":
-        return AlphaVantageVendor(settings, transport)
+        return AlphaVantageVendor(settings, transport, calendar=daily)
     if name == "finnhub":
-        return FinnhubVendor(settings, transport)
+        return FinnhubVendor(settings, transport, calendar=daily)
     if name == "twelvedata":
-        return TwelveDataVendor(settings, transport)
-    return YahooVendor(settings, transport)
+        return TwelveDataVendor(settings, transport, calendar=daily)
+    return YahooVendor(settings, transport, calendar=daily)
 
 
 def vendor_names(spec: str) -> list[str]:
@@ -244,8 +253,9 @@ def gated_market_data(spec: str, path: str | None, bar_label: str, timeframe: st
                            gate_rules(vendors, SystemClock().now()), local=frozenset(LOCAL_VENDORS))
 
 
-def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawBars]:
-    """A bar file's (or directory's) bars as written, unjudged, one RawBars per symbol."""
+def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[FileBars]:
+    """A bar file's (or directory's) bars as written, unjudged, one per symbol, each with the
+    file it came from and where each bar is in it."""
     root = Path(path)
     if not root.exists():
         raise VendorSetupError(f"{path}: no such file or directory")
@@ -255,11 +265,11 @@ def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[RawB
         raise VendorSetupError(f"{path}: no CSV or Parquet files in it")
     tf = Timeframe.parse(timeframe) if timeframe else None
     label: Literal["open", "close"] = "close" if bar_label == "close" else "open"
-    found: dict[Symbol, RawBars] = {}
+    found: dict[Symbol, FileBars] = {}
     source: dict[Symbol, Path] = {}
     for file in files:
         try:
-            raws = read_raw(file, label, tf)
+            raws = read_raw(file, label, tf, exchange_calendar())
         except FileDataError as error:
             raise VendorSetupError(error.message) from None
         for symbol, raw in raws.items():
@@ -295,7 +305,8 @@ class Container(containers.DeclarativeContainer):
         paper=providers.Singleton(AcceleratedClock, speed=config.paper.speed),
     )
     wall_clock = providers.Singleton(SystemClock)
-    calendar = providers.Singleton(open_calendar, config.data.calendar)
+    calendar = providers.Singleton(open_calendar, config.data.calendar,
+                                   providers.Callable(exchange_calendar))
     ids = providers.Singleton(RunScopedIds)
     market_data = providers.Singleton(
         _market_data, path=config.data.path, bar_label=config.data.bar_label,

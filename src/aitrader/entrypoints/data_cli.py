@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -33,6 +33,7 @@ from aitrader.domain.series import (
     GateReport,
     GateRules,
     Quarantined,
+    RawBars,
     gatekeep,
     merge_reports,
 )
@@ -197,23 +198,70 @@ def _now(config: Config) -> datetime:
     return moment
 
 
-def _report_dict(report: GateReport) -> dict[str, Any]:
+@attrs.frozen
+class _Place:
+    """Where a quarantined bar is, as the user can find it: a line of the CSV file given
+    (the header is line 1) or a row of the Parquet file (the first data row is row 1); for a
+    vendor, which of the bars it delivered for the symbol, oldest first (row 1 the oldest)."""
+
+    row: int
+    file: Path | None = None
+    unit: str = "row"
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.unit} {self.row}" if self.file else f"row {self.row}"
+
+
+@attrs.frozen
+class _Checked:
+    """A gate report and the place of each bar it quarantined."""
+
+    report: GateReport
+    places: tuple[_Place, ...]
+
+
+class _FileBars(Protocol):
+    """A symbol's bars read from a file, and where each one is in it (raw_file_bars)."""
+
+    @property
+    def raw(self) -> RawBars: ...
+    @property
+    def file(self) -> Path: ...
+    @property
+    def unit(self) -> str: ...
+    def places(self, bars: Sequence[int]) -> list[int]: ...
+
+
+def _from_file(bars: _FileBars, report: GateReport) -> _Checked:
+    rows = bars.places([item.row for item in report.quarantined])
+    return _Checked(report, tuple(_Place(row, bars.file, bars.unit) for row in rows))
+
+
+def _from_vendor(report: GateReport) -> _Checked:
+    return _Checked(report, tuple(_Place(item.row + 1) for item in report.quarantined))
+
+
+def _report_dict(checked: _Checked) -> dict[str, Any]:
+    report = checked.report
     return {"symbol": str(report.symbol), "source": report.source, "received": report.received,
             "passed": report.passed, "quarantined": len(report.quarantined),
             "stale": report.stale, "reasons": report.counts, "sessions": dict(report.sessions),
             "bars": [{"ts_close": q.ts_close.isoformat() if q.ts_close else None,
-                      "row": q.row, "reason": q.reason} for q in report.quarantined]}
+                      "row": place.row, "reason": q.reason}
+                     | ({"file": str(place.file)} if place.file else {})
+                     for q, place in zip(report.quarantined, checked.places, strict=True)]}
 
 
-def _print_reports(reports: Sequence[GateReport]) -> None:
-    for report in reports:
+def _print_reports(checked: Sequence[_Checked]) -> None:
+    reports = [c.report for c in checked]
+    for report, places in ((c.report, c.places) for c in checked):
         tags = ", ".join(f"{n} {s}" for s, n in report.sessions)
         print(f"{report.symbol} from {report.source}: {report.received} bars, {report.passed} "
               f"passed{f' ({tags})' if tags else ''}, {len(report.quarantined)} quarantined"
               f"{', STALE: its newest bar is older than --max-age' if report.stale else ''}")
-        for item in report.quarantined[:_SHOWN]:
-            when = item.ts_close.isoformat() if item.ts_close else f"row {item.row}"
-            print(f"  {when}  {item.reason}")
+        for item, place in list(zip(report.quarantined, places, strict=True))[:_SHOWN]:
+            when = item.ts_close.isoformat() if item.ts_close else "?"
+            print(f"  {place}  {when}  {item.reason}")
         if len(report.quarantined) > _SHOWN:
             print(f"  ... and {len(report.quarantined) - _SHOWN} more")
     totals = merge_reports(reports)
@@ -288,15 +336,16 @@ def validate(
         _timeframe(cfg)  # a bad --timeframe is refused before anything is read
     rules = _rules(cfg, max_age)
     cal = _calendar(cfg)
-    reports: list[GateReport] = []
+    checked: list[_Checked] = []
     if Path(path_or_range).exists():
         try:
-            raws = raw_file_bars(path_or_range, cfg.data.bar_label, cfg.data.timeframe)
+            found = raw_file_bars(path_or_range, cfg.data.bar_label, cfg.data.timeframe)
         except VendorSetupError as error:
             raise UserError(str(error)) from None
-        for raw in raws:
-            reports.append(gatekeep(raw, tag_sessions(cal, raw.ts_open), rules,
-                                    f"files:{Path(path_or_range).absolute()}")[1])
+        for bars in found:
+            report = gatekeep(bars.raw, tag_sessions(cal, bars.raw.ts_open), rules,
+                              f"files:{Path(path_or_range).absolute()}")[1]
+            checked.append(_from_file(bars, report))
     else:
         first_text, sep, last_text = path_or_range.partition("..")
         if not sep:
@@ -311,15 +360,16 @@ def validate(
             if not isinstance(fetched, Success):
                 raise _failed(fetched.failure())
             name, answer = fetched.unwrap()
-            reports.append(gate(name, answer, cal, rules)[1])
+            checked.append(_from_vendor(gate(name, answer, cal, rules)[1]))
+    reports = [c.report for c in checked]
     recorded = _store(cfg).record_quarantine(None, reports)
     if not isinstance(recorded, Success):
         raise RunFailedError(recorded.failure().message)
     if as_json:
-        print(json.dumps({"reports": [_report_dict(r) for r in reports],
+        print(json.dumps({"reports": [_report_dict(c) for c in checked],
                           "quarantined": sum(len(r.quarantined) for r in reports)}))
     else:
-        _print_reports(reports)
+        _print_reports(checked)
     if any(r.quarantined or r.stale for r in reports):
         raise typer.Exit(1)
 

@@ -21,6 +21,12 @@ class Calendar(Protocol):
         """The sessions of one exchange day (its local date), in time order; empty when closed."""
         ...
 
+    def daily_session(self, day: date) -> SessionWindow:
+        """The span of a daily bar dated day (its New York date): the exchange's regular
+        session, so 13:00 New York on an early close; 09:30-16:00 when the exchange is closed.
+        The same on every calendar: a daily bar's stamps do not depend on the one judging it."""
+        ...
+
     def session_at(self, moment: datetime) -> Session:
         """The session an aware UTC moment falls in (CLOSED outside every session)."""
         ...

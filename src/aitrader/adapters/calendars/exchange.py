@@ -5,8 +5,11 @@ OVERNIGHT 20:00 the evening before -> 04:00, PRE 04:00 -> 09:30, REGULAR 09:30 -
 early-close days), POST 16:00 -> 20:00 (13:00 -> 17:00 on early-close days). The overnight
 session belongs to the trading day it leads into, and only exists when the calendar day before
 is a trading day too or a Sunday (the Sunday-night session); every other moment is CLOSED.
-Schedules are computed a calendar year at a time and kept, and so is each day's list of windows
-(a streamed bar asks for its session once a bar: ~3 µs instead of ~0.5 ms).
+A daily bar spans the day's regular session (`daily_session`): it closes at 13:00 on an early
+close, as the regular session does.
+Schedules are computed for whole calendar years (a span of them in one call) and kept, and so
+is each day's list of windows (a streamed bar asks for its session once a bar: ~3 µs instead
+of ~0.5 ms).
 """
 
 from __future__ import annotations
@@ -19,32 +22,21 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pandas_market_calendars as mcal
 
-from aitrader.adapters.calendars.continuous import ContinuousCalendar
 from aitrader.domain.market import Session, SessionWindow, require_utc
-from aitrader.ports.calendar import Calendar
 
 EASTERN = ZoneInfo("America/New_York")
 OVERNIGHT_START = time(20, 0)
+REGULAR_OPEN, REGULAR_CLOSE = time(9, 30), time(16, 0)
 _SUNDAY = 6
 # pandas-market-calendars names the NYSE calendar with extended hours "NYSE"; its "XNYS" (an
 # exchange_calendars mirror) has no pre/post columns.
 _SOURCE = "NYSE"
-KNOWN = ("XNYS", "24/7")
-_ALIASES = {"XNYS": "XNYS", "NYSE": "XNYS", "24/7": "24/7", "24X7": "24/7", "ALWAYS": "24/7"}
+# pandas' nanosecond timestamps end in 1677 and 2262: whole years beyond have no schedule.
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
 
 
-def open_calendar(name: str) -> Calendar:
-    """The calendar called name (XNYS or NYSE; 24/7); ValueError naming the known ones."""
-    canonical = _ALIASES.get(name.strip().upper())
-    if canonical is None:
-        raise ValueError(f"unknown calendar {name!r}; known: {', '.join(KNOWN)}")
-    if canonical == "24/7":
-        return ContinuousCalendar()
-    return XnysCalendar()
-
-
-def _utc(stamp: pd.Timestamp) -> datetime:
-    return stamp.tz_convert("UTC").to_pydatetime().replace(tzinfo=UTC)
+def _eastern(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, EASTERN).astimezone(UTC)
 
 
 class XnysCalendar:
@@ -59,16 +51,25 @@ class XnysCalendar:
         self._sorted: list[date] = []
         self._windows: dict[date, tuple[SessionWindow, ...]] = {}
 
-    def _load(self, year: int) -> None:
-        if year in self._years:
+    def _load(self, first: int, last: int | None = None) -> None:
+        """Compute the schedule of the years first..last not yet known, in one call (one
+        year costs about as much as ten: pandas-market-calendars pays per call)."""
+        missing = [year for year in range(first, (last or first) + 1) if year not in self._years]
+        if not missing:
             return
-        schedule = self._source.schedule(f"{year}-01-01", f"{year}-12-31", start="pre",
-                                         end="post")
-        for label, row in schedule.iterrows():
-            self._days[label.date()] = (_utc(row["pre"]), _utc(row["market_open"]),
-                                        _utc(row["market_close"]), _utc(row["post"]))
-        self._years.add(year)
-        self._sorted = sorted(self._days)
+        # Years beyond what pandas can lay out have no session: a bar there is outside all.
+        low, high = max(min(missing), _FIRST_YEAR), min(max(missing), _LAST_YEAR)
+        if low <= high:
+            schedule = self._source.schedule(f"{low}-01-01", f"{high}-12-31", start="pre",
+                                             end="post")
+            columns = [[moment.replace(tzinfo=UTC) for moment in
+                        pd.DatetimeIndex(schedule[name]).tz_convert("UTC").to_pydatetime()]
+                       for name in ("pre", "market_open", "market_close", "post")]
+            for label, *times in zip(schedule.index, *columns, strict=True):
+                self._days[label.date()] = tuple(times)
+            self._years.update(range(low, high + 1))
+            self._sorted = sorted(self._days)
+        self._years.update(missing)
 
     def _times(self, day: date) -> tuple[datetime, datetime, datetime, datetime] | None:
         self._load(day.year)
@@ -77,6 +78,16 @@ class XnysCalendar:
     def is_trading_day(self, day: date) -> bool:
         """Whether day has a regular session."""
         return self._times(day) is not None
+
+    def daily_session(self, day: date) -> SessionWindow:
+        """The span of a daily bar dated day: its regular session (to 13:00 on an early
+        close), or 09:30-16:00 New York on a day the exchange is closed (the gate judges
+        such a bar)."""
+        times = self._times(day)
+        if times is None:
+            return SessionWindow(Session.REGULAR, _eastern(day, REGULAR_OPEN),
+                                 _eastern(day, REGULAR_CLOSE))
+        return SessionWindow(Session.REGULAR, times[1], times[2])
 
     def sessions_on(self, day: date) -> Sequence[SessionWindow]:
         windows = self._windows.get(day)
@@ -89,15 +100,16 @@ class XnysCalendar:
         if times is None:
             return ()
         pre, open_, close, post = times
-        windows = []
+        bounds = []
         eve = day - timedelta(days=1)
         if eve.weekday() == _SUNDAY or self._times(eve) is not None:
-            start = datetime.combine(eve, OVERNIGHT_START, EASTERN).astimezone(UTC)
-            windows.append(SessionWindow(Session.OVERNIGHT, start, pre))
-        windows += [SessionWindow(Session.PRE, pre, open_),
-                    SessionWindow(Session.REGULAR, open_, close),
-                    SessionWindow(Session.POST, close, post)]
-        return tuple(windows)
+            bounds.append((Session.OVERNIGHT, _eastern(eve, OVERNIGHT_START), pre))
+        bounds += [(Session.PRE, pre, open_), (Session.REGULAR, open_, close),
+                   (Session.POST, close, post)]
+        # The schedule has days without some sessions: a late open with no pre-market (09:33
+        # on 2001-09-17), a close with no after-hours (14:00 on 1990-12-24).
+        return tuple(SessionWindow(session, start, end) for session, start, end in bounds
+                     if end > start)
 
     def session_at(self, moment: datetime) -> Session:
         require_utc(moment, "moment")
@@ -109,8 +121,7 @@ class XnysCalendar:
         return Session.CLOSED
 
     def trading_days(self, start: date, end: date) -> Sequence[date]:
-        for year in range(start.year, end.year + 1):
-            self._load(year)
+        self._load(start.year, end.year)
         low = bisect.bisect_left(self._sorted, start)
         high = bisect.bisect_right(self._sorted, end)
         return tuple(self._sorted[low:high])

@@ -20,6 +20,7 @@ from aitrader.adapters.files.tables import (
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.market_data import MarketData
 
@@ -38,8 +39,8 @@ class FileMarketData(MarketData):
     Timestamps are ISO 8601 dates or datetimes, or YYYYMMDD integers. Naive times are New York
     exchange time (DST-aware); times with a UTC offset are taken as given. They label the bar's
     open, or its close with `bar_label="close"`. Dates alone (or New York midnights) make daily
-    bars spanning the regular session, 09:30-16:00 New York time, whatever `bar_label` says;
-    early closes are the exchange calendar's concern, not this adapter's. Daily bars may also
+    bars spanning the date's regular session in `calendar` (its daily_session: 09:30-16:00
+    New York, 09:30-13:00 on an early close), whatever `bar_label` says. Daily bars may also
     carry a time of day (a vendor's 09:30 open or 16:00 close stamp): they are read as daily
     when `timeframe` is 1D, or when they are most often a day or more apart and all at one New
     York wall-clock time. Their session is the New York date of the stamp, or with
@@ -59,12 +60,15 @@ class FileMarketData(MarketData):
         path: Path,
         bar_label: Literal["open", "close"] = "open",
         timeframe: Timeframe | None = None,
+        *,
+        calendar: Calendar,
     ) -> None:
         if bar_label not in ("open", "close"):
             raise ValueError(f"bar_label must be 'open' or 'close', was {bar_label!r}")
         self._path = Path(path)
         self._bar_label: BarLabel = bar_label
         self._timeframe = timeframe
+        self._calendar = calendar
         self._catalog_result: Result[dict[Symbol, Path], MarketDataError] | None = None
         self._parsed: dict[Path, Result[Frames, MarketDataError]] = {}
 
@@ -148,7 +152,7 @@ class FileMarketData(MarketData):
         """Parse one file once; the frames (or the failure) are kept for every later call."""
         if file not in self._parsed:
             try:
-                frames = read_frames(file, self._bar_label, self._timeframe)
+                frames = read_frames(file, self._bar_label, self._timeframe, self._calendar)
                 self._parsed[file] = Success(frames)
             except FileDataError as error:
                 self._parsed[file] = Failure(MarketDataError(error.code, error.message))

@@ -7,10 +7,12 @@ stage the problem on the earliest row is reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -20,6 +22,8 @@ from aitrader.adapters.files.columns import ColumnsError, resolve_columns
 from aitrader.adapters.files.tables import (
     FileDataError,
     column_names,
+    place_unit,
+    places,
     read_table,
     require_bar_file,
     symbol_from_name,
@@ -39,6 +43,7 @@ from aitrader.adapters.files.zone import naive
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, RawBars, find_bad_bars
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,24 +54,47 @@ _PRICES = ("open", "high", "low", "close", "volume")
 
 
 def read_frames(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
 ) -> dict[Symbol, BarFrame]:
-    """Parse and validate a whole bar file into one frame per symbol, sorted by symbol."""
-    return {symbol: raw.to_frame()
-            for symbol, raw in _read(path, bar_label, timeframe, strict=True).items()}
+    """Parse and validate a whole bar file into one frame per symbol, sorted by symbol; daily
+    bars span the calendar's daily_session of their date."""
+    return {symbol: raw.to_frame() for symbol, (raw, _rows)
+            in _read(path, bar_label, timeframe, calendar, strict=True).items()}
+
+
+@attrs.frozen
+class FileBars:
+    """One symbol's bars as a file holds them, unjudged, and where each one is in the file."""
+
+    raw: RawBars
+    file: Path
+    rows: IntArray  # each bar's data row in the file (0-based, in file order)
+
+    @property
+    def unit(self) -> str:
+        """What places count: `line` in a CSV, `row` in Parquet."""
+        return place_unit(self.file)
+
+    def places(self, bars: Sequence[int]) -> list[int]:
+        """Where bars (indices into raw) are in the file: CSV lines (the header is line 1),
+        Parquet rows (the first data row is row 1)."""
+        return places(self.file, [int(self.rows[bar]) for bar in bars])
 
 
 def read_raw(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None
-) -> dict[Symbol, RawBars]:
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
+) -> dict[Symbol, FileBars]:
     """Parse a bar file without judging its bars (for the gatekeeper's quarantine report):
     only unreadable files and unparseable values fail."""
-    return _read(path, bar_label, timeframe, strict=False)
+    return {symbol: FileBars(raw, path, rows) for symbol, (raw, rows)
+            in _read(path, bar_label, timeframe, calendar, strict=False).items()}
 
 
 def _read(
-    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, strict: bool
-) -> dict[Symbol, RawBars]:
+    path: Path, bar_label: BarLabel, timeframe: Timeframe | None, calendar: Calendar,
+    strict: bool,
+) -> dict[Symbol, tuple[RawBars, IntArray]]:
+    """Each symbol's bars and their data rows in the file."""
     require_bar_file(path)
     names = column_names(path)
     try:
@@ -78,7 +106,7 @@ def _read(
     if table.num_rows == 0:
         raise FileDataError("invalid_data", f"{path}: no data rows")
     try:
-        return _frames(path, table, columns, named, bar_label, timeframe, strict)
+        return _frames(path, table, columns, named, bar_label, timeframe, calendar, strict)
     except RowError as error:
         raise FileDataError("invalid_data", f"{where(path, error.row)}: {error.problem}") \
             from error
@@ -88,8 +116,8 @@ def _read(
 
 def _frames(
     path: Path, table: pa.Table, columns: dict[str, int], named: Symbol | None,
-    bar_label: BarLabel, asked: Timeframe | None, strict: bool,
-) -> dict[Symbol, RawBars]:
+    bar_label: BarLabel, asked: Timeframe | None, calendar: Calendar, strict: bool,
+) -> dict[Symbol, tuple[RawBars, IntArray]]:
     problems: list[RowError] = []
     stamps = Stamps(np.empty(0, np.int64), False)
     values: dict[str, FloatArray] = {}
@@ -137,11 +165,12 @@ def _frames(
         ts_close = ts_open + length
     else:
         ts_open, ts_close = sessions(stamps.ns if stamps.is_daily
-                                     else _session_dates(stamps.ns, bar_label, groups))
+                                     else _session_dates(stamps.ns, bar_label, groups), calendar)
 
+    everything = np.arange(table.num_rows, dtype=np.int64)
     raws = {
-        symbol: RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
-                        *(_take(values[n], rows) for n in _PRICES))
+        symbol: (RawBars(symbol, timeframe, _take(ts_open, rows), _take(ts_close, rows),
+                         *(_take(values[n], rows) for n in _PRICES)), _take(everything, rows))
         for symbol, rows in groups
     }
     return dict(sorted(raws.items()))

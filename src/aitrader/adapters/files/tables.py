@@ -8,6 +8,7 @@ line 1, empty lines count) and `row N` in Parquet (the first data row is row 1).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -120,18 +121,33 @@ def _bad_line(path: Path, width: int) -> str | None:
 
 def where(path: Path, row: int) -> str:
     """Where data row `row` (0-based) is: its 1-based line in a CSV, its row in Parquet."""
+    return f"{path} {place_unit(path)} {places(path, [row])[0]}"
+
+
+def place_unit(path: Path) -> str:
+    """How a bar file's places are counted: lines in a CSV, rows in Parquet."""
+    return "row" if path.suffix.lower() in _PARQUET else "line"
+
+
+def places(path: Path, rows: Sequence[int]) -> list[int]:
+    """The places of data rows (0-based, in file order): 1-based lines in a CSV, the header
+    being line 1 and empty lines counting (pyarrow skips them; a person sees them); 1-based
+    rows in Parquet (the first data row is row 1). One pass over the file whatever the rows."""
     if path.suffix.lower() in _PARQUET:
-        return f"{path} row {row + 1}"
-    # pyarrow skips empty lines; count them back in to name the line a person sees.
+        return [row + 1 for row in rows]
+    wanted = set(rows)
+    found: dict[int, int] = {}
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as text:
         reader = csv.reader(text)
         next(reader, None)
         seen = -1
         for fields in reader:
             seen += bool(fields)
-            if seen == row:
-                return f"{path} line {reader.line_num}"
-    return f"{path} line {row + 2}"
+            if fields and seen in wanted:
+                found[seen] = reader.line_num
+                if len(found) == len(wanted):
+                    break
+    return [found.get(row, row + 2) for row in rows]
 
 
 def one_line(error: BaseException) -> str:

@@ -3,7 +3,8 @@
 Naive times are US-Eastern exchange time (America/New_York); times with an offset or `Z` are
 converted from it. Values that are all dates (ISO dates, YYYYMMDD, or midnight) are daily bars;
 so are times of day (a vendor's 09:30 open or 16:00 close stamp) when 1D is asked for, or when
-they are most often a day or more apart and all at one New York wall-clock time.
+they are most often a day or more apart and all at one New York wall-clock time. A daily bar
+spans its date's daily_session in the exchange calendar (closing at 13:00 on an early close).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from aitrader.adapters.files.zone import (
     wall_to_utc,
 )
 from aitrader.domain.market import Timeframe
+from aitrader.domain.series import to_ns
+from aitrader.ports.calendar import Calendar
 
 IntArray = npt.NDArray[np.int64]
 
@@ -146,14 +149,17 @@ def localize(wall: IntArray, what: str) -> IntArray:
     return utc
 
 
-def sessions(dates: IntArray) -> tuple[IntArray, IntArray]:
-    """UTC (ts_open, ts_close) of the regular sessions (09:30-16:00 New York) on these dates.
-
-    Early closes (13:00 on some holiday eves) are the exchange calendar's business, not this
-    parser's: every daily bar here closes at 16:00 New York time.
-    """
-    return (localize(dates + 9 * _HOUR_NS + _HOUR_NS // 2, "session open"),
-            localize(dates + 16 * _HOUR_NS, "session close"))
+def sessions(dates: IntArray, calendar: Calendar) -> tuple[IntArray, IntArray]:
+    """UTC (ts_open, ts_close) of daily bars on these dates (New York midnights): each date's
+    daily_session from the calendar, so a bar on an early-close day closes at 13:00 New York."""
+    days, inverse = np.unique(dates, return_inverse=True)
+    if len(days):  # the whole span's schedule in one go, not a year per lookup
+        calendar.trading_days(naive(int(days[0])).date(), naive(int(days[-1])).date())
+    spans = [calendar.daily_session(naive(int(day)).date()) for day in days.tolist()]
+    opens = np.asarray([to_ns(span.start) for span in spans], dtype=np.int64)
+    closes = np.asarray([to_ns(span.end) for span in spans], dtype=np.int64)
+    at = inverse.reshape(-1)
+    return opens[at], closes[at]
 
 
 def session_dates(utc: IntArray, bar_label: str) -> IntArray:

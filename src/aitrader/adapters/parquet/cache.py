@@ -5,6 +5,11 @@ key; `index.json` beside it names the current file and the ranges fetched (merge
 [start, end) in UTC ns). A file's name is the SHA-256 of its columns, so a digest recorded by a
 run names exactly the bytes it used; a load checks the file against its name. Writes go to a
 temporary file and are renamed into place, so a crash leaves the previous state readable.
+
+`index.json` records the cache's `format`. A folder written under an older format holds bars
+stamped by an older convention (format 1: daily bars closing at 16:00 New York even on early
+closes), so it is never read nor merged with: a load misses (the range is fetched again) and
+the next store replaces its content whole.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from aitrader.ports.errors import MarketDataError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLUMNS = ("ts_open", "ts_close", "open", "high", "low", "close", "volume")
+FORMAT = 2
+"""The stamping convention of the bars stored: 2 = daily bars close at the exchange's regular
+close of their day (13:00 New York on an early close). An index without `format` is 1."""
 
 
 def content_digest(frame: BarFrame) -> str:
@@ -59,7 +67,8 @@ class ParquetBarCache(BarCache):
         folder = self._dir(source, symbol, timeframe)
         try:
             index = self._index(folder)
-            if index is None or not _covers(index.ranges, to_ns(start), to_ns(end)):
+            if index is None or index.format != FORMAT or not _covers(
+                    index.ranges, to_ns(start), to_ns(end)):
                 return Success(None)
             digest = index.digest
             frame = _read(folder / f"{digest}.parquet", symbol, timeframe)
@@ -83,7 +92,7 @@ class ParquetBarCache(BarCache):
             index = self._index(folder)
             ranges: list[list[int]] = []
             merged = frame
-            if index is not None:
+            if index is not None and index.format == FORMAT:
                 ranges = [list(r) for r in index.ranges]
                 old = _read(folder / f"{index.digest}.parquet", frame.symbol, frame.timeframe)
                 merged = _merge(old, frame)
@@ -92,8 +101,8 @@ class ParquetBarCache(BarCache):
             target = folder / f"{digest}.parquet"
             if not target.exists():
                 _write(target, merged)
-            _replace_text(folder / "index.json",
-                          json.dumps({"digest": digest, "ranges": ranges, "bars": len(merged)}))
+            _replace_text(folder / "index.json", json.dumps(
+                {"format": FORMAT, "digest": digest, "ranges": ranges, "bars": len(merged)}))
             if index is not None and index.digest != digest:
                 (folder / f"{index.digest}.parquet").unlink(missing_ok=True)
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
@@ -104,10 +113,12 @@ class ParquetBarCache(BarCache):
 
 @attrs.frozen
 class _Index:
-    """What index.json says: the current file's digest and the ranges fetched."""
+    """What index.json says: the current file's digest, the ranges fetched, and the format
+    the bars were stored in."""
 
     digest: str
     ranges: list[list[int]]
+    format: int
 
 
 def _parse_index(document: object) -> _Index:
@@ -122,7 +133,10 @@ def _parse_index(document: object) -> _Index:
             isinstance(r, list) and len(r) == 2 and all(type(x) is int for x in r)
             for r in ranges)):
         raise ValueError("index.json: ranges is not a list of [start_ns, end_ns] pairs")
-    return _Index(digest, ranges)
+    version = document.get("format", 1)
+    if type(version) is not int:
+        raise ValueError(f"index.json: format {version!r} is not an integer")
+    return _Index(digest, ranges, version)
 
 
 def _read(path: Path, symbol: Symbol, timeframe: Timeframe) -> BarFrame:

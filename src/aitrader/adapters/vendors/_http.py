@@ -13,6 +13,7 @@ from returns.result import Failure, Result, Success
 
 from aitrader.domain.market import Timeframe
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import VendorBars
 
@@ -64,10 +65,11 @@ class HttpVendor(ABC):
 
     vendor: ClassVar[str]  # the configured name, also the prefix of every error message
 
-    def __init__(self, settings: VendorSettings,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: VendorSettings, transport: httpx.BaseTransport | None = None,
+                 *, calendar: Calendar) -> None:
         self._settings = settings
         self._client = make_client(settings, transport)
+        self._calendar = calendar  # daily bars span its daily_session
 
     @property
     def name(self) -> str:

@@ -13,18 +13,18 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.series import RawBars, Split, to_ns
 from aitrader.domain.series.normalise import Adjustment, Dividend, adjust, order_and_dedupe
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 
 EASTERN = ZoneInfo("America/New_York")
-_OPEN, _CLOSE = time(9, 30), time(16, 0)
+_OPEN = time(9, 30)
 _OVERNIGHT = time(20, 0)  # the overnight session into the next trading day opens
 NS = 1_000_000_000
 
 
-def session_day_ns(day: date) -> tuple[int, int]:
-    """A daily bar's span: the day's regular session, 09:30-16:00 New York time, as UTC ns
-    (the convention of the files adapter; early closes are the calendar's concern)."""
-    return (to_ns(datetime.combine(day, _OPEN, EASTERN)),
-            to_ns(datetime.combine(day, _CLOSE, EASTERN)))
+def day_label_ns(day: date) -> int:
+    """A stamp that labels a daily bar with its trading day (09:30 New York, as UTC ns);
+    `build` gives the bar its span from the calendar."""
+    return to_ns(datetime.combine(day, _OPEN, EASTERN))
 
 
 def day_start_ns(day: date) -> int:
@@ -56,18 +56,22 @@ def parse_utc(text: str) -> int:
 
 def build(
     symbol: Symbol, timeframe: Timeframe, stamps: Sequence[int],
-    columns: Sequence[Sequence[float]], start: datetime, end: datetime,
+    columns: Sequence[Sequence[float]], start: datetime, end: datetime, calendar: Calendar,
     adjustment: Adjustment = Adjustment.RAW, splits: tuple[Split, ...] = (),
     dividends: tuple[Dividend, ...] = (),
 ) -> RawBars:
     """Vendor rows to RawBars: stamps (UTC ns) label the bar's open, or a daily bar's trading
-    day (every vendor here does so); ordered, deduplicated (last wins), adjusted as asked, and
-    windowed to start <= ts_close < end."""
+    day (every vendor here does so: its span is the calendar's daily_session, which closes at
+    13:00 New York on an early close); ordered, deduplicated (last wins), adjusted as asked,
+    and windowed to start <= ts_close < end."""
     ts = np.asarray(stamps, dtype=np.int64)
     if timeframe is Timeframe.DAY_1:
-        spans = [session_day_ns(eastern_date(int(t))) for t in ts.tolist()]
-        ts_open = np.asarray([s[0] for s in spans], dtype=np.int64).reshape(-1)
-        ts_close = np.asarray([s[1] for s in spans], dtype=np.int64).reshape(-1)
+        days = [eastern_date(int(t)) for t in ts.tolist()]
+        if days:  # the whole span's schedule in one go, not a year per lookup
+            calendar.trading_days(min(days), max(days))
+        spans = [calendar.daily_session(day) for day in days]
+        ts_open = np.asarray([to_ns(s.start) for s in spans], dtype=np.int64).reshape(-1)
+        ts_close = np.asarray([to_ns(s.end) for s in spans], dtype=np.int64).reshape(-1)
     else:
         ts_open = ts
         ts_close = ts + int(timeframe.length.total_seconds()) * NS

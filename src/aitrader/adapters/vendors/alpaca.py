@@ -25,6 +25,7 @@ from aitrader.adapters.vendors._time import build, day_start_ns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split, to_ns
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
@@ -46,8 +47,9 @@ _Client = TypeVar("_Client", bound="RESTClient")
 class AlpacaVendor(BarVendor):
     """Bars from Alpaca's market data API (key and secret)."""
 
-    def __init__(self, settings: VendorSettings) -> None:
+    def __init__(self, settings: VendorSettings, *, calendar: Calendar) -> None:
         self._settings = settings
+        self._calendar = calendar  # daily bars span its daily_session
         self._client: StockHistoricalDataClient | None = None
         self._actions: CorporateActionsClient | None = None
 
@@ -121,7 +123,8 @@ class AlpacaVendor(BarVendor):
         except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as error:
             return Failure(MarketDataError("invalid_data", f"alpaca {path} {symbol}: malformed "
                                            f"response ({type(error).__name__})"))
-        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end), splits))
+        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end,
+                                        self._calendar), splits))
 
     def _splits(self, symbol: Symbol, start: datetime, end: datetime) -> tuple[Split, ...]:
         """The symbol's forward and reverse splits with an ex-date in [start, end], in order."""

@@ -18,13 +18,14 @@ from aitrader.adapters.vendors._http import HttpVendor, number
 from aitrader.adapters.vendors._time import (
     EASTERN,
     build,
+    day_label_ns,
     parse_eastern,
-    session_day_ns,
 )
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split
 from aitrader.domain.series.normalise import Adjustment, Dividend
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
@@ -63,7 +64,7 @@ class AlphaVantageVendor(HttpVendor, BarVendor):
             if not isinstance(page, Success):
                 return Failure(page.failure())
             rows.update(page.unwrap())
-        return Success(_bars(symbol, timeframe, rows, start, end, mode))
+        return Success(_bars(symbol, timeframe, rows, start, end, mode, self._calendar))
 
 
 def _months(start: datetime, end: datetime) -> list[str]:
@@ -93,14 +94,14 @@ def _series(symbol: Symbol, body: Any) -> Result[dict[str, dict[str, str]], Mark
 
 
 def _bars(symbol: Symbol, timeframe: Timeframe, rows: dict[str, dict[str, str]],
-          start: datetime, end: datetime, mode: Adjustment) -> VendorBars:
+          start: datetime, end: datetime, mode: Adjustment, calendar: Calendar) -> VendorBars:
     stamps: list[int] = []
     columns: list[list[float]] = [[], [], [], [], []]
     splits: list[Split] = []
     dividends: list[Dividend] = []
     daily = timeframe is Timeframe.DAY_1
     for stamp, row in rows.items():
-        at = session_day_ns(date.fromisoformat(stamp[:10]))[0] if daily else parse_eastern(stamp)
+        at = day_label_ns(date.fromisoformat(stamp[:10])) if daily else parse_eastern(stamp)
         stamps.append(at)
         for k, field in enumerate(_FIELDS):
             columns[k].append(number(row.get(field)))
@@ -113,6 +114,6 @@ def _bars(symbol: Symbol, timeframe: Timeframe, rows: dict[str, dict[str, str]],
             dividends.append(Dividend(at, amount))
     splits.sort(key=lambda s: s.ts_ns)
     dividends.sort(key=lambda d: d.ts_ns)
-    raw = build(symbol, timeframe, stamps, columns, start, end, mode, tuple(splits),
+    raw = build(symbol, timeframe, stamps, columns, start, end, calendar, mode, tuple(splits),
                 tuple(dividends))
     return VendorBars(raw, tuple(splits) if mode is Adjustment.RAW else ())

@@ -13,9 +13,10 @@ from typing import Any
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import HttpVendor, number
-from aitrader.adapters.vendors._time import NS, build, session_day_ns, unix_seconds
+from aitrader.adapters.vendors._time import NS, build, day_label_ns, unix_seconds
 from aitrader.domain.market import Timeframe
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
@@ -45,11 +46,11 @@ class FinnhubVendor(HttpVendor, BarVendor):
                   "from": str(unix_seconds(start - timeframe.length)),
                   "to": str(unix_seconds(end)), "token": key}
         return self._get("stock/candle", params).bind(
-            lambda body: _parse(symbol, timeframe, body, start, end))
+            lambda body: _parse(symbol, timeframe, body, start, end, self._calendar))
 
 
 def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
-           end: datetime) -> Result[VendorBars, MarketDataError]:
+           end: datetime, calendar: Calendar) -> Result[VendorBars, MarketDataError]:
     if not isinstance(body, dict):
         return Failure(MarketDataError("invalid_data", "finnhub: the body is not an object"))
     if "error" in body:
@@ -62,7 +63,7 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
     if status == "ok":
         stamps = [int(t) * NS for t in body.get("t") or []]
         if timeframe is Timeframe.DAY_1:  # daily candles are stamped at 00:00 UTC of the day
-            stamps = [session_day_ns(datetime.fromtimestamp(t // NS, UTC).date())[0]
+            stamps = [day_label_ns(datetime.fromtimestamp(t // NS, UTC).date())
                       for t in stamps]
         columns = [[number(x) for x in body.get(k) or []] for k in ("o", "h", "l", "c", "v")]
         if any(len(col) != len(stamps) for col in columns):
@@ -70,4 +71,5 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime,
                                            f"finnhub {symbol}: arrays of unequal length"))
     elif status != "no_data":
         return Failure(MarketDataError("invalid_data", f"finnhub {symbol}: status {status!r}"))
-    return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))
+    return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end,
+                                    calendar)))

@@ -14,7 +14,7 @@ from typing import Any
 from returns.result import Failure, Result, Success
 
 from aitrader.adapters.vendors._http import HttpVendor, number
-from aitrader.adapters.vendors._time import NS, build, parse_utc, session_day_ns
+from aitrader.adapters.vendors._time import NS, build, day_label_ns, parse_utc
 from aitrader.domain.market import Timeframe
 from aitrader.domain.values import Symbol
 from aitrader.ports.errors import MarketDataError
@@ -57,7 +57,7 @@ class TwelveDataVendor(HttpVendor, BarVendor):
             values = page.unwrap()
             for value in values:
                 text = str(value["datetime"])
-                stamps.append(session_day_ns(date.fromisoformat(text))[0] if len(text) == 10
+                stamps.append(day_label_ns(date.fromisoformat(text)) if len(text) == 10
                               else parse_utc(text))
                 for k, key in enumerate(("open", "high", "low", "close", "volume")):
                     columns[k].append(number(value.get(key)))
@@ -67,7 +67,8 @@ class TwelveDataVendor(HttpVendor, BarVendor):
             upto = datetime.fromtimestamp(oldest / NS, UTC) - timedelta(seconds=1)
             if upto < first:
                 break
-        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end)))
+        return Success(VendorBars(build(symbol, timeframe, stamps, columns, start, end,
+                                        self._calendar)))
 
 
 def _text(moment: datetime) -> str:

@@ -25,6 +25,7 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Split
 from aitrader.domain.series.normalise import Adjustment
 from aitrader.domain.values import Symbol
+from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.vendor import BarVendor, VendorBars
 
@@ -47,11 +48,12 @@ class YahooVendor(HttpVendor, BarVendor):
                   "interval": _INTERVALS[timeframe], "events": "div,split",
                   "includePrePost": "true" if timeframe.is_intraday else "false"}
         return self._get(f"v8/finance/chart/{symbol}", params).bind(
-            lambda body: _parse(symbol, timeframe, body, start, end, Adjustment.parse(adjustment)))
+            lambda body: _parse(symbol, timeframe, body, start, end, Adjustment.parse(adjustment),
+                                self._calendar))
 
 
 def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime, end: datetime,
-           adjustment: Adjustment) -> Result[VendorBars, MarketDataError]:
+           adjustment: Adjustment, calendar: Calendar) -> Result[VendorBars, MarketDataError]:
     chart = body.get("chart") if isinstance(body, dict) else None
     if not isinstance(chart, dict):
         return Failure(MarketDataError("invalid_data", "yahoo: no 'chart' in the response"))
@@ -85,7 +87,7 @@ def _parse(symbol: Symbol, timeframe: Timeframe, body: Any, start: datetime, end
         adjclose = [number(x) for x in ((indicators.get("adjclose") or [{}])[0].get("adjclose")
                                         or [None] * n)]
         columns = _dividend_adjust(columns, adjclose, stamps, splits)
-    raw = build(symbol, timeframe, stamps, columns, start, end)
+    raw = build(symbol, timeframe, stamps, columns, start, end, calendar)
     return Success(VendorBars(raw, splits if adjustment is Adjustment.RAW else ()))
 
 

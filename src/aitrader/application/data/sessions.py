@@ -20,7 +20,6 @@ from aitrader.ports.calendar import Calendar
 
 EASTERN = ZoneInfo("America/New_York")
 _CLOSED = SESSION_CODES[Session.CLOSED]
-_DAY_OPEN, _DAY_CLOSE = time(9, 30), time(16, 0)
 
 
 def _days(first_ns: int, last_ns: int) -> list[date]:
@@ -58,13 +57,14 @@ def expected_closes(
     sessions: Sequence[Session] = (Session.REGULAR,),
 ) -> npt.NDArray[np.int64]:
     """The ts_close (UTC ns) of every bar the calendar says should exist in [start, end):
-    daily bars on trading days (closing 16:00 New York time, the files' convention); intraday
+    daily bars on trading days (closing at the calendar's daily_session end: 16:00 New York
+    time, 13:00 on an early close, as every source stamps them); intraday
     bars on a grid aligned to the timeframe in New York wall time, over the chosen sessions."""
     lo, hi = to_ns(start), to_ns(end)
     if timeframe is Timeframe.DAY_1:
         first = start.astimezone(EASTERN).date() - timedelta(days=1)
         last = end.astimezone(EASTERN).date()
-        closes = [to_ns(datetime.combine(d, _DAY_CLOSE, EASTERN))
+        closes = [to_ns(calendar.daily_session(d).end)
                   for d in calendar.trading_days(first, last)]
         ts = np.asarray(closes, dtype=np.int64)
         return ts[(ts >= lo) & (ts < hi)]

@@ -26,7 +26,8 @@ class Timeframe(enum.Enum):
 
     @property
     def length(self) -> timedelta:
-        """Nominal length; a daily bar's real span is its session (09:30-16:00 ET)."""
+        """Nominal length; a daily bar's real span is its regular session
+        (09:30-16:00 ET, to 13:00 on an early close)."""
         return _LENGTHS[self]
 
     @property
