@@ -161,9 +161,10 @@ def _tables(result: RunResult) -> dict[str, tuple[list[str], Iterable[Sequence[o
     return {
         "trades": ([
             "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
-            "gross_pnl", "commission", "net_pnl", "return_pct"],
+            "gross_pnl", "commission", "net_pnl", "return", "return_pct"],
             ([t.symbol, t.direction, _iso(t.entry_ts), _iso(t.exit_ts), t.quantity, t.entry_px,
-              t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.return_pct:.6f}"]
+              t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.net_return:.6f}",
+              f"{t.net_return * 100:.4f}"]
              for t in result.trades)),
         "orders": ([
             "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
