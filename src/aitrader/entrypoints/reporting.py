@@ -93,14 +93,22 @@ REPORTS = ("trades", "orders", "equity", "exposure")
 
 
 def unwritable_report(out: Path) -> str | None:
-    """Why a report could not go into the existing directory out, or None: checked before a
-    run so that a run is not journaled only to find its reports have nowhere to go."""
-    for name in REPORTS:
-        path = out / f"{name}.csv"
-        if path.is_dir():
-            return f"{path.name} is a directory, not a file"
+    """Why the reports could not go into out, or None: checked before a run so that a run is
+    not journaled only to find its reports have nowhere to go. Creates nothing: a directory
+    that does not exist yet is judged by its nearest existing ancestor, and export makes it
+    (a run that never starts, say because its journal cannot open, leaves no trace)."""
+    existing = out
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return "not a directory" if existing == out else f"{existing} is not a directory"
+    if existing == out:
+        for name in REPORTS:
+            path = out / f"{name}.csv"
+            if path.is_dir():
+                return f"{path.name} is a directory, not a file"
     try:
-        with tempfile.TemporaryFile(dir=out):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         return error.strerror or str(error)  # the caller names the directory
