@@ -242,13 +242,16 @@ class Safeguards:
         return target
 
     def _count_day_trade(self, book: _Book, before: Decimal, after: Decimal) -> None:
+        """A fill that closes shares bought (or sold short) earlier the same exchange day is a
+        day trade; a reversal both closes the old side and opens the new one. Shares opened
+        are paired once: scaling out of one day's position in two fills is one day trade."""
         day = self.risk.day_of(self._ts_ns)
-        if before == 0 and after != 0:
-            book.opened_day = day
-        elif abs(after) < abs(before) and book.opened_day == day:
+        flipped = before * after < 0
+        if (flipped or abs(after) < abs(before)) and book.opened_day == day:
             self.risk.day_trade(self._ts_ns, from_ns(self._ts_ns))
-            if after == 0:
-                book.opened_day = None
+            book.opened_day = None
+        if after != 0 and (flipped or abs(after) > abs(before)):
+            book.opened_day = day
 
 
     # -- exits: stop-loss, take-profit and ATR trailing stops attached to entries ------------
