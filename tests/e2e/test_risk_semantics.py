@@ -88,3 +88,119 @@ def test_legacy_pdt_counts_a_short_opened_and_closed_by_reversals_on_one_day(
                            ("buy", "196", "100.5"), ("sell", "97", "100.0")]
     assert done["metrics"]["final_equity"] == 9_803
     assert {rule for rule, _ in refusals(cli, done["run_id"])} == {"day_trading"}
+
+
+# -- sizing --------------------------------------------------------------------------------------
+
+UP_DOWN_UP = ("2010-01-04 100 101 99 100",
+              "2010-01-05 100 103 99.5 102",   # up: buy at the next open
+              "2010-01-06 100 101 99 100.5",   # filled at 100; down: sell at the next open
+              "2010-01-07 100.5 101 99 101")   # sold at 100.5; up: buy again
+
+
+def test_fixed_fraction_leaves_room_for_per_share_and_percent_commissions(
+        cli: Cli, tmp_path: Path) -> None:
+    data = bars(tmp_path, "FEES", *UP_DOWN_UP)
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--fraction", "0.5",
+                "--commission-per-share", "0.01", "--commission-pct", "0.1")
+    # budget 10000 x 0.5 = 5000; a share costs 102 x 1.001 + 0.01 = 102.112 with its
+    # commission: 5000 / 102.112 = 48.97 -> 48. Filled at 100: commission 0.48 + 4.80 = 5.28;
+    # sold at 100.5: 0.48 + 4.824 = 5.30 (to the cent): 10.58 in all
+    # equity 10000 - 4800 - 5.28 + 4824 - 5.30 = 10013.42; half of it, 5006.71, buys
+    # 5006.71 / (101 x 1.001 + 0.01 = 101.111) = 49.5 -> 49 (not filled: no bar after)
+    assert orders(cli) == [("buy", "48", "100.0"), ("sell", "48", "100.5"), ("buy", "49", "")]
+    assert done["metrics"]["commissions"] == 10.58
+    assert done["metrics"]["final_equity"] == 10_013.42
+
+
+TWO = ("date", "symbol", "open", "high", "low", "close", "volume")
+TWO_UP = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
+          ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
+          ["2010-01-05", "AAA", "100", "103", "99.5", "102", "1000"],   # both up: buy both
+          ["2010-01-05", "BBB", "50", "52", "49.5", "51", "1000"],
+          ["2010-01-06", "AAA", "102", "104", "101", "103", "1000"],    # filled at the opens
+          ["2010-01-06", "BBB", "51", "53", "50.5", "52", "1000"],
+          ["2010-01-07", "AAA", "103", "105", "102", "104", "1000"],
+          ["2010-01-07", "BBB", "52", "54", "51.5", "53", "1000"]]
+
+
+def two_symbols(tmp_path: Path) -> str:
+    return str(write_csv(tmp_path / "two.csv", TWO, TWO_UP))
+
+
+def test_max_position_fraction_bounds_each_symbols_size(cli: Cli, tmp_path: Path) -> None:
+    done = both(cli, "--data", two_symbols(tmp_path), *UP_DOWN, "--cash", "10000",
+                "--config", config(tmp_path, "risk:\n  max_position_fraction: 0.3\n"))
+    # each symbol's equal share is 5000, held to 0.3 x 10000 = 3000: 3000 / 102 = 29.4 -> 29
+    # AAA, 3000 / 51 = 58.8 -> 58 BBB, filled at the next opens 102 and 51
+    assert orders(cli) == [("buy", "29", "102.0"), ("buy", "58", "51.0")]
+    # cash 10000 - 2958 - 2958 = 4084, + 29 x 104 + 58 x 53 = 6090
+    assert done["metrics"]["final_equity"] == 10_174
+
+
+def test_margin_buying_power_caps_the_second_symbol_and_is_pursued_as_equity_grows(
+        cli: Cli, tmp_path: Path) -> None:
+    done = both(cli, "--data", two_symbols(tmp_path), *UP_DOWN, "--cash", "10000",
+                "--fraction", "2", "--config", config(tmp_path, "broker:\n"
+                                                                "  margin_multiplier: 1.5\n"))
+    # each share 10000 x 2 / 2 = 10000 (max_position_fraction 1 holds it there): AAA
+    # 10000 / 102 = 98 (9996); BBB gets the buying power left: 15000 - 9996 = 5004,
+    # 5004 / 51 = 98. Cash 10000 - 9996 - 4998 = -4994.
+    # 01-06: equity -4994 + 98 x 103 + 98 x 52 = 10196; buying power 1.5 x 10196 - 15190
+    # = 104: BBB's budget 5096 + 104 = 5200 -> 100 shares, buy 2 (at 52, 01-07's open)
+    # 01-07: equity -5098 + 98 x 104 + 100 x 53 = 10394; 15591 - 15492 = 99 more: 101, buy 1
+    assert orders(cli) == [("buy", "98", "102.0"), ("buy", "98", "51.0"),
+                           ("buy", "2", "52.0"), ("buy", "1", "")]
+    assert done["metrics"]["final_equity"] == 10_394
+
+
+# -- exposure caps -------------------------------------------------------------------------------
+
+def test_max_gross_exposure_counts_the_working_order_of_a_symbol_deciding_first(
+        cli: Cli, tmp_path: Path) -> None:
+    done = both(cli, "--data", two_symbols(tmp_path), *UP_DOWN, "--cash", "10000",
+                "--config", config(tmp_path, "risk:\n  max_gross_exposure: 0.6\n"))
+    # AAA: 5000 / 102 = 49 shares, 4998 <= 0.6 x 10000: sent. BBB on the same bar: 98 x 51
+    # = 4998 more, with AAA's 4998 working: 9996 > 6000, refused; and again on 01-06 with
+    # AAA held: 49 x 103 + 96 x 52 = 10039 > 0.6 x 10049 = 6029.40
+    assert orders(cli) == [("buy", "49", "102.0")]
+    assert refusals(cli, done["run_id"]) == [
+        ("max_gross_exposure", "gross exposure 9996.00 would exceed 0.6 of equity (6000.00)"),
+        ("max_gross_exposure", "gross exposure 10039.00 would exceed 0.6 of equity (6029.40)")]
+    assert done["metrics"]["final_equity"] == 10_000 + 49 * 2
+
+
+# -- halts and the kill switch ---------------------------------------------------------------
+
+def test_the_emergency_flatten_sells_at_the_next_open_and_stays_halted(cli: Cli,
+                                                                       tmp_path: Path) -> None:
+    data = bars(tmp_path, "FALL",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",   # up: buy 100 at the next open, 100
+                "2010-01-06 100 101 99 100",    # peak 10,000
+                "2010-01-07 100 101 94 95",     # 5 %: HALTED, the exit refused
+                "2010-01-08 95 96 90 91",       # 9 % >= 8 %: kill switch, sell at the open
+                "2010-01-11 90 93 89 92",       # sold at 90; up, but HALTED
+                "2010-01-12 92 95 91 94")
+    limits = config(tmp_path, "risk:\n  max_drawdown: 0.05\n  flatten_drawdown: 0.08\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", limits)
+    assert orders(cli) == [("buy", "100", "100.0"), ("sell", "100", "90.0")]
+    assert done["metrics"]["final_equity"] == 9_000
+    explained = cli.runs("explain", done["run_id"], "--json").json()
+    assert [d["action"] for d in explained] == ["order", "rejected", "flatten", "rejected"]
+    assert [rule for rule, _ in refusals(cli, done["run_id"])] == ["trading_state"] * 2
+
+
+def test_a_kill_holds_across_restarts_until_resumed(cli: Cli) -> None:
+    killed = cli("risk", "kill", "--reason", "drill", "--journal", cli.journal_url, "--json")
+    assert killed.code == 0, killed.stderr
+    for _ in range(2):  # the run that carries the kill out, then a restart
+        document = cli.paper_json("--symbols", "KO")
+        assert read_csv(cli.out_dir / "orders.csv")[1] == []
+        assert {rule for rule, _ in refusals(cli, document["run_id"])} == {"trading_state"}
+        status = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
+        assert (status["state"], status["kill_requested"]) == ("HALTED", False)
+    resumed = cli("risk", "resume", "--journal", cli.journal_url, "--json").json()
+    assert resumed["state"] == "ACTIVE"
+    assert cli.paper_json("--symbols", "KO")["metrics"]["trades"] > 0
+
