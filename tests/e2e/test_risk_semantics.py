@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import DAILY_HEADER, Cli, read_csv, write_csv
 
 UP_DOWN = ("--strategy", "sma_cross", "--param", "fast=1", "--param", "slow=2")
@@ -204,3 +206,46 @@ def test_a_kill_holds_across_restarts_until_resumed(cli: Cli) -> None:
     assert resumed["state"] == "ACTIVE"
     assert cli.paper_json("--symbols", "KO")["metrics"]["trades"] > 0
 
+
+# -- allocators ----------------------------------------------------------------------------------
+
+# BBB's returns are exactly twice AAA's over the first four closes: -1 %, -2 %, +1 % against
+# -2 %, -4 %, +2 %. Inverse volatility and risk parity (perfectly correlated: equal risk means
+# w x sigma equal) both weigh AAA 2/3 and BBB 1/3 from them.
+TWICE_AS_WILD = [
+    ["2010-01-04", "AAA", "100", "100", "100", "100", "1000"],
+    ["2010-01-04", "BBB", "100", "100", "100", "100", "1000"],
+    ["2010-01-05", "AAA", "100", "100", "99", "99", "1000"],
+    ["2010-01-05", "BBB", "100", "100", "98", "98", "1000"],
+    ["2010-01-06", "AAA", "99", "99", "97.02", "97.02", "1000"],
+    ["2010-01-06", "BBB", "98", "98", "94.08", "94.08", "1000"],
+    ["2010-01-07", "AAA", "97.02", "97.9902", "97.02", "97.9902", "1000"],   # both up: buy
+    ["2010-01-07", "BBB", "94.08", "95.9616", "94.08", "95.9616", "1000"],
+    ["2010-01-08", "AAA", "98", "98", "97", "97", "1000"],                   # both down: sell
+    ["2010-01-08", "BBB", "96", "96", "95", "95", "1000"],
+    ["2010-01-11", "AAA", "97.5", "97.5", "96.5", "96.5", "1000"],           # down: still out
+    ["2010-01-11", "BBB", "95.5", "95.5", "94.5", "94.5", "1000"],
+    ["2010-01-12", "AAA", "96.5", "97", "96.5", "97", "1000"],               # both up: buy
+    ["2010-01-12", "BBB", "94.5", "95", "94.5", "95", "1000"],
+    ["2010-01-13", "AAA", "97.5", "98", "97.5", "98", "1000"],
+    ["2010-01-13", "BBB", "95.5", "96", "95.5", "96", "1000"]]
+
+
+@pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity"])
+def test_an_allocator_s_weights_apply_to_every_symbol_from_the_same_bar(
+        cli: Cli, tmp_path: Path, allocator: str) -> None:
+    data = str(write_csv(tmp_path / "wild.csv", TWO, TWICE_AS_WILD))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--allocator", allocator,
+                "--config", config(tmp_path, "portfolio:\n  lookback: 3\n"))
+    # 01-07 fills the lookback (four closes, three returns) but its bar is still decided on
+    # the equal split, for both symbols alike: AAA 5000 / 97.9902 = 51.03 -> 51 (at 98),
+    # BBB 5000 / 95.9616 = 52.1 -> 52 (at 96). Cash 10000 - 4998 - 4992 = 10.
+    # 01-08: both down, sold at 01-11's opens 97.5 and 95.5: cash 10 + 4972.5 + 4966 = 9948.5.
+    # 01-12: the weights from the closes before 01-08: AAA 9948.5 x 0.66666666 = 6632.33,
+    # / 97 = 68.4 -> 68; BBB 9948.5 x 0.33333333 = 3316.17 (within the 9948.5 - 68 x 97 =
+    # 3352.5 AAA's order leaves), / 95 = 34.9 -> 34; filled at 01-13's opens 97.5 and 95.5
+    assert orders(cli) == [("buy", "51", "98.0"), ("buy", "52", "96.0"),
+                           ("sell", "51", "97.5"), ("sell", "52", "95.5"),
+                           ("buy", "68", "97.5"), ("buy", "34", "95.5")]
+    # cash 9948.5 - 6630 - 3247 = 71.5, + 68 x 98 + 34 x 96 = 9928
+    assert done["metrics"]["final_equity"] == 9_999.5
