@@ -115,6 +115,25 @@ def test_fixed_fraction_leaves_room_for_per_share_and_percent_commissions(
     assert done["metrics"]["final_equity"] == 10_013.42
 
 
+
+def test_volatility_targeting_buys_once_its_estimate_exists(cli: Cli, tmp_path: Path) -> None:
+    data = bars(tmp_path, "RISE",
+                "2010-01-04 100 100 100 100",
+                "2010-01-05 100 101 100 101",   # up: long, but one return is no estimate
+                "2010-01-06 101 102 101 102",   # the second return: the estimate exists
+                "2010-01-07 102 103 102 103",
+                "2010-01-08 103 104 103 104")
+    sized = config(tmp_path, "portfolio:\n  sizing: volatility_target\n  vol_lookback: 2\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", sized)
+    # returns ln(101/100) = 0.0099503, ln(102/101) = 0.0098523; EWMA with alpha 2 / (2 + 1):
+    # var = 0.0099503^2 / 3 + 2 x 0.0098523^2 / 3 = 9.77147e-5 a day, x 252 = 0.0246241,
+    # volatility 0.156921; scale 0.15 / 0.156921 = 0.955896: 9558.96 / 102 = 93.7 -> 93
+    # shares at 01-06's close, filled at 01-07's open, 102 (the target, long since 01-05,
+    # had sized nothing while the estimate was unknown; it is pursued once it exists)
+    assert orders(cli) == [("buy", "93", "102.0")]
+    assert done["metrics"]["final_equity"] == 10_000 + 93 * 2
+
+
 TWO = ("date", "symbol", "open", "high", "low", "close", "volume")
 TWO_UP = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
           ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],

@@ -151,6 +151,8 @@ class Safeguards:
             alpha = 2.0 / (self._settings.vol_lookback + 1)
             book.vol_n += 1
             book.vol_var = r * r if book.vol_n == 1 else (1 - alpha) * book.vol_var + alpha * r * r
+            if book.vol_n == self._settings.vol_lookback and book.exposure and not book.qty:
+                book.retry_after = -1  # a target sized nothing while unknown: pursue it now
         if self._alloc is not None:
             self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
         if self._atr is not None:
