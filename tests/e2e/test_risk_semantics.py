@@ -268,3 +268,37 @@ def test_an_allocator_s_weights_apply_to_every_symbol_from_the_same_bar(
                            ("buy", "68", "97.5"), ("buy", "34", "95.5")]
     # cash 9948.5 - 6630 - 3247 = 71.5, + 68 x 98 + 34 x 96 = 9928
     assert done["metrics"]["final_equity"] == 9_999.5
+
+
+DRIFTING = [  # AAA runs from 101 to 130 in a week, BBB creeps up: both stay long
+    ["2010-01-04", "AAA", "100", "100", "100", "100", "1000"],
+    ["2010-01-04", "BBB", "100", "100", "100", "100", "1000"],
+    ["2010-01-05", "AAA", "100", "101", "100", "101", "1000"],
+    ["2010-01-05", "BBB", "100", "101", "100", "101", "1000"],
+    ["2010-01-06", "AAA", "101", "110", "101", "110", "1000"],
+    ["2010-01-06", "BBB", "101", "101.1", "101", "101.1", "1000"],
+    ["2010-01-07", "AAA", "110", "120", "110", "120", "1000"],
+    ["2010-01-07", "BBB", "101.1", "101.2", "101.1", "101.2", "1000"],
+    ["2010-01-08", "AAA", "120", "125", "120", "125", "1000"],
+    ["2010-01-08", "BBB", "101.2", "101.3", "101.2", "101.3", "1000"],
+    ["2010-01-11", "AAA", "125", "130", "125", "130", "1000"],        # Monday: a new week
+    ["2010-01-11", "BBB", "101.3", "101.4", "101.3", "101.4", "1000"],
+    ["2010-01-12", "AAA", "130", "131", "130", "131", "1000"],
+    ["2010-01-12", "BBB", "101.4", "101.5", "101.4", "101.5", "1000"]]
+
+
+def test_a_weekly_rebalance_resizes_drifted_symbols_on_the_week_s_first_bar(
+        cli: Cli, tmp_path: Path) -> None:
+    data = str(write_csv(tmp_path / "drift.csv", TWO, DRIFTING))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--rebalance", "weekly")
+    # 01-05: 5000 / 101 = 49 of each, filled at 101: cash 10000 - 9898 = 102.
+    # Monday 01-11, AAA first: equity 102 + 49 x 130 + 49 x 101.3 (BBB's last close) =
+    # 11435.7, AAA's target half of it, 5717.85, against 6370 held: 5.70 % of equity off,
+    # beyond the 5 % drift: 5717.85 / 130 = 43, sell 6 (at 130, Tuesday's open).
+    # BBB: equity 11440.6 at 101.4, target 5720.3 against 4968.6: 6.57 % off; buying power
+    # 11440.6 - 11338.6 = 102 (the sale is not through yet) + 4968.6 held = 5070.6 caps it:
+    # 50, buy 1 (at 101.4). Short of target, pursued after Tuesday's fills: equity 780.6 +
+    # 43 x 131 + 50 x 101.5 = 11488.6, 5744.3 / 101.5 = 56: buy 6 (not filled: no bar after)
+    assert orders(cli) == [("buy", "49", "101.0"), ("buy", "49", "101.0"),
+                           ("sell", "6", "130.0"), ("buy", "1", "101.4"), ("buy", "6", "")]
+    assert done["metrics"]["final_equity"] == 11_488.6

@@ -239,7 +239,7 @@ class Safeguards:
                   * abs(held.exposure))
         actual = abs(book.qty_f * book.close)
         if abs(actual - wanted) / equity > float(self._settings.allocation.drift):
-            book.retry_after = len(self.fills)  # pursue the target again, at the new weight
+            book.retry_after = -1  # pursue the target again now, at the new weight
             return held
         return target
 
