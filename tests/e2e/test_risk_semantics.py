@@ -116,6 +116,21 @@ def test_fixed_fraction_leaves_room_for_per_share_and_percent_commissions(
 
 
 
+
+def test_fractional_sizing_rounds_down_to_a_ten_thousandth_of_a_share(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    data = bars(tmp_path, "FRAC", *UP_DOWN_UP)
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--fractional",
+                "--commission-pct", "0.2")
+    # 10000 / (102 x 1.002 = 102.204) = 97.843528 -> 97.8435; bought at 100 (9784.35, fee
+    # 19.5687 -> 19.57), sold at 100.5 (9833.27175, fee 19.6665 -> 19.67): 39.24 in fees;
+    # equity 10000 - 9784.35 - 19.57 + 9833.27175 - 19.67 = 10009.68175, / (101 x 1.002)
+    # = 98.90794 -> 98.9079
+    assert orders(cli) == [("buy", "97.8435", "100.0"), ("sell", "97.8435", "100.5"),
+                           ("buy", "98.9079", "")]
+    assert done["metrics"]["commissions"] == 39.24
+    assert done["metrics"]["final_equity"] == 10_009.68175
+
 def test_volatility_targeting_buys_once_its_estimate_exists(cli: Cli, tmp_path: Path) -> None:
     data = bars(tmp_path, "RISE",
                 "2010-01-04 100 100 100 100",
@@ -190,6 +205,43 @@ def test_max_gross_exposure_counts_the_working_order_of_a_symbol_deciding_first(
         ("max_gross_exposure", "gross exposure 10039.00 would exceed 0.6 of equity (6029.40)")]
     assert done["metrics"]["final_equity"] == 10_000 + 49 * 2
 
+
+
+def test_max_net_exposure_refuses_the_short_until_the_long_it_offsets_is_held(
+        cli: Cli, tmp_path: Path) -> None:
+    rows = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
+            ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
+            ["2010-01-05", "AAA", "100", "103", "99.5", "102", "1000"],   # up: long
+            ["2010-01-05", "BBB", "50", "50.5", "48.5", "49", "1000"],    # down: short
+            ["2010-01-06", "AAA", "102", "104", "101", "103", "1000"],
+            ["2010-01-06", "BBB", "49", "49.5", "48", "48.5", "1000"],
+            ["2010-01-07", "AAA", "103", "105", "102", "104", "1000"],
+            ["2010-01-07", "BBB", "48.5", "49", "47.5", "48", "1000"]]
+    data = str(write_csv(tmp_path / "pair.csv", TWO, rows))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--allow-short",
+                "--config", config(tmp_path, "risk:\n  max_net_exposure: 0.6\n"))
+    # AAA long 5000 / 102 = 49: net 4998 <= 6000. BBB short 5000 / 49 = 102 (4998): working
+    # orders count at their worst, 4998 + 4998 = 9996 > 6000: refused. Pursued after AAA's
+    # fill (at 102): equity 5002 + 49 x 103 = 10049, buying power 5002: 5002 / 48.5 = 103
+    # short, net 5047 - 4995.5 = 51.5, toward zero: sent, filled at 48.5 (cash 9997.5).
+    # Still capped, pursued again: 10149.5 - 10040 + 4944 = 5053.5 / 48 = 105: sell 2 more
+    assert orders(cli) == [("buy", "49", "102.0"), ("sell", "103", "48.5"), ("sell", "2", "")]
+    assert refusals(cli, done["run_id"]) == [
+        ("max_net_exposure", "net exposure -4998.00 (with 4998.00 in working orders) would "
+                             "exceed 0.6 of equity (6000.00)")]
+    assert done["metrics"]["final_equity"] == 10_149.5  # 9997.5 + 49 x 104 - 103 x 48
+
+
+def test_cash_reserve_refuses_what_would_leave_too_little_free_cash(cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    done = both(cli, "--data", two_symbols(tmp_path), *UP_DOWN, "--cash", "10000",
+                "--config", config(tmp_path, "risk:\n  cash_reserve: 0.1\n"))
+    # AAA 49 x 102 = 4998 leaves 5002 >= 1000. BBB 98 x 51 = 4998 would leave 10000 - 4998
+    # reserved - 4998 = 4 < 1000; after AAA's fill 96 x 52 = 4992 would leave 10 < 1004.90
+    assert orders(cli) == [("buy", "49", "102.0")]
+    assert refusals(cli, done["run_id"]) == [
+        ("cash_reserve", "BBB order would leave 4.00 in cash, below the reserve 1000.00"),
+        ("cash_reserve", "BBB order would leave 10.00 in cash, below the reserve 1004.90")]
 
 # -- halts and the kill switch ---------------------------------------------------------------
 
