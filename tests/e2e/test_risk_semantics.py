@@ -264,6 +264,33 @@ def test_the_emergency_flatten_sells_at_the_next_open_and_stays_halted(cli: Cli,
     assert [rule for rule, _ in refusals(cli, done["run_id"])] == ["trading_state"] * 2
 
 
+
+def test_the_emergency_flatten_never_fills_a_symbol_before_the_order_was_sent(
+        cli: Cli, tmp_path: Path) -> None:
+    rows = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
+            ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
+            ["2010-01-05", "AAA", "100", "103", "99.5", "102", "1000"],   # both up: buy
+            ["2010-01-05", "BBB", "50", "52", "49.5", "51", "1000"],
+            ["2010-01-06", "AAA", "102", "104", "101", "103", "1000"],    # filled: the peak
+            ["2010-01-06", "BBB", "51", "53", "50.5", "52", "1000"],
+            ["2010-01-07", "AAA", "103", "103", "89", "90", "1000"],      # AAA crashes
+            ["2010-01-07", "BBB", "52", "53", "51.5", "52.5", "1000"],
+            ["2010-01-08", "AAA", "89", "89", "87", "88", "1000"],
+            ["2010-01-08", "BBB", "53", "54", "52.5", "53.5", "1000"]]
+    data = str(write_csv(tmp_path / "crash.csv", TWO, rows))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000",
+                "--config", config(tmp_path, "risk:\n  flatten_drawdown: 0.05\n"))
+    # 49 AAA at 102 and 98 BBB at 51 (5002 / 51 after AAA's 4998): cash 4; the peak is
+    # 4 + 49 x 103 + 98 x 52 = 10147. AAA's 01-07 close: 4 + 49 x 90 + 5096 = 9510, 6.3 %
+    # down: kill. AAA is sold at the next open, 89; BBB as its own 01-07 bar closes, so at
+    # 01-08's open, 53 - not at 01-07's open (52), which was before the kill was decided
+    sold = [o for o in read_csv(cli.out_dir / "orders.csv")[1] if o["side"] == "sell"]
+    assert [(o["symbol"], o["quantity"], o["avg_px"], o["created_at"], o["updated_at"])
+            for o in sold] == [
+        ("AAA", "49", "89.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00"),
+        ("BBB", "98", "53.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00")]
+    assert done["metrics"]["final_equity"] == 9_559  # 4 + 49 x 89 + 98 x 53
+
 def test_a_kill_holds_across_restarts_until_resumed(cli: Cli) -> None:
     killed = cli("risk", "kill", "--reason", "drill", "--journal", cli.journal_url, "--json")
     assert killed.code == 0, killed.stderr
