@@ -349,6 +349,19 @@ def test_an_allocator_s_weights_apply_to_every_symbol_from_the_same_bar(
     assert done["metrics"]["final_equity"] == 9_999.5
 
 
+def test_max_weight_caps_an_allocator_s_weight_and_hands_the_excess_on(cli: Cli,
+                                                                       tmp_path: Path) -> None:
+    data = str(write_csv(tmp_path / "wild.csv", TWO, TWICE_AS_WILD))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000",
+                "--allocator", "inverse_volatility",
+                "--config", config(tmp_path, "portfolio:\n  lookback: 3\n  max_weight: 0.6\n"))
+    # as above until 01-12, where AAA's 2/3 is capped at 0.6 and BBB gets the rest, 0.4:
+    # AAA 9948.5 x 0.6 = 5969.1 / 97 = 61.5 -> 61; BBB 3979.4 / 95 = 41.9 -> 41
+    assert orders(cli)[4:] == [("buy", "61", "97.5"), ("buy", "41", "95.5")]
+    # cash 9948.5 - 5947.5 - 3915.5 = 85.5, + 61 x 98 + 41 x 96
+    assert done["metrics"]["final_equity"] == 9_999.5
+
+
 DRIFTING = [  # AAA runs from 101 to 130 in a week, BBB creeps up: both stay long
     ["2010-01-04", "AAA", "100", "100", "100", "100", "1000"],
     ["2010-01-04", "BBB", "100", "100", "100", "100", "1000"],
