@@ -92,6 +92,29 @@ def test_legacy_pdt_counts_a_short_opened_and_closed_by_reversals_on_one_day(
     assert {rule for rule, _ in refusals(cli, done["run_id"])} == {"day_trading"}
 
 
+def test_legacy_pdt_counts_positions_opened_today_so_two_symbols_cannot_pass_it_together(
+        cli: Cli, tmp_path: Path) -> None:
+    rows = [["2010-01-05 09:30", "AAA", "100", "100", "100", "100", "1000"],
+            ["2010-01-05 09:30", "BBB", "50", "50", "50", "50", "1000"],
+            ["2010-01-05 09:31", "AAA", "100", "101", "100", "101", "1000"],   # both up
+            ["2010-01-05 09:31", "BBB", "50", "51", "50", "51", "1000"],
+            ["2010-01-05 09:32", "AAA", "101", "101", "100.5", "100.5", "1000"],  # both down
+            ["2010-01-05 09:32", "BBB", "51", "51", "50.5", "50.5", "1000"],
+            ["2010-01-05 09:33", "AAA", "100.5", "100.5", "100.5", "100.5", "1000"],
+            ["2010-01-05 09:33", "BBB", "50.5", "50.5", "50.5", "50.5", "1000"],
+            ["2010-01-05 09:34", "AAA", "100.5", "101", "100.5", "101", "1000"],  # both up
+            ["2010-01-05 09:34", "BBB", "50.5", "51", "50.5", "51", "1000"]]
+    data = str(write_csv(tmp_path / "pair.csv", TWO, rows))
+    pdt = config(tmp_path, "risk:\n  day_trading: legacy_pdt\n  pdt_max_day_trades: 1\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", pdt)
+    # 09:31: AAA may open (no day trade yet); BBB may not: closing both today would make two
+    # day trades, and the limit is one. AAA 5000 / 101 = 49, bought at 101, sold at 100.5
+    # (an exit always goes out): the day's one day trade; at 09:34 nothing may open
+    assert orders(cli) == [("buy", "49", "101.0"), ("sell", "49", "100.5")]
+    assert {rule for rule, _ in refusals(cli, done["run_id"])} == {"day_trading"}
+    assert done["metrics"]["final_equity"] == 10_000 - 49 * 0.5
+
+
 # -- sizing --------------------------------------------------------------------------------------
 
 UP_DOWN_UP = ("2010-01-04 100 101 99 100",

@@ -9,7 +9,7 @@ the cycle's own.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from returns.result import Success
@@ -119,7 +119,9 @@ class Safeguards:
             orders_in_window=risk.orders_in_window(ts_ns) if settings.max_order_rate else 0,
             session=session,
             day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0,
-            var_before=var_before, var_after=var_after)
+            var_before=var_before, var_after=var_after,
+            open_day_trades=self._open_day_trades(change[0], risk.day_of(ts_ns))
+            if settings.track_day_trades and change is not None else 0)
 
     def _judged(self, intent: OrderIntent, ctx: RiskContext, ts: datetime
                 ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
@@ -131,6 +133,13 @@ class Safeguards:
         cid = self._ids.client_order_id(self._order_seq)
         self._digest.register_order(self._order_seq, cid)
         return Order(cid, intent, created_at=ts), verdicts
+
+    def _open_day_trades(self, k: int, today: date) -> int:
+        """Symbols other than k holding shares opened today, or working an order that opens
+        some (exit legs aside): each a day trade if it closes today."""
+        return sum(1 for b in self.books if b.k != k and (
+            (b.qty and b.opened_day == today)
+            or any(cid not in b.exit_ids and _opens(b.qty, o) for cid, o in b.open_orders.items())))
 
     def _open_positions(self) -> int:
         """Symbols held or with a working order that opens one (exit legs aside)."""
@@ -343,6 +352,12 @@ class Safeguards:
         state = book.atr_state if book.atr_state is not None else self._atr.initial()
         book.atr_state, (book.atr,) = self._atr.step(
             state, float(bar.high.value), float(bar.low.value), float(bar.close.value))
+
+
+def _opens(held: Decimal, order: Order) -> bool:
+    """Whether the order's fill would open shares: from flat, adding, or through flat."""
+    sign = order.side.sign
+    return held == 0 or (held > 0) == (sign > 0) or order.leaves_qty > abs(held)
 
 
 def _working_qty(book: _Book) -> float:
