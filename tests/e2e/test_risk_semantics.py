@@ -172,6 +172,19 @@ def test_volatility_targeting_buys_once_its_estimate_exists(cli: Cli, tmp_path: 
     assert done["metrics"]["final_equity"] == 10_000 + 93 * 2
 
 
+def test_kelly_sizes_a_target_without_an_edge_flat_or_as_fixed_fraction(cli: Cli,
+                                                                       tmp_path: Path) -> None:
+    data = bars(tmp_path, "EDGELESS", *UP_DOWN_UP)
+    # sma_cross gives no edge estimate: kelly_fallback flat (the default) buys nothing ...
+    flat = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--sizing", "kelly")
+    assert orders(cli) == []
+    assert flat["metrics"]["final_equity"] == 10_000
+    # ... and fixed_fraction sizes as fixed_fraction: 10000 / 102 = 98 at 100, sold at 100.5
+    both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--sizing", "kelly",
+         "--config", config(tmp_path, "portfolio:\n  kelly_fallback: fixed_fraction\n"))
+    assert orders(cli)[:2] == [("buy", "98", "100.0"), ("sell", "98", "100.5")]
+
+
 TWO = ("date", "symbol", "open", "high", "low", "close", "volume")
 TWO_UP = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
           ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
