@@ -31,7 +31,7 @@ from aitrader.entrypoints.cli import main
 
 DAILY_HEADER = ("date", "open", "high", "low", "close", "volume")
 TRADES_HEADER = ["symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px",
-                 "exit_px", "gross_pnl", "commission", "net_pnl", "return_pct"]
+                 "exit_px", "gross_pnl", "commission", "net_pnl", "return", "return_pct"]
 ORDERS_HEADER = ["client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",
                  "limit_price", "stop_price", "status", "filled_qty", "avg_px", "created_at",
                  "updated_at", "reason", "trail_amount", "oco_group"]

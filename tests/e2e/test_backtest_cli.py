@@ -91,6 +91,25 @@ def test_the_demo_writes_trades_orders_and_equity_csv_with_the_documented_header
     assert [new_york_day(ts) for ts in stamps] == sorted({r["date"] for r in sample_rows})
 
 
+def test_trades_csv_holds_each_return_as_a_fraction_and_as_percent(cli: Cli, tmp_path: Path
+                                                                   ) -> None:
+    data = write_csv(tmp_path / "FEE.csv", DAILY_HEADER, [
+        ["2010-01-04", "99", "101", "98", "99", "1000"],
+        ["2010-01-05", "99", "101", "98.5", "100", "1000"],     # up: buy at the next open
+        ["2010-01-06", "100", "101", "99", "100.5", "1000"],    # 99 shares at 100 (+ $1)
+        ["2010-01-07", "100.5", "101", "99", "99", "1000"],     # down: sell at the next open
+        ["2010-01-08", "98", "99", "97", "98.5", "1000"]])      # 99 shares at 98 (+ $1)
+    assert cli.backtest("--data", str(data), "--strategy", "sma_cross", "--param", "fast=1",
+                        "--param", "slow=2", "--cash", "10000",
+                        "--commission-per-order", "1").code == 0
+
+    (trip,) = read_csv(cli.out_dir / "trades.csv")[1]
+    # net = 99 x (98 - 100) - 2 commissions = -200 on an entry notional of 99 x 100 = 9900:
+    # -200 / 9900 = -0.0202020... as a fraction (`return`, as in --json), -2.0202 %
+    assert (trip["net_pnl"], trip["return"], trip["return_pct"]) == (
+        "-200.00", "-0.020202", "-2.0202")
+
+
 def test_the_demo_writes_nothing_outside_its_journal_and_output_directory(
     cli: Cli, tmp_path: Path
 ) -> None:

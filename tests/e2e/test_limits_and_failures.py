@@ -36,6 +36,20 @@ def test_an_output_path_that_is_a_file_is_refused_before_the_run(cli: Cli, tmp_p
     assert cli.journaled_runs() == []
 
 
+@pytest.mark.parametrize("journal", ["sqlite:///{tmp}/blocker/j.db",
+                                     "postgresql+psycopg://u@127.0.0.1:1/db"])
+@pytest.mark.parametrize("command", [("backtest",), ("paper", "--replay")])
+def test_a_journal_that_cannot_open_leaves_no_output_directory_behind(
+        cli: Cli, tmp_path: Path, journal: str, command: tuple[str, ...]) -> None:
+    (tmp_path / "blocker").write_text("a file where the journal's directory would be")
+    out = tmp_path / "fresh" / "out"
+    result = cli(*command, "--quiet", "--journal", journal.format(tmp=tmp_path),
+                 "--out", str(out))
+    assert result.code == 1
+    assert "journal" in result.error_line()
+    assert not (tmp_path / "fresh").exists()  # the run never started: nothing was created
+
+
 def test_a_nan_replay_speed_is_refused(cli: Cli) -> None:
     result = cli.paper("--replay", "--speed", "nan")
     assert result.code == 2

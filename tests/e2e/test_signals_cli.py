@@ -151,6 +151,18 @@ def test_lookahead_check_passes_for_a_bundled_strategy(cli: Cli) -> None:
     assert document["decisions_compared"] > 1000
 
 
+def test_lookahead_check_says_how_many_cuts_it_checked_on_short_data(cli: Cli,
+                                                                     tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "XYZ.csv", DAILY_HEADER, daily_rows(4))
+    result = cli("check", "lookahead", "--strategy", "sma_cross", "--param", "fast=1",
+                 "--param", "slow=2", "--data", str(data), "--cuts", "10")
+    assert result.code == 0, result.stderr
+    # 4 closes, 10 cuts: cut k keeps max(1, k x 4 // 11) closes, which is 1 for k = 1..5,
+    # 2 for k = 6..8 and 3 for k = 9, 10: three distinct copies, not ten
+    assert "over 3 truncated copies" in result.stdout, result.stdout
+    assert "10 truncated copies" not in result.stdout
+
+
 def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
     result = cli("check", "lookahead", "--strategy", "nope")
     assert result.code == 2

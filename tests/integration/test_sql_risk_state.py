@@ -8,6 +8,7 @@ from decimal import Decimal
 from returns.result import Success
 
 from aitrader.adapters.sql import SqlJournal
+from aitrader.application.risk_control import RiskControl, RiskSettings
 from aitrader.domain.risk import RiskState, TradingState
 
 AT = datetime(2026, 7, 6, 14, 0, tzinfo=UTC)
@@ -32,3 +33,25 @@ def test_a_fresh_journal_has_no_risk_state_and_a_saved_one_survives_reopening(
     assert resumed.state is TradingState.ACTIVE
     assert resumed.equity_peak is None
     reopened.close()
+
+
+def test_a_command_given_between_polls_is_not_overwritten_by_the_engine_s_next_save(
+    journal_url: str,
+) -> None:
+    engine_side = SqlJournal.open(journal_url).unwrap()
+    control = RiskControl(RiskSettings(durable=True, breaker_limit=5), engine_side)
+    assert control.restore() == Success(None)
+    control.on_rejected(AT)  # the engine writes its state: a streak of 1
+    # `aitrader risk halt --reason outage` from another process, before the engine's next poll
+    command_side = SqlJournal.open(journal_url).unwrap()
+    stored = command_side.risk_state().unwrap()
+    assert stored is not None
+    command_side.save_risk_state(stored.halted("manual: outage"), AT)
+    control.on_rejected(AT)  # the engine writes again: it must not put ACTIVE back
+    after = command_side.risk_state().unwrap()
+    assert after is not None
+    assert (after.state, after.reason) == (TradingState.HALTED, "manual: outage")
+    # the engine has adopted it, and keeps the rejection it counted since
+    assert (control.state.state, control.state.rejection_streak) == (TradingState.HALTED, 2)
+    engine_side.close()
+    command_side.close()

@@ -84,6 +84,20 @@ def test_kelly_sizes_a_fraction_of_mu_over_sigma_squared_clipped_and_shrunk() ->
     assert against == 0.0
 
 
+def test_an_uncertain_kelly_size_is_shrunk_after_the_cap_so_uncertainty_always_counts() -> None:
+    kelly = ExposureScaler(method="kelly", kelly_fraction=0.5, kelly_max=1.0,
+                           kelly_uncertainty=50.0)
+    # sigma = 0.002, mu = 0.00002: raw Kelly 0.5 x 0.00002 / 0.000004 = 2.5, held to kelly_max
+    # 1; noise-to-edge 0.002 / 0.00002 = 100 over 50 halves it: 0.5 (shrinking first, 1.25,
+    # would hit the cap and size an edge this uncertain as fully as a certain one)
+    size, shown = kelly.scale(Target(1.0, expected_return=0.00002, variance=0.000004))
+    assert (float(shown["kelly"]), float(shown["shrink"])) == pytest.approx((2.5, 0.5))
+    assert size == pytest.approx(0.5)
+    # the target's own |exposure| scales the result: a half-conviction short, 0.5 x 0.5
+    half, _ = kelly.scale(Target(-0.5, expected_return=-0.00002, variance=0.000004))
+    assert half == pytest.approx(-0.25)
+
+
 def test_kelly_without_an_edge_estimate_sizes_nothing_or_falls_back_as_configured() -> None:
     assert ExposureScaler(method="kelly").scale(Target(1.0))[0] == 0.0
     fallback = ExposureScaler(method="kelly", kelly_fallback="fixed_fraction")

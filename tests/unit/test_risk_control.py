@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from aitrader.adapters.calendars import open_calendar
+from aitrader.application.cycle_state import SymbolBook
 from aitrader.application.risk_control import RiskControl, RiskSettings
+from aitrader.application.safeguards import Safeguards
 from aitrader.domain.risk import TradingState
 from aitrader.domain.series import to_ns
+from aitrader.domain.values import Symbol
 
 D = Decimal
 DAY_1 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
@@ -109,3 +113,37 @@ def test_day_trades_older_than_the_window_are_dropped_from_the_stored_state() ->
     _day_trades_on(control, *THANKSGIVING_WEEK, MONDAY_AFTER + timedelta(days=1))
     assert control.state.day_trades == tuple(
         d.date() for d in (*THANKSGIVING_WEEK[1:], MONDAY_AFTER + timedelta(days=1)))
+
+
+def _day_trades_counted(*fills: tuple[datetime, int]) -> int:
+    """Day trades the cycle counts for one symbol's fills (moment, signed quantity filled)."""
+    control = RiskControl(RiskSettings(track_day_trades=True), None)
+    book = SymbolBook(0, Symbol("XYZ"), decider=None)  # type: ignore[arg-type]
+    cycle = SimpleNamespace(risk=control, _ts_ns=0)
+    held = D(0)
+    for at, qty in fills:
+        cycle._ts_ns = to_ns(at)
+        Safeguards._count_day_trade(cycle, book, held, held + qty)  # type: ignore[arg-type]
+        held += qty
+    return control.day_trades(to_ns(fills[-1][0]))
+
+
+def test_a_day_trade_is_shares_opened_and_closed_on_one_exchange_day() -> None:
+    monday = datetime(2024, 1, 8, 15, 0, tzinfo=UTC)
+    tuesday = monday + timedelta(days=1)
+    hour = timedelta(hours=1)
+    # buy, sell: one; bought the day before: none
+    assert _day_trades_counted((monday, 100), (monday + hour, -100)) == 1
+    assert _day_trades_counted((monday, 100), (tuesday, -100)) == 0
+    # scaling out of the day's purchase in two fills pairs it once (FINRA: buy, sell, sell)
+    assert _day_trades_counted((monday, 100), (monday + hour, -50),
+                               (monday + 2 * hour, -50)) == 1
+    # buy, sell, buy, sell: two
+    assert _day_trades_counted((monday, 100), (monday + hour, -100), (monday + 2 * hour, 100),
+                               (monday + 3 * hour, -100)) == 2
+    # held overnight, added to and trimmed today: today's purchase was closed today
+    assert _day_trades_counted((monday, 100), (tuesday, 50), (tuesday + hour, -50)) == 1
+    # reversals: Tuesday's short (opened by a reversal of Monday's long) closed by another
+    # reversal the same day is one; the long that reversal opens, closed Wednesday, is none
+    assert _day_trades_counted((monday, 100), (tuesday, -200), (tuesday + hour, 200),
+                               (tuesday + 2 * hour + timedelta(days=1), -100)) == 1

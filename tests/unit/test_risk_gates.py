@@ -96,6 +96,8 @@ CASES: list[tuple[str, Gate, OrderIntent, RiskContext, OrderIntent, RiskContext]
      sell(), ctx(position_qty="10", day_trades=3)),
     ("day_trading", DayTradingGate(LegacyPdt()), buy(), ctx(day_trades=3),
      buy(), ctx(day_trades=3, equity="30000")),
+    ("day_trading", DayTradingGate(LegacyPdt()), buy(), ctx(day_trades=2, open_day_trades=1),
+     buy(), ctx(day_trades=2)),  # another symbol opened today would make the third
     ("day_trading", DayTradingGate(IntradayMargin(D(4))), buy("801"), ctx(),
      buy("799"), ctx()),
     ("session_rules", SessionRules(), buy(), ctx(session=Session.PRE),

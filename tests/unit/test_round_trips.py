@@ -42,7 +42,7 @@ def test_a_single_entry_and_exit_realize_the_price_move_less_commissions() -> No
     assert trip == RoundTrip(
         symbol=AAA, direction="long", entry_ts=T0, exit_ts=T0 + timedelta(minutes=1),
         quantity=D(100), entry_px=D("10.25"), exit_px=D("11.50"), gross_pnl=D("125.00"),
-        commission=D("2.25"), net_pnl=D("122.75"), return_pct=float(D("122.75") / D("1025")),
+        commission=D("2.25"), net_pnl=D("122.75"), net_return=float(D("122.75") / D("1025")),
     )
 
 
@@ -58,7 +58,7 @@ def test_scale_ins_and_partial_exits_make_one_trip_at_weighted_average_prices() 
     ))
     assert (trip.quantity, trip.entry_px, trip.exit_px) == (D(200), D(11), D("11.5"))
     assert (trip.gross_pnl, trip.commission, trip.net_pnl) == (D(100), D(4), D(96))
-    assert trip.return_pct == pytest.approx(96 / 2200)
+    assert trip.net_return == pytest.approx(96 / 2200)
     assert (trip.entry_ts, trip.exit_ts) == (T0, T0 + timedelta(minutes=3))
 
 
@@ -253,7 +253,7 @@ def _trip_of(position: Position, fills: list[Fill]) -> RoundTrip:
                      entry_ts=fills[0].ts_event, exit_ts=exits[-1].ts_event, quantity=entered,
                      entry_px=entry_notional / entered, exit_px=exit_notional / exited,
                      gross_pnl=gross, commission=position.commission, net_pnl=net,
-                     return_pct=float(net / entry_notional))
+                     net_return=float(net / entry_notional))
 
 
 @settings(max_examples=200, deadline=None)

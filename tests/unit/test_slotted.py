@@ -91,7 +91,8 @@ POOLS: dict[type, dict[str, list[Any]]] = {
                          "net_exposure", "drawdown", "daily_loss", "var_before", "var_after"),
                         DECIMALS),
         **{name: [0, 3] for name in (
-            "open_positions", "rejection_streak", "orders_in_window", "day_trades")},
+            "open_positions", "rejection_streak", "orders_in_window", "day_trades",
+            "open_day_trades")},
         "state": list(TradingState), "session": list(Session),
     },
     Bar: {

@@ -5,8 +5,8 @@ symbols when that is less). Until `lookback` closes of every symbol are known th
 equal (and capped). With a schedule (daily, weekly, monthly)
 the weights are recomputed on the first bar of each new period, from the closes before it, and
 every symbol whose position has drifted from its target by more than `drift` of equity is
-re-sized on its next bar. Without one (`none`), the allocator runs once, as soon as the
-lookback is filled.
+re-sized on its next bar. Without one (`none`), the allocator runs once, on the first bar
+after the lookback is filled (from the closes before it, as a rebalance does).
 """
 
 from __future__ import annotations
@@ -79,10 +79,13 @@ class Allocation:
         would pair its return of today with theirs of yesterday."""
         s = self.settings
         if s.rebalance == "none":
-            self._closes[k].append(close)
+            # once, on the first bar after the lookback is filled, before any symbol decides
+            # on it: filled by a later symbol's close, the weights would reach the symbols
+            # that had decided on that bar one bar later than the rest
             if not self._once_done and self._ready():
                 self._once_done = True
                 self._recompute(day)
+            self._closes[k].append(close)
             return
         period = _period(day, s.rebalance)
         if period != self._period:

@@ -62,7 +62,8 @@ class SymbolBook:
         self.seen_close = 0.0  # the close _watch saw last (the previous bar's, when watching)
         self.vol_n = 0  # returns seen by the volatility estimate
         self.vol_var = 0.0  # EWMA of squared log returns
-        self.opened_day: object = None  # the exchange day the position was opened (day trades)
+        # the day of the last fill that opened shares not yet paired with a close (day trades)
+        self.opened_day: object = None
         # open exit legs (stop-loss, take-profit, trailing), in submission order: a dict, so
         # cancelling them is deterministic (a set of strings iterates in hash order)
         self.exit_ids: dict[str, None] = {}

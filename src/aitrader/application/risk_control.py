@@ -23,6 +23,8 @@ from aitrader.domain.values import decimal_from_float
 from aitrader.ports.journal import Journal
 
 log = structlog.get_logger(__name__)
+# the fields `aitrader risk halt|reduce|resume|kill` set
+_COMMANDED = ("state", "reason", "kill_requested", "rejection_streak", "equity_peak")
 _NEW_YORK = ZoneInfo("America/New_York")
 _MINUTE_NS = 60 * 1_000_000_000
 _NS = 1_000_000_000
@@ -107,6 +109,14 @@ class RiskControl:
         return Success(None)
 
     def save(self, at: datetime) -> None:
+        """Write the state if it moved, after adopting a command given since the last write
+        (written over, a `risk halt` between two polls would be lost)."""
+        if self._journal is None or self.state == self._saved:
+            return
+        self._adopt_command()
+        self._write(at)
+
+    def _write(self, at: datetime) -> None:
         if self._journal is None or self.state == self._saved:
             return
         saved = self._journal.save_risk_state(self.state, at)
@@ -115,6 +125,21 @@ class RiskControl:
             return
         self._saved = self.state
 
+    def _adopt_command(self) -> None:
+        """Take over what a command stored since this run last wrote (someone else wrote)."""
+        assert self._journal is not None
+        found = self._journal.risk_state()
+        stored = found.value_or(None) if isinstance(found, Success) else None
+        if stored is not None and stored != self._saved:
+            # what the command changed wins; what it left as this run wrote it keeps this
+            # run's newer value (a rejection counted since, say)
+            changed = {name: getattr(stored, name) for name in _COMMANDED
+                       if getattr(stored, name) != getattr(self._saved, name)}
+            self.state = attrs.evolve(self.state, **changed)
+            self._saved = stored
+            self.changed = True
+            log.warning("risk.command_adopted", state=stored.state.value, reason=stored.reason)
+
     def poll(self, at: datetime) -> None:
         """Every poll_every bars: adopt a command given meanwhile, then save what moved."""
         if self._journal is None:
@@ -122,17 +147,8 @@ class RiskControl:
         self._bars += 1
         if self._bars % self.settings.poll_every:
             return
-        found = self._journal.risk_state()
-        stored = found.value_or(None) if isinstance(found, Success) else None
-        if stored is not None and stored != self._saved:  # someone else wrote: a command
-            self.state = attrs.evolve(self.state, state=stored.state, reason=stored.reason,
-                                      kill_requested=stored.kill_requested,
-                                      rejection_streak=stored.rejection_streak,
-                                      equity_peak=stored.equity_peak)
-            self._saved = stored
-            self.changed = True
-            log.warning("risk.command_adopted", state=stored.state.value, reason=stored.reason)
-        self.save(at)
+        self._adopt_command()
+        self._write(at)
 
     # -- rules -----------------------------------------------------------------------------
 

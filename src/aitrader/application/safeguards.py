@@ -9,7 +9,7 @@ the cycle's own.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from returns.result import Success
@@ -119,7 +119,9 @@ class Safeguards:
             orders_in_window=risk.orders_in_window(ts_ns) if settings.max_order_rate else 0,
             session=session,
             day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0,
-            var_before=var_before, var_after=var_after)
+            var_before=var_before, var_after=var_after,
+            open_day_trades=self._open_day_trades(change[0], risk.day_of(ts_ns))
+            if settings.track_day_trades and change is not None else 0)
 
     def _judged(self, intent: OrderIntent, ctx: RiskContext, ts: datetime
                 ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
@@ -131,6 +133,13 @@ class Safeguards:
         cid = self._ids.client_order_id(self._order_seq)
         self._digest.register_order(self._order_seq, cid)
         return Order(cid, intent, created_at=ts), verdicts
+
+    def _open_day_trades(self, k: int, today: date) -> int:
+        """Symbols other than k holding shares opened today, or working an order that opens
+        some (exit legs aside): each a day trade if it closes today."""
+        return sum(1 for b in self.books if b.k != k and (
+            (b.qty and b.opened_day == today)
+            or any(cid not in b.exit_ids and _opens(b.qty, o) for cid, o in b.open_orders.items())))
 
     def _open_positions(self) -> int:
         """Symbols held or with a working order that opens one (exit legs aside)."""
@@ -151,6 +160,8 @@ class Safeguards:
             alpha = 2.0 / (self._settings.vol_lookback + 1)
             book.vol_n += 1
             book.vol_var = r * r if book.vol_n == 1 else (1 - alpha) * book.vol_var + alpha * r * r
+            if book.vol_n == self._settings.vol_lookback and book.exposure and not book.qty:
+                book.retry_after = -1  # a target sized nothing while unknown: pursue it now
         if self._alloc is not None:
             self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
         if self._atr is not None:
@@ -184,9 +195,13 @@ class Safeguards:
         """The kill switch: cancel everything, flatten every position, and once nothing is open
         and nothing is held, record that the account is verified flat."""
         self._cancel_all(keep=self._flattening)
+        moment = from_ns(ts_ns)
         for book in list(self.active):
             working = any(cid in self._flattening for cid in book.open_orders)
-            if book.qty and book.source is not None and not working and not book.unknown:
+            # a symbol whose bar of this moment has not arrived yet is flattened when it does:
+            # sent now, its order would fill at that bar's open, before it was sent
+            if book.qty and book.source is not None and not working and not book.unknown \
+                    and book.source.bar(book.i).ts_close >= moment:
                 self._flatten(book, ts_ns)
         if not self.active and not any(b.open_orders for b in self.books):
             self._flattening.clear()
@@ -237,18 +252,21 @@ class Safeguards:
                   * abs(held.exposure))
         actual = abs(book.qty_f * book.close)
         if abs(actual - wanted) / equity > float(self._settings.allocation.drift):
-            book.retry_after = len(self.fills)  # pursue the target again, at the new weight
+            book.retry_after = -1  # pursue the target again now, at the new weight
             return held
         return target
 
     def _count_day_trade(self, book: _Book, before: Decimal, after: Decimal) -> None:
+        """A fill that closes shares bought (or sold short) earlier the same exchange day is a
+        day trade; a reversal both closes the old side and opens the new one. Shares opened
+        are paired once: scaling out of one day's position in two fills is one day trade."""
         day = self.risk.day_of(self._ts_ns)
-        if before == 0 and after != 0:
-            book.opened_day = day
-        elif abs(after) < abs(before) and book.opened_day == day:
+        flipped = before * after < 0
+        if (flipped or abs(after) < abs(before)) and book.opened_day == day:
             self.risk.day_trade(self._ts_ns, from_ns(self._ts_ns))
-            if after == 0:
-                book.opened_day = None
+            book.opened_day = None
+        if after != 0 and (flipped or abs(after) > abs(before)):
+            book.opened_day = day
 
 
     # -- exits: stop-loss, take-profit and ATR trailing stops attached to entries ------------
@@ -346,6 +364,12 @@ class Safeguards:
         state = book.atr_state if book.atr_state is not None else self._atr.initial()
         book.atr_state, (book.atr,) = self._atr.step(
             state, float(bar.high.value), float(bar.low.value), float(bar.close.value))
+
+
+def _opens(held: Decimal, order: Order) -> bool:
+    """Whether the order's fill would open shares: from flat, adding, or through flat."""
+    sign = order.side.sign
+    return held == 0 or (held > 0) == (sign > 0) or order.leaves_qty > abs(held)
 
 
 def _working_qty(book: _Book) -> float:

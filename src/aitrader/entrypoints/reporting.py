@@ -93,14 +93,22 @@ REPORTS = ("trades", "orders", "equity", "exposure")
 
 
 def unwritable_report(out: Path) -> str | None:
-    """Why a report could not go into the existing directory out, or None: checked before a
-    run so that a run is not journaled only to find its reports have nowhere to go."""
-    for name in REPORTS:
-        path = out / f"{name}.csv"
-        if path.is_dir():
-            return f"{path.name} is a directory, not a file"
+    """Why the reports could not go into out, or None: checked before a run so that a run is
+    not journaled only to find its reports have nowhere to go. Creates nothing: a directory
+    that does not exist yet is judged by its nearest existing ancestor, and export makes it
+    (a run that never starts, say because its journal cannot open, leaves no trace)."""
+    existing = out
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return "not a directory" if existing == out else f"{existing} is not a directory"
+    if existing == out:
+        for name in REPORTS:
+            path = out / f"{name}.csv"
+            if path.is_dir():
+                return f"{path.name} is a directory, not a file"
     try:
-        with tempfile.TemporaryFile(dir=out):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
         return error.strerror or str(error)  # the caller names the directory
@@ -161,9 +169,10 @@ def _tables(result: RunResult) -> dict[str, tuple[list[str], Iterable[Sequence[o
     return {
         "trades": ([
             "symbol", "direction", "entry_ts", "exit_ts", "quantity", "entry_px", "exit_px",
-            "gross_pnl", "commission", "net_pnl", "return_pct"],
+            "gross_pnl", "commission", "net_pnl", "return", "return_pct"],
             ([t.symbol, t.direction, _iso(t.entry_ts), _iso(t.exit_ts), t.quantity, t.entry_px,
-              t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.return_pct:.6f}"]
+              t.exit_px, t.gross_pnl, t.commission, t.net_pnl, f"{t.net_return:.6f}",
+              f"{t.net_return * 100:.4f}"]
              for t in result.trades)),
         "orders": ([
             "client_order_id", "symbol", "side", "order_type", "time_in_force", "quantity",

@@ -250,11 +250,7 @@ def prepare(config: Config) -> Prepared:
         spec = attrs.evolve(spec, models=fitted_models(container, config, strategy, frames))
     except ValueError as error:  # a value the domain refuses that the config did not catch
         raise UserError(f"invalid configuration: {error}") from None
-    out = Path(config.output.dir)  # last: a run refused above leaves nothing behind
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {out}: {error.strerror or error}") from None
+    out = Path(config.output.dir)  # judged, not made: export makes it once the run is done
     problem = unwritable_report(out)
     if problem is not None:
         raise UserError(f"--out {out}: {problem}")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from aitrader.application.lookahead import check_lookahead
+from aitrader.application.lookahead import check_lookahead, cut_points
 from aitrader.application.models import fit_symbol
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, aggregate, from_ns
@@ -288,8 +288,10 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
                                            "truncated": _clean(list(c.truncated))}
                                           for c in changed]}))
         else:
+            checked = len(cut_points(frames, cuts))  # cuts on one bar count once
+            asked = f" ({cuts} asked; the data has room for no more)" if checked < cuts else ""
             print(f"look-ahead check: {built.name} on {len(frames)} symbol(s), "
-                  f"{compared} decisions compared over {cuts} truncated copies: "
+                  f"{compared} decisions compared over {checked} truncated copies{asked}: "
                   + ("no decision changed" if not changed else f"{len(changed)} changed"))
             for c in changed[:50]:
                 print(f"  changed: {c.describe()}")

@@ -26,10 +26,10 @@ class ExposureScaler:
     - fixed_fraction: the target exposure as it is.
     - volatility_target: exposure x target_volatility / realised volatility (annualised),
       clipped to max_leverage; nothing until the volatility estimate exists.
-    - kelly: |exposure| x kelly_fraction x mu / sigma^2 (the target's expected_return over its
-      variance), clipped to kelly_max, in the exposure's direction (nothing if mu points the
-      other way). When the edge is uncertain - its noise-to-edge ratio sigma / |mu| above
-      kelly_uncertainty - the size shrinks by kelly_uncertainty / (sigma / |mu|). A target
+    - kelly: kelly_fraction x mu / sigma^2 (the target's expected_return over its variance),
+      clipped to kelly_max, times |exposure|, in the exposure's direction (nothing if mu points
+      the other way). When the edge is uncertain - its noise-to-edge ratio sigma / |mu| above
+      kelly_uncertainty - the clipped size shrinks by kelly_uncertainty / (sigma / |mu|). A target
       without an edge estimate (NaN) sizes nothing under kelly_fallback "flat" (the default),
       or as fixed_fraction under "fixed_fraction".
     """
@@ -87,7 +87,7 @@ class ExposureScaler:
         raw = self.kelly_fraction * abs(mu) / var
         noise = math.sqrt(var) / abs(mu)
         shrink = min(1.0, self.kelly_uncertainty / noise)
-        size = min(self.kelly_max, raw * shrink) * abs(exposure)
+        size = min(self.kelly_max, raw) * shrink * abs(exposure)  # capped, then shrunk
         scaled = math.copysign(size, exposure)
         return scaled, {"method": "kelly", "expected_return": repr(mu), "variance": repr(var),
                         "kelly": f"{raw:.6g}", "shrink": f"{shrink:.6g}",

@@ -53,6 +53,9 @@ class RiskContext:
     day_trades: int = 0
     var_before: Decimal = Decimal(0)
     var_after: Decimal = Decimal(0)
+    # other symbols holding (or working an order for) shares opened today: the day trades
+    # closing them would make, which no exit may be refused
+    open_day_trades: int = 0
 
     # intent.signed_qty spelt out below: a property call less, and each of the three gates of a
     # usual run asks one of these (3-4 an order)

@@ -51,7 +51,9 @@ class NoDayTradingLimit:
 class LegacyPdt:
     """Self-imposed: below `equity_threshold`, at most `max_day_trades` day trades in the last
     `window_days` business days. Only openings are refused (never an exit), so a position can
-    always be closed; the count comes from our own fills (`RiskContext.day_trades`)."""
+    always be closed; the count comes from our own fills (`RiskContext.day_trades`), with the
+    day trades that closing other symbols' positions opened today would make
+    (`open_day_trades`): since their exits always go out, an opening must leave room for them."""
 
     max_day_trades: int = 3
     window_days: int = 5
@@ -61,9 +63,11 @@ class LegacyPdt:
     def allows(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
         if ctx.is_reducing(intent) or ctx.equity >= self.equity_threshold:
             return None
-        if ctx.day_trades >= self.max_day_trades:
-            return (f"{ctx.day_trades} day trades in {self.window_days} business days with "
-                    f"equity {ctx.equity:.2f} below {self.equity_threshold}; not opening "
+        if ctx.day_trades + ctx.open_day_trades >= self.max_day_trades:
+            pending = (f" and {ctx.open_day_trades} more if today's open positions close"
+                       if ctx.open_day_trades else "")
+            return (f"{ctx.day_trades} day trades in {self.window_days} business days{pending} "
+                    f"with equity {ctx.equity:.2f} below {self.equity_threshold}; not opening "
                     f"{intent.symbol}")
         return None
 

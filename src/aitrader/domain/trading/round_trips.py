@@ -26,8 +26,8 @@ class RoundTrip:
 
     quantity is everything bought (long) or sold short, which equals everything closed; the
     prices are quantity-weighted averages; gross_pnl is exit notional minus entry notional
-    (signed by direction), exact; commission is every fill's share in the trip; return_pct is
-    net_pnl over entry notional.
+    (signed by direction), exact; commission is every fill's share in the trip; net_return is
+    net_pnl over entry notional, a plain fraction (0.0123 for 1.23 %).
     """
 
     symbol: Symbol
@@ -40,7 +40,7 @@ class RoundTrip:
     gross_pnl: Decimal
     commission: Decimal
     net_pnl: Decimal
-    return_pct: float
+    net_return: float
 
     def __attrs_post_init__(self) -> None:
         if self.entry_ts.tzinfo is not UTC:  # the common case, checked without a call
@@ -121,7 +121,7 @@ class _Trip:
                          entry_px=self.entry_notional / self.entered,
                          exit_px=self.exit_notional / self.exited, gross_pnl=gross,
                          commission=commission, net_pnl=net,
-                         return_pct=float(net / self.entry_notional))
+                         net_return=float(net / self.entry_notional))
 
     def still_open(self) -> OpenTrip:
         position = Position(self.fills[0].symbol)
