@@ -97,6 +97,19 @@ def test_breakout_enters_on_the_previous_channel_and_exits_on_the_atr_trail_by_h
     assert _BREAKOUT[5, 2] > upper[4]
 
 
+def test_breakout_edge_is_the_kalman_velocity_and_the_garch_variance() -> None:
+    strategy = Breakout(entry=3, atr=2, atr_mult=1.0)
+    frame = _frame(*_BREAKOUT.T)
+    targets = _targets(strategy, frame)
+    (_, velocity, *_rest) = Kalman(KalmanSettings()).batch(*_BREAKOUT.T)
+    for i in (5, 6, 7):
+        target = targets[i]
+        assert target is not None
+        assert target.expected_return == velocity[i]
+        # no GARCH fit yet: the return's variance is unknown, not the velocity's variance
+        assert math.isnan(target.variance)
+
+
 def test_breakout_is_scaled_down_only_in_the_turbulent_regime() -> None:
     strategy = Breakout(entry=3, atr=2, atr_mult=1.0, turbulent_scale=0.25)
     base = {"close": 10.0, "donchian_upper": 10.5, "donchian_lower": 9.0, "atr": 0.5,
@@ -178,6 +191,19 @@ def test_mean_reversion_in_price_space_states_its_edge_as_a_log_return() -> None
 
 
 # ---- ma_cross ------------------------------------------------------------------------------
+
+
+def test_ma_cross_sma_matches_sma_cross_and_carries_the_edge() -> None:
+    frame = _frame(_CROSSING, _CROSSING, _CROSSING)
+    strategy = MaCross("sma", 2, 3, allow_short=True)
+    targets = _targets(strategy, frame)
+    assert _exposures(targets) == [None, None, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0]
+    velocity = Kalman(KalmanSettings()).batch(*(3 * [np.array(_CROSSING)]))[1]
+    for i in range(2, 8):
+        target = targets[i]
+        assert target is not None
+        assert target.expected_return == velocity[i]
+        assert math.isnan(target.variance)  # no GARCH fit: the return's variance is unknown
 
 
 def test_ma_cross_ema_by_hand() -> None:
