@@ -152,6 +152,19 @@ def test_momentum_enters_beyond_entry_holds_until_below_exit_in_listed_regimes()
             assert target.variance == pytest.approx(1e-4)
 
 
+def test_momentum_reverses_at_once_when_the_velocity_turns_beyond_entry() -> None:
+    strategy = Momentum(entry=2.0, exit=0.5, allow_short=True)
+    decide = strategy.decider()
+    exposures = []
+    for velocity in (0.0025, -0.003, -0.001, 0.0003, 0.0021):
+        target = decide(_row(strategy, close=100.0, kalman_velocity=velocity,
+                             kalman_velocity_var=1e-6, garch_vol=0.01, regime=0.0))
+        assert target is not None
+        exposures.append(target.exposure)
+    # t: 2.5 long; -3 short (beyond entry the other way); -1 held; .3 out; 2.1 long
+    assert exposures == [1.0, -1.0, -1.0, 0.0, 1.0]
+
+
 def test_momentum_needs_the_higher_timeframe_velocity_to_agree() -> None:
     settings = SignalSettings()
     strategy = Momentum(entry=2.0, exit=0.5, trend="1h", settings=settings)

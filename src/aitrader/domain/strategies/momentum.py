@@ -85,7 +85,8 @@ class _Decider:
         if self._direction and (t * self._direction < s.exit or trend * self._direction < 0
                                 or math.isnan(trend)):
             self._direction = 0
-        elif not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short) and \
+        # (not elif: a velocity that turned beyond entry the other way reverses on this bar)
+        if not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short) and \
                 (at.trend < 0 or trend * t > 0):
             self._direction = 1 if t > 0 else -1
         if not self._direction:
