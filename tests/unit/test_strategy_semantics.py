@@ -19,7 +19,7 @@ from aitrader.application.backtest import signal_columns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, to_ns
 from aitrader.domain.signals import Kalman, KalmanNoise, KalmanSettings, SignalSettings
-from aitrader.domain.strategies import Target
+from aitrader.domain.strategies import Target, build_strategy
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.mean_reversion import MeanReversion
@@ -178,6 +178,12 @@ def test_momentum_needs_the_higher_timeframe_velocity_to_agree() -> None:
         exposures.append(target.exposure)
     # no closed hour yet; the hour points down; it agrees; it turns
     assert exposures == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_momentum_refuses_an_empty_regime_whitelist() -> None:
+    for regimes in ("", " , "):
+        built = build_strategy("momentum", {"regimes": regimes}, allow_short=False)
+        assert "regime" in built.failure().message
 
 
 # ---- mean_reversion ------------------------------------------------------------------------

@@ -70,6 +70,9 @@ def regime_index(labels: Sequence[str], wanted: str) -> frozenset[int]:
         if name not in labels:
             raise ValueError(f"unknown regime {name!r} (choose from {', '.join(labels)})")
         chosen.add(labels.index(name))
+    if not chosen:  # a whitelist of nothing would never hold a position
+        raise ValueError(f"regimes must name at least one regime (choose from "
+                         f"{', '.join(labels)})")
     return frozenset(chosen)
 
 
