@@ -189,6 +189,37 @@ def test_momentum_refuses_an_empty_regime_whitelist() -> None:
 # ---- mean_reversion ------------------------------------------------------------------------
 
 
+def test_mean_reversion_by_hand() -> None:
+    strategy = MeanReversion(entry=2.0, exit=0.5, time_stop=3)
+    decide = strategy.decider()
+    level = math.log(101.0)
+    steps = [  # (z, regime, expected exposure, reason)
+        (NAN, NAN, None, None),           # bar 0: no innovation yet
+        (-2.5, NAN, None, None),          # no regime fitted yet: no view
+        (-2.5, 1.0, 0.0, "flat"),         # entries only in the calm regime
+        (-2.0, 0.0, 1.0, "below level"),  # z <= -entry
+        (-1.0, 2.0, 1.0, "below level"),  # held whatever the regime
+        (-0.6, 2.0, 1.0, "below level"),  # |z| > exit
+        (-1.0, 0.0, 0.0, "time stop"),    # third bar in the position
+        (-3.0, 0.0, 1.0, "below level"),
+        (-0.5, 0.0, 0.0, "reverted"),     # |z| <= exit
+        (-2.2, 0.0, 1.0, "below level"),
+        (0.7, 0.0, 0.0, "reverted"),      # z crossed zero
+        (2.5, 0.0, 0.0, "flat"),          # long-only: no short entry
+    ]
+    for z, regime, exposure, reason in steps:
+        target = decide(_row(strategy, close=100.0, kalman_level=level,
+                             kalman_innovation_z=z, regime=regime, garch_vol=0.01))
+        assert (None if target is None else target.exposure) == exposure, (z, regime)
+        if target is not None:
+            assert target.reason == reason
+        if exposure:
+            assert target is not None
+            # the gap back to the level spread over the time stop
+            assert target.expected_return == pytest.approx((level - math.log(100.0)) / 3)
+            assert target.variance == pytest.approx(1e-4)
+
+
 def test_mean_reversion_shorts_above_the_level_when_allowed() -> None:
     strategy = MeanReversion(entry=2.0, exit=0.5, time_stop=10, allow_short=True)
     decide = strategy.decider()
