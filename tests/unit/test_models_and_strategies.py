@@ -241,6 +241,16 @@ def test_lookahead_cuts_split_the_history_into_equal_shares() -> None:
     assert cut_points([_frame("A", _path(1, 5))], 3) == []
 
 
+def test_more_cuts_than_bars_cost_no_more_than_one_cut_per_bar() -> None:
+    # --cuts 100000000 on 120 bars looped over every requested cut (minutes, then hours)
+    frames = [_frame("A", _path(120, 5))]
+    every_bar = [int(s) for s in frames[0].ts_close[1:]]
+    for cuts in (119, 120, 10**8, 10**20):
+        assert cut_points(frames, cuts) == every_bar
+    assert cut_points(frames, 118) == [int(frames[0].ts_close[max(1, k * 120 // 119)])
+                                       for k in range(1, 119)]
+
+
 def test_a_single_lookahead_cut_compares_half_the_history() -> None:
     frames = [_frame("A", _path(120, 5))]
     compared, changed = check_lookahead(_Cheater(), frames, _no_models, cuts=1)

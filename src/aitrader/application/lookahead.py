@@ -75,12 +75,16 @@ def cut_points(frames: Sequence[BarFrame], cuts: int) -> list[int]:
 
     Cut k of `cuts` keeps the first floor(k * n / (cuts + 1)) of the n distinct bar closes (at
     least one), so a single cut compares the first half and each cut a growing share; cuts that
-    fall on the same bar (more cuts than bars) count once.
+    fall on the same bar (more cuts than bars) count once. From n - 1 cuts on, the shares are
+    no longer than a bar and every bar after the first is a cut: those are given at once
+    rather than by visiting each of (possibly billions of) requested cuts.
     """
     stamps = np.unique(np.concatenate([f.ts_close for f in frames]))
     n = len(stamps)
     if n < 2:
         return []
+    if cuts >= n - 1:
+        return [int(s) for s in stamps[1:]]
     return sorted({int(stamps[max(1, k * n // (cuts + 1))]) for k in range(1, cuts + 1)})
 
 
