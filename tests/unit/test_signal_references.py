@@ -320,6 +320,32 @@ def test_regimes_are_filtered_never_smoothed() -> None:
     assert np.array_equal(again[:3], probs[:3], equal_nan=True)
 
 
+def test_a_shock_no_allowed_state_can_explain_keeps_the_filter_finite() -> None:
+    # absorbing states, filtering from calm: a 40% fall is e^-1600 less likely under calm than
+    # under turbulent, whose density alone survived in floats; but the prior rules turbulent
+    # out, so the posterior is calm with certainty (it divided 0 by 0)
+    absorbing = HmmParams([1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], [0.5, 4.0])
+    close = np.array([100.0, 100.1, 100.2, 60.0, 61.0])
+    kernel = Regime(RegimeSettings(2, 0.7), Schedule((1,), (absorbing,)))
+    for label, p_calm, p_turbulent in _both(kernel, close, close, close):
+        assert np.array_equal(p_calm, [NAN, 1.0, 1.0, 1.0, 1.0], equal_nan=True)
+        assert np.array_equal(p_turbulent, [NAN, 0.0, 0.0, 0.0, 0.0], equal_nan=True)
+        assert np.array_equal(label, [NAN, 0.0, 0.0, 0.0, 0.0], equal_nan=True)
+
+
+@pytest.mark.parametrize(("startprob", "transmat", "prior"), [
+    ([0.5, 0.6], [[0.9, 0.1], [0.2, 0.8]], None),
+    ([0.5, 0.5], [[0.9, 0.2], [0.2, 0.8]], None),
+    ([0.5, 0.5], [[1.1, -0.1], [0.2, 0.8]], None),
+    ([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], [0.0, 0.0]),
+])
+def test_hmm_probabilities_must_be_distributions(startprob: list[float],
+                                                 transmat: list[list[float]],
+                                                 prior: list[float] | None) -> None:
+    with pytest.raises(ValueError, match="probabilit"):
+        HmmParams(startprob, transmat, [0.0, 0.0], [1.0, 2.0], prior)
+
+
 def test_states_are_ordered_calm_first_by_variance_whatever_the_fit_returned() -> None:
     turbulent_first = HmmParams([0.3, 0.7], [[0.8, 0.2], [0.1, 0.9]], [0.1, -0.2], [4.0, 1.0],
                                 prior=[0.25, 0.75])
