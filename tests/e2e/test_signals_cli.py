@@ -287,6 +287,19 @@ def test_signals_refuses_more_than_one_symbol(cli: Cli, tmp_path: Path) -> None:
     assert not (tmp_path / "s.csv").exists()
 
 
+@pytest.mark.parametrize(("symbol", "line"), [
+    ("", "error: --symbol: no symbol given"),
+    ("  ", "error: --symbol: no symbol given"),
+    ("A B", "error: --symbol: not a valid symbol: 'A B'"),
+])
+def test_signals_names_the_symbol_flag_the_user_gave(cli: Cli, tmp_path: Path, symbol: str,
+                                                      line: str) -> None:
+    result = cli("signals", "--symbol", symbol, "--out", "s.csv")
+    assert result.code == 2
+    assert result.error_line() == line
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_signal_files_get_the_permissions_of_any_new_file(cli: Cli, tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
