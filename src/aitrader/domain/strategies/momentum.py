@@ -24,7 +24,9 @@ PARAMS = {
     "entry": ParamSpec(float, 2.0, positive,
                        "enter when |velocity| / its standard deviation reaches this"),
     "exit": ParamSpec(float, 0.5, positive, "leave when it falls below this"),
-    "regimes": ParamSpec(str, "calm,normal", help="regimes in which positions may be held"),
+    "regimes": ParamSpec(str, "calm,normal",
+                         help="regimes in which positions may be held (comma-separated, at least "
+                         "one)"),
     "trend": ParamSpec(str, "", timeframe_check,
                        "a longer timeframe (e.g. 1h, 1D) whose closed bars' Kalman velocity "
                        "must agree in sign; empty: off"),
