@@ -43,9 +43,13 @@ class Changed:
 
 
 def _show(decision: tuple[float, float, float]) -> str:
-    if math.isnan(decision[0]):
+    exposure, edge, variance = decision
+    if math.isnan(exposure):
         return "no view"
-    return f"exposure {decision[0]:g} (edge {decision[1]:.6g}, variance {decision[2]:.6g})"
+    if math.isnan(edge):  # a target without an edge estimate
+        return f"exposure {exposure:g}"
+    spread = "unknown" if math.isnan(variance) else f"{variance:.6g}"
+    return f"exposure {exposure:g} (edge {edge:.6g}, variance {spread})"
 
 
 def decisions(strategy: Strategy, frames: Sequence[BarFrame],
