@@ -161,6 +161,10 @@ def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
     ("momentum", "regimes=", "regimes must name at least one regime"),
     ("momentum", "regimes= , ", "regimes must name at least one regime"),
     ("momentum", "exit=3", "exit (3.0) must not exceed entry (2.0)"),
+    # the default whitelist names a state a 2-state model does not have: say it is the default
+    ("momentum", "regime.states=2",
+     "strategy momentum: regimes 'calm,normal' (the default) names unknown regime 'normal' "
+     "(a 2-state regime model has calm, turbulent)"),
     ("mean_reversion", "time_stop=0", "parameter time_stop must be at least 1"),
     ("breakout", "turbulent_scale=1.5", "parameter turbulent_scale must be between 0 and 1"),
     ("ma_cross", "kind=wma", "parameter kind must be sma or ema"),

@@ -61,14 +61,17 @@ class Columns:
         return cls(**positions)
 
 
-def regime_index(labels: Sequence[str], wanted: str) -> frozenset[int]:
-    """The state indexes named in a comma-separated list, or ValueError naming the bad one."""
+def regime_index(labels: Sequence[str], wanted: str, default: bool = False) -> frozenset[int]:
+    """The state indexes named in a comma-separated list, or ValueError naming the bad one
+    (and saying the list is the default one, which a model of other states may not fit)."""
     chosen = set()
     for name in (part.strip() for part in wanted.split(",")):
         if not name:
             continue
         if name not in labels:
-            raise ValueError(f"unknown regime {name!r} (choose from {', '.join(labels)})")
+            raise ValueError(f"regimes {wanted!r}{' (the default)' if default else ''} names "
+                             f"unknown regime {name!r} (a {len(labels)}-state regime model has "
+                             f"{', '.join(labels)})")
         chosen.add(labels.index(name))
     if not chosen:  # a whitelist of nothing would never hold a position
         raise ValueError(f"regimes must name at least one regime (choose from "

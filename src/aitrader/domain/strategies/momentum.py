@@ -50,7 +50,8 @@ class Momentum:
     def __attrs_post_init__(self) -> None:
         if self.exit > self.entry:
             raise ValueError(f"exit ({self.exit}) must not exceed entry ({self.entry})")
-        regime_index(self.settings.regime.labels, self.regimes)
+        regime_index(self.settings.regime.labels, self.regimes,
+                     default=self.regimes == PARAMS["regimes"].default)
         problem = timeframe_check(self.trend)
         if problem:
             raise ValueError(problem)
