@@ -18,8 +18,17 @@ import pytest
 from aitrader.application.backtest import signal_columns
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, to_ns
-from aitrader.domain.signals import Kalman, KalmanNoise, KalmanSettings, SignalSettings
-from aitrader.domain.strategies import Target, build_strategy
+from aitrader.domain.signals import (
+    GarchParams,
+    HmmParams,
+    Kalman,
+    KalmanNoise,
+    KalmanSettings,
+    Schedule,
+    SignalSettings,
+    SymbolModels,
+)
+from aitrader.domain.strategies import Target, build_strategy, signal_names
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.mean_reversion import MeanReversion
@@ -28,6 +37,7 @@ from aitrader.domain.strategies.multi_factor import MultiFactor
 from aitrader.domain.strategies.sma_cross import SmaCross
 from aitrader.domain.values import Symbol
 from tests.unit.test_models_and_strategies import _row
+from tests.unit.test_signal_references import _matrix_filter
 
 NAN = math.nan
 
@@ -323,3 +333,44 @@ def test_multi_factor_maps_four_ranks_onto_steps() -> None:
         last = [decide(row) for decide, row in zip(deciders, rows, strict=True)]
     # ranks 3, 0, 2, 1 of 3: 2p - 1 = 1, -1, 1/3, -1/3, rounded to steps of .5
     assert [t.exposure if t else None for t in last] == [1.0, -1.0, 0.5, -0.5]
+
+
+# ---- the model strategies on a price path, with fitted models bound -------------------------
+
+
+def test_mean_reversion_on_a_price_path_reads_the_filters_z_and_the_models_it_is_given() -> None:
+    close = np.array([100.0, 100.4, 100.9, 101.2, 101.6, 101.9, 97.0, 97.8, 99.5, 101.3, 101.8,
+                      102.0])
+    # a regime model under which every bar is calm, GARCH from bar 1
+    calm = HmmParams([0.98, 0.01, 0.01], np.full((3, 3), 0.01) + np.eye(3) * 0.97,
+                     [0.0, 0.0, 0.0], [100.0, 200.0, 400.0])
+    garch = GarchParams(0.0, 0.1, 0.1, 0.8, first_variance=1.0)
+    models = SymbolModels(hmm=Schedule((1,), (calm,)), garch=Schedule((1,), (garch,)))
+    strategy = MeanReversion(entry=2.0, exit=0.5, time_stop=3)
+    rows = np.column_stack(signal_columns(strategy, _frame(close, close, close), models)).tolist()
+    names = signal_names(strategy)
+    decide = strategy.decider()
+    settings = KalmanSettings()
+    level, _, _, _, z = _matrix_filter(np.log(close), settings.p0, settings.noise)
+    position, held, seen = 0, 0, []
+    for i, row in enumerate(rows):
+        assert i == 0 or row[names.index("regime")] == 0.0  # calm from bar 1
+        target = decide(row)
+        if i == 0:  # no innovation on the first bar
+            assert target is None
+            continue
+        # the README's rule, with the reference filter's z
+        if position:
+            held += 1
+            if abs(z[i]) <= 0.5 or z[i] * position > 0 or held >= 3:
+                position = 0
+        elif z[i] <= -2.0:
+            position, held = 1, 0
+        assert target is not None
+        assert target.exposure == position, i
+        if position:
+            expected = (level[i] - math.log(close[i])) / 3
+            assert target.expected_return == pytest.approx(expected, rel=1e-9)
+            assert target.variance == pytest.approx(row[names.index("garch_vol")] ** 2)
+        seen.append(position)
+    assert 1 in seen and seen[-1] == 0  # the drop at bar 6 is bought and the trade ends
