@@ -373,4 +373,5 @@ def test_mean_reversion_on_a_price_path_reads_the_filters_z_and_the_models_it_is
             assert target.expected_return == pytest.approx(expected, rel=1e-9)
             assert target.variance == pytest.approx(row[names.index("garch_vol")] ** 2)
         seen.append(position)
-    assert 1 in seen and seen[-1] == 0  # the drop at bar 6 is bought and the trade ends
+    assert 1 in seen  # the drop at bar 6 is bought ...
+    assert seen[-1] == 0  # ... and the trade ends
