@@ -154,6 +154,17 @@ def test_the_kalman_filter_in_log_space_runs_the_documented_matrices_on_ln_close
         assert np.allclose(np.array(outputs), expected, equal_nan=True, rtol=1e-9, atol=1e-13)
 
 
+def test_the_price_against_the_filtered_level_is_the_innovation_z_score() -> None:
+    """README (mean_reversion): the z-score of price against the Kalman level is exactly the
+    innovation z-score: y - level has variance r - level_var after the update."""
+    close = np.array([100.0, 101.5, 100.8, 102.9, 104.0, 103.1, 105.5, 99.0])
+    noise = KalmanNoise(1e-4, 1e-6, 2e-4)
+    level, _, level_var, _, z = Kalman(KalmanSettings("log", 0.5, noise)).batch(
+        close, close, close)
+    against_level = (np.log(close[1:]) - level[1:]) / np.sqrt(noise.r - level_var[1:])
+    assert np.allclose(against_level, z[1:], rtol=1e-6)
+
+
 def test_the_kalman_likelihood_is_the_joint_gaussian_density_of_the_observations() -> None:
     """Independent of any recursion: y_1..y_n given bar 0's state N([y0, 0], diag(p0, p0)) is
     one multivariate normal, built here from the model's matrices directly."""
