@@ -169,6 +169,26 @@ def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
     assert "unknown strategy" in result.error_line()
 
 
+@pytest.mark.parametrize(("strategy", "param", "fragment"), [
+    ("momentum", "regimes=", "regimes must name at least one regime"),
+    ("momentum", "regimes= , ", "regimes must name at least one regime"),
+    ("momentum", "exit=3", "exit (3.0) must not exceed entry (2.0)"),
+    # the default whitelist names a state a 2-state model does not have: say it is the default
+    ("momentum", "regime.states=2",
+     "strategy momentum: regimes 'calm,normal' (the default) names unknown regime 'normal' "
+     "(a 2-state regime model has calm, turbulent)"),
+    ("mean_reversion", "time_stop=0", "parameter time_stop must be at least 1"),
+    ("breakout", "turbulent_scale=1.5", "parameter turbulent_scale must be between 0 and 1"),
+    ("ma_cross", "kind=wma", "parameter kind must be sma or ema"),
+    ("multi_factor", "step=nan", "parameter step must be a finite number"),
+])
+def test_a_bad_strategy_parameter_is_one_line_and_exit_2(cli: Cli, strategy: str, param: str,
+                                                         fragment: str) -> None:
+    result = cli("check", "lookahead", "--strategy", strategy, "--param", param)
+    assert result.code == 2
+    assert fragment in result.error_line()
+
+
 def test_the_journal_records_the_model_signals_each_decision_used(cli: Cli) -> None:
     document = cli.backtest_json("--strategy", "momentum", "--symbols", "AAPL,XOM")
     decisions = open_journal(cli.journal_url).decisions(document["run_id"]).unwrap()
@@ -280,6 +300,19 @@ def test_signals_refuses_more_than_one_symbol(cli: Cli, tmp_path: Path) -> None:
     result = cli("signals", "--symbol", "AAPL,MSFT", "--out", "s.csv")
     assert result.code == 2
     assert "one symbol" in result.error_line()
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize(("symbol", "line"), [
+    ("", "error: --symbol: no symbol given"),
+    ("  ", "error: --symbol: no symbol given"),
+    ("A B", "error: --symbol: not a valid symbol: 'A B'"),
+])
+def test_signals_names_the_symbol_flag_the_user_gave(cli: Cli, tmp_path: Path, symbol: str,
+                                                      line: str) -> None:
+    result = cli("signals", "--symbol", symbol, "--out", "s.csv")
+    assert result.code == 2
+    assert result.error_line() == line
     assert not (tmp_path / "s.csv").exists()
 
 

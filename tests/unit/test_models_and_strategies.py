@@ -232,6 +232,19 @@ def test_the_lookahead_check_catches_a_strategy_that_reads_the_next_bar() -> Non
     assert all(c.ts_close_ns < c.cut_ns for c in changed)
 
 
+def test_a_changed_decision_reads_without_nan() -> None:
+    from aitrader.application.lookahead import Changed
+
+    day = to_ns(datetime(2020, 1, 2, 21, tzinfo=UTC))
+    change = Changed(Symbol.parse("A"), day, day + 86_400 * 10**9, (1.0, NAN, NAN),
+                     (NAN, NAN, NAN))
+    assert change.describe() == ("A 2020-01-02T21:00:00+00:00: exposure 1 with all bars, no "
+                                 "view with bars before 2020-01-03T21:00:00+00:00")
+    edged = attrs.evolve(change, full=(-0.5, 0.0012, NAN), truncated=(1.0, 0.001, 4e-4))
+    assert "exposure -0.5 (edge 0.0012, variance unknown) with all bars" in edged.describe()
+    assert "exposure 1 (edge 0.001, variance 0.0004) with bars before" in edged.describe()
+
+
 def test_lookahead_cuts_split_the_history_into_equal_shares() -> None:
     frames = [_frame("A", _path(120, 5))]
     stamps = frames[0].ts_close
@@ -239,6 +252,16 @@ def test_lookahead_cuts_split_the_history_into_equal_shares() -> None:
     assert cut_points(frames, 3) == [int(stamps[i]) for i in (30, 60, 90)]
     assert cut_points(frames, 500) == [int(s) for s in stamps[1:]]  # at most one per bar
     assert cut_points([_frame("A", _path(1, 5))], 3) == []
+
+
+def test_more_cuts_than_bars_cost_no_more_than_one_cut_per_bar() -> None:
+    # --cuts 100000000 on 120 bars looped over every requested cut (minutes, then hours)
+    frames = [_frame("A", _path(120, 5))]
+    every_bar = [int(s) for s in frames[0].ts_close[1:]]
+    for cuts in (119, 120, 10**8, 10**20):
+        assert cut_points(frames, cuts) == every_bar
+    assert cut_points(frames, 118) == [int(frames[0].ts_close[max(1, k * 120 // 119)])
+                                       for k in range(1, 119)]
 
 
 def test_a_single_lookahead_cut_compares_half_the_history() -> None:

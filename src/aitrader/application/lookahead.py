@@ -43,9 +43,13 @@ class Changed:
 
 
 def _show(decision: tuple[float, float, float]) -> str:
-    if math.isnan(decision[0]):
+    exposure, edge, variance = decision
+    if math.isnan(exposure):
         return "no view"
-    return f"exposure {decision[0]:g} (edge {decision[1]:.6g}, variance {decision[2]:.6g})"
+    if math.isnan(edge):  # a target without an edge estimate
+        return f"exposure {exposure:g}"
+    spread = "unknown" if math.isnan(variance) else f"{variance:.6g}"
+    return f"exposure {exposure:g} (edge {edge:.6g}, variance {spread})"
 
 
 def decisions(strategy: Strategy, frames: Sequence[BarFrame],
@@ -75,12 +79,16 @@ def cut_points(frames: Sequence[BarFrame], cuts: int) -> list[int]:
 
     Cut k of `cuts` keeps the first floor(k * n / (cuts + 1)) of the n distinct bar closes (at
     least one), so a single cut compares the first half and each cut a growing share; cuts that
-    fall on the same bar (more cuts than bars) count once.
+    fall on the same bar (more cuts than bars) count once. From n - 1 cuts on, the shares are
+    no longer than a bar and every bar after the first is a cut: those are given at once
+    rather than by visiting each of (possibly billions of) requested cuts.
     """
     stamps = np.unique(np.concatenate([f.ts_close for f in frames]))
     n = len(stamps)
     if n < 2:
         return []
+    if cuts >= n - 1:
+        return [int(s) for s in stamps[1:]]
     return sorted({int(stamps[max(1, k * n // (cuts + 1))]) for k in range(1, cuts + 1)})
 
 

@@ -30,6 +30,7 @@ from aitrader.domain.signals import (
     SignalSettings,
     SymbolModels,
 )
+from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
 from aitrader.entrypoints.modelling import fit_plan, fitted_models, signal_settings
 from aitrader.entrypoints.options import BarLabel, Calendar, ConfigFile, Data, End, Start, Vendor
@@ -230,9 +231,15 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         options = {"data": data, "param": param, "start": start, "end": end,
                    "bar_label": bar_label, "calendar": calendar, "vendor": vendor,
                    "symbols": symbol}
-        if "," in symbol or not symbol.strip():
+        if not symbol.strip():
+            raise UserError("--symbol: no symbol given")
+        if "," in symbol:
             raise UserError(f"--symbol {symbol!r}: signals are computed for one symbol; "
                             "run the command once per symbol")
+        try:  # checked here so the error names the flag given, not --symbols
+            Symbol.parse(symbol)
+        except ValueError as error:
+            raise UserError(f"--symbol: {error}") from None
         cfg = load_config(config, overrides=overrides("backtest", options))
         if cfg.strategy.params:
             raise UserError("--param: signals takes only kalman.* and regime.* settings, not "

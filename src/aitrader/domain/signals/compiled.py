@@ -69,9 +69,41 @@ def _kalman_run(y: FloatArray, lo: int, hi: int, state: FloatArray, q_level: flo
 kalman_run = _compile(_kalman_run)
 
 
+def _allowed_only(previous: FloatArray, first: bool, initial: FloatArray,
+                  transmat: FloatArray, logb: FloatArray, out: FloatArray) -> float:
+    """out[j] = prior_j * density_j relative to the likeliest state the prior allows (zero
+    where the prior is zero); returns their total."""
+    k = len(logb)
+    prior = np.empty(k)
+    top = -np.inf
+    for j in range(k):
+        if first:
+            prior[j] = initial[j]
+        else:
+            prior[j] = 0.0
+            for i in range(k):
+                prior[j] += previous[i] * transmat[i, j]
+        if prior[j] > 0.0:
+            top = max(top, logb[j])
+    total = 0.0
+    for j in range(k):
+        out[j] = prior[j] * math.exp(logb[j] - top) if prior[j] > 0.0 else 0.0
+        total += out[j]
+    return total
+
+
+allowed_only = _compile(_allowed_only)
+
+
 def _hmm_step(previous: FloatArray, first: bool, x: float, initial: FloatArray,
               transmat: FloatArray, means: FloatArray, variances: FloatArray) -> FloatArray:
-    """One forward-filter step: P(state_t | x_1..x_t) from P(state_{t-1} | x_1..x_{t-1})."""
+    """One forward-filter step: P(state_t | x_1..x_t) from P(state_{t-1} | x_1..x_{t-1}).
+
+    The densities are scaled by the largest before they are exponentiated. If that state is
+    one the prior rules out and every state it allows is so much less likely that its scaled
+    density underflows to zero (a shock on absorbing states), the scale is taken again over
+    the states the prior allows (`_allowed_only`): the posterior is theirs, never 0 / 0.
+    """
     k = len(means)
     logb = np.empty(k)
     top = -np.inf
@@ -90,6 +122,8 @@ def _hmm_step(previous: FloatArray, first: bool, x: float, initial: FloatArray,
                 prior += previous[i] * transmat[i, j]
         out[j] = prior * math.exp(logb[j] - top)
         total += out[j]
+    if total == 0.0:  # rare; kept out of the loop above, which runs on every bar
+        total = allowed_only(previous, first, initial, transmat, logb, out)
     for j in range(k):
         out[j] = out[j] / total
     return out

@@ -105,6 +105,10 @@ class HmmParams:
         if not (np.all(np.isfinite(self.transmat)) and np.all(self.variances > 0)
                 and np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.prior))):
             raise ValueError("HMM parameters must be finite with positive variances")
+        for rows in (self.startprob, self.prior, self.transmat):
+            if not (np.all(rows >= 0) and np.allclose(rows.sum(axis=-1), 1.0)):
+                raise ValueError("HMM start, prior and transition probabilities must each be "
+                                 "non-negative and sum to one")
         packed = _array(np.column_stack((self.prior, self.means, self.variances,
                                          self.transmat)))
         object.__setattr__(self, "packed", packed)  # derived once, after the checks

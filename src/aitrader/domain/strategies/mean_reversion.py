@@ -82,7 +82,9 @@ class _Decider:
                 self._direction = 0
                 return Target(0.0, reason="time stop")
             return self._target(row)
-        if math.isnan(label) or int(label) != 0:
+        if math.isnan(label):  # no regime model fitted yet: no view
+            return None
+        if int(label) != 0:
             return FLAT
         if z <= -s.entry or (s.allow_short and z >= s.entry):
             self._direction, self._held = (1 if z < 0 else -1), 0

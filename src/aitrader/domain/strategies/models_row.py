@@ -61,27 +61,34 @@ class Columns:
         return cls(**positions)
 
 
-def regime_index(labels: Sequence[str], wanted: str) -> frozenset[int]:
-    """The state indexes named in a comma-separated list, or ValueError naming the bad one."""
+def regime_index(labels: Sequence[str], wanted: str, default: bool = False) -> frozenset[int]:
+    """The state indexes named in a comma-separated list, or ValueError naming the bad one
+    (and saying the list is the default one, which a model of other states may not fit)."""
     chosen = set()
     for name in (part.strip() for part in wanted.split(",")):
         if not name:
             continue
         if name not in labels:
-            raise ValueError(f"unknown regime {name!r} (choose from {', '.join(labels)})")
+            raise ValueError(f"regimes {wanted!r}{' (the default)' if default else ''} names "
+                             f"unknown regime {name!r} (a {len(labels)}-state regime model has "
+                             f"{', '.join(labels)})")
         chosen.add(labels.index(name))
+    if not chosen:  # a whitelist of nothing would never hold a position
+        raise ValueError(f"regimes must name at least one regime (choose from "
+                         f"{', '.join(labels)})")
     return frozenset(chosen)
 
 
 def return_edge(row: Sequence[float], at: Columns, space: str) -> tuple[float, float]:
-    """Expected next-bar log return (the Kalman velocity) and the return's variance (GARCH's
-    forecast, else the velocity's own variance): the edge a Kelly sizer reads."""
-    close = row[0]
+    """Expected next-bar log return (the Kalman velocity) and that return's variance (GARCH's
+    forecast squared): the edge a Kelly sizer reads. Before GARCH is fitted the variance is
+    NaN (unknown), never the velocity's own variance: that is how sure the filter is of the
+    trend, orders of magnitude below a return's variance, and a Kelly size read from it would
+    bet the whole allowance on every trade."""
     velocity = row[at.kalman + 1]
-    velocity_var = row[at.kalman + 3]
     if space == "price":  # a velocity in dollars per bar, as a fraction of the close
-        velocity, velocity_var = velocity / close, velocity_var / (close * close)
-    variance = velocity_var
-    if at.garch >= 0 and not math.isnan(row[at.garch]):
+        velocity = velocity / row[0]
+    variance = math.nan
+    if at.garch >= 0:
         variance = row[at.garch] * row[at.garch]
     return velocity, variance

@@ -24,7 +24,9 @@ PARAMS = {
     "entry": ParamSpec(float, 2.0, positive,
                        "enter when |velocity| / its standard deviation reaches this"),
     "exit": ParamSpec(float, 0.5, positive, "leave when it falls below this"),
-    "regimes": ParamSpec(str, "calm,normal", help="regimes in which positions may be held"),
+    "regimes": ParamSpec(str, "calm,normal",
+                         help="regimes in which positions may be held (comma-separated, at least "
+                         "one)"),
     "trend": ParamSpec(str, "", timeframe_check,
                        "a longer timeframe (e.g. 1h, 1D) whose closed bars' Kalman velocity "
                        "must agree in sign; empty: off"),
@@ -48,7 +50,8 @@ class Momentum:
     def __attrs_post_init__(self) -> None:
         if self.exit > self.entry:
             raise ValueError(f"exit ({self.exit}) must not exceed entry ({self.entry})")
-        regime_index(self.settings.regime.labels, self.regimes)
+        regime_index(self.settings.regime.labels, self.regimes,
+                     default=self.regimes == PARAMS["regimes"].default)
         problem = timeframe_check(self.trend)
         if problem:
             raise ValueError(problem)
@@ -85,7 +88,8 @@ class _Decider:
         if self._direction and (t * self._direction < s.exit or trend * self._direction < 0
                                 or math.isnan(trend)):
             self._direction = 0
-        elif not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short) and \
+        # (not elif: a velocity that turned beyond entry the other way reverses on this bar)
+        if not self._direction and abs(t) >= s.entry and (t > 0 or s.allow_short) and \
                 (at.trend < 0 or trend * t > 0):
             self._direction = 1 if t > 0 else -1
         if not self._direction:
