@@ -420,13 +420,40 @@ def test_a_weekly_rebalance_resizes_drifted_symbols_on_the_week_s_first_bar(
     data = str(write_csv(tmp_path / "drift.csv", TWO, DRIFTING))
     done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--rebalance", "weekly")
     # 01-05: 5000 / 101 = 49 of each, filled at 101: cash 10000 - 9898 = 102.
-    # Monday 01-11, AAA first: equity 102 + 49 x 130 + 49 x 101.3 (BBB's last close) =
-    # 11435.7, AAA's target half of it, 5717.85, against 6370 held: 5.70 % of equity off,
-    # beyond the 5 % drift: 5717.85 / 130 = 43, sell 6 (at 130, Tuesday's open).
-    # BBB: equity 11440.6 at 101.4, target 5720.3 against 4968.6: 6.57 % off; buying power
-    # 11440.6 - 11338.6 = 102 (the sale is not through yet) + 4968.6 held = 5070.6 caps it:
-    # 50, buy 1 (at 101.4). Short of target, pursued after Tuesday's fills: equity 780.6 +
-    # 43 x 131 + 50 x 101.5 = 11488.6, 5744.3 / 101.5 = 56: buy 6 (not filled: no bar after)
+    # Monday 01-11, both closes known: equity 102 + 49 x 130 + 49 x 101.4 = 11440.6, each
+    # target half of it, 5720.3. AAA: 6370 held, 5.68 % of equity off, beyond the 5 % drift:
+    # 5720.3 / 130 = 44, sell 5 (at 130, Tuesday's open).
+    # BBB: 4968.6 held, 6.57 % off; buying power 11440.6 - 11338.6 = 102 (the sale is not
+    # through yet) + 4968.6 held = 5070.6 caps it: 50, buy 1 (at 101.4). Short of target,
+    # pursued after Tuesday's fills: cash 102 + 650 - 101.4 = 650.6, equity 650.6 + 44 x 131
+    # + 50 x 101.5 = 11489.6, 5744.8 / 101.5 = 56: buy 6 (not filled: no bar after)
     assert orders(cli) == [("buy", "49", "101.0"), ("buy", "49", "101.0"),
-                           ("sell", "6", "130.0"), ("buy", "1", "101.4"), ("buy", "6", "")]
-    assert done["metrics"]["final_equity"] == 11_488.6
+                           ("sell", "5", "130.0"), ("buy", "1", "101.4"), ("buy", "6", "")]
+    assert done["metrics"]["final_equity"] == 11_489.6
+
+
+# -- one moment, several symbols -----------------------------------------------------------------
+
+def test_every_symbols_orders_meet_their_bars_before_a_halt_at_that_moment(
+        cli: Cli, tmp_path: Path) -> None:
+    rows = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
+            ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
+            ["2010-01-05", "AAA", "100", "103", "99.5", "102", "1000"],   # up: buy AAA
+            ["2010-01-05", "BBB", "50", "50.5", "48.5", "49", "1000"],
+            ["2010-01-06", "AAA", "102", "104", "101", "103", "1000"],
+            ["2010-01-06", "BBB", "49", "50.5", "48.5", "50", "1000"],    # up: buy BBB
+            ["2010-01-07", "AAA", "103", "103.5", "89", "90", "1000"],    # AAA falls: halt
+            ["2010-01-07", "BBB", "50", "51", "49.5", "50.5", "1000"],
+            ["2010-01-08", "AAA", "90", "91", "87", "88", "1000"],
+            ["2010-01-08", "BBB", "50.5", "51", "50", "50.8", "1000"]]
+    data = str(write_csv(tmp_path / "moment.csv", TWO, rows))
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000",
+                "--config", config(tmp_path, "risk:\n  max_drawdown: 0.05\n"))
+    # AAA: 5000 / 102 = 49 shares at the 01-06 open of 102 (4998), cash 5002. At the 01-06
+    # close equity is 5002 + 49 x 103 = 10049 (the peak) and BBB buys 10049 / 2 / 50 = 100.
+    # BBB's order meets its 01-07 bar, filling at the open of 50, before AAA's close of 90
+    # is judged: equity 2 + 49 x 90 + 100 x 50.5 = 9462, 5.8 % below the peak: HALTED, with
+    # nothing left open to cancel (when AAA's bar was taken whole first, the halt cancelled
+    # BBB's order at 21:00 although it had filled at 14:30)
+    assert orders(cli) == [("buy", "49", "102.0"), ("buy", "100", "50.0")]
+    assert done["metrics"]["final_equity"] == 9_394  # 2 + 49 x 88 + 100 x 50.8

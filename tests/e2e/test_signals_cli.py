@@ -21,12 +21,12 @@ SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalma
 
 # strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
 GOLDEN = {
-    "sma_cross": (24, 94713.9, -0.5832252034037023),
-    "breakout": (27, 98956.98, -0.08987771418663913),
+    "sma_cross": (24, 94713.64, -0.5832367009866747),
+    "breakout": (27, 98917.48, -0.0949590104642032),
     "momentum": (11, 100673.87, 0.2243703824625988),
-    "mean_reversion": (10, 100700.11, 0.3708618236434841),
-    "ma_cross": (26, 94598.78, -0.5926225769886663),
-    "multi_factor": (57, 100930.45, 0.27800299338860934),
+    "mean_reversion": (10, 100698.61, 0.36915753999956885),
+    "ma_cross": (26, 94602.74, -0.5921967787595593),
+    "multi_factor": (57, 100941.98, 0.2811496607450859),
 }
 
 

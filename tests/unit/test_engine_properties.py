@@ -403,13 +403,12 @@ def test_all_in_whole_share_sizing_never_takes_cash_below_zero_when_filling_at_t
 
 
 def marks_seen_by_the_cycle(frames: Sequence[BarFrame], order: Order) -> dict[Symbol, Decimal]:
-    """Each symbol's latest close the cycle knew when it sent `order`: symbols before the
-    order's in run order have been stepped at the order's time, the later ones not yet."""
+    """Each symbol's latest close the cycle knew when it sent `order`: every symbol's bar of
+    the order's moment has arrived before any symbol decides at it."""
     ts = to_ns(order.created_at)
-    k = [f.symbol for f in frames].index(order.symbol)
     marks = {}
-    for j, frame in enumerate(frames):
-        seen = int(np.searchsorted(frame.ts_close, ts, side="right" if j <= k else "left"))
+    for frame in frames:
+        seen = int(np.searchsorted(frame.ts_close, ts, side="right"))
         if seen:
             marks[frame.symbol] = Decimal(repr(float(frame.close[seen - 1])))
     return marks

@@ -138,19 +138,27 @@ def _loop(cycle: TradingCycle, frames: Sequence[BarFrame], columns: list[list[Fl
             if progress is not None:
                 progress(stop, total)
         return total, frame.ts_close
-    on_bar = cycle.on_bar
+    on_bar, on_moment = cycle.on_bar, cycle.on_moment
     ks, idx, ts_sorted = _timeline(frames)
     ts_list = ts_sorted.tolist()
     total = len(ks)
+    # the bars of one moment (several symbols closing at one instant) go to the cycle together
+    ends: list[int] = [*(np.flatnonzero(np.diff(ts_sorted)) + 1).tolist(), total] if total \
+        else []
     # each symbol's bars come in their own order, so its rows are simply taken in turn
     nexts = [_chunked_rows(c).__next__ for c in columns]
-    for start in range(0, total, _CHUNK):
-        stop = min(start + _CHUNK, total)
-        for j in range(start, stop):
+    j = reported = 0
+    for end in ends:
+        if end == j + 1:
             k = ks[j]
             on_bar(k, nexts[k](), frames[k], idx[j], ts_list[j])
-        if progress is not None:
-            progress(stop, total)
+        else:
+            on_moment([(ks[m], nexts[ks[m]](), frames[ks[m]], idx[m]) for m in range(j, end)],
+                      ts_list[j])
+        j = end
+        if progress is not None and (j - reported >= _CHUNK or j == total):
+            progress(j, total)
+            reported = j
     return total, np.unique(ts_sorted)
 
 

@@ -129,7 +129,23 @@ class TradingCycle(Safeguards):
 
     def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
         """Process symbol k's closed bar i whose close and signals are `row`."""
-        book = self._arrive(k, row, source, i, ts_ns)
+        self._after_arrival(self._arrive(k, row, source, i, ts_ns), row, source, i, ts_ns)
+
+    def on_moment(self, bars: Sequence[tuple[int, Sequence[float], BarSource, int]],
+                  ts_ns: int) -> None:
+        """Process the bars (symbol k, row, source, i) of several symbols that close at ts_ns:
+        every symbol's open orders meet its bar before any symbol decides at that moment, so
+        a decision sees every fill made since the last moment, whatever order the symbols come
+        in (a halt at one symbol's close never cancels another's order that filled at its
+        bar's open, and buying power counts a sale made at that open)."""
+        books = [self._arrive(k, row, source, i, ts_ns) for k, row, source, i in bars]
+        for book, (_k, row, source, i) in zip(books, bars, strict=True):
+            self._after_arrival(book, row, source, i, ts_ns)
+
+    def _after_arrival(self, book: _Book, row: Sequence[float], source: BarSource, i: int,
+                       ts_ns: int) -> None:
+        """Watch, ask the strategy for symbol k's target at its bar's close, and decide."""
+        k = book.k
         if self._watching:  # one flag test on the hot path when nothing extra is configured
             self._watch(book, ts_ns)
             if self.risk.state.kill_requested:

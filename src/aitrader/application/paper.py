@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import structlog
 from returns.result import Failure, Result
 
+from aitrader.application.cycle_state import BarSource
 from aitrader.application.run import (
     Adapters,
     FloatArray,
@@ -76,6 +77,20 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             digest.equity(ts, eq)
             written = upto
 
+        # The bars of one moment go to the cycle together (see TradingCycle.on_moment): they
+        # wait until every symbol of the run has its bar for that moment, or a later bar comes.
+        moment: list[tuple[int, Sequence[float], BarSource, int]] = []
+        symbols = len(spec.symbols)
+
+        def settle() -> None:
+            if len(moment) == 1:
+                k, row, source, i = moment[0]
+                cycle.on_bar(k, row, source, i, last_ts or 0)
+            elif moment:
+                moment.sort(key=lambda bar: bar[0])  # in the run's symbol order, as backtests
+                cycle.on_moment(moment, last_ts or 0)
+            moment.clear()
+
         for bar in stream:
             if bar.symbol not in spec.symbols:
                 continue
@@ -90,10 +105,13 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
                 row.extend(outputs)
             if ts_ns != last_ts:
                 if last_ts is not None:
+                    settle()
                     mark()
                 points[0].append(ts_ns)
                 last_ts = ts_ns
-            cycle.on_bar(k, row, _One(bar), 0, ts_ns)
+            moment.append((k, row, _One(bar), 0))
+            if len(moment) == symbols:
+                settle()
             bars += 1
             if bars % flush_every == 0:
                 write_equity(len(points[1]))
@@ -103,6 +121,7 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
                 if progress is not None:
                     progress(bars)
         if last_ts is not None:
+            settle()
             mark()
         write_equity(len(points[1]))
         def column(j: int) -> FloatArray:
