@@ -367,6 +367,37 @@ def test_the_emergency_flatten_never_fills_a_symbol_before_the_order_was_sent(
         ("BBB", "98", "53.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00")]
     assert done["metrics"]["final_equity"] == 9_559  # 4 + 49 x 89 + 98 x 53
 
+def test_a_local_paper_run_measures_drawdown_on_its_own_account_while_a_halt_holds(
+        cli: Cli, tmp_path: Path) -> None:
+    data = bars(tmp_path, "RISE",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",     # up: buy at the next open, 100
+                "2010-01-06 100 101 99 101",
+                "2010-01-07 101 102 100 102")
+    limits = config(tmp_path, "risk:\n  max_drawdown: 0.05\n")
+
+    def status() -> tuple[str, str, str | None]:
+        shown = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
+        return shown["state"], shown["reason"], shown["equity_peak"]
+
+    def paper(cash: str) -> list[tuple[str, str, str]]:
+        cli.paper_json("--data", data, *UP_DOWN, "--cash", cash, "--config", limits)
+        return orders(cli)
+
+    # 100 shares at 100 on 10,000: the peak is 100 x 102 = 10,200
+    assert paper("10000") == [("buy", "100", "100.0")]
+    assert status() == ("ACTIVE", "", "10200.0")
+    # a fresh simulated account of 5,000 is not 51 % below the last account's peak: it buys
+    # 50 shares, and its own peak is 50 x 102 = 5,100
+    assert paper("5000") == [("buy", "50", "100.0")]
+    assert status() == ("ACTIVE", "", "5100.0")
+    # a halt is the operator's, not the account's: it holds on the next fresh account
+    halted = cli("risk", "halt", "--reason", "drill", "--journal", cli.journal_url)
+    assert halted.code == 0, halted.stderr
+    assert paper("4000") == []
+    assert status() == ("HALTED", "manual: drill", "4000.0")
+
+
 def test_a_kill_holds_across_restarts_until_resumed(cli: Cli) -> None:
     killed = cli("risk", "kill", "--reason", "drill", "--journal", cli.journal_url, "--json")
     assert killed.code == 0, killed.stderr
