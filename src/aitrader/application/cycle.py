@@ -177,6 +177,9 @@ class TradingCycle(Safeguards):
     def _consider(self, book: _Book, target: Target | None, row: Sequence[float],
                   source: BarSource, i: int, ts_ns: int) -> None:
         """Decide on the bar's target unless it changes nothing."""
+        if self.risk.changed:  # a rejection the venue reported as the bars met the orders
+            # (acted on once every symbol of the moment has met its bar, as _watch does)
+            self._state_changed(ts_ns)
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
@@ -302,8 +305,6 @@ class TradingCycle(Safeguards):
                 self.risk.on_rejected(from_ns(self._ts_ns))
             elif updated.status is OrderStatus.ACCEPTED:
                 self.risk.on_accepted(from_ns(self._ts_ns))
-        if self.risk.changed:
-            self._state_changed(self._ts_ns)
 
     def _show(self, book: _Book) -> None:
         """Show the broker this symbol's current bar (once)."""
@@ -542,8 +543,6 @@ class TradingCycle(Safeguards):
             book = self._owner.get(event.client_order_id)
             if book is not None and event.client_order_id in book.open_orders:
                 self._apply(book, event)
-        if self.risk.changed:  # a rejection reported by event tripped the breaker
-            self._state_changed(self._ts_ns)
         if self._exits_due:
             due, self._exits_due = self._exits_due, []
             for book in due:
