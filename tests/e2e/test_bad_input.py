@@ -380,7 +380,7 @@ def test_a_run_whose_every_bar_was_quarantined_says_so_and_how_to_list_them(
 ) -> None:
     rows = [["2010-01-01", "10", "11", "9", "10", "100"],   # New Year's Day
             ["2010-12-25", "10", "11", "9", "10", "100"],   # a Saturday, and Christmas
-            ["2262-01-03", "10", "11", "9", "10", "100"]]   # beyond any calendar pandas lays out
+            ["2011-01-17", "10", "11", "9", "10", "100"]]   # Martin Luther King Jr. Day
     data = write_csv(tmp_path / "FAR.csv", DAILY_HEADER, rows)
 
     result = cli(command, *([] if command == "backtest" else ["--replay"]), "--data", str(data),
