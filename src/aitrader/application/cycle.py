@@ -55,6 +55,7 @@ _CENT = Decimal("0.01")
 _AMBIGUOUS = frozenset({"timeout", "unavailable"})
 # events that say the venue took an order (a fill too: some venues skip the acceptance)
 _TAKEN = frozenset({EventKind.ACCEPTED, EventKind.PARTIALLY_FILLED, EventKind.FILLED})
+_REJECTED = OrderStatus.REJECTED  # read per event: a module name, not the Enum class's lookup
 _DEFAULTS = CycleSettings()
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -565,7 +566,7 @@ class TradingCycle(Safeguards):
         # A rejection of an order we sent, however the venue reports it, counts once toward
         # the breaker (one rejected in the submit's answer never reaches here: it is not open);
         # the venue taking one ends the streak, as an accepting answer does.
-        if updated.status is OrderStatus.REJECTED:
+        if updated.status is _REJECTED:
             self.risk.on_rejected(event.ts_event)
         elif self.risk.state.rejection_streak and event.kind in _TAKEN:
             self.risk.on_accepted(event.ts_event)
