@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 
 from returns.result import Result
 
+from aitrader.adapters.clocks import SteppingClock
+from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.simulated import SimulatedBroker
+from aitrader.adapters.sql import SqlJournal
+from aitrader.application.backtest import run_backtest
+from aitrader.application.run import Adapters, RunResult, RunSpec
 from aitrader.domain.market import Bar
+from aitrader.domain.series import BarFrame
 from aitrader.domain.trading import Account, Order, OrderEvent
 from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
@@ -40,3 +47,15 @@ class DelegatingBroker(Broker):
 
     def events(self) -> Sequence[OrderEvent]:
         return self.inner.events()
+
+
+def journaled_backtest(spec: RunSpec, frames: Sequence[BarFrame], broker: Broker) -> RunResult:
+    """run_backtest of spec over frames through broker, journaled in a throwaway SQLite file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
+        adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
+                            ids=RunScopedIds(), wall_clock=SteppingClock())
+        try:
+            return run_backtest(spec, frames, adapters).unwrap()
+        finally:
+            journal.close()

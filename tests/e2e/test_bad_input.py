@@ -372,3 +372,24 @@ def test_a_failure_naming_a_path_with_control_characters_stays_one_line(
     line = result.error_line()
     assert "/srv/a\\rb\\x1b[2J\\nc" in line
     assert "\x1b" not in line
+
+
+@pytest.mark.parametrize("command", ["backtest", "paper"])
+def test_a_run_whose_every_bar_was_quarantined_says_so_and_how_to_list_them(
+    cli: Cli, tmp_path: Path, command: str
+) -> None:
+    rows = [["2010-01-01", "10", "11", "9", "10", "100"],   # New Year's Day
+            ["2010-12-25", "10", "11", "9", "10", "100"],   # a Saturday, and Christmas
+            ["2011-01-17", "10", "11", "9", "10", "100"]]   # Martin Luther King Jr. Day
+    data = write_csv(tmp_path / "FAR.csv", DAILY_HEADER, rows)
+
+    result = cli(command, *([] if command == "backtest" else ["--replay"]), "--data", str(data),
+                 "--journal", cli.journal_url, "--out", str(cli.out_dir))
+
+    assert result.code == 2
+    assert result.error_line() == (
+        f"error: no bars for FAR in files:{data}: all 3 were quarantined by the data gate, the "
+        "first (closing 2010-01-01T21:00:00+00:00) as outside every session; "
+        f"`aitrader data validate {data}` lists them")
+    assert cli.journaled_runs() == []
+    assert not cli.out_dir.exists()

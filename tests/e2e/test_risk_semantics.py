@@ -301,6 +301,46 @@ def test_the_emergency_flatten_sells_at_the_next_open_and_stays_halted(cli: Cli,
 
 
 
+def test_a_drawdown_halt_keeps_the_stop_loss_that_protects_a_position(cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    data = bars(tmp_path, "SLIDE",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",     # up: buy 100 at the next open
+                "2010-01-06 100 101 99 100.5",    # bought at 100, stop at 90; peak 10,050
+                "2010-01-07 100.5 100.5 94 95",   # 9,500 is 5.47 % down: HALTED, sale refused
+                "2010-01-08 94 94 85 86")         # through the stop: sold at 90
+    limits = config(tmp_path, "risk:\n  max_drawdown: 0.05\n  stop_loss: 0.1\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", limits)
+    # the halt cancels every open order but the exit legs of held positions: the stop-loss
+    # (100 x (1 - 0.1) = 90) keeps working and sells at its level, 90 (the bar opens above it
+    # at 94). Cancelled with the halt, the shares would be marked at 86: 8,600
+    assert [(o["side"], o["order_type"], o["quantity"], o["stop_price"], o["status"],
+             o["avg_px"]) for o in read_csv(cli.out_dir / "orders.csv")[1]] == [
+        ("buy", "market", "100", "", "filled", "100.0"),
+        ("sell", "stop", "100", "90.00", "filled", "90.00")]
+    assert done["metrics"]["final_equity"] == 9_000
+    explained = cli.runs("explain", done["run_id"], "--json").json()
+    assert [d["action"] for d in explained] == ["order", "exit", "rejected"]
+    assert [rule for rule, _ in refusals(cli, done["run_id"])] == ["trading_state"]
+
+
+def test_the_kill_switch_cancels_the_exit_legs_too_and_flattens(cli: Cli, tmp_path: Path) -> None:
+    data = bars(tmp_path, "SLIDE",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",     # up: buy 100 at the next open
+                "2010-01-06 100 101 99 100.5",    # bought at 100, stop at 90; peak 10,050
+                "2010-01-07 100.5 100.5 94 95",   # 5.47 % >= 5 %: kill switch
+                "2010-01-08 94 94 85 86")         # flattened at the open, 94
+    limits = config(tmp_path, "risk:\n  max_drawdown: 0.04\n  flatten_drawdown: 0.05\n"
+                              "  stop_loss: 0.1\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", limits)
+    assert [(o["side"], o["order_type"], o["status"], o["avg_px"])
+            for o in read_csv(cli.out_dir / "orders.csv")[1]] == [
+        ("buy", "market", "filled", "100.0"), ("sell", "stop", "canceled", ""),
+        ("sell", "market", "filled", "94.0")]
+    assert done["metrics"]["final_equity"] == 9_400  # 100 x 94
+
+
 def test_the_emergency_flatten_never_fills_a_symbol_before_the_order_was_sent(
         cli: Cli, tmp_path: Path) -> None:
     rows = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
@@ -326,6 +366,37 @@ def test_the_emergency_flatten_never_fills_a_symbol_before_the_order_was_sent(
         ("AAA", "49", "89.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00"),
         ("BBB", "98", "53.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00")]
     assert done["metrics"]["final_equity"] == 9_559  # 4 + 49 x 89 + 98 x 53
+
+def test_a_local_paper_run_measures_drawdown_on_its_own_account_while_a_halt_holds(
+        cli: Cli, tmp_path: Path) -> None:
+    data = bars(tmp_path, "RISE",
+                "2010-01-04 99 101 98 99",
+                "2010-01-05 99 101 98.5 100",     # up: buy at the next open, 100
+                "2010-01-06 100 101 99 101",
+                "2010-01-07 101 102 100 102")
+    limits = config(tmp_path, "risk:\n  max_drawdown: 0.05\n")
+
+    def status() -> tuple[str, str, str | None]:
+        shown = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
+        return shown["state"], shown["reason"], shown["equity_peak"]
+
+    def paper(cash: str) -> list[tuple[str, str, str]]:
+        cli.paper_json("--data", data, *UP_DOWN, "--cash", cash, "--config", limits)
+        return orders(cli)
+
+    # 100 shares at 100 on 10,000: the peak is 100 x 102 = 10,200
+    assert paper("10000") == [("buy", "100", "100.0")]
+    assert status() == ("ACTIVE", "", "10200.0")
+    # a fresh simulated account of 5,000 is not 51 % below the last account's peak: it buys
+    # 50 shares, and its own peak is 50 x 102 = 5,100
+    assert paper("5000") == [("buy", "50", "100.0")]
+    assert status() == ("ACTIVE", "", "5100.0")
+    # a halt is the operator's, not the account's: it holds on the next fresh account
+    halted = cli("risk", "halt", "--reason", "drill", "--journal", cli.journal_url)
+    assert halted.code == 0, halted.stderr
+    assert paper("4000") == []
+    assert status() == ("HALTED", "manual: drill", "4000.0")
+
 
 def test_a_kill_holds_across_restarts_until_resumed(cli: Cli) -> None:
     killed = cli("risk", "kill", "--reason", "drill", "--journal", cli.journal_url, "--json")

@@ -163,6 +163,17 @@ def test_lookahead_check_says_how_many_cuts_it_checked_on_short_data(cli: Cli,
     assert "10 truncated copies" not in result.stdout
 
 
+def test_lookahead_check_on_one_bar_says_there_was_no_room_for_a_cut(cli: Cli,
+                                                                    tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "ONE.csv", DAILY_HEADER, daily_rows(1))
+    result = cli("check", "lookahead", "--strategy", "sma_cross", "--data", str(data))
+    assert result.code == 0, result.stderr
+    # one close: a copy must keep at least one close and drop at least one, so none is made
+    assert result.stdout == (
+        "look-ahead check: sma_cross on 1 symbol(s): the data (1 bar close) has no room for a "
+        "cut, so no truncated copy was made and no decision compared\n")
+
+
 def test_lookahead_check_refuses_an_unknown_strategy(cli: Cli) -> None:
     result = cli("check", "lookahead", "--strategy", "nope")
     assert result.code == 2

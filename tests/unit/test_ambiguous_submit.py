@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from decimal import Decimal
 from typing import Literal
 
@@ -10,12 +9,8 @@ import numpy as np
 import pytest
 from returns.result import Failure, Result
 
-from aitrader.adapters.clocks import SteppingClock
-from aitrader.adapters.ids import RunScopedIds
 from aitrader.adapters.simulated import SimulatedBroker
-from aitrader.adapters.sql import SqlJournal
-from aitrader.application.backtest import run_backtest
-from aitrader.application.run import Adapters, RunResult, RunSpec
+from aitrader.application.run import RunResult, RunSpec
 from aitrader.domain.market import Timeframe
 from aitrader.domain.portfolio import FixedFraction
 from aitrader.domain.risk import BuyingPower, LongOnly
@@ -30,7 +25,7 @@ from aitrader.domain.trading import (
 from aitrader.domain.values import Symbol
 from aitrader.ports.broker import Broker
 from aitrader.ports.errors import BrokerError
-from tests.fakes import DelegatingBroker
+from tests.fakes import DelegatingBroker, journaled_backtest
 
 
 class FirstSubmitTimesOut(DelegatingBroker):
@@ -63,18 +58,11 @@ def sine_backtest(broker: Broker) -> RunResult:
     frame = BarFrame(symbol=Symbol("AAA"), timeframe=Timeframe.DAY_1, ts_open=ts_open,
                      ts_close=ts_open + 23_400_000_000_000, open=close, high=close + 0.5,
                      low=close - 0.5, close=close, volume=np.full(n, 1000.0))
-    with tempfile.TemporaryDirectory() as tmp:
-        journal = SqlJournal.open(f"sqlite:///{tmp}/j.db").unwrap()
-        spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
-                       cash=CASH, sizing=FixedFraction(Decimal(1), 1, CommissionModel(),
-                                                       SlippageModel()),
-                       gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
-        adapters = Adapters(broker=broker, journal=journal, clock=SteppingClock(),
-                            ids=RunScopedIds(), wall_clock=SteppingClock())
-        try:
-            return run_backtest(spec, [frame], adapters).unwrap()
-        finally:
-            journal.close()
+    spec = RunSpec(mode="backtest", strategy=SmaCross(3, 8), symbols=(frame.symbol,),
+                   cash=CASH, sizing=FixedFraction(Decimal(1), 1, CommissionModel(),
+                                                   SlippageModel()),
+                   gates=(LongOnly(), BuyingPower()), config={}, code_version="test")
+    return journaled_backtest(spec, [frame], broker)
 
 
 def test_a_timed_out_submit_is_looked_up_marked_rejected_and_never_resent() -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import cast
+
+from returns.result import Success
 
 from aitrader.adapters.calendars import open_calendar
 from aitrader.application.cycle_state import SymbolBook
 from aitrader.application.risk_control import RiskControl, RiskSettings
 from aitrader.application.safeguards import Safeguards
-from aitrader.domain.risk import TradingState
+from aitrader.domain.risk import RiskState, TradingState
 from aitrader.domain.series import to_ns
 from aitrader.domain.values import Symbol
+from aitrader.ports.journal import Journal
 
 D = Decimal
 DAY_1 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
@@ -147,3 +151,33 @@ def test_a_day_trade_is_shares_opened_and_closed_on_one_exchange_day() -> None:
     # reversal the same day is one; the long that reversal opens, closed Wednesday, is none
     assert _day_trades_counted((monday, 100), (tuesday, -200), (tuesday + hour, 200),
                                (tuesday + 2 * hour + timedelta(days=1), -100)) == 1
+
+
+class _StoredState:
+    """A journal holding one stored risk state (and keeping what is saved over it)."""
+
+    def __init__(self, state: RiskState) -> None:
+        self.state = state
+
+    def risk_state(self) -> Success[RiskState | None]:
+        return Success(self.state)
+
+    def save_risk_state(self, state: RiskState, at: datetime) -> Success[None]:
+        self.state = state
+        return Success(None)
+
+
+def test_a_new_account_keeps_the_stored_halt_and_kill_but_not_the_old_account_s_figures() -> None:
+    stored = RiskState(state=TradingState.HALTED, reason="manual: drill",
+                       equity_peak=D(10_200), day=DAY_1.date(), day_start_equity=D(10_100),
+                       rejection_streak=4, kill_requested=True, day_trades=(DAY_1.date(),))
+    for new_account, expected in ((False, stored), (True, RiskState(
+            state=TradingState.HALTED, reason="manual: drill", kill_requested=True))):
+        journal = _StoredState(stored)
+        control = RiskControl(RiskSettings(durable=True, new_account=new_account),
+                              cast(Journal, journal))
+        assert control.restore() == Success(None)
+        assert control.state == expected
+        marks(control, 5_000)  # the new account's first mark starts its own peak
+        control.save(DAY_1)
+        assert journal.state.equity_peak == (D(10_200) if not new_account else D(5_000))

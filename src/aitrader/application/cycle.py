@@ -53,6 +53,9 @@ log = structlog.get_logger(__name__)
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
 _AMBIGUOUS = frozenset({"timeout", "unavailable"})
+# events that say the venue took an order (a fill too: some venues skip the acceptance)
+_TAKEN = frozenset({EventKind.ACCEPTED, EventKind.PARTIALLY_FILLED, EventKind.FILLED})
+_REJECTED = OrderStatus.REJECTED  # read per event: a module name, not the Enum class's lookup
 _DEFAULTS = CycleSettings()
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -175,6 +178,9 @@ class TradingCycle(Safeguards):
     def _consider(self, book: _Book, target: Target | None, row: Sequence[float],
                   source: BarSource, i: int, ts_ns: int) -> None:
         """Decide on the bar's target unless it changes nothing."""
+        if self.risk.changed:  # a rejection the venue reported as the bars met the orders
+            # (acted on once every symbol of the moment has met its bar, as _watch does)
+            self._state_changed(ts_ns)
         if target is None:
             return
         if book.unknown:  # never decide on top of an order whose fate is not known
@@ -295,6 +301,11 @@ class TradingCycle(Safeguards):
                 del book.open_orders[cid]
             else:
                 book.open_orders[cid] = updated
+            # what the lookup learned counts as an answer to the submit would have
+            if updated.status is OrderStatus.REJECTED:
+                self.risk.on_rejected(from_ns(self._ts_ns))
+            elif updated.status is OrderStatus.ACCEPTED:
+                self.risk.on_accepted(from_ns(self._ts_ns))
 
     def _show(self, book: _Book) -> None:
         """Show the broker this symbol's current bar (once)."""
@@ -499,9 +510,11 @@ class TradingCycle(Safeguards):
         if self._rate:
             self.risk.note_order(self._ts_ns)
         if isinstance(result, Success):
-            sent = order.with_broker_id(result.unwrap().broker_order_id)
+            answer = result.unwrap()
+            sent = order.with_broker_id(answer.broker_order_id)
             book.open_orders[order.client_order_id] = sent
-            if self.risk.state.rejection_streak:
+            # an answer of "pending" is no acceptance: the venue may still reject it by event
+            if self.risk.state.rejection_streak and answer.status is not OrderStatus.PENDING_NEW:
                 self.risk.on_accepted(order.created_at)
         else:
             error = result.failure()
@@ -550,6 +563,13 @@ class TradingCycle(Safeguards):
                         event=event.kind.value, status=order.status.value)
             return
         self._record_event(event)
+        # A rejection of an order we sent, however the venue reports it, counts once toward
+        # the breaker (one rejected in the submit's answer never reaches here: it is not open);
+        # the venue taking one ends the streak, as an accepting answer does.
+        if updated.status is _REJECTED:
+            self.risk.on_rejected(event.ts_event)
+        elif self.risk.state.rejection_streak and event.kind in _TAKEN:
+            self.risk.on_accepted(event.ts_event)
         if book.unknown:  # the venue's own event settles a doubt: no lookup is needed (and
             # an order it ends is gone from open_orders, where _arrive looks for doubts)
             book.unknown.discard(event.client_order_id)

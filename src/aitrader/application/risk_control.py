@@ -45,6 +45,9 @@ class RiskSettings:
     track_day_trades: bool = False
     day_trade_window: int = 5
     poll_every: int = 64
+    # The broker's account is opened afresh for each run (the local simulated broker, from
+    # --cash): the stored equity marks, streak and day trades belong to an earlier account.
+    new_account: bool = False
     # The exchange calendar's trading days between two dates, both inclusive (the Calendar
     # port's trading_days): the day-trade window counts these. Without one, weekdays count.
     trading_days: Callable[[date, date], Sequence[date]] | None = attrs.field(
@@ -103,7 +106,9 @@ class RiskControl:
             return Failure(str(found.failure()))
         stored = found.unwrap()
         if stored is not None:
-            self.state = self._saved = stored
+            # (kept as saved: the first save writes the new account's figures over the old)
+            self._saved = stored
+            self.state = stored.on_new_account() if self.settings.new_account else stored
             if not stored.is_active:
                 log.warning("risk.restored", state=stored.state.value, reason=stored.reason)
         return Success(None)

@@ -179,10 +179,12 @@ class Safeguards:
             self._exits_at_open(book, ts_ns)
 
     def _state_changed(self, ts_ns: int) -> None:
-        """A halt cancels every open order (HALTED sends only cancels)."""
+        """A halt cancels every open order but the exit legs of held positions (HALTED sends
+        only cancels): those only reduce exposure, and cancelled they would leave a position
+        unprotected through its stop. The kill switch (_kill_step) cancels them too."""
         self.risk.changed = False
         if self.risk.state.state is TradingState.HALTED:
-            self._cancel_all()
+            self._cancel_all(keep={cid for book in self.active for cid in book.exit_ids})
 
     def _cancel_all(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
         for book in self.books:

@@ -337,6 +337,10 @@ class Container(containers.DeclarativeContainer):
         margin_multiplier=providers.Callable(_decimal, config.broker.margin_multiplier),
     )
     broker = providers.Selector(config.mode, backtest=simulated_broker, paper=simulated_broker)
+    # whether that broker's account is opened afresh for each run (the simulated one is, from
+    # broker.cash): then the durable risk state's equity marks are an earlier account's
+    new_account = providers.Selector(config.mode, backtest=providers.Object(True),
+                                     paper=providers.Object(True))
     journal = providers.Singleton(open_journal, url=config.journal.url)
     replay_stream = providers.Factory(ReplayBarStream, clock=clock)
     model_fitter = providers.Singleton(LibraryModelFitter)

@@ -72,12 +72,16 @@ def build_gates(config: Config) -> list[Gate]:
     return gates
 
 
-def risk_settings(config: Config, calendar: Calendar | None = None) -> RiskSettings:
-    """What the cycle watches; paper and live runs keep the trading state in the journal.
-    The day-trade window counts the calendar's trading days (weekdays without one)."""
+def risk_settings(config: Config, calendar: Calendar | None = None,
+                  new_account: bool = False) -> RiskSettings:
+    """What the cycle watches; paper and live runs keep the trading state in the journal
+    (`new_account`: the broker opens a fresh account for the run, so the stored equity marks
+    are not its own). The day-trade window counts the calendar's trading days (weekdays
+    without one)."""
     risk = config.risk
     return RiskSettings(
-        durable=config.mode != "backtest", breaker_limit=risk.max_consecutive_rejections,
+        durable=config.mode != "backtest", new_account=new_account,
+        breaker_limit=risk.max_consecutive_rejections,
         max_drawdown=risk.max_drawdown, daily_loss=risk.daily_loss,
         flatten_drawdown=risk.flatten_drawdown, max_order_rate=risk.max_order_rate,
         max_var=risk.max_var, var_window=risk.var_window,

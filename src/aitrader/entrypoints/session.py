@@ -204,14 +204,42 @@ def _frames(container: Container, config: Config, for_run: bool = False,
             raise UserError(loaded.failure().message)
         frame = loaded.unwrap()
         if len(frame) == 0:
-            span = f"{config.data.start or 'the start'} and {config.data.end or 'the end'}"
-            raise UserError(f"no bars for {symbol} in {market_data.describe()} between {span}")
+            raise UserError(_no_bars(symbol, market_data, config))
         frames.append(frame)
     quarantine = tuple(r for r in getattr(market_data, "reports", ()) if r.quarantined)
     if len({f.timeframe for f in frames}) > 1:
         raise UserError("all symbols must share one timeframe; got "
                         + ", ".join(f"{f.symbol}={f.timeframe.value}" for f in frames))
     return tuple(frames), quarantine
+
+
+def _no_bars(symbol: Symbol, market_data: MarketData, config: Config) -> str:
+    """Why a symbol has no bars to run on: none in the range, or every one quarantined (then
+    how many, the first one's reason and moment, and the command that lists them all)."""
+    where = f"no bars for {symbol} in {market_data.describe()}"
+    data = config.data
+    reports = [r for r in getattr(market_data, "reports", ()) if r.symbol == symbol]
+    if not reports or not reports[-1].quarantined:
+        return f"{where} between {data.start or 'the start'} and {data.end or 'the end'}"
+    if data.start or data.end:
+        where += f" between {data.start or 'the start'} and {data.end or 'the end'}"
+    kept_out = reports[-1].quarantined  # the report of the request that came back empty
+    first = kept_out[0]
+    when = f"closing {first.ts_close.isoformat()}" if first.ts_close else \
+        f"bar {first.row + 1} of the feed"
+    if data.path:
+        listed = f"aitrader data validate {data.path}"
+    elif data.vendor and data.start and data.end:
+        listed = (f"aitrader data validate {data.start}..{data.end} --vendor {data.vendor} "
+                  f"--symbols {symbol}")
+    else:
+        listed = "aitrader data validate"
+    if data.calendar.upper() not in ("XNYS", "NYSE"):  # (the default, by either name)
+        listed += f" --calendar {data.calendar}"
+    if data.bar_label != "open":
+        listed += f" --bar-label {data.bar_label}"
+    return (f"{where}: all {len(kept_out)} were quarantined by the data gate, the first "
+            f"({when}) as {first.reason}; `{listed}` lists them")
 
 
 UNREACHABLE = frozenset({"unavailable", "rate_limited", "timeout", "cache_unwritable",
@@ -277,7 +305,7 @@ def _spec(config: Config, strategy: Strategy, container: Container,
             flush_before_submit=config.mode != "backtest",
             margin_multiplier=broker.margin_multiplier, scaler=risk_setup.scaler(config),
             order_types=risk_setup.order_types(config),
-            risk=risk_setup.risk_settings(config, calendar),
+            risk=risk_setup.risk_settings(config, calendar, container.new_account()),
             allocation=risk_setup.allocation(config),
             session_of=risk_setup.session_of(calendar, frames[0].timeframe.is_intraday),
             periods_per_year=frames[0].timeframe.periods_per_year,

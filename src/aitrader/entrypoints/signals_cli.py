@@ -297,9 +297,15 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         else:
             checked = len(cut_points(frames, cuts))  # cuts on one bar count once
             asked = f" ({cuts} asked; the data has room for no more)" if checked < cuts else ""
-            print(f"look-ahead check: {built.name} on {len(frames)} symbol(s), "
-                  f"{compared} decisions compared over {checked} truncated copies{asked}: "
-                  + ("no decision changed" if not changed else f"{len(changed)} changed"))
+            if not checked:  # a copy keeps at least one close and drops at least one
+                closes = len({int(t) for f in frames for t in f.ts_close})
+                print(f"look-ahead check: {built.name} on {len(frames)} symbol(s): the data "
+                      f"({closes} bar close{'' if closes == 1 else 's'}) has no room for a "
+                      "cut, so no truncated copy was made and no decision compared")
+            else:
+                print(f"look-ahead check: {built.name} on {len(frames)} symbol(s), "
+                      f"{compared} decisions compared over {checked} truncated copies{asked}: "
+                      + ("no decision changed" if not changed else f"{len(changed)} changed"))
             for c in changed[:50]:
                 print(f"  changed: {c.describe()}")
             if len(changed) > 50:

@@ -101,5 +101,13 @@ class RiskState:
             return _ZERO
         return max(_ZERO, (start - equity) / start)
 
+    def on_new_account(self) -> RiskState:
+        """The state carried onto an account that has just been opened (a local paper run's
+        simulated account): the trading state, its reason and a pending kill are the
+        operator's and hold; the equity peak, the day's start, the rejection streak and the day
+        trades were measured on the old account and do not apply to it."""
+        return attrs.evolve(self, equity_peak=None, day=None, day_start_equity=None,
+                            rejection_streak=0, day_trades=())
+
     def with_day_trade(self, day: date) -> RiskState:
         return attrs.evolve(self, day_trades=(*self.day_trades, day))
