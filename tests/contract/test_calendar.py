@@ -133,7 +133,16 @@ def test_years_pandas_cannot_lay_out_have_no_sessions_instead_of_an_overflow() -
     assert calendar.trading_days(date(2262, 1, 1), date(2262, 4, 10)) == ()
     assert calendar.sessions_on(date(2262, 4, 9)) == ()
     assert calendar.daily_session(date(2262, 4, 9)).end == utc(2262, 4, 9, 20)  # nominal 16:00
-    assert len(calendar.trading_days(date(2261, 12, 1), date(2262, 1, 31))) > 15
+    assert calendar.trading_days(date(2261, 12, 1), date(2262, 1, 31)) == ()
+
+
+def test_a_schedule_reaching_the_end_of_pandas_range_keeps_the_early_closes_of_other_years(
+        ) -> None:
+    # pandas-market-calendars loses every early close of a span that reaches 2261 (its
+    # special closes cannot be laid out there), and the calendar keeps what it loaded
+    calendar = XnysCalendar()
+    calendar.trading_days(date(2024, 1, 1), date(2262, 1, 31))
+    assert calendar.daily_session(date(2024, 11, 29)).end == utc(2024, 11, 29, 18)  # 13:00
 
 
 def test_dst_moves_the_utc_open_by_an_hour_on_both_changes() -> None:

@@ -31,8 +31,10 @@ _SUNDAY = 6
 # pandas-market-calendars names the NYSE calendar with extended hours "NYSE"; its "XNYS" (an
 # exchange_calendars mirror) has no pre/post columns.
 _SOURCE = "NYSE"
-# pandas' nanosecond timestamps end in 1677 and 2262: whole years beyond have no schedule.
-_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+# pandas' nanosecond timestamps end in 1677 and 2262: whole years beyond have no schedule, and
+# neither has 2261, whose early closes pandas-market-calendars cannot lay out (asked for in one
+# span with other years, it drops the early closes of every year of the span).
+_FIRST_YEAR, _LAST_YEAR = 1678, 2260
 
 
 def _eastern(day: date, at: time) -> datetime:
