@@ -197,13 +197,10 @@ class Safeguards:
         """The kill switch: cancel everything, flatten every position, and once nothing is open
         and nothing is held, record that the account is verified flat."""
         self._cancel_all(keep=self._flattening)
-        moment = from_ns(ts_ns)
+        # (every symbol's bar of this moment has met its orders already: TradingCycle.on_moment)
         for book in list(self.active):
             working = any(cid in self._flattening for cid in book.open_orders)
-            # a symbol whose bar of this moment has not arrived yet is flattened when it does:
-            # sent now, its order would fill at that bar's open, before it was sent
-            if book.qty and book.source is not None and not working and not book.unknown \
-                    and book.source.bar(book.i).ts_close >= moment:
+            if book.qty and book.source is not None and not working and not book.unknown:
                 self._flatten(book, ts_ns)
         if not self.active and not any(b.open_orders for b in self.books):
             self._flattening.clear()
