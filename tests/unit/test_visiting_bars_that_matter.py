@@ -1,13 +1,15 @@
 """A one-symbol backtest that visits only the bars that matter (on_history, from the strategy's
 batch twin) runs exactly as on_bar called for every bar, in every configuration that takes it:
 order types and sessions (DAY extended-hours limits), exits, breaker and order-rate limits,
-fill at open or close, costs, fractional shares, margin, and a venue that loses answers and
-orders, refuses and fails lookups. Compared: the run digest, the metrics and every call the
-venue saw, in order."""
+fill at open or close, costs, fractional shares, margin, Kelly sizing on a per-bar edge (a
+fitted GARCH schedule bound, so the edge's variance is known) or on its fallback, and a venue
+that loses answers and orders, refuses and fails lookups. Compared: the run digest, the metrics
+and every call the venue saw, in order."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Result
 
@@ -31,6 +33,7 @@ from aitrader.application.risk_control import RiskSettings
 from aitrader.application.run import Adapters, RunSpec
 from aitrader.domain.market import Bar, Session, Timeframe
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, ExposureScaler, FixedFraction
+from aitrader.domain.portfolio.scaling import KellyFallback
 from aitrader.domain.risk import (
     BuyingPower,
     ExitPlan,
@@ -44,6 +47,7 @@ from aitrader.domain.risk import (
     TradingStateGate,
 )
 from aitrader.domain.series import BarFrame
+from aitrader.domain.signals import GarchParams, Schedule, SymbolModels
 from aitrader.domain.strategies import BarByBar, Strategy
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.sma_cross import SmaCross
@@ -61,6 +65,12 @@ _HOUR_NS = 3_600 * 10**9
 _CASH = Decimal(100_000)
 _WALL = datetime(2030, 1, 1, tzinfo=UTC)
 Trouble = Literal["lost_answer", "lost_order", "refused", "unavailable"]
+# GARCH fits in percent log returns: ~1% a bar from its first bar; ~4.5% with a refit later on
+_CALM = GarchParams(0.0, 0.05, 0.1, 0.85)
+_WILD = GarchParams(0.02, 0.4, 0.08, 0.9, first_variance=2.0)
+_GARCH: tuple[Schedule[GarchParams], ...] = (
+    Schedule(), Schedule((1,), (_CALM,)), Schedule((30,), (_WILD,)),
+    Schedule((1, 200), (_CALM, _WILD)))
 
 
 def hourly_frame(seed: int, n: int, sigma: float) -> BarFrame:
@@ -150,7 +160,11 @@ class Setup:
     hourly: bool  # else daily bars with gaps (random_walk_frames)
     sigma: float
     strategy: SmaCross | MaCross
-    kelly: bool  # sized on the target's edge (ma_cross's is per bar)
+    kelly: bool  # sized on the target's edge (ma_cross's is per bar) ...
+    kelly_fraction: float
+    kelly_uncertainty: float  # (5: most sizes shrink, so they move with the edge every bar)
+    kelly_fallback: KellyFallback  # ... or, without an edge estimate, on this
+    garch: Schedule[GarchParams]  # bound as the symbol's fit (ma_cross's edge variance)
     fill_at: Literal["open", "close"]
     commission: CommissionModel
     slippage: SlippageModel
@@ -179,7 +193,10 @@ def setups(draw: st.DrawFn) -> Setup:
             SmaCross(fast, fast + draw(st.integers(1, 10)), allow_short=short),
             MaCross(draw(st.sampled_from(["sma", "ema"])), fast, fast + draw(st.integers(1, 10)),
                     allow_short=short)])),
-        kelly=draw(st.booleans()),
+        kelly=draw(st.booleans()), kelly_fraction=draw(st.sampled_from([0.5, 0.1])),
+        kelly_uncertainty=draw(st.sampled_from([50.0, 5.0])),
+        kelly_fallback=draw(st.sampled_from(["flat", "fixed_fraction"])),
+        garch=draw(st.sampled_from(_GARCH)),
         fill_at=draw(st.sampled_from(["open", "close"])),
         commission=CommissionModel(per_share=draw(st.sampled_from(["0", "0.005"])),
                                    per_order=draw(st.sampled_from(["0", "1", "4.95"])),
@@ -195,6 +212,17 @@ def setups(draw: st.DrawFn) -> Setup:
         trouble_every=draw(st.sampled_from([0, 2, 3, 5])),
         trouble=tuple(draw(st.lists(st.sampled_from(
             ["lost_answer", "lost_order", "refused", "unavailable"]), min_size=1, max_size=4))))
+
+
+def kelly_case(strategy: SmaCross | MaCross, fallback: KellyFallback,
+               garch: Schedule[GarchParams]) -> Setup:
+    """A plain daily run sized by Kelly (an explicit example, so Kelly trades in every run)."""
+    return Setup(seed=7, bars=400, hourly=False, sigma=0.02, strategy=strategy, kelly=True,
+                 kelly_fraction=0.5, kelly_uncertainty=5.0, kelly_fallback=fallback,
+                 garch=garch, fill_at="open", commission=CommissionModel(),
+                 slippage=SlippageModel(), fraction=Decimal(1), fractional=True,
+                 margin=Decimal(1), style="market", sessions=False, exits=ExitPlan(),
+                 breaker=None, order_rate=None, trouble_every=0, trouble=("refused",))
 
 
 def every_bar(cycle: TradingCycle, frames: Sequence[BarFrame], columns: list[list[Any]],
@@ -222,12 +250,16 @@ def run(setup: Setup, strategy: Strategy, into: SqlJournal) -> tuple[Any, list[s
         margin_multiplier=setup.margin, order_types=OrderTypes(style=setup.style),
         risk=RiskSettings(breaker_limit=setup.breaker, max_order_rate=setup.order_rate),
         session_of=session_of if setup.sessions else None, exits=setup.exits,
-        scaler=ExposureScaler(method="kelly") if setup.kelly else ExposureScaler())
+        scaler=ExposureScaler(method="kelly", kelly_fraction=setup.kelly_fraction,
+                              kelly_uncertainty=setup.kelly_uncertainty,
+                              kelly_fallback=setup.kelly_fallback)
+        if setup.kelly else ExposureScaler())
     spec = RunSpec(mode="backtest", strategy=strategy, symbols=(frame.symbol,), cash=_CASH,
                    sizing=FixedFraction(setup.fraction, 1, setup.commission, setup.slippage,
                                         step=FRACTIONAL_STEP if setup.fractional else WHOLE),
                    gates=tuple(gates), config={"mode": "backtest"}, code_version="test",
-                   settings=cycle_settings)
+                   settings=cycle_settings,
+                   models={frame.symbol: SymbolModels(garch=setup.garch)})
     venue = TroubledVenue(SimulatedBroker(
         cash=_CASH, commission=setup.commission, slippage=setup.slippage, fill_at=setup.fill_at,
         allow_short=short, fractional=setup.fractional, margin_multiplier=setup.margin),
@@ -238,17 +270,39 @@ def run(setup: Setup, strategy: Strategy, into: SqlJournal) -> tuple[Any, list[s
     return result, venue.calls
 
 
-@settings(max_examples=100, deadline=None)
-@given(setup=setups())
+def kelly_fills(into: SqlJournal, result: Any) -> set[str]:
+    """How the run's filled orders were Kelly-sized: "edge" (from the target's expected return
+    and variance), "fallback" (no edge estimate: fixed fraction)."""
+    filled = {fill.client_order_id for fill in result.fills}
+    sized = [d.sizing for d in into.decisions(result.run_id).unwrap()
+             if d.client_order_id in filled and d.sizing.get("method") == "kelly"]
+    return {"edge" if "shrink" in how else "fallback" for how in sized
+            if "shrink" in how or how.get("fallback") == "fixed_fraction"}
+
+
 def test_visiting_only_the_bars_that_matter_equals_on_bar_for_every_bar_in_any_setup(
-        journal: SqlJournal, setup: Setup) -> None:  # noqa: F811 (the shared fixture)
-    skipping, skipping_calls = run(setup, setup.strategy, journal)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(backtest_module, "_loop", every_bar)
-        folded, folded_calls = run(setup, BarByBar(setup.strategy), journal)
-    assert skipping.digest == folded.digest
-    assert repr(skipping.metrics) == repr(folded.metrics)  # (NaN-safe: a 0-bar run has NaNs)
-    assert skipping_calls == folded_calls
+        journal: SqlJournal) -> None:  # noqa: F811 (the shared fixture)
+    kelly_traded: Counter[str] = Counter()  # examples whose fills were Kelly-sized, by how
+
+    @settings(max_examples=100, deadline=None)
+    @given(setup=setups())
+    @example(setup=kelly_case(MaCross("ema", 3, 10), "flat", _GARCH[3]))
+    @example(setup=kelly_case(SmaCross(3, 10, allow_short=True), "fixed_fraction", _GARCH[0]))
+    def same_run(setup: Setup) -> None:
+        skipping, skipping_calls = run(setup, setup.strategy, journal)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(backtest_module, "_loop", every_bar)
+            folded, folded_calls = run(setup, BarByBar(setup.strategy), journal)
+        assert skipping.digest == folded.digest
+        assert repr(skipping.metrics) == repr(folded.metrics)  # (NaN-safe: 0 bars has NaNs)
+        assert skipping_calls == folded_calls
+        kelly_traded.update(kelly_fills(journal, skipping))
+
+    same_run()
+    # the Kelly cases really trade, on a per-bar edge and on the fallback (else they prove
+    # nothing about Kelly sizing: a flat Kelly run visits no bar that matters)
+    assert kelly_traded["edge"] >= 1, kelly_traded
+    assert kelly_traded["fallback"] >= 1, kelly_traded
 
 
 def test_the_fast_path_reports_progress_at_every_chunk_end_then_at_the_total(
