@@ -220,6 +220,8 @@ def test_minute_bars_across_sessions_annualise_by_regular_session_minutes() -> N
     CAGR runs over the calendar time between the first and last bar close."""
     assert Timeframe.MINUTE_1.periods_per_year == 252 * 390
     assert Timeframe.MINUTE_5.periods_per_year == 252 * 78
+    assert Timeframe.MINUTE_15.periods_per_year == 252 * 26
+    assert Timeframe.HOUR_1.periods_per_year == 252 * 6.5
     assert Timeframe.DAY_1.periods_per_year == 252
     day1 = [datetime(2024, 7, 1, 13, 31, tzinfo=UTC) + timedelta(minutes=i) for i in range(390)]
     day2 = [datetime(2024, 7, 2, 13, 31, tzinfo=UTC) + timedelta(minutes=i) for i in range(390)]
