@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
 from aitrader.application.run import RunResult
 from aitrader.domain.metrics import Metrics
 from aitrader.domain.values import Symbol
-from aitrader.entrypoints.reporting import REPORTS, export, unwritable_report
+from aitrader.entrypoints.reporting import REPORTS, export, metrics_table, unwritable_report
 
 NAMES = ["equity.csv", "exposure.csv", "orders.csv", "trades.csv"]
 
@@ -63,3 +65,13 @@ def test_a_directory_that_takes_no_files_is_said_once(tmp_path: Path,
     monkeypatch.setattr("aitrader.entrypoints.reporting.tempfile.TemporaryFile", refused)
 
     assert unwritable_report(tmp_path) == "Permission denied"
+
+
+def test_the_table_shows_an_infinite_profit_factor_as_inf_not_as_missing() -> None:
+    """No losing trade: the profit factor is unbounded, 'inf'; 'n/a' is for a figure there is
+    too little data for (JSON has null for both)."""
+    zero = dict.fromkeys((f for f in Metrics.__annotations__), 0)
+    metrics = Metrics(**{**zero, "trades": 2, "win_rate": 1.0, "profit_factor": math.inf})
+    table = metrics_table(attrs.evolve(_result(), metrics=metrics))
+    line = next(x for x in table.splitlines() if "Profit factor" in x)
+    assert line.split()[-1] == "inf"

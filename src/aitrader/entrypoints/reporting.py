@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from aitrader.application.run import RunResult
 from aitrader.domain.series import from_ns
 
@@ -53,8 +55,9 @@ def _pct(value: float | None) -> str:
 
 
 def metrics_table(result: RunResult) -> str:
-    """A human-readable summary of the run."""
-    metrics = result.metrics.to_dict()
+    """A human-readable summary of the run; an unbounded figure (a profit factor with no
+    losing trade) reads "inf", not "n/a" as one without data would."""
+    metrics = attrs.asdict(result.metrics)
     lines = [
         f"run {result.run_id}  {result.mode}  {result.strategy}  "
         f"{','.join(map(str, result.symbols))}  {result.bars} bars",
