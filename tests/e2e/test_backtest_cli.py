@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -605,3 +606,20 @@ def test_a_long_run_shows_progress_on_stderr_unless_quiet_or_json(cli: Cli) -> N
     assert quiet.stderr == ""
     assert as_json.stderr == ""
     assert as_json.json()["bars"] == 1950
+
+
+def test_a_24_7_run_of_daily_bars_annualises_by_a_calendar_year(cli: Cli, tmp_path: Path
+                                                                 ) -> None:
+    closes = [100, 101, 103, 102, 104, 107, 106, 108, 111, 110, 112, 115, 114, 116]
+    rows = [[f"2024-03-{day:02d}", str(c), str(c + 1), str(c - 1), str(c), "1000"]
+            for day, c in enumerate(closes, start=1)]  # 14 consecutive days, weekends too
+    data = write_csv(tmp_path / "C.csv", DAILY_HEADER, rows)
+    metrics = cli.backtest_json("--data", str(data), "--calendar", "24/7", "--strategy",
+                                "sma_cross", "--param", "fast=1", "--param",
+                                "slow=2")["metrics"]
+    _, points = read_csv(cli.out_dir / "equity.csv")
+    equity = np.array([float(p["equity"]) for p in points])
+    returns = equity[1:] / equity[:-1] - 1
+    # a market that trades every day has 365.25 daily bars a year, not an exchange's 252
+    assert metrics["volatility"] == pytest.approx(returns.std(ddof=1) * math.sqrt(365.25),
+                                                  rel=1e-9)

@@ -187,7 +187,8 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
                                                            cycle.changes)
             adapters.journal.record_equity(cycle.run_id, stamps, equity, cash)
             digest.equity(stamps, equity)
-            periods = frames[0].timeframe.periods_per_year if frames else 252.0
+            periods = spec.settings.periods_per_year or (
+                frames[0].timeframe.periods_per_year if frames else 252.0)
             curve = (stamps, equity, cash, gross, net, hhi)
             return close_run(spec, adapters, cycle, digest, total, curve, periods)
         finally:

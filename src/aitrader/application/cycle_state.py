@@ -84,6 +84,8 @@ class CycleSettings:
     allocation: AllocationSettings = AllocationSettings()
     # the session of a decision moment (from the Calendar port); None: every bar is REGULAR
     session_of: Callable[[datetime], Session] | None = None
-    periods_per_year: float = 252.0
+    # bars in a year of the run's data (domain.metrics.periods_per_year); None: the
+    # timeframe's regular-session XNYS figure
+    periods_per_year: float | None = None
     vol_lookback: int = 20
     exits: ExitPlan = ExitPlan()

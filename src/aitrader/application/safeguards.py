@@ -150,7 +150,7 @@ class Safeguards:
         """Annualised volatility of the symbol's log returns (EWMA), NaN until warmed up."""
         if book.vol_n < self._settings.vol_lookback:
             return math.nan
-        return math.sqrt(book.vol_var * self._settings.periods_per_year)
+        return math.sqrt(book.vol_var * (self._settings.periods_per_year or 252.0))
 
     def _watch(self, book: _Book, ts_ns: int) -> None:
         """Per-bar bookkeeping that only some configurations need."""

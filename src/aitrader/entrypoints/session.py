@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
+import numpy as np
 import structlog
 from returns.result import Failure
 
@@ -21,6 +22,7 @@ from aitrader.application.cycle import CycleSettings
 from aitrader.application.paper import run_paper
 from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
 from aitrader.domain.market import Timeframe
+from aitrader.domain.metrics import periods_per_year
 from aitrader.domain.portfolio import FRACTIONAL_STEP, WHOLE, FixedFraction
 from aitrader.domain.risk import Gate
 from aitrader.domain.series import BarFrame, GateReport
@@ -308,7 +310,9 @@ def _spec(config: Config, strategy: Strategy, container: Container,
             risk=risk_setup.risk_settings(config, calendar, container.new_account()),
             allocation=risk_setup.allocation(config),
             session_of=risk_setup.session_of(calendar, frames[0].timeframe.is_intraday),
-            periods_per_year=frames[0].timeframe.periods_per_year,
+            periods_per_year=periods_per_year(
+                np.concatenate([f.ts_close for f in frames]),
+                intraday=frames[0].timeframe.is_intraday, every_day=calendar.name == "24/7"),
             vol_lookback=config.portfolio.vol_lookback, exits=risk_setup.exits(config)))
 
 
@@ -344,7 +348,7 @@ def execute(prepared: Prepared, progress: Callable[[int, int], None] | None) -> 
     if prepared.config.mode == "paper":
         stream = container.replay_stream(frames=prepared.frames)
         data_digest = frames_digest([f.digest() for f in prepared.frames])
-        ppy = prepared.frames[0].timeframe.periods_per_year
+        ppy = prepared.spec.settings.periods_per_year or 252.0
         total = sum(len(f) for f in prepared.frames)
         ticker = (lambda done: progress(done, total)) if progress else None
         result = run_paper(prepared.spec, stream, data_digest, adapters, ppy, ticker)

@@ -1,5 +1,6 @@
 """Performance statistics of equity curves and round trips (float world)."""
 
+from aitrader.domain.metrics.annual import periods_per_year
 from aitrader.domain.metrics.performance import Metrics, performance
 from aitrader.domain.metrics.risk import (
     RiskFigures,
@@ -9,4 +10,4 @@ from aitrader.domain.metrics.risk import (
 )
 
 __all__ = ["Metrics", "RiskFigures", "historical_var", "parametric_var", "performance",
-           "risk_figures"]
+           "periods_per_year", "risk_figures"]
