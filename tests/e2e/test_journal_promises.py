@@ -135,7 +135,7 @@ def test_orders_csv_and_trades_csv_say_what_the_journal_holds(
     filled: dict[str, Decimal] = defaultdict(Decimal)
     for f in fills:
         filled[f.client_order_id] += Decimal(f.last_qty.value)
-    assert {cid: qty for cid, qty in filled.items()} == {
+    assert dict(filled) == {
         r["client_order_id"]: r["filled_qty"] for r in exported if r["filled_qty"] > 0}
 
     # trades are the fills paired up: per symbol, every filled unit opens or closes a trade,
