@@ -53,7 +53,6 @@ from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
-from aitrader.ports.journal import Journal
 from aitrader.ports.market_data import MarketData
 from aitrader.ports.vendor import BarVendor
 
@@ -72,7 +71,7 @@ def journal_file(url: str) -> Path | None:
     return sqlite_file(url)
 
 
-def open_journal(url: str) -> Journal:
+def open_journal(url: str) -> SqlJournal:
     """Open (and on first use create) the journal at url."""
     opened = SqlJournal.open(url)
     journal = opened.value_or(None)
