@@ -227,3 +227,22 @@ def test_runs_show_counts_a_runs_records_without_reading_them_back(
     assert shown.code == 0, shown.stderr
     assert shown.json()["counts"] == expected
     assert min(expected.values()) > 0
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("runs", "list"), ("backtest",)])
+def test_a_journal_path_that_cannot_be_a_file_is_bad_input_naming_it(
+    cli: Cli, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # a directory, and a path under a file, failed as a broken journal (exit 1) with the
+    # driver's "unable to open database file" or "[Errno 17] File exists"
+    (tmp_path / "journals.db").mkdir()
+    (tmp_path / "notes.txt").write_text("not a directory\n", encoding="utf-8")
+    for path, why in ((tmp_path / "journals.db", "is a directory"),
+                      (tmp_path / "notes.txt" / "j.db", "is not a directory")):
+        refused = cli(*command, "--journal", f"sqlite:///{path}")
+        assert refused.code == 2, refused.stderr
+        line = refused.error_line()
+        assert why in line, line
+        assert path.name in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journals.db", "notes.txt"]
+    assert not any((tmp_path / "journals.db").iterdir())

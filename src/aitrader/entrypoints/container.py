@@ -62,7 +62,13 @@ class JournalUnavailableError(Exception):
 
 
 def journal_url_problem(url: str) -> str | None:
-    """Why the journal adapter would refuse url's options (bad input), or None."""
+    """Why the journal adapter would refuse url's options or its SQLite file's path (bad
+    input), or None."""
+    path = sqlite_file(url)
+    if path is not None and path.is_dir():
+        return f"{path} is a directory, not a SQLite journal file"
+    if path is not None and any(p.exists() and not p.is_dir() for p in path.parents):
+        return f"{path}: a part of the path is not a directory"
     return sqlite_options_problem(url)
 
 
