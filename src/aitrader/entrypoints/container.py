@@ -53,7 +53,6 @@ from aitrader.domain.values import Symbol
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
-from aitrader.ports.journal import Journal
 from aitrader.ports.market_data import MarketData
 from aitrader.ports.vendor import BarVendor
 
@@ -63,7 +62,13 @@ class JournalUnavailableError(Exception):
 
 
 def journal_url_problem(url: str) -> str | None:
-    """Why the journal adapter would refuse url's options (bad input), or None."""
+    """Why the journal adapter would refuse url's options or its SQLite file's path (bad
+    input), or None."""
+    path = sqlite_file(url)
+    if path is not None and path.is_dir():
+        return f"{path} is a directory, not a SQLite journal file"
+    if path is not None and any(p.exists() and not p.is_dir() for p in path.parents):
+        return f"{path}: a part of the path is not a directory"
     return sqlite_options_problem(url)
 
 
@@ -72,7 +77,7 @@ def journal_file(url: str) -> Path | None:
     return sqlite_file(url)
 
 
-def open_journal(url: str) -> Journal:
+def open_journal(url: str) -> SqlJournal:
     """Open (and on first use create) the journal at url."""
     opened = SqlJournal.open(url)
     journal = opened.value_or(None)

@@ -110,12 +110,10 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
         """Show one run: manifest, digests, metrics and counts."""
         store = journal_for(journal, config)
         info = _info_dict(run_info(store, run_id))
-        orders, fills = store.orders(run_id), store.fills(run_id)
-        decisions = store.decisions(run_id)
-        info["counts"] = {
-            "decisions": len(decisions.value_or([])), "orders": len(orders.value_or([])),
-            "fills": len(fills.value_or([])),
-        }
+        counts = store.counts(run_id)
+        if isinstance(counts, Failure):  # never shown as 0 records
+            raise RunFailedError(str(counts.failure()))
+        info["counts"] = counts.unwrap()
         if as_json:
             print(json.dumps(json_ready(info), default=str, allow_nan=False))
             return

@@ -197,6 +197,19 @@ class SqlJournal(Journal):
         return self._read_records(run_id, tables.decisions, reading.DECISION_READ, "seq",
                                   reading.to_decisions)
 
+    def counts(self, run_id: str) -> Result[dict[str, int], JournalError]:
+        """How many decisions, orders and fills the run journaled, counted by the database
+        (`runs show`: reading the records back to count them grows with the run)."""
+        counted = (tables.decisions, tables.orders, tables.fills)
+
+        def read(connection: Connection) -> dict[str, int]:
+            _require_run(connection, run_id)
+            return {table.name: connection.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.run_id == run_id)
+            ).scalar_one() for table in counted}
+
+        return self._read(f"cannot count the records of run {run_id!r}", read)
+
     def equity(
         self, run_id: str
     ) -> Result[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]],
