@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -257,9 +258,16 @@ def _escaped(match: re.Match[str]) -> str:
     return match.group().encode("unicode_escape").decode("ascii")
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    """SIGTERM (a service manager, `docker stop`, `kill`) stops a run as Ctrl-C does: the run
+    is journaled as failed ("interrupted"), not left reading as running forever."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point: map failures to exit codes and one-line messages."""
     _configure_logging()
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
@@ -283,6 +291,8 @@ def main() -> None:
             sys.exit(0)
         _say_error(f"{describe()} (see --help)")
         sys.exit(error.exit_code)  # type: ignore[attr-defined]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     sys.exit(code if isinstance(code, int) else 0)
 
 
