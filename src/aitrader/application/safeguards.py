@@ -311,10 +311,8 @@ class Safeguards:
             self._cancel_exits(book)
         if not book.qty or book.source is None:
             return
-        bar = book.bar
-        at_open = bar is not None and filled_at is not None and filled_at == bar.ts_open
-        if at_open:
-            assert bar is not None
+        bar = book.bar if book.bar is not None and filled_at == book.bar.ts_open else None
+        if bar is not None:  # the entry filled at the open of the bar in hand
             ts_ns, ts, last = to_ns(bar.ts_open), bar.ts_open, bar.open.value
         else:
             ts_ns = self._ts_ns
@@ -348,7 +346,7 @@ class Safeguards:
             if order is not None:
                 book.exit_ids[order.client_order_id] = None
                 self._submit(book, order, book.source, book.i)
-        if at_open and bar is not None and book.exit_ids:  # the venue matches them on the bar
+        if bar is not None and book.exit_ids:  # the venue matches them on the rest of the bar
             self._broker.observe(bar)
             self._drain()
 
