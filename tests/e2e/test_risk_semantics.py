@@ -367,6 +367,36 @@ def test_the_emergency_flatten_never_fills_a_symbol_before_the_order_was_sent(
         ("BBB", "98", "53.0", "2010-01-07T21:00:00+00:00", "2010-01-08T14:30:00+00:00")]
     assert done["metrics"]["final_equity"] == 9_559  # 4 + 49 x 89 + 98 x 53
 
+def test_the_order_rate_limit_never_holds_back_the_emergency_flatten(cli: Cli,
+                                                                     tmp_path: Path) -> None:
+    rows = [["2010-01-04", "AAA", "100", "101", "99", "100", "1000"],
+            ["2010-01-04", "BBB", "50", "51", "49", "50", "1000"],
+            ["2010-01-05", "AAA", "100", "103", "99.5", "102", "1000"],   # up: buy AAA
+            ["2010-01-05", "BBB", "50", "51", "49.5", "50", "1000"],      # unchanged: flat
+            ["2010-01-06", "AAA", "102", "104", "101", "103", "1000"],    # filled; the peak
+            ["2010-01-06", "BBB", "50", "52", "49.5", "51", "1000"],      # up: buy BBB
+            ["2010-01-07", "AAA", "103", "103", "84", "85", "1000"],      # AAA crashes: kill
+            ["2010-01-07", "BBB", "51", "53", "50.5", "52.5", "1000"],
+            ["2010-01-08", "AAA", "84", "84", "82", "83", "1000"],
+            ["2010-01-08", "BBB", "53", "54", "52.5", "53.5", "1000"]]
+    data = str(write_csv(tmp_path / "crash.csv", TWO, rows))
+    limits = config(tmp_path, "risk:\n  flatten_drawdown: 0.05\n  max_order_rate: 1\n")
+    done = both(cli, "--data", data, *UP_DOWN, "--cash", "10000", "--config", limits)
+    # one order a rolling minute, and each buy goes out on its own day: 49 AAA at 102 (half of
+    # 10,000 at the 01-05 close), 98 BBB at 51 (5024 of 10,049 at 51); cash 4. The 01-07 close,
+    # 4 + 49 x 85 + 98 x 52.5 = 9314, is 7.3 % below the peak 10,049: kill. Both sales go out
+    # at that close, one after the other; throttled, BBB's would be refused and sent again at
+    # the 01-08 close, after the last bar
+    sold = [o for o in read_csv(cli.out_dir / "orders.csv")[1] if o["side"] == "sell"]
+    assert [(o["symbol"], o["quantity"], o["avg_px"], o["created_at"]) for o in sold] == [
+        ("AAA", "49", "84.0", "2010-01-07T21:00:00+00:00"),
+        ("BBB", "98", "53.0", "2010-01-07T21:00:00+00:00")]
+    assert done["metrics"]["final_equity"] == 9_314  # 4 + 49 x 84 + 98 x 53
+    explained = cli.runs("explain", done["run_id"], "--json").json()
+    assert [d["action"] for d in explained if d["action"] == "flatten"] == ["flatten"] * 2
+    assert "max_order_rate" not in {rule for rule, _ in refusals(cli, done["run_id"])}
+
+
 def test_a_local_paper_run_measures_drawdown_on_its_own_account_while_a_halt_holds(
         cli: Cli, tmp_path: Path) -> None:
     data = bars(tmp_path, "RISE",

@@ -92,6 +92,8 @@ CASES: list[tuple[str, Gate, OrderIntent, RiskContext, OrderIntent, RiskContext]
      sell(), ctx(position_qty="10", var_before="0.05", var_after="0.04")),
     ("max_order_rate", MaxOrderRate(10), sell(), ctx(position_qty="10", orders_in_window=10),
      buy(), ctx(orders_in_window=9)),
+    ("max_order_rate", MaxOrderRate(10), sell(), ctx(position_qty="10", orders_in_window=10),
+     sell(), ctx(position_qty="10", orders_in_window=10, emergency=True)),  # the kill switch
     ("day_trading", DayTradingGate(LegacyPdt()), buy(), ctx(day_trades=3),
      sell(), ctx(position_qty="10", day_trades=3)),
     ("day_trading", DayTradingGate(LegacyPdt()), buy(), ctx(day_trades=3),

@@ -89,7 +89,8 @@ class Safeguards:
     def _context(self, held: Decimal, pending: Decimal, price: Decimal, reserved: Decimal,
                  fee: Decimal, equity: Decimal, gross: Decimal, session: Session, ts_ns: int,
                  state: TradingState | None = None,
-                 change: tuple[int, Decimal] | None = None) -> RiskContext:
+                 change: tuple[int, Decimal] | None = None, emergency: bool = False
+                 ) -> RiskContext:
         risk = self.risk
         rs = risk.state
         if not self._rich_ctx:
@@ -97,7 +98,7 @@ class Safeguards:
                 equity=equity, cash=self.cash, position_qty=held, pending_qty=pending,
                 price=price, reserved_cash=reserved, estimated_commission=fee,
                 gross_exposure=gross, open_positions=len(self.active), state=state or rs.state,
-                rejection_streak=rs.rejection_streak, session=session)
+                rejection_streak=rs.rejection_streak, session=session, emergency=emergency)
         settings = self._settings.risk
         var_before = var_after = _ZERO
         if self._var is not None and change is not None:
@@ -121,7 +122,8 @@ class Safeguards:
             day_trades=risk.day_trades(ts_ns) if settings.track_day_trades else 0,
             var_before=var_before, var_after=var_after,
             open_day_trades=self._open_day_trades(change[0], risk.day_of(ts_ns))
-            if settings.track_day_trades and change is not None else 0)
+            if settings.track_day_trades and change is not None else 0,
+            emergency=emergency)
 
     def _judged(self, intent: OrderIntent, ctx: RiskContext, ts: datetime
                 ) -> tuple[Order | None, tuple[GateVerdict, ...]]:
@@ -218,7 +220,8 @@ class Safeguards:
         intent = OrderIntent(book.symbol, side, Quantity(abs(held)), reference_price=Price(price))
         fee = self._sizing.commission.commission(abs(held), price)
         ctx = self._context(held, _ZERO, price, self._reserved(), fee, equity, gross,
-                            Session.REGULAR, ts_ns, state=TradingState.REDUCING)
+                            Session.REGULAR, ts_ns, state=TradingState.REDUCING,
+                            emergency=True)
         order, verdicts = self._judged(intent, ctx, ts)
         self._decision_seq += 1
         decision = Decision(

@@ -56,6 +56,8 @@ class RiskContext:
     # other symbols holding (or working an order for) shares opened today: the day trades
     # closing them would make, which no exit may be refused
     open_day_trades: int = 0
+    # the kill switch's flatten: an emergency exit the order-rate limit must not hold back
+    emergency: bool = False
 
     # intent.signed_qty spelt out below: a property call less, and each of the three gates of a
     # usual run asks one of these (3-4 an order)

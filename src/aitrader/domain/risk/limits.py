@@ -186,12 +186,14 @@ class PortfolioVar(RuleGate):
 
 @attrs.frozen
 class MaxOrderRate(RuleGate):
-    """Refuse any intent once `limit` orders went out in the last rolling minute."""
+    """Refuse any intent once `limit` orders went out in the last rolling minute, except the
+    kill switch's flatten (an emergency exit, one order a held symbol: throttled, a position
+    would stay open a bar longer for each symbol beyond the limit). Its orders still count."""
 
     limit: int
     rule: str = "max_order_rate"
 
     def breach(self, intent: OrderIntent, ctx: RiskContext) -> str | None:
-        if ctx.orders_in_window >= self.limit:
+        if ctx.orders_in_window >= self.limit and not ctx.emergency:
             return f"{ctx.orders_in_window} orders in the last minute (limit {self.limit})"
         return None
