@@ -237,8 +237,10 @@ def test_a_journal_path_that_cannot_be_a_file_is_bad_input_naming_it(
     # driver's "unable to open database file" or "[Errno 17] File exists"
     (tmp_path / "journals.db").mkdir()
     (tmp_path / "notes.txt").write_text("not a directory\n", encoding="utf-8")
+    # and a file that is not a SQLite database (exit 1, "file is not a database"): left as is
     for path, why in ((tmp_path / "journals.db", "is a directory"),
-                      (tmp_path / "notes.txt" / "j.db", "is not a directory")):
+                      (tmp_path / "notes.txt" / "j.db", "is not a directory"),
+                      (tmp_path / "notes.txt", "is not a SQLite database")):
         refused = cli(*command, "--journal", f"sqlite:///{path}")
         assert refused.code == 2, refused.stderr
         line = refused.error_line()
@@ -246,3 +248,4 @@ def test_a_journal_path_that_cannot_be_a_file_is_bad_input_naming_it(
         assert path.name in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journals.db", "notes.txt"]
     assert not any((tmp_path / "journals.db").iterdir())
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "not a directory\n"

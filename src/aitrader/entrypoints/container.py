@@ -69,7 +69,23 @@ def journal_url_problem(url: str) -> str | None:
         return f"{path} is a directory, not a SQLite journal file"
     if path is not None and any(p.exists() and not p.is_dir() for p in path.parents):
         return f"{path}: a part of the path is not a directory"
+    if path is not None and path.is_file() and not _sqlite_or_empty(path):
+        return f"{path} is not a SQLite database (an empty or new file would be made one)"
     return sqlite_options_problem(url)
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
+
+
+def _sqlite_or_empty(path: Path) -> bool:
+    """Whether path holds a SQLite database or nothing yet (SQLite makes an empty file one);
+    an unreadable file passes here, for the driver to name its own error."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except OSError:
+        return True
+    return not head or head == _SQLITE_HEADER
 
 
 def journal_file(url: str) -> Path | None:
