@@ -93,7 +93,7 @@ POOLS: dict[type, dict[str, list[Any]]] = {
         **{name: [0, 3] for name in (
             "open_positions", "rejection_streak", "orders_in_window", "day_trades",
             "open_day_trades")},
-        "state": list(TradingState), "session": list(Session),
+        "state": list(TradingState), "session": list(Session), "emergency": [False, True],
     },
     Bar: {
         "symbol": [AAPL], "ts_open": MOMENTS, "ts_close": MOMENTS, "open": PRICES,
