@@ -28,7 +28,7 @@ from aitrader.domain.signals import (
     SignalSettings,
     SymbolModels,
 )
-from aitrader.domain.strategies import Target, build_strategy, signal_names
+from aitrader.domain.strategies import FLAT, Target, build_strategy, signal_names
 from aitrader.domain.strategies.breakout import Breakout
 from aitrader.domain.strategies.ma_cross import MaCross
 from aitrader.domain.strategies.mean_reversion import MeanReversion
@@ -322,6 +322,28 @@ def test_multi_factor_scores_weighted_cross_sectional_zscores_by_hand() -> None:
     for _ in range(2):
         last = [decide(row) for decide, row in zip(deciders, rows, strict=True)]
     assert [t.exposure if t else None for t in last] == [1.0, 0.0, 0.0]
+
+
+def test_multi_factor_ranks_one_moments_cross_section_whatever_order_symbols_decide_in(
+) -> None:
+    strategy = MultiFactor(w_momentum=1.0, w_reversion=0.0, w_low_vol=0.0, step=0.5,
+                           allow_short=True)
+    before = [_factor_row(strategy, v, 0.0, 0.01) for v in (0.03, 0.0, -0.02)]  # A best
+    after = [_factor_row(strategy, v, 0.0, 0.01) for v in (-0.03, 0.0, 0.02)]   # C best
+    deciders = strategy.deciders(3)
+    for rows in (before, after):  # as the engine takes a moment: every row shown, then each
+        for decide, row in zip(deciders, rows, strict=True):  # symbol decides in turn
+            decide.observe(row)  # type: ignore[attr-defined]
+        last = [decide(row) for decide, row in zip(deciders, rows, strict=True)]
+    # at the second moment B (0.0) is in the middle, between A (-0.03) and C (0.02). Were it
+    # to rank before C had posted that moment's factors, it would read C's previous -0.02 and
+    # rank first (+1); C, deciding last, ranks against the same board as A and B
+    assert [t.exposure if t else None for t in last] == [-1.0, 0.0, 1.0]
+    # a symbol deciding without being shown first posts its own row as it decides
+    alone = strategy.deciders(2)
+    assert alone[0](before[0]) is FLAT  # no cross-section yet: one symbol posted
+    assert [t.exposure if t else None for t in (alone[1](before[2]), alone[0](before[0]))] == [
+        -1.0, 1.0]
 
 
 def test_multi_factor_maps_four_ranks_onto_steps() -> None:

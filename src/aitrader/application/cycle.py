@@ -74,6 +74,10 @@ class TradingCycle(Safeguards):
         self.books = [_Book(k, s, d) for k, (s, d)
                       in enumerate(zip(symbols, deciders_for(strategy, len(symbols)), strict=True))]
         self._index = {s: k for k, s in enumerate(symbols)}
+        # cross-sectional deciders see every symbol's row of a moment before any decides
+        self._observers: list[Callable[[Sequence[float]], None] | None] = [
+            getattr(book.decider, "observe", None) for book in self.books]
+        self._cross_sectional = any(o is not None for o in self._observers)
         self.cash = cash  # the cycle's own ledger: cash here, each position on its book
         self.cash_f = float(cash)
         self.active: list[_Book] = []
@@ -137,11 +141,17 @@ class TradingCycle(Safeguards):
     def on_moment(self, bars: Sequence[tuple[int, Sequence[float], BarSource, int]],
                   ts_ns: int) -> None:
         """Process the bars (symbol k, row, source, i) of several symbols that close at ts_ns:
-        every symbol's open orders meet its bar before any symbol decides at that moment, so
-        a decision sees every fill made since the last moment, whatever order the symbols come
-        in (a halt at one symbol's close never cancels another's order that filled at its
+        every symbol's open orders meet its bar, and a cross-sectional strategy sees every
+        symbol's row, before any symbol decides at that moment, so a decision sees every fill
+        made since the last moment and the whole cross-section, whatever order the symbols
+        come in (a halt at one symbol's close never cancels another's order that filled at its
         bar's open, and buying power counts a sale made at that open)."""
         books = [self._arrive(k, row, source, i, ts_ns) for k, row, source, i in bars]
+        if self._cross_sectional:  # (the strategy's Observer protocol)
+            for k, row, _source, _i in bars:
+                observe = self._observers[k]
+                if observe is not None:
+                    observe(row)
         for book, (_k, row, source, i) in zip(books, bars, strict=True):
             self._after_arrival(book, row, source, i, ts_ns)
 

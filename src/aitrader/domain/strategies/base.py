@@ -38,6 +38,15 @@ class Decider(Protocol):
         ...
 
 
+class Observer(Protocol):
+    """A cross-sectional decider also has `observe`: the engine calls it with every symbol's
+    row of a moment (bars that close together) before it asks any of them to decide, so no
+    symbol ranks against another's previous bar because it came first."""
+
+    def observe(self, row: Sequence[float]) -> None:
+        ...
+
+
 @attrs.frozen(eq=False)  # an array field: == would be elementwise, hash would fail
 class TargetSeries:
     """A decider's targets over a whole history at once: bar i's target is table[codes[i]],
@@ -118,6 +127,10 @@ class BarByBar:
 
     def decider(self) -> Decider:
         return self.inner.decider()
+
+    def deciders(self, count: int) -> list[Decider]:
+        """The inner strategy's deciders for count symbols (a cross-section's share a board)."""
+        return deciders_for(self.inner, count)
 
     def params(self) -> Mapping[str, object]:
         return self.inner.params()

@@ -1,6 +1,7 @@
 """multi_factor: a cross-sectional score over the run's symbols, normalised to [-1, 1].
 
-Each symbol's decider posts its factors when its bar closes: momentum (Kalman velocity over its
+Each symbol's decider posts its factors when its bar closes (the engine shows every symbol's
+bar of a moment before any decides, through `observe`): momentum (Kalman velocity over its
 standard deviation), mean reversion (minus the innovation z-score) and low volatility (minus
 GARCH's forecast). A symbol's score is the weighted sum of each factor's cross-sectional
 z-score over the latest posted values of every symbol that has them, so it only ever reads
@@ -80,14 +81,23 @@ class _Decider:
                  board: list[tuple[float, float, float] | None], k: int) -> None:
         self._s, self._at, self._board, self._k = strategy, at, board, k
 
-    def __call__(self, row: Sequence[float]) -> Target | None:
-        at, s = self._at, self._s
+    def observe(self, row: Sequence[float]) -> None:
+        """Post this symbol's factors from its closed bar's row (None while any is unknown).
+        The engine shows every symbol's row of a moment this way before any of them decides,
+        so each ranks the same cross-section: the one every symbol posted at that close."""
+        at = self._at
         velocity, velocity_var, z = row[at.kalman + 1], row[at.kalman + 3], row[at.kalman + 4]
         vol = row[at.garch]
         if any(math.isnan(v) for v in (velocity, z, vol)) or velocity_var <= 0:
             self._board[self._k] = None
+        else:
+            self._board[self._k] = (velocity / math.sqrt(velocity_var), -z, -vol)
+
+    def __call__(self, row: Sequence[float]) -> Target | None:
+        at, s = self._at, self._s
+        self.observe(row)  # (again, if the engine showed it already: the same factors)
+        if self._board[self._k] is None:
             return None
-        self._board[self._k] = (velocity / math.sqrt(velocity_var), -z, -vol)
         posted = [(k, f) for k, f in enumerate(self._board) if f is not None]
         if len(posted) < 2:
             return FLAT
