@@ -138,6 +138,32 @@ def test_explain_by_order_shows_the_chain_behind_that_order(cli: Cli) -> None:
     assert cli.runs("explain", document["run_id"], "--symbol", "ko").stdout == everything
 
 
+def test_explain_filters_pick_what_a_plain_filter_of_every_decision_picks(cli: Cli) -> None:
+    run_id = cli.backtest_json()["run_id"]  # the demo: several symbols, decisions over a year
+    everything = cli.runs("explain", run_id, "--json").json()
+    assert len({d["symbol"] for d in everything}) > 1
+    aapl = [d for d in everything if d["symbol"] == "AAPL"]
+    some = next(d for d in everything[len(everything) // 2:] if d["client_order_id"])
+    day = some["ts"][:10]  # a daily bar's close, 16:00 or 13:00 New York: that day there
+    moment = some["ts"]
+
+    def picked(*args: str) -> list[dict[str, Any]]:
+        shown = cli.runs("explain", run_id, *args, "--json")
+        assert shown.code == 0, shown.stderr
+        return shown.json()  # type: ignore[no-any-return]
+
+    assert picked("--symbol", "aapl") == aapl
+    assert picked("--order", some["client_order_id"]) == [some]
+    assert picked("--at", day) == [d for d in everything if d["ts"][:10] == day]
+    in_force = {}
+    for d in everything:  # per symbol, the last decision at or before the moment
+        if d["ts"] <= moment:
+            in_force[d["symbol"]] = d
+    assert picked("--at", moment) == sorted(in_force.values(), key=lambda d: d["seq"])
+    assert some in picked("--at", moment)
+    assert picked("--symbol", "AAPL", "--at", moment) == [in_force["AAPL"]]
+
+
 @pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
 def test_allocators_weight_a_multi_symbol_backtest_and_rebalance(cli: Cli, allocator: str) -> None:
     document = cli.backtest_json("--symbols", "AAPL,KO,XOM", "--allocator", allocator,

@@ -384,3 +384,43 @@ def test_a_database_newer_than_the_code_is_refused(journal_url: str) -> None:
     assert "from_the_future" in refused.message
     assert error(upgrade(journal_url)) == refused  # migrating it says the same
     assert error(downgrade(journal_url, "base")) == refused
+
+
+def test_the_journal_picks_decisions_and_orders_as_a_plain_filter_would(
+        journal: SqlJournal) -> None:
+    # 700 decisions over two symbols, one minute apart, every third behind an order: more
+    # orders than one IN list of ids takes (500), so both of the adapter's paths are read
+    ok(journal.start_run(manifest()))
+    ok(journal.start_run(manifest("run-2")))  # another run's records are never picked
+    decisions, orders = [], []
+    for seq in range(1, 701):
+        cid = f"run-1-{seq}" if seq % 3 == 0 else None
+        made = attrs.evolve(decision(seq, cid), symbol=Symbol("BRK.B") if seq % 2 else AAPL)
+        decisions.append(made)
+        journal.record_decision("run-1", made)
+        journal.record_decision("run-2", made)
+        if cid is not None:
+            orders.append(order(cid))
+            journal.record_order("run-1", orders[-1])
+    ok(journal.finish_run(summary()))
+    ok(journal.finish_run(summary("run-2")))
+    since, until = T0 + timedelta(minutes=100), T0 + timedelta(minutes=250)
+    for filters in ({}, {"symbol": "AAPL"}, {"symbol": "BRK.B", "since": since},
+                    {"until": until}, {"since": since, "until": until, "symbol": "AAPL"},
+                    {"client_order_id": "run-1-300"}, {"client_order_id": "run-1-301"},
+                    {"symbol": "BRK.B", "client_order_id": "run-1-300"}):
+        expected = tuple(d for d in decisions
+                         if str(d.symbol) == filters.get("symbol", str(d.symbol))
+                         and d.client_order_id == filters.get("client_order_id",
+                                                              d.client_order_id)
+                         and d.ts >= filters.get("since", d.ts)
+                         and d.ts < filters.get("until", d.ts + timedelta(1)))
+        assert tuple(ok(journal.decisions("run-1", **filters))) == expected, filters
+    assert len(ok(journal.decisions("run-1", client_order_id="run-1-300"))) == 1
+    everything = tuple(orders)
+    assert tuple(ok(journal.orders("run-1"))) == everything
+    for wanted in (set(), {"run-1-3", "run-1-699", "none"}, {o.client_order_id for o in orders},
+                   {o.client_order_id for o in orders[::-1][:501]}):
+        assert tuple(ok(journal.orders("run-1", wanted))) == tuple(
+            o for o in everything if o.client_order_id in wanted), len(wanted)
+    assert ok(journal.orders("run-2", {"run-1-3"})) == ()

@@ -97,13 +97,14 @@ class MemoryJournal(Journal):
     def run(self, run_id: str) -> Result[RunInfo, JournalError]:
         return Failure(JournalError("unknown_run", run_id))
 
-    def orders(self, run_id: str) -> Result[Sequence[Order], JournalError]:
+    def orders(self, run_id: str, client_order_ids: Any = None
+               ) -> Result[Sequence[Order], JournalError]:
         return Success(())
 
     def fills(self, run_id: str) -> Result[Sequence[Fill], JournalError]:
         return Success(())
 
-    def decisions(self, run_id: str) -> Result[Sequence[Decision], JournalError]:
+    def decisions(self, run_id: str, **filters: Any) -> Result[Sequence[Decision], JournalError]:
         return Success(())
 
     def equity(self, run_id: str) -> Result[Any, JournalError]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-from returns.result import Failure
+from returns.result import Failure, Result
 
 from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
@@ -17,9 +18,12 @@ from aitrader.domain.values import Price
 from aitrader.entrypoints.container import JournalUnavailableError, journal_file, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
+from aitrader.ports.errors import JournalError
 from aitrader.ports.journal import Journal
 
+T = TypeVar("T")
 _MOST_RUNS = 2**63 - 1
+_MICROSECOND = timedelta(microseconds=1)  # the journal's resolution
 JournalUrlFn = Callable[[str | None, Path | None], str]
 RunIdArg = Annotated[str, typer.Argument(help="The run id (from `aitrader runs list`).")]
 AsJsonList = Annotated[bool, typer.Option("--json", help="JSON list on stdout.")]
@@ -194,27 +198,25 @@ def explain_lines(item: dict[str, Any]) -> list[str]:
     return lines
 
 
-def select_decisions(decisions: Sequence[Decision], symbol: str | None, at: str | None,
-                     order_id: str | None) -> list[Decision]:
-    """The decisions the filters pick; --at takes a day (every decision that US-Eastern day)
-    or an ISO moment (per symbol, the last decision at or before it: the one in force)."""
-    chosen = [d for d in decisions
-              if symbol is None or str(d.symbol) == symbol.strip().upper()]
-    if order_id is not None:
-        chosen = [d for d in chosen if d.client_order_id == order_id]
+def at_window(at: str | None) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """--at as (since, until, moment): a day (every decision that US-Eastern day) is the window
+    [its start, its end); an ISO moment (per symbol, the last decision at or before it: the one
+    in force) is every decision up to it, and the moment."""
     if at is None:
-        return chosen
+        return None, None, None
     text = at.strip()
     if as_day(text) is not None:
-        start = parse_moment(text, is_end=False, what="--at")
-        end = parse_moment(text, is_end=True, what="--at")
-        return [d for d in chosen if start is not None and end is not None
-                and start <= d.ts < end]
+        return (parse_moment(text, is_end=False, what="--at"),
+                parse_moment(text, is_end=True, what="--at"), None)
     moment = parse_moment(text, is_end=False, what="--at")
+    return None, None if moment is None else moment + _MICROSECOND, moment
+
+
+def in_force(decisions: Sequence[Decision]) -> list[Decision]:
+    """Per symbol, the last of decisions (in order): the one in force after them."""
     latest: dict[str, Decision] = {}
-    for d in chosen:
-        if moment is not None and d.ts <= moment:
-            latest[str(d.symbol)] = d
+    for d in decisions:
+        latest[str(d.symbol)] = d
     return sorted(latest.values(), key=lambda d: d.seq)
 
 
@@ -235,17 +237,20 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
         """Print the decision chain: inputs, signals, target, sizing, every gate's verdict."""
         store = journal_for(journal, config)
         symbols = [str(s) for s in run_info(store, run_id).manifest.symbols]
-        if symbol is not None and symbol.strip().upper() not in symbols:
+        name = None if symbol is None else symbol.strip().upper()
+        if name is not None and name not in symbols:
             raise UserError(f"--symbol: run {run_id} traded {', '.join(symbols)}, not "
                             f"{symbol!r}")
-        decisions, orders = store.decisions(run_id), store.orders(run_id)
-        for read in (decisions, orders):
-            if isinstance(read, Failure):
-                raise RunFailedError(str(read.failure()))
-        by_id = {o.client_order_id: o for o in orders.unwrap()}
-        if order is not None and order not in by_id:
+        since, until, moment = at_window(at)
+        if order is not None and not _read(store.orders(run_id, [order])):
             raise UserError(f"--order: run {run_id} has no order {order!r}")
-        chosen = select_decisions(decisions.unwrap(), symbol, at, order)
+        # the journal picks the decisions (a long run's are many: one order's is one row)
+        chosen = _read(store.decisions(run_id, symbol=name, client_order_id=order,
+                                       since=since, until=until))
+        if moment is not None:
+            chosen = in_force(chosen)
+        ids = {d.client_order_id for d in chosen if d.client_order_id is not None}
+        by_id = {o.client_order_id: o for o in _read(store.orders(run_id, ids))} if ids else {}
         items = [decision_dict(d, by_id.get(d.client_order_id or "")) for d in chosen]
         if as_json:
             print(json.dumps(json_ready(items), default=str, allow_nan=False))
@@ -255,3 +260,10 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
             return
         for item in items:
             print("\n".join(explain_lines(item)))
+
+
+def _read(result: Result[Sequence[T], JournalError]) -> Sequence[T]:
+    """What the journal read, or the run fails (exit 1) with its message."""
+    if isinstance(result, Failure):
+        raise RunFailedError(str(result.failure()))
+    return result.unwrap()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -59,16 +59,21 @@ class Journal(Protocol):
         """One run by id (code 'unknown_run' if absent)."""
         ...
 
-    def orders(self, run_id: str) -> Result[Sequence[Order], JournalError]:
-        """A run's orders in submission order."""
+    def orders(self, run_id: str, client_order_ids: Collection[str] | None = None
+               ) -> Result[Sequence[Order], JournalError]:
+        """A run's orders in submission order (only the named ones, given client_order_ids)."""
         ...
 
     def fills(self, run_id: str) -> Result[Sequence[Fill], JournalError]:
         """A run's fills in execution order."""
         ...
 
-    def decisions(self, run_id: str) -> Result[Sequence[Decision], JournalError]:
-        """A run's decisions in order."""
+    def decisions(self, run_id: str, *, symbol: str | None = None,
+                  client_order_id: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None) -> Result[Sequence[Decision], JournalError]:
+        """A run's decisions in order; given filters, only one symbol's, the one behind an
+        order, or those with since <= ts < until, chosen by the journal (explaining one order
+        of a long run reads one decision, not all of them)."""
         ...
 
     def equity(

@@ -18,7 +18,7 @@ one row per 10,000 points, read back in order.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -185,17 +185,38 @@ class SqlJournal(Journal):
 
         return self._read(f"cannot read run {run_id!r}", read)
 
-    def orders(self, run_id: str) -> Result[Sequence[Order], JournalError]:
-        return self._read_records(run_id, tables.orders, reading.ORDER_READ, "id",
-                                  reading.to_orders)
+    def orders(self, run_id: str, client_order_ids: Collection[str] | None = None
+               ) -> Result[Sequence[Order], JournalError]:
+        table = tables.orders
+        wanted = None if client_order_ids is None else set(client_order_ids)
+        if wanted is None or len(wanted) > _IN_LIMIT:  # (a database bounds its parameters)
+            everything = self._read_records(run_id, table, reading.ORDER_READ, "id",
+                                            reading.to_orders)
+            if wanted is None:
+                return everything
+            return everything.map(lambda all_: [o for o in all_ if o.client_order_id in wanted])
+        return self._read_records(run_id, table, reading.ORDER_READ, "id", reading.to_orders,
+                                  (table.c.client_order_id.in_(sorted(wanted)),))
 
     def fills(self, run_id: str) -> Result[Sequence[Fill], JournalError]:
         return self._read_records(run_id, tables.fills, reading.FILL_READ, "seq",
                                   reading.to_fills)
 
-    def decisions(self, run_id: str) -> Result[Sequence[Decision], JournalError]:
-        return self._read_records(run_id, tables.decisions, reading.DECISION_READ, "seq",
-                                  reading.to_decisions)
+    def decisions(self, run_id: str, *, symbol: str | None = None,
+                  client_order_id: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None) -> Result[Sequence[Decision], JournalError]:
+        table = tables.decisions
+        where: list[sa.ColumnElement[bool]] = []
+        if symbol is not None:
+            where.append(table.c.symbol == symbol)
+        if client_order_id is not None:
+            where.append(table.c.client_order_id == client_order_id)
+        if since is not None:
+            where.append(table.c.ts >= since)
+        if until is not None:
+            where.append(table.c.ts < until)
+        return self._read_records(run_id, table, reading.DECISION_READ, "seq",
+                                  reading.to_decisions, where)
 
     def counts(self, run_id: str) -> Result[dict[str, int], JournalError]:
         """How many decisions, orders and fills the run journaled, counted by the database
@@ -254,11 +275,13 @@ class SqlJournal(Journal):
     def _read_records(
         self, run_id: str, table: sa.Table, names: Sequence[str], order: str,
         to_records: Callable[[Sequence[Sequence[Any]]], Sequence[T]],
+        where: Sequence[sa.ColumnElement[bool]] = (),
     ) -> Result[Sequence[T], JournalError]:
-        """A run's rows of `names` as the driver returns them (see reading.py), as records."""
+        """A run's rows of `names` (those meeting `where`) as the driver returns them (see
+        reading.py), as records."""
         sqlite = self._engine.dialect.name == "sqlite"
         query = sa.select(*_raw_columns(table, names, sqlite)).where(
-            table.c.run_id == run_id).order_by(table.c[order])
+            table.c.run_id == run_id, *where).order_by(table.c[order])
 
         def read(connection: Connection) -> Sequence[T]:
             _require_run(connection, run_id)
@@ -333,6 +356,9 @@ def _raw_columns(table: sa.Table, names: Sequence[str],
         else:
             columns.append(sa.type_coerce(column, sa.types.NullType()).label(name))
     return columns
+
+
+_IN_LIMIT = 500  # ids in one IN list (SQLite before 3.32 binds at most 999 parameters)
 
 
 @contextmanager
