@@ -19,6 +19,7 @@ import typer
 
 from aitrader.domain.strategies import describe_strategies
 from aitrader.entrypoints import data_cli, risk_cli, runs_cli, signals_cli
+from aitrader.entrypoints import data_stream_cli as _data_stream  # noqa: F401 (registers `data stream`)
 from aitrader.entrypoints.config import ConfigError, load_config
 from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
 from aitrader.entrypoints.modelling import MODEL_SECTIONS
