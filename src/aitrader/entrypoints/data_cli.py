@@ -77,7 +77,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 MaxAgeOpt = Annotated[float | None, typer.Option("--max-age", help="Seconds: the feed is stale (exit 1) when its newest passing bar closed longer ago than this.")]
 
 
-def _config(config_file: Path | None, **options: Any) -> Config:
+def data_config(config_file: Path | None, **options: Any) -> Config:
     keys = {"vendor": "data.vendor", "calendar": "data.calendar", "timeframe": "data.timeframe",
             "adjustment": "vendors.adjustment", "journal": "journal.url",
             "bar_label": "data.bar_label", "data": "data.path"}
@@ -104,7 +104,7 @@ def _timeframe(config: Config) -> Timeframe:
         raise UserError(f"--timeframe: {error}") from None
 
 
-def _symbols(text: str | None, flag: str = "--symbols") -> list[Symbol]:
+def symbols_of(text: str | None, flag: str = "--symbols") -> list[Symbol]:
     if not text or not text.strip():
         raise UserError(f"{flag} is required")
     try:
@@ -130,7 +130,7 @@ def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return first, last
 
 
-def _calendar(config: Config) -> Calendar:
+def calendar_of(config: Config) -> Calendar:
     calendar: Calendar = build_container(config).calendar()
     return calendar
 
@@ -160,22 +160,22 @@ def _failed(error: MarketDataError) -> Exception:
     return UserError(error.message)
 
 
-def _store(config: Config) -> BarStore:
+def store_of(config: Config) -> BarStore:
     try:
         return open_bar_store(config.journal.url)
     except JournalUnavailableError as error:
         raise RunFailedError(str(error)) from None
 
 
-def _source(config: Config, spec: str, store: BarStore | None,
+def source_of(config: Config, spec: str, store: BarStore | None,
             rules: GateRules | None = None) -> GatedMarketData:
-    return GatedMarketData(_chain(config, spec), _calendar(config),
+    return GatedMarketData(_chain(config, spec), calendar_of(config),
                            open_cache(config.to_dict()["vendors"]), store, _timeframe(config),
-                           config.vendors.adjustment, rules or _rules(config),
+                           config.vendors.adjustment, rules or rules_of(config),
                            local=frozenset(LOCAL_VENDORS))
 
 
-def _rules(config: Config, max_age: float | None = None) -> GateRules:
+def rules_of(config: Config, max_age: float | None = None) -> GateRules:
     """The gate's rules from the configuration, judged as of now; with max_age (seconds) a
     feed whose newest passing bar is older is reported stale."""
     rules = gate_rules(config.to_dict()["vendors"], _now(config))
@@ -272,17 +272,17 @@ def fetch(
     max_age: MaxAgeOpt = None, config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars through the vendor chain, gate them, cache them (Parquet) and store them (SQL)."""
-    cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
+    cfg = data_config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, data=data)
     if not cfg.data.vendor:
         raise UserError("--vendor is required")
     _data_read(cfg, cfg.data.vendor.split(","))
-    wanted = _symbols(symbols)
+    wanted = symbols_of(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
-    rules = _rules(cfg, max_age)
-    store = _store(cfg)
-    source = _source(cfg, cfg.data.vendor, store, rules)
+    rules = rules_of(cfg, max_age)
+    store = store_of(cfg)
+    source = source_of(cfg, cfg.data.vendor, store, rules)
     loaded_all: list[tuple[Symbol, BarFrame]] = []
     for symbol in wanted:  # every symbol is fetched before any is stored: all or none
         loaded = source.bars(symbol, tf, first, last)
@@ -325,12 +325,12 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Run bars through the gatekeeper and print the quarantine report (exit 1 if any)."""
-    cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
+    cfg = data_config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
     if cfg.data.timeframe:
         _timeframe(cfg)  # a bad --timeframe is refused before anything is read
-    rules = _rules(cfg, max_age)
-    cal = _calendar(cfg)
+    rules = rules_of(cfg, max_age)
+    cal = calendar_of(cfg)
     checked: list[_Checked] = []
     if Path(path_or_range).exists():
         try:
@@ -350,14 +350,14 @@ def validate(
         if not cfg.data.vendor:
             raise UserError("validating a range needs --vendor (and --symbols)")
         chain = _chain(cfg, cfg.data.vendor)
-        for symbol in _symbols(symbols):
+        for symbol in symbols_of(symbols):
             fetched = chain.fetch(symbol, _timeframe(cfg), first, last, cfg.vendors.adjustment)
             if not isinstance(fetched, Success):
                 raise _failed(fetched.failure())
             name, answer = fetched.unwrap()
             checked.append(_from_vendor(gate(name, answer, cal, rules)[1]))
     reports = [c.report for c in checked]
-    recorded = _store(cfg).record_quarantine(None, reports)
+    recorded = store_of(cfg).record_quarantine(None, reports)
     if not isinstance(recorded, Success):
         raise RunFailedError(recorded.failure().message)
     if as_json:
@@ -379,20 +379,20 @@ def gaps(
     config: ConfigFile = None, as_json: JsonOpt = False,
 ) -> None:
     """Find bars the calendar expects but the data lacks, backfill them (exit 1 if any remain)."""
-    cfg = _config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
+    cfg = data_config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, data=data, bar_label=bar_label)
     if not cfg.data.vendor and not cfg.data.path:
         raise UserError("give --vendor or --data")
-    wanted = _symbols(symbols)
+    wanted = symbols_of(symbols)
     first, last = _range(start, end)
     tf = _timeframe(cfg)
-    cal = _calendar(cfg)
-    rules = _rules(cfg)
+    cal = calendar_of(cfg)
+    rules = rules_of(cfg)
     chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
     # The bars examined are the file's when there is one; the chain only fills its holes.
     files = attrs.evolve(cfg, data=attrs.evolve(cfg.data, vendor=None))
     source: MarketData = SessionGatedMarketData(build_container(files).market_data(), cal, rules) \
-        if cfg.data.path else _source(cfg, cfg.data.vendor or "", None)
+        if cfg.data.path else source_of(cfg, cfg.data.vendor or "", None)
     expected = expected_for(cal, tf, first, last, extended)
     results: list[tuple[Symbol, GapReport]] = []
     for symbol in wanted:
@@ -433,8 +433,8 @@ def sessions(
     except ValueError:
         raise UserError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
     _within_calendar(when, "--date")
-    cfg = _config(config, calendar=calendar)
-    cal = _calendar(cfg)
+    cfg = data_config(config, calendar=calendar)
+    cal = calendar_of(cfg)
     windows = cal.sessions_on(when)
     if as_json:
         print(json.dumps([{"session": w.session.value, "start": w.start.isoformat(),
@@ -468,14 +468,14 @@ def compare(
         raise UserError(f"--vendors {vendors!r}: name two different vendors, A,B")
     if not (tolerance >= 0 and volume_tolerance >= 0) or math.isinf(tolerance):
         raise UserError("--tolerance and --volume-tolerance must be non-negative numbers")
-    cfg = _config(config, timeframe=timeframe, adjustment=adjustment, calendar=calendar,
+    cfg = data_config(config, timeframe=timeframe, adjustment=adjustment, calendar=calendar,
                   data=data)
     _data_read(cfg, names)
-    sym = _symbols(symbol, "--symbol")[0]
+    sym = symbols_of(symbol, "--symbol")[0]
     first, last = _range(start, end)
     frames: list[BarFrame] = []
     for name in names:
-        loaded = _source(cfg, name, None).bars(sym, _timeframe(cfg), first, last)
+        loaded = source_of(cfg, name, None).bars(sym, _timeframe(cfg), first, last)
         if not isinstance(loaded, Success):
             raise _failed(loaded.failure())
         frames.append(loaded.unwrap())

@@ -17,13 +17,13 @@ from aitrader.entrypoints.container import open_bar_stream
 from aitrader.entrypoints.data_cli import (
     JournalOpt,
     SymbolsOpt,
-    _calendar,
-    _config,
-    _rules,
-    _source,
-    _store,
-    _symbols,
     app,
+    calendar_of,
+    data_config,
+    rules_of,
+    source_of,
+    store_of,
+    symbols_of,
 )
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile
@@ -46,16 +46,16 @@ def stream(
 ) -> None:
     """Print Alpaca's live one-minute bars, gated; bars missed during a reconnect are backfilled
     first. Quarantined bars never print; they are counted (and journaled with --journal)."""
-    cfg = _config(config, calendar=calendar, timeframe="1m", journal=journal)
-    wanted = _symbols(symbols)
+    cfg = data_config(config, calendar=calendar, timeframe="1m", journal=journal)
+    wanted = symbols_of(symbols)
     try:
         live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
     except ValueError as error:
         raise UserError(str(error)) from None
-    store = _store(cfg) if journal is not None else None
-    gate = StreamGate(_calendar(cfg), Timeframe.MINUTE_1, _rules(cfg), store,
+    store = store_of(cfg) if journal is not None else None
+    gate = StreamGate(calendar_of(cfg), Timeframe.MINUTE_1, rules_of(cfg), store,
                       source="alpaca stream", notify=None if as_json else _tell)
-    feed = BackfillingStream(live, _source(cfg, vendor, store), Timeframe.MINUTE_1, gate)
+    feed = BackfillingStream(live, source_of(cfg, vendor, store), Timeframe.MINUTE_1, gate)
     seen = 0
     bars = iter(feed)
     try:
