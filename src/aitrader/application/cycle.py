@@ -2,6 +2,11 @@
 
 Backtests and paper trading differ only in where the signal rows come from (batch twins or
 streaming kernels) and which adapters sit behind the ports; everything here is shared.
+
+(Past house-style's 500 lines, for a reason: this is one order's whole path, decide -> size ->
+gate -> submit -> book, read together when a number in the journal is questioned. What is
+not on that path already lives beside it: the risk safeguards in safeguards.py, the per-symbol
+state in cycle_state.py, the allocator in allocation.py.)
 """
 
 from __future__ import annotations
