@@ -162,6 +162,8 @@ def test_explain_filters_pick_what_a_plain_filter_of_every_decision_picks(cli: C
     assert picked("--at", moment) == sorted(in_force.values(), key=lambda d: d["seq"])
     assert some in picked("--at", moment)
     assert picked("--symbol", "AAPL", "--at", moment) == [in_force["AAPL"]]
+    empty = cli.runs("explain", run_id, "--at", " ")
+    assert empty.code == 2 and "--at: empty" in empty.error_line(), empty.stderr
 
 
 @pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])

@@ -205,6 +205,8 @@ def at_window(at: str | None) -> tuple[datetime | None, datetime | None, datetim
     if at is None:
         return None, None, None
     text = at.strip()
+    if not text:
+        raise UserError("--at: empty; give a day (YYYY-MM-DD) or an ISO moment")
     if as_day(text) is not None:
         return (parse_moment(text, is_end=False, what="--at"),
                 parse_moment(text, is_end=True, what="--at"), None)
