@@ -163,7 +163,8 @@ def test_explain_filters_pick_what_a_plain_filter_of_every_decision_picks(cli: C
     assert some in picked("--at", moment)
     assert picked("--symbol", "AAPL", "--at", moment) == [in_force["AAPL"]]
     empty = cli.runs("explain", run_id, "--at", " ")
-    assert empty.code == 2 and "--at: empty" in empty.error_line(), empty.stderr
+    assert empty.code == 2, empty.stderr
+    assert "--at: empty" in empty.error_line()
 
 
 @pytest.mark.parametrize("allocator", ["inverse_volatility", "risk_parity", "mean_variance"])
