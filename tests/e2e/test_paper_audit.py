@@ -3,11 +3,60 @@ commands, interruptions and what the journal then says."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Cli
+
+# At this speed a daily bar of the bundled sample takes ~0.04 s (a weekend ~0.13 s): the run
+# lasts ~15 s, long enough to be caught in the middle, short enough to be waited for.
+SPEED = "2000000"
+
+
+def _counted(db: Path, table: str) -> int:
+    try:
+        with sqlite3.connect(db) as connection:
+            return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    except sqlite3.Error:  # not created yet, or busy this instant
+        return 0
+
+
+@contextmanager
+def paper_running(cli: Cli, tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """A paper replay in a process of its own, handed over once it has sent two orders."""
+    command = [sys.executable, "-m", "aitrader.entrypoints.cli", "paper", "--replay",
+               "--speed", SPEED, "--quiet", "--journal", cli.journal_url,
+               "--out", str(tmp_path / "out"), *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        deadline = time.monotonic() + 120
+        while _counted(cli.db_path, "orders") < 2:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the paper run sent no order"
+            time.sleep(0.05)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=120)
+
+
+def _orphans(db: Path) -> list[tuple[str, str]]:
+    """Decisions that name an order the journal does not hold."""
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT d.run_id, d.client_order_id FROM decisions d WHERE d.client_order_id IS "
+            "NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.run_id = d.run_id AND "
+            "o.client_order_id = d.client_order_id)").fetchall()
 
 
 @pytest.mark.parametrize("command", ["halt", "reduce", "kill"])
@@ -45,3 +94,54 @@ def test_a_paper_run_whose_journal_refuses_a_flush_mid_run_ends_failed_not_runni
     run = cli.runs("show", run_id, "--json").json()
     assert run["status"] == "failed"
     assert "equity refused" in run["metrics"]["error"]
+
+
+def test_a_paper_run_killed_outright_keeps_whole_writes_and_the_next_run_starts_cleanly(
+    cli: Cli, tmp_path: Path
+) -> None:
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    with paper_running(cli, tmp_path) as process:
+        process.send_signal(signal.SIGKILL)  # kill -9: nothing can record how it ended
+        process.wait(timeout=120)
+
+    killed = cli.journaled_runs()
+    assert [r["status"] for r in killed] == ["running"]  # as the README says it stays
+    counts = cli.runs("show", killed[0]["run_id"], "--json").json()["counts"]
+    assert counts["orders"] >= 2  # each order was written before the broker heard of it
+    assert _orphans(cli.db_path) == []  # and never a decision without its order
+    after = cli.paper_json("--symbols", "KO")
+    assert [r["status"] for r in cli.journaled_runs()] == ["finished", "running"]
+    # nothing of the killed run leaks into the next: it decides as a backtest does
+    assert after["decisions_digest"] == cli.backtest_json("--symbols", "KO")["decisions_digest"]
+
+
+def test_a_paper_run_interrupted_by_ctrl_c_is_journaled_failed_with_what_it_decided(
+    cli: Cli, tmp_path: Path
+) -> None:
+    with paper_running(cli, tmp_path) as process:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    runs = cli.journaled_runs()
+    assert [(r["status"], r["metrics"]) for r in runs] == [("failed", {"error": "interrupted"})]
+    assert _orphans(cli.db_path) == []
+    assert not (tmp_path / "out").exists()  # no report of a run that did not finish
+
+
+def test_a_halt_given_while_a_paper_run_goes_is_adopted_and_outlives_the_run(
+    cli: Cli, tmp_path: Path
+) -> None:
+    with paper_running(cli, tmp_path) as process:
+        halted = cli("risk", "halt", "--reason", "desk call", "--journal", cli.journal_url)
+        assert halted.code == 0, halted.stderr
+        _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "risk.command_adopted" in err  # the engine said it took the command over
+    run_id = cli.journaled_runs()[0]["run_id"]
+    explained = cli.runs("explain", run_id, "--json").json()
+    refused = [v["reason"] for d in explained for v in d["verdicts"]
+               if v["rule"] == "trading_state" and not v["passed"]]
+    assert refused  # what it decided after the poll was refused by the halt
+    status = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
+    assert (status["state"], status["reason"]) == ("HALTED", "manual: desk call")
