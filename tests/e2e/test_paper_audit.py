@@ -147,3 +147,31 @@ def test_a_halt_given_while_a_paper_run_goes_is_adopted_and_outlives_the_run(
     assert refused  # what it decided after the poll was refused by the halt
     status = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
     assert (status["state"], status["reason"]) == ("HALTED", "manual: desk call")
+
+
+# A byte that is not UTF-8 on the command line ($'\xff' in bash) reaches Python as a lone
+# surrogate, which no database can store or look up.
+NOT_UTF8 = "bad\udcffbyte"
+
+
+@pytest.mark.parametrize("command", ["halt", "reduce", "kill"])
+def test_a_reason_that_is_not_utf8_text_is_bad_input_and_changes_nothing(
+    cli: Cli, command: str
+) -> None:
+    outcome = cli("risk", command, "--reason", NOT_UTF8, "--journal", cli.journal_url)
+    assert outcome.code == 2
+    assert "--reason" in outcome.error_line()
+    assert not cli.db_path.exists()
+
+
+@pytest.mark.parametrize("args", [["show", NOT_UTF8], ["explain", NOT_UTF8], ["show", "ab\x00"],
+                                  ["explain", "{run_id}", "--order", NOT_UTF8]],
+                         ids=["show", "explain", "show_nul", "explain_order"])
+def test_a_run_id_or_order_id_that_is_not_text_is_not_found_in_one_line(
+    cli: Cli, args: list[str]
+) -> None:
+    run_id = cli.backtest_json("--symbols", "KO")["run_id"]
+    outcome = cli.runs(*[a.format(run_id=run_id) for a in args])
+    assert outcome.code == 2
+    line = outcome.error_line()
+    assert "no run" in line or "--order" in line

@@ -22,7 +22,12 @@ from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
-from aitrader.entrypoints.runs_cli import AsJsonObject, JournalUrlFn, missing_sqlite_file
+from aitrader.entrypoints.runs_cli import (
+    AsJsonObject,
+    JournalUrlFn,
+    is_text,
+    missing_sqlite_file,
+)
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
@@ -33,10 +38,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(reason: str) -> str:
-    """The reason without its surrounding blanks; UserError if it holds a control character."""
+    """The reason without its surrounding blanks; UserError if it holds a control character
+    or bytes that are not UTF-8."""
     if _CONTROL.search(reason):
         raise UserError("--reason: say why on one line of plain text (it holds a newline, a tab "
                         "or another control character)")
+    if not is_text(reason):
+        raise UserError("--reason: say why in plain text (it holds bytes that are not UTF-8)")
     return reason.strip()
 
 
