@@ -175,3 +175,15 @@ def test_a_run_id_or_order_id_that_is_not_text_is_not_found_in_one_line(
     assert outcome.code == 2
     line = outcome.error_line()
     assert "no run" in line or "--order" in line
+
+
+@pytest.mark.usefixtures("slow_clock")
+def test_a_paced_replay_shows_its_progress_bar_by_bar_to_the_end(cli: Cli) -> None:
+    # at --speed 60 a one-minute bar takes a second: a line per 1,000 bars would be one every
+    # quarter of an hour, and one at 100 % never came unless the bars were a multiple of 1,000
+    shown = cli.paper("--replay", "--symbols", "KO")
+    assert shown.code == 0, shown.stderr
+    lines = [line for line in shown.stderr.splitlines() if line.startswith("paper: ")]
+    assert lines[0] == "paper: 1/245 bars (0 %)"
+    assert lines[-1] == "paper: 245/245 bars (100 %)"
+    assert len(lines) == 245

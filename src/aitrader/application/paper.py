@@ -28,6 +28,7 @@ from aitrader.ports.market_data import BarStream
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int], None]
+"""Told the bars done after each bar (it decides how often to show them)."""
 
 
 class _One:
@@ -119,8 +120,8 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
                 flushed = adapters.journal.flush()
                 if isinstance(flushed, Failure):  # the run stops here: say so in the journal
                     return failed_run(adapters, cycle.run_id, str(flushed.failure()))
-                if progress is not None:
-                    progress(bars)
+            if progress is not None:  # every bar: a paced replay's bar may take minutes
+                progress(bars)
         if last_ts is not None:
             settle()
             mark()
