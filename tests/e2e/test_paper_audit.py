@@ -187,3 +187,24 @@ def test_a_paced_replay_shows_its_progress_bar_by_bar_to_the_end(cli: Cli) -> No
     assert lines[0] == "paper: 1/245 bars (0 %)"
     assert lines[-1] == "paper: 245/245 bars (100 %)"
     assert len(lines) == 245
+
+
+def test_a_kill_given_while_a_paper_run_goes_flattens_it_and_is_verified(
+    cli: Cli, tmp_path: Path
+) -> None:
+    with paper_running(cli, tmp_path) as process:
+        killed = cli("risk", "kill", "--reason", "fat finger", "--journal", cli.journal_url)
+        assert killed.code == 0, killed.stderr
+        _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "risk.kill_verified" in err
+    run_id = cli.journaled_runs()[0]["run_id"]
+    explained = cli.runs("explain", run_id, "--json").json()
+    assert [d for d in explained if d["action"] == "flatten"]  # what it held went out
+    with sqlite3.connect(cli.db_path) as db:  # and it ended holding nothing
+        held = db.execute("SELECT symbol, sum(CASE side WHEN 'buy' THEN last_qty ELSE "
+                          "-last_qty END) FROM fills GROUP BY symbol").fetchall()
+    assert all(float(qty) == 0 for _symbol, qty in held), held
+    status = cli("risk", "status", "--journal", cli.journal_url, "--json").json()
+    assert (status["state"], status["kill_requested"]) == ("HALTED", False)
+    assert status["reason"] == "kill switch: fat finger"
