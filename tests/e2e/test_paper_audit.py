@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,17 +132,24 @@ def test_a_paper_run_interrupted_is_journaled_failed_with_what_it_decided(
     assert not (tmp_path / "out").exists()  # no report of a run that did not finish
 
 
+def _commanded_mid_run(cli: Cli, tmp_path: Path, *command: str) -> tuple[str, list[Any]]:
+    """Give `aitrader risk COMMAND` while a paper replay runs; the run's stderr and its
+    decisions as `runs explain --json` shows them, once it has finished."""
+    with paper_running(cli, tmp_path) as process:
+        given = cli("risk", *command, "--journal", cli.journal_url)
+        assert given.code == 0, given.stderr
+        _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    run_id = cli.journaled_runs()[0]["run_id"]
+    explained: list[Any] = cli.runs("explain", run_id, "--json").json()
+    return err, explained
+
+
 def test_a_halt_given_while_a_paper_run_goes_is_adopted_and_outlives_the_run(
     cli: Cli, tmp_path: Path
 ) -> None:
-    with paper_running(cli, tmp_path) as process:
-        halted = cli("risk", "halt", "--reason", "desk call", "--journal", cli.journal_url)
-        assert halted.code == 0, halted.stderr
-        _out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    err, explained = _commanded_mid_run(cli, tmp_path, "halt", "--reason", "desk call")
     assert "risk.command_adopted" in err  # the engine said it took the command over
-    run_id = cli.journaled_runs()[0]["run_id"]
-    explained = cli.runs("explain", run_id, "--json").json()
     refused = [v["reason"] for d in explained for v in d["verdicts"]
                if v["rule"] == "trading_state" and not v["passed"]]
     assert refused  # what it decided after the poll was refused by the halt
@@ -192,14 +200,8 @@ def test_a_paced_replay_shows_its_progress_bar_by_bar_to_the_end(cli: Cli) -> No
 def test_a_kill_given_while_a_paper_run_goes_flattens_it_and_is_verified(
     cli: Cli, tmp_path: Path
 ) -> None:
-    with paper_running(cli, tmp_path) as process:
-        killed = cli("risk", "kill", "--reason", "fat finger", "--journal", cli.journal_url)
-        assert killed.code == 0, killed.stderr
-        _out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    err, explained = _commanded_mid_run(cli, tmp_path, "kill", "--reason", "fat finger")
     assert "risk.kill_verified" in err
-    run_id = cli.journaled_runs()[0]["run_id"]
-    explained = cli.runs("explain", run_id, "--json").json()
     assert [d for d in explained if d["action"] == "flatten"]  # what it held went out
     with sqlite3.connect(cli.db_path) as db:  # and it ended holding nothing
         held = db.execute("SELECT symbol, sum(CASE side WHEN 'buy' THEN last_qty ELSE "
