@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -223,3 +224,49 @@ def test_an_accelerated_clock_refuses_a_speed_that_is_not_a_number() -> None:
 def test_an_accelerated_clock_refuses_a_naive_start() -> None:
     with pytest.raises(ValueError, match="UTC"):
         AcceleratedClock(0, sleep=FakeSleep(), start=datetime(2024, 3, 4, 9, 30))
+
+
+@attrs.define
+class SystemLikeSleep:
+    """Refuses a delay beyond the platform's time_t as time.sleep does, and ends the test's
+    wait (by raising EnoughSleepsError) after `calls` sleeps, so an endless wait can be observed."""
+
+    calls: int
+    delays: list[float] = attrs.field(factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        if seconds > threading.TIMEOUT_MAX:
+            raise OverflowError("timestamp out of range for platform time_t")
+        self.delays.append(seconds)
+        if len(self.delays) >= self.calls:
+            raise EnoughSleepsError
+
+
+class EnoughSleepsError(Exception):
+    """The test has seen enough sleeps."""
+
+
+@pytest.mark.parametrize("speed", [1e-6, 1e-300, 5e-324])
+def test_a_very_slow_replay_sleeps_in_pieces_the_system_accepts(speed: float) -> None:
+    # --speed 1e-6 makes a day's gap 2,700 years of sleep; 5e-324 makes it infinite: the
+    # clock must wait (for ever, if asked), not fail the run with OverflowError
+    sleep = SystemLikeSleep(calls=3)
+    clock = AcceleratedClock(speed, sleep=sleep, start=START)
+    with pytest.raises(EnoughSleepsError):
+        clock.wait_until(START + timedelta(days=1))
+    assert len(sleep.delays) == 3
+
+
+def test_a_slow_replay_sleeps_the_whole_gap_over_its_speed_in_pieces() -> None:
+    sleep = SystemLikeSleep(calls=1_000)
+    clock = AcceleratedClock(1e-6, sleep=sleep, start=START)
+    clock.wait_until(START + timedelta(days=1))
+    assert math.isclose(sum(sleep.delays), 86_400 / 1e-6)
+    assert clock.now() == START + timedelta(days=1)
+
+
+def test_the_system_clock_waits_for_a_moment_centuries_away_without_failing() -> None:
+    sleep = SystemLikeSleep(calls=2)
+    clock = SystemClock(sleep=sleep)
+    with pytest.raises(EnoughSleepsError):
+        clock.wait_until(datetime(9999, 12, 31, tzinfo=UTC))

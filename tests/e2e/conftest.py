@@ -16,17 +16,20 @@ import json
 import math
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import structlog
 
 from aitrader.adapters.sample import sample_path
+from aitrader.entrypoints import cli as cli_module
 from aitrader.entrypoints.cli import main
 
 DAILY_HEADER = ("date", "open", "high", "low", "close", "volume")
@@ -131,6 +134,14 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("AITRADER_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def slow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every progress check look two seconds after the last, as on a long run."""
+    ticks = iter(range(0, 10**9, 2))
+    fake = SimpleNamespace(**{**vars(time), "monotonic": lambda: float(next(ticks))})
+    monkeypatch.setattr(cli_module, "time", fake)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ import math
 import os
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aitrader.entrypoints import cli as cli_module
 from tests.e2e.conftest import (
     DAILY_HEADER,
     EQUITY_HEADER,
@@ -584,14 +581,6 @@ def test_quiet_prints_only_the_table_and_nothing_on_stderr(cli: Cli) -> None:
     assert quiet.stderr == ""
     # progress, when a run is long enough to show any, goes to stderr only
     assert "bars (" not in normal.stdout
-
-
-@pytest.fixture
-def slow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every progress check look two seconds later, as on a long run."""
-    ticks = iter(range(0, 10**9, 2))
-    fake = SimpleNamespace(**{**vars(time), "monotonic": lambda: float(next(ticks))})
-    monkeypatch.setattr(cli_module, "time", fake)
 
 
 @pytest.mark.usefixtures("slow_clock")

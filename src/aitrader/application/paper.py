@@ -16,6 +16,7 @@ from aitrader.application.run import (
     RunResult,
     RunSpec,
     close_run,
+    failed_run,
     guarded,
     open_run,
 )
@@ -27,6 +28,7 @@ from aitrader.ports.market_data import BarStream
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int], None]
+"""Told the bars done after each bar (it decides how often to show them)."""
 
 
 class _One:
@@ -116,10 +118,10 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             if bars % flush_every == 0:
                 write_equity(len(points[1]))
                 flushed = adapters.journal.flush()
-                if isinstance(flushed, Failure):
-                    return Failure(RunError("journal", str(flushed.failure())))
-                if progress is not None:
-                    progress(bars)
+                if isinstance(flushed, Failure):  # the run stops here: say so in the journal
+                    return failed_run(adapters, cycle.run_id, str(flushed.failure()))
+            if progress is not None:  # every bar: a paced replay's bar may take minutes
+                progress(bars)
         if last_ts is not None:
             settle()
             mark()

@@ -169,21 +169,27 @@ def guarded(adapters: Adapters, cycle: TradingCycle,
             body: Callable[[], Result[RunResult, RunError]]) -> Result[RunResult, RunError]:
     """Run a started run's body; if it raises, journal the run as failed and say why (an
     interrupted run too, which then goes on being interrupted)."""
-
-    def failed(reason: str) -> None:
-        adapters.journal.finish_run(RunSummary(
-            run_id=cycle.run_id, status="failed", bars=0, digest="", decisions_digest="",
-            finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
-
     try:
         return body()
     except KeyboardInterrupt:  # Ctrl-C: the run must not read as running forever
-        failed("interrupted")
+        journal_failed(adapters, cycle.run_id, "interrupted")
         raise
     except Exception as error:  # the run has started: record how it ended, then report it
-        reason = f"{type(error).__name__}: {error}"
-        failed(reason)
-        return Failure(RunError("failed", f"run {cycle.run_id} failed: {reason}"))
+        return failed_run(adapters, cycle.run_id, f"{type(error).__name__}: {error}")
+
+
+def failed_run(adapters: Adapters, run_id: str, reason: str) -> Failure[RunError]:
+    """A started run that cannot go on: journaled as failed with the reason, and reported."""
+    journal_failed(adapters, run_id, reason)
+    return Failure(RunError("failed", f"run {run_id} failed: {reason}"))
+
+
+def journal_failed(adapters: Adapters, run_id: str, reason: str) -> None:
+    """Mark a started run failed (with the records it buffered, if the journal takes them), so
+    it does not read as running forever."""
+    adapters.journal.finish_run(RunSummary(
+        run_id=run_id, status="failed", bars=0, digest="", decisions_digest="",
+        finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
 
 
 def ledger_difference(ours: Account, theirs: Account) -> str:

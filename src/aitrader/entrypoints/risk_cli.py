@@ -10,6 +10,7 @@ every open order, flatten every position, verify flat (then `status` shows no ki
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,11 +22,30 @@ from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
-from aitrader.entrypoints.runs_cli import AsJsonObject, JournalUrlFn, missing_sqlite_file
+from aitrader.entrypoints.runs_cli import (
+    AsJsonObject,
+    JournalUrlFn,
+    is_text,
+    missing_sqlite_file,
+)
 from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
 from aitrader.ports.journal import Journal
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (journaled).")]
+# `risk status` prints the journaled reason: a newline in it would forge a line of its own, a
+# terminal escape would act on whoever reads the state
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(reason: str) -> str:
+    """The reason without its surrounding blanks; UserError if it holds a control character
+    or bytes that are not UTF-8."""
+    if _CONTROL.search(reason):
+        raise UserError("--reason: say why on one line of plain text (it holds a newline, a tab "
+                        "or another control character)")
+    if not is_text(reason):
+        raise UserError("--reason: say why in plain text (it holds bytes that are not UTF-8)")
+    return reason.strip()
 
 
 def state_dict(state: RiskState) -> dict[str, Any]:
@@ -104,9 +124,10 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
     def risk_halt(reason: ReasonOpt, journal: JournalUrl = None, config: ConfigFile = None,
                   as_json: AsJsonObject = False) -> None:
         """HALTED: only cancels go out until `aitrader risk resume`."""
-        if not reason.strip():
+        why = one_line(reason)
+        if not why:
             raise UserError("--reason: say why trading is halted")
-        change(journal, config, as_json, lambda s: s.halted(f"manual: {reason.strip()}"),
+        change(journal, config, as_json, lambda s: s.halted(f"manual: {why}"),
                lambda _s: "halted: only cancels until `aitrader risk resume`")
 
     @risk_app.command("resume")
@@ -121,7 +142,8 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
         def command(reason: ReasonOpt = "", journal: JournalUrl = None,
                     config: ConfigFile = None, as_json: AsJsonObject = False) -> None:
-            change(journal, config, as_json, lambda s: move(s, reason.strip()), said)
+            why = one_line(reason)
+            change(journal, config, as_json, lambda s: move(s, why), said)
 
         command.__doc__ = help_text
         risk_app.command(name)(command)

@@ -50,8 +50,20 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path is None or path.exists() else path
 
 
+def is_text(value: str) -> bool:
+    """Whether a command-line value is text a database can store: bytes that are not UTF-8
+    (0xff, say) reach Python as lone surrogates, which no driver encodes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def run_info(store: Journal, run_id: str) -> RunInfo:
     """The run's record; an unknown id is the user's error, an unreadable journal a failure."""
+    if not is_text(run_id):  # no run has such an id: it cannot even be looked up
+        raise UserError(f"no run {run_id!r} in the journal (see `aitrader runs list`)")
     found = store.run(run_id)
     if isinstance(found, Failure):
         error = found.failure()
@@ -244,7 +256,8 @@ def register_explain(runs_app: typer.Typer, journal_for: Callable[..., Any]) -> 
             raise UserError(f"--symbol: run {run_id} traded {', '.join(symbols)}, not "
                             f"{symbol!r}")
         since, until, moment = at_window(at)
-        if order is not None and not _read(store.orders(run_id, [order])):
+        if order is not None and (not is_text(order) or not _read(store.orders(run_id,
+                                                                                [order]))):
             raise UserError(f"--order: run {run_id} has no order {order!r}")
         # the journal picks the decisions (a long run's are many: one order's is one row)
         chosen = _read(store.decisions(run_id, symbol=name, client_order_id=order,

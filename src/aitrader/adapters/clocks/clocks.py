@@ -9,6 +9,19 @@ from datetime import UTC, datetime
 from aitrader.domain.market import require_utc
 from aitrader.ports.clock import Clock
 
+# The longest single sleep asked of the system (about 31 years): time.sleep refuses a delay
+# beyond the platform's time_t (OverflowError), which a slow replay (--speed 1e-6 over a
+# weekend) or a far moment reaches; a longer wait is slept in pieces.
+_LONGEST_SLEEP_S = 1e9
+
+
+def _sleep_for(sleep: Callable[[float], None], seconds: float) -> None:
+    """Sleep `seconds` (infinity: for ever) in pieces the system's sleep accepts."""
+    while seconds > 0:
+        piece = min(seconds, _LONGEST_SLEEP_S)
+        sleep(piece)
+        seconds -= piece
+
 
 class SystemClock(Clock):
     """Wall-clock time; waiting sleeps for real."""
@@ -22,8 +35,7 @@ class SystemClock(Clock):
     def wait_until(self, moment: datetime) -> None:
         require_utc(moment, "moment")
         delay = (moment - self.now()).total_seconds()
-        if delay > 0:
-            self._sleep(delay)
+        _sleep_for(self._sleep, delay)
 
 
 class SteppingClock(Clock):
@@ -62,6 +74,6 @@ class AcceleratedClock(Clock):
     def wait_until(self, moment: datetime) -> None:
         require_utc(moment, "moment")
         if self._now is not None and moment > self._now and self._speed > 0:
-            self._sleep((moment - self._now).total_seconds() / self._speed)
+            _sleep_for(self._sleep, (moment - self._now).total_seconds() / self._speed)
         if self._now is None or moment > self._now:
             self._now = moment
