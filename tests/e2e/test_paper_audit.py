@@ -116,11 +116,13 @@ def test_a_paper_run_killed_outright_keeps_whole_writes_and_the_next_run_starts_
     assert after["decisions_digest"] == cli.backtest_json("--symbols", "KO")["decisions_digest"]
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["ctrl_c", "sigterm", "sighup"])
 def test_a_paper_run_interrupted_is_journaled_failed_with_what_it_decided(
     cli: Cli, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    # SIGTERM is what a service manager or `docker stop` sends
+    # SIGTERM is what a service manager or `docker stop` sends; SIGHUP what a dropped ssh
+    # session or closed terminal sends (it killed the run outright, left 'running')
     with paper_running(cli, tmp_path) as process:
         process.send_signal(stop)
         _out, err = process.communicate(timeout=120)

@@ -260,15 +260,20 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def _terminated(_signum: int, _frame: object) -> None:
-    """SIGTERM (a service manager, `docker stop`, `kill`) stops a run as Ctrl-C does: the run
-    is journaled as failed ("interrupted"), not left reading as running forever."""
+    """SIGTERM (a service manager, `docker stop`, `kill`) and SIGHUP (the terminal or ssh
+    session went away) stop a run as Ctrl-C does: the run is journaled as failed
+    ("interrupted"), not left reading as running forever."""
     raise KeyboardInterrupt
+
+
+# (SIGHUP does not exist on Windows)
+_STOPPING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def main() -> None:
     """Console entry point: map failures to exit codes and one-line messages."""
     _configure_logging()
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = {sig: signal.signal(sig, _terminated) for sig in _STOPPING}
     try:
         code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
@@ -293,7 +298,8 @@ def main() -> None:
         _say_error(f"{describe()} (see --help)")
         sys.exit(error.exit_code)  # type: ignore[attr-defined]
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     sys.exit(code if isinstance(code, int) else 0)
 
 
