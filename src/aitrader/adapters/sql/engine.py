@@ -143,9 +143,17 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at once, waiting busy_timeout for another writer: a
+        # transaction that reads and then writes (a migration checking the revision first)
+        # would otherwise fail at once with "database is locked" when another process wrote
+        # since its read began (SQLite cannot upgrade a stale read to a write)
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+IMMEDIATE = "aitrader_sqlite_immediate"  # an execution option: begin SQLite writing at once
 
 
 def _password_of(url: str) -> str | None:

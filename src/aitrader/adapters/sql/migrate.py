@@ -5,6 +5,7 @@ Revisions are Alembic's: a string id, or None for an empty (base) database.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,12 @@ from returns.result import Failure, Result, Success
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url
+from aitrader.adapters.sql.engine import (
+    IMMEDIATE,
+    create_journal_engine,
+    driver_message,
+    safe_url,
+)
 from aitrader.adapters.sql.tables import metadata
 from aitrader.ports.errors import JournalError
 
@@ -68,23 +74,31 @@ def downgrade(url: str, revision: str) -> Result[str | None, JournalError]:
 
 
 def migrate_engine(engine: Engine, revision: str, *, up: bool) -> Result[str | None, JournalError]:
-    """Run the migrations on engine in one transaction (PostgreSQL and SQLite DDL is atomic)."""
+    """Run the migrations on engine in one transaction (PostgreSQL and SQLite DDL is atomic).
+    Migrations of one database at once take turns: on SQLite the transaction holds the write
+    lock from its start (a later one waits for it, then finds the revision already done), and
+    in one process a lock keeps Alembic's module-level context to one migration at a time."""
     try:
-        with engine.begin() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-            if current is not None and not _is_known(current):
-                return Failure(_newer_than_code(engine, current))
-            config = _config()
-            config.attributes["connection"] = connection
-            if up:
-                command.upgrade(config, revision)
-            else:
-                command.downgrade(config, revision)
+        with _ALEMBIC, engine.connect() as connection:
+            connection.execution_options(**{IMMEDIATE: True})
+            with connection.begin():
+                current = MigrationContext.configure(connection).get_current_revision()
+                if current is not None and not _is_known(current):
+                    return Failure(_newer_than_code(engine, current))
+                config = _config()
+                config.attributes["connection"] = connection
+                if up:
+                    command.upgrade(config, revision)
+                else:
+                    command.downgrade(config, revision)
     except CommandError as exc:
         return Failure(JournalError("bad_revision", f"{safe_url(engine.url)}: {exc}"))
     except SQLAlchemyError as exc:
         return Failure(_db_error(exc, engine, "migration failed"))
     return _current(engine)
+
+
+_ALEMBIC = threading.Lock()  # Alembic's `context` and `op` are module-level proxies
 
 
 def ensure_schema(engine: Engine) -> Result[str, JournalError]:
