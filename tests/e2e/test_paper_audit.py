@@ -108,6 +108,11 @@ def test_a_paper_run_killed_outright_keeps_whole_writes_and_the_next_run_starts_
     killed = cli.journaled_runs()
     assert [r["status"] for r in killed] == ["running"]  # as the README says it stays
     counts = cli.runs("show", killed[0]["run_id"], "--json").json()["counts"]
+    shown = dict(line.split(maxsplit=1) for line in cli.runs(
+        "show", killed[0]["run_id"]).stdout.splitlines() if line[:1].strip())
+    # a run still 'running' has no end, bar count or digest yet: shown as '-', not 'None'
+    assert [shown[key] for key in ("status", "finished_at", "bars", "digest")] == [
+        "running", "-", "-", "-"]
     assert counts["orders"] >= 2  # each order was written before the broker heard of it
     assert _orphans(cli.db_path) == []  # and never a decision without its order
     after = cli.paper_json("--symbols", "KO")

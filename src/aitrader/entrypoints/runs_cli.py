@@ -137,7 +137,9 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
                     "finished_at", "bars", "digest", "decisions_digest", "data_digest",
                     "code_version"):
             value = info[key]
-            print(f"{key:<17} {','.join(value) if isinstance(value, list) else value}")
+            shown = "-" if value is None else ",".join(value) if isinstance(value, list) \
+                else value
+            print(f"{key:<17} {shown}")
         print(f"{'counts':<17} {info['counts']}")
         for key, value in info["metrics"].items():
             print(f"  {key:<24} {value}")
