@@ -36,7 +36,7 @@ def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
         ("broker:\n  cashh: 1\n", "config key broker: unknown key(s) cashh"),
         ("broker:\n  cash: abc\n", "config key broker.cash: expected a number"),
         ("broker:\n  fill_at: noon\n", "config key broker.fill_at: expected one of open, close"),
-        ("mode: live2\n", "config key mode: expected one of backtest, paper, live"),
+        ("mode: live2\n", "config key mode: expected backtest or paper, got 'live2'"),
         ("risk:\n  allow_short: maybe\n", "expected true or false"),
         ("broker: [1, 2\n", "not valid YAML"),
         ("- 1\n", "expected a mapping"),
@@ -90,7 +90,7 @@ def test_a_whole_count_is_taken_from_text_or_a_whole_float(value: str) -> None:
 
 
 def test_a_journal_url_of_another_database_is_refused_without_its_password() -> None:
-    with pytest.raises(ConfigError, match=r"journal: url must be sqlite") as raised:
+    with pytest.raises(ConfigError, match=r"journal.url: must be sqlite") as raised:
         load_config(None, {"AITRADER_JOURNAL__URL": "mysql://user:hunter2@db/x"})
     assert "hunter2" not in str(raised.value)
 
@@ -128,7 +128,7 @@ def test_a_config_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path)
 def test_an_unknown_section_is_named_without_a_pseudo_key() -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(None, {"AITRADER_BOGUS__X": "1"})
-    assert str(raised.value) == "unknown key(s) bogus (from environment)"
+    assert str(raised.value) == "unknown key(s) bogus (from environment variable AITRADER_BOGUS__X)"
 
 
 def test_an_empty_section_keeps_its_defaults(tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_an_empty_nested_section_keeps_its_defaults_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://j.db", "sqlite:j.db"])
 def test_a_sqlite_journal_url_without_a_path_is_bad_input(url: str) -> None:
-    with pytest.raises(ConfigError, match=r"journal: url must be sqlite:///PATH"):
+    with pytest.raises(ConfigError, match=r"journal.url: must be sqlite:///PATH"):
         load_config(None, {"AITRADER_JOURNAL__URL": url})
 
 
@@ -162,12 +162,12 @@ def test_a_date_in_another_iso_form_is_the_same_inclusive_trading_day(text: str)
 
 
 @pytest.mark.parametrize(("name", "value", "fragment"), [
-    ("BROKER__COMMISSION_PER_ORDER", "1e27", "commission_per_order must be below"),
-    ("BROKER__COMMISSION_PER_SHARE", "1e300", "commission_per_share must be below"),
-    ("RISK__TAKE_PROFIT", "1e300", "take_profit must be below 1000"),
-    ("RISK__TRAIL_ATR", "1e300", "trail_atr must be below 1000"),
-    ("RISK__VAR_WINDOW", "99999999999999999999", "var_window must be below"),
-    ("REGIME__SEED", "4294967296", "seed must be below 4294967296"),
+    ("BROKER__COMMISSION_PER_ORDER", "1e27", "commission_per_order: must be below"),
+    ("BROKER__COMMISSION_PER_SHARE", "1e300", "commission_per_share: must be below"),
+    ("RISK__TAKE_PROFIT", "1e300", "take_profit: must be below 1000"),
+    ("RISK__TRAIL_ATR", "1e300", "trail_atr: must be below 1000"),
+    ("RISK__VAR_WINDOW", "99999999999999999999", "var_window: must be below"),
+    ("REGIME__SEED", "4294967296", "seed: must be below 4294967296"),
 ])
 def test_a_value_too_large_to_mean_anything_is_refused_by_key(
         name: str, value: str, fragment: str) -> None:
