@@ -160,3 +160,46 @@ def test_the_file_may_name_the_mode_the_command_also_names(cli: Cli, tmp_path: P
     path = tmp_path / "c.yaml"
     path.write_text("mode: paper\n")
     assert cli.paper_json("--symbols", "AAPL", "--config", str(path))["mode"] == "paper"
+
+
+@pytest.mark.parametrize(("environ", "text", "line"), [
+    ({"AITRADER_OUTPUT__DIR": ""}, "{}\n", "config key output.dir: must name a file or "
+     "directory, was empty (from environment variable AITRADER_OUTPUT__DIR)"),
+    ({}, "data:\n  path: ''\n", "config key data.path: must name a file or directory, was "
+                                "empty (from config file {file})"),
+    ({}, "vendors:\n  cache_dir: ' '\n", "config key vendors.cache_dir: must name a file or "
+                                         "directory, was empty (from config file {file})"),
+])
+def test_an_empty_path_is_refused_not_taken_as_the_working_directory(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str],
+        text: str, line: str) -> None:
+    """AITRADER_OUTPUT__DIR= wrote trades.csv and the others into the working directory;
+    data.path: '' said '.: no CSV or Parquet files in it', naming no key."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    outcome = cli("backtest", "--symbols", "AAPL", "--journal", cli.journal_url,
+                  "--config", str(path))
+    assert outcome.code == 2, outcome.stderr
+    assert outcome.error_line() == "error: " + line.format(file=path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_a_lookback_too_long_to_hold_is_refused_by_key_not_a_traceback(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The allocator's window raised OverflowError (exit 1, a traceback) after the journal
+    was created."""
+    monkeypatch.setenv("AITRADER_PORTFOLIO__LOOKBACK", "1" + "0" * 22)
+    line = _refused(cli, tmp_path, "--allocator", "risk_parity")
+    assert line.startswith("error: config key portfolio.lookback: must be below 1000000000")
+    assert line.endswith("(from environment variable AITRADER_PORTFOLIO__LOOKBACK)")
+
+
+def test_an_unknown_calendar_is_named_by_its_key_and_its_one_source(
+        cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  calendar: LSE\n")
+    assert _refused(cli, tmp_path, "--config", str(path)) == (
+        f"error: config key data.calendar: 'LSE' is unknown; known: XNYS (alias NYSE), 24/7 "
+        f"(from config file {path})")

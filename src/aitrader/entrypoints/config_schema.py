@@ -60,7 +60,14 @@ CALENDARS = ("XNYS", "NYSE", "24/7")
 
 def _known_calendar(_i: object, a: attrs.Attribute[str], v: str) -> None:
     if v.strip().upper() not in CALENDARS:
-        raise ValueError(f"{a.name} {v!r} is unknown; known: XNYS (alias NYSE), 24/7")
+        raise ValueError(f"{a.name}: {v!r} is unknown; known: XNYS (alias NYSE), 24/7")
+
+
+def _a_path(_i: object, a: attrs.Attribute[Any], v: str | None) -> None:
+    """A file or directory's name: empty, it was the working directory (output.dir: "" wrote
+    the reports there)."""
+    if v is not None and not v.strip():
+        raise ValueError(f"{a.name} must name a file or directory, was empty")
 
 
 @attrs.frozen
@@ -71,7 +78,7 @@ class StrategyConfig:
 
 @attrs.frozen
 class DataConfig:
-    path: str | None = None
+    path: str | None = attrs.field(default=None, validator=_a_path)
     symbols: list[str] | None = None
     start: str | None = None
     end: str | None = None
@@ -133,7 +140,7 @@ class PortfolioConfig:
                        "mean_variance"] = "equal_weight"
     rebalance: Literal["none", "daily", "weekly", "monthly"] = "none"
     drift: Decimal = attrs.field(default=Decimal("0.05"), validator=_non_negative)
-    lookback: int = attrs.field(default=60, validator=_at_least_two)
+    lookback: int = attrs.field(default=60, validator=[_at_least_two, _below(10**9)])
     max_weight: float = attrs.field(default=1.0, validator=_positive_float)
     risk_aversion: float = attrs.field(default=1.0, validator=_positive_float)
 
@@ -195,7 +202,7 @@ class PaperConfig:
 
 @attrs.frozen
 class OutputConfig:
-    dir: str = "out"
+    dir: str = attrs.field(default="out", validator=_a_path)
 
 
 # Market data vendors (issue 5). Keys and secrets are never configuration: they come only from
@@ -217,7 +224,7 @@ def _count(_i: object, a: attrs.Attribute[int], v: int) -> None:
 
 @attrs.frozen
 class VendorsConfig:
-    cache_dir: str = ".aitrader/cache"
+    cache_dir: str = attrs.field(default=".aitrader/cache", validator=_a_path)
     adjustment: Literal["raw", "split", "all"] = "raw"
     timeout_s: float = attrs.field(default=10.0, validator=_positive_float)
     attempts: int = attrs.field(default=3, validator=_count)
