@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -258,3 +259,34 @@ def test_empty_strategy_params_keep_the_strategy_defaults(tmp_path: Path) -> Non
     path = tmp_path / "c.yaml"
     path.write_text("strategy:\n  name: sma_cross\n  params:\n#    fast: 5\n")
     assert load_config(path, {}).strategy.params == {}
+
+
+class _Unwalkable(Mapping[str, object]):
+    """A mapping that fails if anything looks inside it (as a YAML alias bomb would hang)."""
+
+    def __getitem__(self, key: str) -> object:
+        raise AssertionError("walked into")
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("walked into")
+
+    def __len__(self) -> int:
+        return 9**9
+
+
+def test_the_source_of_a_bad_key_is_found_along_its_path_only() -> None:
+    """Finding which layer set a key walked every mapping of every layer: nine aliases of nine
+    mappings in a file made that 9**9 keys, and the error never came."""
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {}, {"zz": _Unwalkable()})
+    assert str(raised.value) == "unknown key(s) zz (from the command line)"
+
+
+def test_a_nested_mapping_where_a_value_goes_is_named_by_its_kind(tmp_path: Path) -> None:
+    """The line printed the whole mapping: with YAML aliases, megabytes on one line."""
+    path = tmp_path / "c.yaml"
+    path.write_text("a: &a {x: 1, y: 1}\nb: &b {x: *a, y: *a}\nstrategy:\n  params: *b\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    assert str(raised.value).startswith("config key strategy.params.x: expected a single value, "
+                                        f"got a mapping (from config file {path})")

@@ -261,26 +261,53 @@ def _read_file(path: Path) -> dict[str, Any]:
     return _empty_sections_as_defaults(data, Config, path)
 
 
-_Origins = dict[tuple[str, ...], str]  # a key's path -> where it was set
 _NOT_A_SECTION = "expected a section (its keys indented below it), not a single value"
+
+
+@attrs.frozen
+class _Layer:
+    """One layer of the configuration and where its keys come from: one place (a file, the
+    command line) or, for the environment, the variable that set each key."""
+
+    tree: Mapping[str, Any]
+    place: str | Mapping[tuple[str, ...], str]
+
+    def names(self, key: tuple[str, ...]) -> list[str]:
+        """Where this layer set key, a key below it or above it (as a value), if it did."""
+        if isinstance(self.place, str):
+            return [self.place] if _sets(self.tree, key) else []
+        return [name for path, name in self.place.items()
+                if path[:len(key)] == key or key[:len(path)] == path]
+
+
+def _sets(tree: Any, key: tuple[str, ...]) -> bool:
+    """Whether tree holds key, or a value where a section above key would be. Walks the key's
+    path only: a YAML file's aliases can make the whole tree exponentially large."""
+    for part in key:
+        if not isinstance(tree, Mapping):
+            return True
+        found = [value for name, value in tree.items() if str(name) == part]
+        if not found:
+            return False
+        tree = found[0]
+    return True
 
 
 def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Config:
     """Merge the layers and validate; raises ConfigError naming the bad key and its source."""
     env, setters = _env_layer(os.environ if environ is None else environ)
-    layers: list[tuple[Mapping[str, Any], _Origins]] = []
+    layers: list[_Layer] = []
     if path is not None:
-        data = _read_file(path)
-        layers.append((data, dict.fromkeys(_leaves(data), f"config file {path}")))
-    layers.append((env, {key: f"environment variable {name}" for key, name in setters.items()}))
-    command_line = overrides or {}
-    layers.append((command_line, dict.fromkeys(_leaves(command_line), "the command line")))
-    for layer, origins in layers[:-1]:  # the command's own mode wins, but says nothing of these
-        _check_mode(layer, origins)
+        layers.append(_Layer(_read_file(path), f"config file {path}"))
+    layers.append(_Layer(env, {key: f"environment variable {name}"
+                               for key, name in setters.items()}))
+    layers.append(_Layer(overrides or {}, "the command line"))
+    for layer in layers[:-1]:  # the command's own mode wins, but says nothing of these
+        _check_mode(layer)
     merged: dict[str, Any] = {}
-    for layer, _origins in layers:
-        merged = _merge(merged, layer)
+    for layer in layers:
+        merged = _merge(merged, layer.tree)
     try:
         return _converter.structure(merged, Config)
     except cattrs.BaseValidationError as error:
@@ -288,18 +315,17 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
         key, message = _tidy(problem)
         unknown = message.removeprefix("unknown key(s) ").split(", ")[0]
         set_where = (*key, unknown) if message.startswith("unknown key(s) ") else key
-        sources = _sources(set_where, [origins for _layer, origins in layers])
         shown = f"config key {'.'.join(key)}: {message}" if key else message
-        raise ConfigError(f"{shown} (from {sources})") from None
+        raise ConfigError(f"{shown} (from {_sources(set_where, layers)})") from None
     except (ValueError, TypeError) as error:
         raise ConfigError(f"invalid configuration: {error}") from None
 
 
-def _check_mode(layer: Mapping[str, Any], origins: _Origins) -> None:
+def _check_mode(layer: _Layer) -> None:
     """A file's or the environment's mode: live is refused, as is a mode that is none."""
-    if "mode" not in layer:
+    if "mode" not in layer.tree:
         return
-    mode, where = layer["mode"], origins.get(("mode",), "configuration")
+    mode, where = layer.tree["mode"], ", ".join(layer.names(("mode",)))
     if mode == "live":
         raise ConfigError(f"config key mode: live trading is not available yet (it needs the "
                           f"Alpaca broker adapter); paper is the default: use `aitrader paper "
@@ -309,29 +335,24 @@ def _check_mode(layer: Mapping[str, Any], origins: _Origins) -> None:
                           f"(from {where})")
 
 
-def _leaves(tree: Mapping[Any, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """The paths of a layer's keys that hold a value (a mapping's own keys, not the mapping)."""
-    found: list[tuple[str, ...]] = []
-    for key, value in tree.items():
-        path = (*prefix, str(key))
-        found += _leaves(value, path) if isinstance(value, Mapping) and value else [path]
-    return found
-
-
-def _sources(key: tuple[str, ...], layers: list[_Origins]) -> str:
+def _sources(key: tuple[str, ...], layers: list[_Layer]) -> str:
     """Where a bad key's value came from: the last layer that set it (later layers win); for a
-    section judged as a whole (one limit against another), every key set in it."""
-    def related(path: tuple[str, ...]) -> bool:
-        return path[:len(key)] == key or key[:len(path)] == path
-    whole = any(path[:len(key)] == key and len(path) > len(key)
-                for origins in layers for path in origins)
+    section judged as a whole (one limit against another), every layer that set a key in it."""
+    whole = _is_section(key)
     found: list[str] = []
-    for origins in reversed(layers):
-        names = [name for path, name in origins.items() if related(path)]
+    for layer in reversed(layers):
+        names = layer.names(key)
         found += [name for name in dict.fromkeys(names) if name not in found]
         if names and not whole:
             break
     return ", ".join(found) or "defaults"
+
+
+def _is_section(key: tuple[str, ...]) -> bool:
+    kind: Any = Config
+    for part in key:
+        kind = get_type_hints(kind).get(part) if attrs.has(kind) else None
+    return kind is not None and (attrs.has(kind) or get_origin(kind) is dict)
 
 
 def _explain(error: BaseException, kind: type | None) -> str:
