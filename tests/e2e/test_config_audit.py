@@ -203,3 +203,25 @@ def test_an_unknown_calendar_is_named_by_its_key_and_its_one_source(
     assert _refused(cli, tmp_path, "--config", str(path)) == (
         f"error: config key data.calendar: 'LSE' is unknown; known: XNYS (alias NYSE), 24/7 "
         f"(from config file {path})")
+
+
+@pytest.mark.parametrize("key", ["base_url", "stream_url"])
+def test_a_vendor_url_in_the_configuration_may_not_carry_a_password(
+        cli: Cli, tmp_path: Path, key: str) -> None:
+    """vendors.yahoo.base_url: https://user:password@proxy was journaled in the run's manifest
+    (the README: keys never appear in manifests or files)."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"vendors:\n  alpaca:\n    {key}: https://user:{SECRET}@proxy.invalid/v2\n")
+    line = _refused(cli, tmp_path, "--config", str(path), "--vendor", "sample,alpaca",
+                    "--start", "2010-01-04", "--end", "2010-03-01")
+    assert line.startswith(f"error: config key vendors.alpaca.{key}: must not hold a user name "
+                           "or password")
+    assert SECRET not in line
+
+
+def test_a_vendor_proxy_with_a_password_may_come_from_the_environment_unjournaled(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AITRADER_YAHOO_BASE_URL", f"https://user:{SECRET}@proxy.invalid")
+    cli.backtest_json("--vendor", "sample,yahoo", "--symbols", "AAPL", "--start", "2010-01-04",
+                      "--end", "2010-03-01")
+    assert SECRET.encode() not in cli.db_path.read_bytes()

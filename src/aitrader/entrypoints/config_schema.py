@@ -211,10 +211,20 @@ class OutputConfig:
 VENDOR_NAMES = ("alpaca", "alphavantage", "finnhub", "twelvedata", "yahoo", "sample", "files")
 
 
+def _no_credentials(_i: object, a: attrs.Attribute[Any], v: str | None) -> None:
+    """Configuration is journaled in every run's manifest: a user or password in a vendor's
+    URL would be too (shown by its key only, never the URL)."""
+    if v is not None and "@" in v.partition("://")[2].split("/", 1)[0]:
+        raise ValueError(f"{a.name} must not hold a user name or password: keys are never "
+                         "configuration (give such a URL as AITRADER_<VENDOR>_BASE_URL, which is "
+                         "not journaled)")
+
+
 @attrs.frozen
 class VendorConfig:
-    base_url: str | None = None
-    stream_url: str | None = None  # Alpaca's websocket (AITRADER_ALPACA_STREAM_URL overrides)
+    base_url: str | None = attrs.field(default=None, validator=_no_credentials)
+    # Alpaca's websocket (AITRADER_ALPACA_STREAM_URL overrides)
+    stream_url: str | None = attrs.field(default=None, validator=_no_credentials)
 
 
 def _count(_i: object, a: attrs.Attribute[int], v: int) -> None:
