@@ -290,3 +290,14 @@ def test_a_nested_mapping_where_a_value_goes_is_named_by_its_kind(tmp_path: Path
         load_config(path, {})
     assert str(raised.value).startswith("config key strategy.params.x: expected a single value, "
                                         f"got a mapping (from config file {path})")
+
+
+def test_a_vendor_variable_not_in_upper_case_is_refused_not_ignored() -> None:
+    """The vendors read AITRADER_ALPACA_API_KEY exactly: AITRADER_alpaca_API_KEY was skipped as
+    a vendor's variable and never read."""
+    with pytest.raises(ConfigError, match=r"AITRADER_alpaca_API_KEY: not a setting"):
+        load_config(None, {"AITRADER_alpaca_API_KEY": "k"})
+
+
+def test_the_mode_variable_is_read_in_any_case_as_the_other_keys_are() -> None:
+    assert load_config(None, {"AITRADER_mode": "paper"}).mode == "paper"

@@ -162,7 +162,7 @@ def _env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[s
             raise ConfigError(f"environment variable {name}: the prefix is {ENV_PREFIX} in "
                               "upper case")
         rest = name[len(ENV_PREFIX):]
-        if "__" not in rest and rest != "MODE":
+        if "__" not in rest and rest.upper() != "MODE":
             if _is_vendor_variable(rest):
                 continue
             raise ConfigError(f"environment variable {name}: not a setting (a section and its "
@@ -185,8 +185,8 @@ def _env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[s
 
 
 def _is_vendor_variable(rest: str) -> bool:
-    vendor, _, what = rest.partition("_")
-    return vendor.lower() in VENDOR_NAMES and what in _VENDOR_VARIABLES
+    vendor, _, what = rest.partition("_")  # as the vendors read them: in upper case
+    return vendor in {name.upper() for name in VENDOR_NAMES} and what in _VENDOR_VARIABLES
 
 
 def _empty_sections_as_defaults(tree: dict[str, Any], cls: type, path: Path,
