@@ -19,7 +19,7 @@ import yaml
 
 from aitrader.entrypoints.config_schema import VENDOR_NAMES, Config
 
-__all__ = ["Config", "ConfigError", "env_overrides", "load_config"]  # Config: the loaded shape
+__all__ = ["Config", "ConfigError", "load_config"]  # Config: the loaded shape
 
 ENV_PREFIX = "AITRADER_"
 MODES = ("backtest", "paper", "live")
@@ -144,15 +144,11 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 _VENDOR_VARIABLES = ("API_KEY", "API_SECRET", "BASE_URL", "STREAM_URL")
 
 
-def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """AITRADER_SECTION__KEY=value pairs as a nested mapping (AITRADER_MODE for the top level)."""
-    return _env_layer(environ)[0]
-
-
 def _env_layer(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
-    """The environment's layer and, for each key it sets, the variable that set it. A name
-    that cannot be a setting (AITRADER_JOURNAL_URL for AITRADER_JOURNAL__URL, a section
-    without its key, a lower-case prefix) is refused: ignored, it left the default in force."""
+    """AITRADER_SECTION__KEY=value pairs as a nested mapping (AITRADER_MODE for the top level)
+    and, for each key, the variable that set it. A name that cannot be a setting
+    (AITRADER_JOURNAL_URL for AITRADER_JOURNAL__URL, a section without its key, a lower-case
+    prefix) is refused: ignored, it left the default in force."""
     tree: dict[str, Any] = {}
     setters: dict[tuple[str, ...], str] = {}  # a key's path -> the variable that set it
     for name, value in sorted(environ.items()):
