@@ -345,10 +345,16 @@ def _sources(key: tuple[str, ...], layers: list[_Layer]) -> str:
 
 
 def _is_section(key: tuple[str, ...]) -> bool:
+    kind = _kind_at(key)
+    return kind is not None and (attrs.has(kind) or get_origin(kind) is dict)
+
+
+def _kind_at(key: tuple[str, ...]) -> Any:
+    """The type the configuration holds at key (a section's class, a value's type), or None."""
     kind: Any = Config
     for part in key:
         kind = get_type_hints(kind).get(part) if attrs.has(kind) else None
-    return kind is not None and (attrs.has(kind) or get_origin(kind) is dict)
+    return kind
 
 
 def _explain(error: BaseException, kind: type | None) -> str:
@@ -370,16 +376,14 @@ def _tidy(problem: str) -> tuple[tuple[str, ...], str]:
     """cattrs says 'invalid value for type, expected X @ config.broker.cash': the key's path and
     the message. A section's validator names its key first ('cash must be positive'): that key,
     so the line names it and the layer that set it."""
-    message, _, where = problem.rpartition(" @ ")
-    if not _:
+    message, at, where = problem.rpartition(" @ ")
+    if not at:
         return (), problem
     key = tuple(part for part in re.split(r"\.|\['|'\]", where.removeprefix("config"))
                 if part)
     if message.startswith("unknown key(s) "):
         return key, message  # the section holding them; they may be more than one
-    section: Any = Config
-    for part in key:
-        section = get_type_hints(section).get(part) if attrs.has(section) else None
+    section = _kind_at(key)
     named = re.match(r"(\w+)(?: must |: )", message)
     if named and isinstance(section, type) and attrs.has(section) \
             and named.group(1) in attrs.fields_dict(section):
