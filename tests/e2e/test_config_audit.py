@@ -225,3 +225,18 @@ def test_a_vendor_proxy_with_a_password_may_come_from_the_environment_unjournale
     cli.backtest_json("--vendor", "sample,yahoo", "--symbols", "AAPL", "--start", "2010-01-04",
                       "--end", "2010-03-01")
     assert SECRET.encode() not in cli.db_path.read_bytes()
+
+
+@pytest.mark.parametrize(("item", "shown"), [("null", "None"), ("[MSFT]", "a list"),
+                                             ("true", "True")])
+def test_a_list_item_that_is_no_text_is_refused_by_key(cli: Cli, tmp_path: Path, item: str,
+                                                       shown: str) -> None:
+    """data.symbols: [AAPL, null] looked for a symbol called NONE ('NONE is not in files:...'),
+    and [AAPL, [MSFT]] for one called "['MSFT']"."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"data:\n  symbols: [AAPL, {item}]\n")
+    outcome = cli.backtest("--config", str(path))
+    assert outcome.code == 2, outcome.stderr
+    assert outcome.error_line() == (f"error: config key data.symbols: expected text, got {shown} "
+                                    f"(from config file {path})")
+    assert not cli.db_path.exists()

@@ -113,8 +113,8 @@ _converter.register_unstructure_hook(Decimal, str)
 def _split_list(value: Any, _type: type) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list):
-        return [str(v) for v in value]
+    if isinstance(value, list):  # an item that is no text is refused as a value is: [AAPL, null]
+        return [_text(item, str) for item in value]  # read a symbol called NONE
     raise ValueError(f"expected a list, got {_shown(value)}")
 
 
