@@ -270,7 +270,7 @@ BAD_FLAGS = pytest.mark.parametrize(
     ("args", "problem"),
     [(["backtest", "--bogus"], "--bogus"), (["runs", "show"], "run_id"),
      (["runs", "list", "--limit", "0"], "--limit"),
-     (["backtest", "--calendar", "LSE"], "calendar 'LSE' is unknown")],
+     (["backtest", "--calendar", "LSE"], "data.calendar: 'LSE' is unknown")],
     ids=["unknown_option", "missing_argument", "out_of_range_option", "unknown_calendar"])
 
 

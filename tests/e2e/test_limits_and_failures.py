@@ -13,9 +13,9 @@ from tests.e2e.conftest import Cli
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (["--cash", "1e400"], "cash must be below"),
-        (["--slippage-bps", "10000"], "slippage_bps must be below 10000"),
-        (["--commission-pct", "100"], "commission_pct must be below 100"),
+        (["--cash", "1e400"], "broker.cash: must be below"),
+        (["--slippage-bps", "10000"], "broker.slippage_bps: must be below 10000"),
+        (["--commission-pct", "100"], "broker.commission_pct: must be below 100"),
         (["--start", "2010-03-14T02:30"], "does not exist or is ambiguous"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
         ("broker:\n  cashh: 1\n", "config key broker: unknown key(s) cashh"),
         ("broker:\n  cash: abc\n", "config key broker.cash: expected a number"),
         ("broker:\n  fill_at: noon\n", "config key broker.fill_at: expected one of open, close"),
-        ("mode: live2\n", "config key mode: expected one of backtest, paper, live"),
+        ("mode: live2\n", "config key mode: expected backtest or paper, got 'live2'"),
         ("risk:\n  allow_short: maybe\n", "expected true or false"),
         ("broker: [1, 2\n", "not valid YAML"),
         ("- 1\n", "expected a mapping"),
@@ -90,7 +91,7 @@ def test_a_whole_count_is_taken_from_text_or_a_whole_float(value: str) -> None:
 
 
 def test_a_journal_url_of_another_database_is_refused_without_its_password() -> None:
-    with pytest.raises(ConfigError, match=r"journal: url must be sqlite") as raised:
+    with pytest.raises(ConfigError, match=r"journal.url: must be sqlite") as raised:
         load_config(None, {"AITRADER_JOURNAL__URL": "mysql://user:hunter2@db/x"})
     assert "hunter2" not in str(raised.value)
 
@@ -128,7 +129,7 @@ def test_a_config_file_that_is_not_utf8_is_named_not_a_traceback(tmp_path: Path)
 def test_an_unknown_section_is_named_without_a_pseudo_key() -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(None, {"AITRADER_BOGUS__X": "1"})
-    assert str(raised.value) == "unknown key(s) bogus (from environment)"
+    assert str(raised.value) == "unknown key(s) bogus (from environment variable AITRADER_BOGUS__X)"
 
 
 def test_an_empty_section_keeps_its_defaults(tmp_path: Path) -> None:
@@ -149,7 +150,7 @@ def test_an_empty_nested_section_keeps_its_defaults_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://j.db", "sqlite:j.db"])
 def test_a_sqlite_journal_url_without_a_path_is_bad_input(url: str) -> None:
-    with pytest.raises(ConfigError, match=r"journal: url must be sqlite:///PATH"):
+    with pytest.raises(ConfigError, match=r"journal.url: must be sqlite:///PATH"):
         load_config(None, {"AITRADER_JOURNAL__URL": url})
 
 
@@ -162,12 +163,12 @@ def test_a_date_in_another_iso_form_is_the_same_inclusive_trading_day(text: str)
 
 
 @pytest.mark.parametrize(("name", "value", "fragment"), [
-    ("BROKER__COMMISSION_PER_ORDER", "1e27", "commission_per_order must be below"),
-    ("BROKER__COMMISSION_PER_SHARE", "1e300", "commission_per_share must be below"),
-    ("RISK__TAKE_PROFIT", "1e300", "take_profit must be below 1000"),
-    ("RISK__TRAIL_ATR", "1e300", "trail_atr must be below 1000"),
-    ("RISK__VAR_WINDOW", "99999999999999999999", "var_window must be below"),
-    ("REGIME__SEED", "4294967296", "seed must be below 4294967296"),
+    ("BROKER__COMMISSION_PER_ORDER", "1e27", "commission_per_order: must be below"),
+    ("BROKER__COMMISSION_PER_SHARE", "1e300", "commission_per_share: must be below"),
+    ("RISK__TAKE_PROFIT", "1e300", "take_profit: must be below 1000"),
+    ("RISK__TRAIL_ATR", "1e300", "trail_atr: must be below 1000"),
+    ("RISK__VAR_WINDOW", "99999999999999999999", "var_window: must be below"),
+    ("REGIME__SEED", "4294967296", "seed: must be below 4294967296"),
 ])
 def test_a_value_too_large_to_mean_anything_is_refused_by_key(
         name: str, value: str, fragment: str) -> None:
@@ -258,3 +259,45 @@ def test_empty_strategy_params_keep_the_strategy_defaults(tmp_path: Path) -> Non
     path = tmp_path / "c.yaml"
     path.write_text("strategy:\n  name: sma_cross\n  params:\n#    fast: 5\n")
     assert load_config(path, {}).strategy.params == {}
+
+
+class _Unwalkable(Mapping[str, object]):
+    """A mapping that fails if anything looks inside it (as a YAML alias bomb would hang)."""
+
+    def __getitem__(self, key: str) -> object:
+        raise AssertionError("walked into")
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("walked into")
+
+    def __len__(self) -> int:
+        return 9**9
+
+
+def test_the_source_of_a_bad_key_is_found_along_its_path_only() -> None:
+    """Finding which layer set a key walked every mapping of every layer: nine aliases of nine
+    mappings in a file made that 9**9 keys, and the error never came."""
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {}, {"zz": _Unwalkable()})
+    assert str(raised.value) == "unknown key(s) zz (from the command line)"
+
+
+def test_a_nested_mapping_where_a_value_goes_is_named_by_its_kind(tmp_path: Path) -> None:
+    """The line printed the whole mapping: with YAML aliases, megabytes on one line."""
+    path = tmp_path / "c.yaml"
+    path.write_text("a: &a {x: 1, y: 1}\nb: &b {x: *a, y: *a}\nstrategy:\n  params: *b\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, {})
+    assert str(raised.value).startswith("config key strategy.params.x: expected a single value, "
+                                        f"got a mapping (from config file {path})")
+
+
+def test_a_vendor_variable_not_in_upper_case_is_refused_not_ignored() -> None:
+    """The vendors read AITRADER_ALPACA_API_KEY exactly: AITRADER_alpaca_API_KEY was skipped as
+    a vendor's variable and never read."""
+    with pytest.raises(ConfigError, match=r"AITRADER_alpaca_API_KEY: not a setting"):
+        load_config(None, {"AITRADER_alpaca_API_KEY": "k"})
+
+
+def test_the_mode_variable_is_read_in_any_case_as_the_other_keys_are() -> None:
+    assert load_config(None, {"AITRADER_mode": "paper"}).mode == "paper"
