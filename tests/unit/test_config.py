@@ -76,6 +76,11 @@ def test_a_date_is_an_eastern_trading_day_and_an_end_date_is_inclusive() -> None
 def test_database_passwords_are_redacted() -> None:
     assert redact("postgresql+psycopg://bob:s3cret@db:5432/x") == \
         "postgresql+psycopg://bob:***@db:5432/x"
+    # a "/" in the password (the driver takes it so): it was shown, and stored in manifests
+    assert redact("postgresql+psycopg://bob:SEK/RET@db:5432/x") == \
+        "postgresql+psycopg://bob:***@db:5432/x"
+    assert redact("postgresql+psycopg://bob@db:5432/x") == "postgresql+psycopg://bob@db:5432/x"
+    assert redact("sqlite:///data/a:b@c.db") == "sqlite:///data/a:b@c.db"
 
 
 @pytest.mark.parametrize("value", ["1.5", "true", "two"])

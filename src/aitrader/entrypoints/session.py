@@ -37,7 +37,7 @@ from aitrader.ports.market_data import MarketData
 
 _log = structlog.get_logger(__name__)
 EASTERN = ZoneInfo("America/New_York")
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # a password may hold "/" (an "@" is refused)
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
 

@@ -22,7 +22,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SQLITE_URI_OPTIONS = frozenset({"mode", "cache", "vfs", "psow", "nolock", "immutable", "modeof"})
 _PYSQLITE_OPTIONS = frozenset({"uri", "timeout", "isolation_level", "detect_types",
                                "check_same_thread", "cached_statements"})
-_USERINFO = re.compile(r"(://[^:/@]*):[^@/]*@")
+_USERINFO = re.compile(r"(://[^:/@]*):[^@]*@")  # a password may hold "/"
 # libpq also takes secrets as query parameters (?password=..., ?sslpassword=...)
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
