@@ -270,8 +270,14 @@ BAD_FLAGS = pytest.mark.parametrize(
     ("args", "problem"),
     [(["backtest", "--bogus"], "--bogus"), (["runs", "show"], "run_id"),
      (["runs", "list", "--limit", "0"], "--limit"),
-     (["backtest", "--calendar", "LSE"], "data.calendar: 'LSE' is unknown")],
-    ids=["unknown_option", "missing_argument", "out_of_range_option", "unknown_calendar"])
+     (["backtest", "--calendar", "LSE"], "data.calendar: 'LSE' is unknown"),
+     # an empty path read as "." (--out "" wrote the CSVs into the working directory)
+     (["backtest", "--out", ""], "'--out': empty"), (["paper", "--replay", "--data", " "],
+                                                     "'--data': empty"),
+     (["backtest", "--config", ""], "'--config': empty"),
+     (["data", "fetch", "--data", "", "--symbols", "KO"], "'--data': empty")],
+    ids=["unknown_option", "missing_argument", "out_of_range_option", "unknown_calendar",
+         "empty_out", "empty_data", "empty_config", "empty_data_of_data_fetch"])
 
 
 @BAD_FLAGS

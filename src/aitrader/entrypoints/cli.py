@@ -37,6 +37,7 @@ from aitrader.entrypoints.options import (
     Symbols,
     Timeframe,
     Vendor,
+    given_path,
 )
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
 from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
@@ -63,7 +64,7 @@ Fraction = Annotated[str | None, typer.Option("--fraction", help="Fraction of eq
 Allocator = Annotated[str | None, typer.Option("--allocator", help="equal_weight, inverse_volatility, risk_parity or mean_variance.")]
 Rebalance = Annotated[str | None, typer.Option("--rebalance", help="none, daily, weekly or monthly.")]
 Sizing = Annotated[str | None, typer.Option("--sizing", help="fixed_fraction, volatility_target or kelly.")]
-Out = Annotated[Path | None, typer.Option("--out", help="Directory for trades.csv, orders.csv, equity.csv, exposure.csv.")]
+Out = Annotated[Path | None, typer.Option("--out", parser=given_path, help="Directory for trades.csv, orders.csv, equity.csv, exposure.csv.")]
 Replay = Annotated[bool, typer.Option("--replay", help="Replay history as a live stream.")]
 Speed = Annotated[float | None, typer.Option("--speed", help="Replay speed-up; 0 = fastest.")]
 

@@ -46,7 +46,7 @@ from aitrader.entrypoints.container import (
     raw_file_bars,
 )
 from aitrader.entrypoints.options import Calendar as CalendarOpt
-from aitrader.entrypoints.options import ConfigFile, End, Start
+from aitrader.entrypoints.options import ConfigFile, End, Start, given_path
 from aitrader.entrypoints.session import (
     UNREACHABLE,
     RunFailedError,
@@ -70,7 +70,7 @@ VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Vendor or comma
 SymbolsOpt = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols.")]
 TimeframeOpt = Annotated[str | None, typer.Option("--timeframe", help="1m, 5m, 15m, 1h or 1D (default 1D).")]
 AdjustOpt = Annotated[str | None, typer.Option("--adjustment", help="raw (default), split or all.")]
-DataOpt = Annotated[Path | None, typer.Option("--data", help="CSV/Parquet file or directory.")]
+DataOpt = Annotated[Path | None, typer.Option("--data", parser=given_path, help="CSV/Parquet file or directory.")]
 BarLabelOpt = Annotated[str | None, typer.Option("--bar-label", help="File timestamps label the bar's open or close.")]
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (bars and quarantine are recorded there).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
