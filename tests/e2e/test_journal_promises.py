@@ -249,3 +249,19 @@ def test_a_journal_path_that_cannot_be_a_file_is_bad_input_naming_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journals.db", "notes.txt"]
     assert not any((tmp_path / "journals.db").iterdir())
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "not a directory\n"
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("runs", "list"), ("backtest",)])
+def test_a_journal_url_naming_no_database_is_bad_input_without_its_password(
+    cli: Cli, command: tuple[str, ...]
+) -> None:
+    # they failed as an unreachable journal (exit 1) once the run tried to open them
+    for url, why in (("postgresql+psycopg://u:hunter2@db:notaport/x", "not a database URL"),
+                     ("postgresql+bogus://u:hunter2@db/x", "no such database driver")):
+        refused = cli(*command, "--journal", url)
+        assert refused.code == 2, refused.stderr
+        line = refused.error_line()
+        assert why in line, line
+        assert "journal.url" in line, line
+        assert "hunter2" not in refused.stderr + refused.stdout
+    assert not cli.db_path.exists()

@@ -30,7 +30,13 @@ from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.adapters.replay import ReplayBarStream
 from aitrader.adapters.sample import sample_path
 from aitrader.adapters.simulated import SimulatedBroker
-from aitrader.adapters.sql import SqlBarStore, SqlJournal, sqlite_file, sqlite_options_problem
+from aitrader.adapters.sql import (
+    SqlBarStore,
+    SqlJournal,
+    sqlite_file,
+    sqlite_options_problem,
+    url_problem,
+)
 from aitrader.adapters.sql import upgrade as sql_upgrade
 from aitrader.adapters.vendors import (
     DEFAULT_BASE_URLS,
@@ -64,6 +70,9 @@ class JournalUnavailableError(Exception):
 def journal_url_problem(url: str) -> str | None:
     """Why the journal adapter would refuse url's options or its SQLite file's path (bad
     input), or None."""
+    unusable = url_problem(url)
+    if unusable is not None:
+        return unusable
     path = sqlite_file(url)
     if path is not None and path.is_dir():
         return f"{path} is a directory, not a SQLite journal file"

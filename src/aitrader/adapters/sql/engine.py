@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from returns.result import Failure, Result, Success
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from aitrader.ports.errors import JournalError
 
@@ -83,6 +83,19 @@ def sqlite_options_problem(url: str) -> str | None:
     except (ArgumentError, ValueError):
         return None
     return _sqlite_options_problem(parsed) if parsed.get_backend_name() == "sqlite" else None
+
+
+def url_problem(url: str) -> str | None:
+    """Why url cannot even name a database the journal could open (unparsable, a port that
+    is no number, a driver SQLAlchemy does not have), masked, or None."""
+    try:
+        parsed = sa.make_url(url)
+        parsed.get_dialect()
+    except NoSuchModuleError:  # (an ArgumentError: caught first)
+        return f"{safe_url(url)}: no such database driver"
+    except (ArgumentError, ValueError):
+        return f"not a database URL: {safe_url(url)}"
+    return None
 
 
 def sqlite_file(url: str) -> Path | None:
