@@ -96,13 +96,18 @@ def _mean_variance(data: FloatArray, risk_aversion: float, bound: float) -> Floa
         g: FloatArray = -mu_s + cov_s @ w
         return g
 
-    solved = minimize(objective, np.full(n, 1.0 / n), jac=gradient, method="SLSQP",
+    start = np.full(n, 1.0 / n)
+    solved = minimize(objective, start, jac=gradient, method="SLSQP",
                       bounds=[(0.0, bound)] * n,
                       constraints=[{"type": "eq", "fun": lambda w: float(w.sum() - 1.0),
                                     "jac": np.ones_like}],
                       options={"ftol": 1e-15, "maxiter": 1000})
+    # SLSQP may end at the optimum and still report a failed line search (a tolerance finer
+    # than the objective's rounding): its point is kept when it is feasible and no worse than
+    # the equal start
     w = np.clip(np.asarray(solved.x, dtype=np.float64), 0.0, bound)
-    if not solved.success or w.sum() <= 0:
+    if not (np.isfinite(w).all() and abs(w.sum() - 1.0) < 1e-6
+            and objective(w) <= objective(start)):
         return np.full(n, 1.0)
     return w
 
