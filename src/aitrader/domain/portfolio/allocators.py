@@ -30,17 +30,20 @@ def allocate(name: str, returns: FloatArray, invested: float, cap: float = 1.0,
     n = data.shape[1]
     total = min(invested, cap * n)
     usable = data.shape[0] > n and np.isfinite(data).all() and (data.std(axis=0) > 0).all()
-    raw = _BUILDERS[name](data, risk_aversion) if usable else np.full(n, 1.0 / n)
+    # the cap as a share of the total: mean-variance optimises within it (the others are capped
+    # afterwards, their excess handed on in proportion)
+    bound = min(1.0, cap / total)
+    raw = _BUILDERS[name](data, risk_aversion, bound) if usable else np.full(n, 1.0 / n)
     if not (np.isfinite(raw).all() and (raw >= 0).all() and raw.sum() > 0):
         raw = np.full(n, 1.0 / n)  # a degenerate estimate (too few rows to span n symbols)
     return _capped(raw / raw.sum(), total, cap)
 
 
-def _equal(data: FloatArray, _ra: float) -> FloatArray:
+def _equal(data: FloatArray, _ra: float, _bound: float) -> FloatArray:
     return np.full(data.shape[1], 1.0)
 
 
-def _inverse_volatility(data: FloatArray, _ra: float) -> FloatArray:
+def _inverse_volatility(data: FloatArray, _ra: float, _bound: float) -> FloatArray:
     inv: FloatArray = 1.0 / data.std(axis=0, ddof=1)
     return inv
 
@@ -51,43 +54,65 @@ def _covariance(data: FloatArray) -> FloatArray:
     return cov
 
 
-def _risk_parity(data: FloatArray, _ra: float) -> FloatArray:
-    """Equal risk contributions w_i (C w)_i, by the multiplicative fixed-point iteration."""
+def _risk_parity(data: FloatArray, _ra: float, _bound: float) -> FloatArray:
+    """Equal risk contributions w_i (C w)_i: the minimiser y of 1/2 y'Cy - 1/n sum log y
+    (Maillard, Roncalli and Teiletche; convex, one solution for any covariance), normalised.
+    Solved by Newton's method with a step that keeps y positive."""
     cov = _covariance(data)
-    w = _inverse_volatility(data, _ra)
-    w = w / w.sum()
-    for _ in range(500):
-        marginal = cov @ w
-        contrib = w * marginal
-        target = contrib.sum() / len(w)
-        updated = w * np.sqrt(max(target, 1e-300) / np.maximum(contrib, 1e-300))
-        updated /= updated.sum()
-        converged = bool(np.max(np.abs(updated - w)) < 1e-12)
-        w = updated
-        if converged:
+    n = cov.shape[0]
+    scale = float(np.trace(cov)) / n
+    cov = cov / scale  # unit diagonal on average: the Newton steps are well scaled
+    y = 1.0 / np.sqrt(np.diag(cov))
+    y *= np.sqrt(1.0 / float(y @ cov @ y))  # y'Cy = 1 = sum of the n targets 1/n
+    b = 1.0 / n
+    for _ in range(100):
+        grad = cov @ y - b / y
+        hess = cov + np.diag(b / (y * y))
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while np.any(y - t * step <= 0):
+            t *= 0.5
+        y = y - t * step
+        if float(np.abs(step).max() * t) <= 1e-15 * float(y.max()):
             break
-    result: FloatArray = w
+    result: FloatArray = y / y.sum()
     return result
 
 
-def _mean_variance(data: FloatArray, risk_aversion: float) -> FloatArray:
-    """max mu'w - risk_aversion/2 w'Cw, long-only, sum 1 (caps applied afterwards too)."""
+def _mean_variance(data: FloatArray, risk_aversion: float, bound: float) -> FloatArray:
+    """max mu'w - risk_aversion/2 w'Cw, long-only, every weight at most bound, sum 1.
+
+    The objective is divided by its own scale (daily returns make it ~1e-4, below SLSQP's
+    default tolerance, which then stopped at the equal start) and given its gradient."""
     mu, cov = data.mean(axis=0), _covariance(data)
     n = len(mu)
+    scale = max(float(np.abs(mu).max()), risk_aversion * float(np.abs(cov).max()), 1e-300)
+    mu_s, cov_s = mu / scale, cov * (risk_aversion / scale)
 
     def objective(w: FloatArray) -> float:
-        return float(-(mu @ w) + 0.5 * risk_aversion * (w @ cov @ w))
+        return float(-(mu_s @ w) + 0.5 * (w @ cov_s @ w))
 
-    solved = minimize(objective, np.full(n, 1.0 / n), method="SLSQP",
-                      bounds=[(0.0, 1.0)] * n,
-                      constraints=[{"type": "eq", "fun": lambda w: float(w.sum() - 1.0)}])
-    w = np.clip(np.asarray(solved.x, dtype=np.float64), 0.0, None)
-    if not solved.success or w.sum() <= 0:
+    def gradient(w: FloatArray) -> FloatArray:
+        g: FloatArray = -mu_s + cov_s @ w
+        return g
+
+    start = np.full(n, 1.0 / n)
+    solved = minimize(objective, start, jac=gradient, method="SLSQP",
+                      bounds=[(0.0, bound)] * n,
+                      constraints=[{"type": "eq", "fun": lambda w: float(w.sum() - 1.0),
+                                    "jac": np.ones_like}],
+                      options={"ftol": 1e-15, "maxiter": 1000})
+    # SLSQP may end at the optimum and still report a failed line search (a tolerance finer
+    # than the objective's rounding): its point is kept when it is feasible and no worse than
+    # the equal start
+    w = np.clip(np.asarray(solved.x, dtype=np.float64), 0.0, bound)
+    if not (np.isfinite(w).all() and abs(w.sum() - 1.0) < 1e-6
+            and objective(w) <= objective(start)):
         return np.full(n, 1.0)
-    return w + 1e-12  # keep every weight positive so the caps can redistribute to it
+    return w
 
 
-_BUILDERS: dict[str, Callable[[FloatArray, float], FloatArray]] = {
+_BUILDERS: dict[str, Callable[[FloatArray, float, float], FloatArray]] = {
     "equal_weight": _equal, "inverse_volatility": _inverse_volatility,
     "risk_parity": _risk_parity, "mean_variance": _mean_variance,
 }
