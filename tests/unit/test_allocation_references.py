@@ -13,6 +13,7 @@ import math
 from datetime import date, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -248,7 +249,7 @@ def test_the_allocation_estimates_from_the_last_lookback_simple_returns() -> Non
     day = date(2024, 1, 1)
     for i in range(len(closes)):
         for k in range(3):
-            alloc.observe(k, float(closes[i, k]), day)
+            alloc.observe(k, float(closes[i, k]), day, i)
         day += timedelta(days=1)
     # the last recompute ran on the last day's first observation, from the closes before it
     window = closes[-12:-1]
@@ -266,7 +267,7 @@ def test_a_lookback_longer_than_the_history_keeps_the_capped_equal_split() -> No
     day = date(2024, 1, 1)
     for i in range(50):
         for k in range(4):
-            alloc.observe(k, 100.0 + i * (k + 1), day)
+            alloc.observe(k, 100.0 + i * (k + 1), day, i)
         day += timedelta(days=1)
     assert alloc.weights == pytest.approx([0.25] * 4)
     assert all(w == pytest.approx([0.25] * 4) for _, w in alloc.history)
@@ -328,7 +329,7 @@ def test_the_var_gate_is_z_times_the_portfolio_sigma_over_the_window(
     vw = VarWindow(n, window)
     for i in range(bars):
         for k in range(n):
-            vw.observe(k, float(closes[i, k]))
+            vw.observe(k, i, float(closes[i, k]))
     values = list(rng.uniform(-5_000, 10_000, size=n))
     equity = 25_000.0
     last = closes[-min(bars, window + 1):]
@@ -337,3 +338,57 @@ def test_the_var_gate_is_z_times_the_portfolio_sigma_over_the_window(
     cov = _ref_cov(simple)  # sample covariance, ddof 1; zero mean in the VaR itself
     expected = Z_95 * math.sqrt(float(w @ cov @ w))
     assert vw.var(values, equity) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+# --- symbols missing bars: estimates over the moments every symbol has -----------------------
+
+def _gapped(seed: int, bars: int, n: int) -> tuple[npt.NDArray[np.float64], list[set[int]]]:
+    """Closes of n symbols over `bars` moments, and the moments each symbol misses (symbol 0
+    misses every 7th from the 3rd: AAPL has no bar on some days of the bundled sample)."""
+    rng = np.random.default_rng(seed)
+    closes = 100 * np.cumprod(1 + rng.normal(0, 0.02, size=(bars, n)), axis=0)
+    missing = [set(range(3, bars, 7))] + [set() for _ in range(n - 1)]
+    return closes, missing
+
+
+def test_an_allocation_estimates_over_the_moments_every_symbol_has() -> None:
+    closes, missing = _gapped(5, 60, 3)
+    s = AllocationSettings(allocator="inverse_volatility", rebalance="daily", lookback=10)
+    alloc = Allocation(s, 3)
+    day = date(2024, 1, 1)
+    for i in range(len(closes)):
+        for k in range(3):
+            if i not in missing[k]:
+                alloc.observe(k, float(closes[i, k]), day, i)
+        day += timedelta(days=1)
+    # the last recompute, on the last moment's first close, read the 11 moments before it
+    # that all three symbols have; each return runs from one shared moment to the next
+    shared = [i for i in range(len(closes) - 1) if all(i not in m for m in missing)][-11:]
+    window = closes[shared]
+    simple = window[1:] / window[:-1] - 1
+    assert alloc.weights == pytest.approx(list(_ref_inverse_volatility(simple)), rel=1e-9)
+    # paired by position, as it was, symbol 0's returns before a gap met the others' later ones
+    by_position = np.column_stack(
+        [closes[[i for i in range(len(closes) - 1) if i not in missing[k]]][-11:, k]
+         for k in range(3)])
+    unaligned = by_position[1:] / by_position[:-1] - 1
+    assert alloc.weights != pytest.approx(list(_ref_inverse_volatility(unaligned)), rel=1e-6)
+
+
+def test_the_var_gate_estimates_over_the_moments_every_held_symbol_has() -> None:
+    closes, missing = _gapped(9, 50, 2)
+    vw = VarWindow(2, 12)
+    for i in range(len(closes)):
+        for k in range(2):
+            if i not in missing[k]:
+                vw.observe(k, i, float(closes[i, k]))
+    values, equity = [6_000.0, -2_500.0], 20_000.0
+    shared = [i for i in range(len(closes)) if all(i not in m for m in missing)][-13:]
+    window = closes[shared]
+    w = np.array(values) / equity
+    expected = Z_95 * math.sqrt(float(w @ _ref_cov(window[1:] / window[:-1] - 1) @ w))
+    assert vw.var(values, equity) == pytest.approx(expected, rel=1e-9)
+    # a symbol held alone reads its own closes, gaps and all: nobody to align with
+    alone = closes[[i for i in range(len(closes)) if i not in missing[0]]][-13:, 0]
+    sigma = float(np.std(alone[1:] / alone[:-1] - 1, ddof=1))
+    assert vw.var([6_000.0, 0.0], equity) == pytest.approx(Z_95 * sigma * 0.3, rel=1e-9)

@@ -137,12 +137,12 @@ def test_a_rebalance_estimates_from_aligned_closes_before_the_period_s_first_bar
     start = date(2024, 1, 1)
     for t in range(30):
         day = start + timedelta(days=t)
-        allocation.observe(0, float(closes[t, 0]), day)
+        allocation.observe(0, float(closes[t, 0]), day, t)
         window = closes[max(0, t - 11):t]  # the 11 closes before this bar, both symbols
         if len(window) == 11:
             expected = allocate("risk_parity", window[1:] / window[:-1] - 1.0, 1.0)
             assert allocation.weights == pytest.approx(expected.tolist(), abs=1e-12), t
-        allocation.observe(1, float(closes[t, 1]), day)
+        allocation.observe(1, float(closes[t, 1]), day, t)
     assert len(allocation.history) == 30
 
 
@@ -156,6 +156,6 @@ def test_the_equal_split_before_the_lookback_is_filled_is_capped_too(
     allocation = Allocation(settings, 3)
     assert not settings.is_static  # a binding cap needs the allocation, even for equal weights
     assert allocation.weights == [0.2, 0.2, 0.2]
-    allocation.observe(0, 100.0, date(2024, 1, 2))  # a first period: recomputed, still equal
+    allocation.observe(0, 100.0, date(2024, 1, 2), 0)  # a first period: recomputed, still equal
     assert allocation.weights == [0.2, 0.2, 0.2]
     assert AllocationSettings(max_weight=1.0).is_static

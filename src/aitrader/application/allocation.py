@@ -11,7 +11,6 @@ after the lookback is filled (from the closes before it, as a rebalance does).
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
@@ -20,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from aitrader.application.aligned import AlignedCloses
 from aitrader.domain.portfolio import allocate
 
 Rebalance = Literal["none", "daily", "weekly", "monthly"]
@@ -65,13 +65,14 @@ class Allocation:
         self.weights = [float(w) for w in _equal_split(n, settings.max_weight)]
         self.shares = [_share(w) for w in self.weights]
         self.due = [False] * n
-        self._closes: list[deque[float]] = [deque(maxlen=settings.lookback + 1)
-                                            for _ in range(n)]
+        # twice what an estimate reads: room for the shared moments when a symbol misses bars
+        self._closes = AlignedCloses(n, 2 * (settings.lookback + 1))
+        self._symbols = list(range(n))
         self._period: tuple[int, ...] | None = None
         self._once_done = False
         self.history: list[tuple[date, tuple[float, ...]]] = []
 
-    def observe(self, k: int, close: float, day: date) -> None:
+    def observe(self, k: int, close: float, day: date, ts_ns: int) -> None:
         """Record symbol k's close; on a new period recompute the weights first.
 
         The first symbol to reach a new period recomputes from every symbol's closes up to the
@@ -85,26 +86,30 @@ class Allocation:
             if not self._once_done and self._ready():
                 self._once_done = True
                 self._recompute(day)
-            self._closes[k].append(close)
+            self._closes.observe(k, ts_ns, close)
             return
         period = _period(day, s.rebalance)
         if period != self._period:
             self._period = period
             self._recompute(day)
             self.due = [True] * len(self.due)
-        self._closes[k].append(close)
+        self._closes.observe(k, ts_ns, close)
+
+    def _shared(self) -> npt.NDArray[np.float64]:
+        """The last lookback + 1 closes at moments every symbol has (a row a moment)."""
+        return self._closes.shared(self._symbols, self.settings.lookback + 1)
 
     def _ready(self) -> bool:
-        return all(len(c) == c.maxlen for c in self._closes)
+        return len(self._shared()) == self.settings.lookback + 1
 
     def _recompute(self, day: date) -> None:
         s = self.settings
-        if s.allocator != "equal_weight" and self._ready():
-            closes = np.array([list(c) for c in self._closes], dtype=np.float64).T
+        closes = self._shared() if s.allocator != "equal_weight" else None
+        if closes is not None and len(closes) == s.lookback + 1:
             returns = closes[1:] / closes[:-1] - 1.0
             weights = allocate(s.allocator, returns, 1.0, s.max_weight, s.risk_aversion)
         else:
-            weights = _equal_split(len(self._closes), s.max_weight)
+            weights = _equal_split(len(self._symbols), s.max_weight)
         self.weights = [float(w) for w in weights]
         self.shares = [_share(w) for w in self.weights]
         self.history.append((day, tuple(self.weights)))

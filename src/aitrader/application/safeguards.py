@@ -165,11 +165,11 @@ class Safeguards:
             if book.vol_n == self._settings.vol_lookback and book.exposure and not book.qty:
                 book.retry_after = -1  # a target sized nothing while unknown: pursue it now
         if self._alloc is not None:
-            self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns))
+            self._alloc.observe(book.k, book.close, self.risk.day_of(ts_ns), ts_ns)
         if self._atr is not None:
             self._update_atr(book)
         if self._var is not None:
-            self._var.observe(book.k, book.close)
+            self._var.observe(book.k, ts_ns, book.close)
         risk = self.risk
         if self._settings.risk.durable:
             risk.poll(from_ns(ts_ns))

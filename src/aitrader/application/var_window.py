@@ -1,6 +1,7 @@
 """Pre-trade portfolio VaR: the parametric one-period 95 % VaR of the positions as they would be.
 
-Each symbol's last `window` close-to-close returns give the covariance C; with w the positions'
+The last `window` close-to-close returns over the moments every held symbol has (see
+aligned.py) give the covariance C; with w the positions'
 values as fractions of equity, VaR = 1.645 x sqrt(w'Cw) (zero mean: a risk limit should not
 lean on an estimated drift). Symbols with fewer than two returns contribute no risk yet.
 """
@@ -8,11 +9,12 @@ lean on an estimated drift). Symbols with fewer than two returns contribute no r
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
+
+from aitrader.application.aligned import AlignedCloses
 
 Z_95 = -NormalDist().inv_cdf(0.05)
 
@@ -21,20 +23,23 @@ class VarWindow:
     """Recent closes of n symbols, and the VaR of a set of position values over them."""
 
     def __init__(self, n: int, window: int) -> None:
-        self._closes: list[deque[float]] = [deque(maxlen=window + 1) for _ in range(n)]
+        self._window = window
+        # twice the window: room for the shared moments when a symbol misses some bars
+        self._closes = AlignedCloses(n, 2 * (window + 1))
 
-    def observe(self, k: int, close: float) -> None:
-        self._closes[k].append(close)
+    def observe(self, k: int, ts_ns: int, close: float) -> None:
+        self._closes.observe(k, ts_ns, close)
 
     def var(self, values: Sequence[float], equity: float) -> float:
         """VaR as a fraction of equity for position values (dollars, signed, per symbol)."""
         if equity <= 0:
             return math.inf if any(values) else 0.0
-        held = [k for k, v in enumerate(values) if v and len(self._closes[k]) > 2]
+        held = [k for k, v in enumerate(values) if v and self._closes.count(k) > 2]
         if not held:
             return 0.0
-        n = min(len(self._closes[k]) for k in held)
-        closes = np.array([list(self._closes[k])[-n:] for k in held], dtype=np.float64)
+        closes = self._closes.shared(held, self._window + 1).T  # the moments all of them have
+        if closes.shape[1] < 3:
+            return 0.0  # (fewer than two shared returns: no risk estimate yet)
         returns = closes[:, 1:] / closes[:, :-1] - 1.0
         cov = np.atleast_2d(np.cov(returns))
         w = np.array([values[k] / equity for k in held], dtype=np.float64)
