@@ -26,6 +26,7 @@ from aitrader.ports.models import ModelError, ModelFitter
 log = structlog.get_logger(__name__)
 _MIN_OBSERVATIONS = 30
 _LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
+_STAY = 0.9  # the HMM's starting probability of staying in a state
 T = TypeVar("T")
 # Fits are deterministic, and the same windows come back (refits in look-ahead checks, runs of
 # several strategies on one data set), so results are remembered by their exact inputs.
@@ -83,12 +84,18 @@ class LibraryModelFitter(ModelFitter):
         # Start EM from volatility regimes rather than k-means: every state at the sample mean,
         # variances spread geometrically around the sample variance (calm below, turbulent
         # above). It is deterministic (no threaded clustering) and separates states by
-        # volatility, which is what the labels mean. Start and transition probabilities begin
-        # as hmmlearn draws them (Dirichlet, from its generator seeded with `seed`), so a fit
-        # depends on the seed but is the same for the same seed and window.
+        # volatility, which is what the labels mean. Regimes persist, so the transitions start
+        # persistent too: staying has probability 0.9 plus a share of the rest, which is drawn
+        # (Dirichlet) from a generator seeded with `seed`. From hmmlearn's own draw (a random
+        # transition matrix, no persistence) EM needed hundreds of iterations and stopped at
+        # its cap far from the maximum: a 3-state fit lost ~140 log-likelihood units and found
+        # transient "regimes" (see tests/unit/test_fit_recovery.py).
         model = GaussianHMM(n_components=states, covariance_type="diag",
                             n_iter=self._iterations, tol=1e-4, random_state=seed,
-                            init_params="st")
+                            init_params="")
+        draw = np.random.default_rng(seed).dirichlet(np.ones(states), size=states)
+        model.startprob_ = np.full(states, 1.0 / states)
+        model.transmat_ = _STAY * np.eye(states) + (1.0 - _STAY) * draw
         spread = np.geomspace(0.25, 4.0, states)
         model.means_ = np.full((states, 1), float(np.mean(x)))
         model.covars_ = (float(np.var(x)) * spread).reshape(-1, 1) + 1e-6

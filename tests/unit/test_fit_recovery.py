@@ -1,0 +1,93 @@
+"""The fitter recovers the parameters of simulated processes (seeded), and fails honestly.
+
+Tolerances follow from the sample sizes: with n observations a variance parameter's MLE has a
+relative standard error of about sqrt(2 / n_eff), so 2000-3000 bars put the noise variances
+and regime volatilities within a few percent and the tolerances below are several standard
+errors wide (a fit stuck in a poor local optimum misses them by far more). The Kalman velocity
+noise is weakly identified (its signal is a slow drift of the trend), so it is only checked to
+a factor of three.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from returns.result import Success
+
+from aitrader.adapters.models import LibraryModelFitter
+from aitrader.domain.signals import FloatArray, KalmanNoise
+
+
+def _local_linear_trend(seed: int, n: int, noise: KalmanNoise) -> FloatArray:
+    rng = np.random.default_rng(seed)
+    velocity = np.cumsum(rng.normal(0.0, math.sqrt(noise.q_velocity), n))
+    level = np.cumsum(velocity + rng.normal(0.0, math.sqrt(noise.q_level), n))
+    return level + rng.normal(0.0, math.sqrt(noise.r), n)
+
+
+def _markov_gaussian(seed: int, n: int, transmat: FloatArray, means: list[float],
+                     sds: list[float]) -> FloatArray:
+    rng = np.random.default_rng(seed)
+    out, state = np.empty(n), 0
+    for t in range(n):
+        out[t] = rng.normal(means[state], sds[state])
+        state = int(rng.choice(len(means), p=transmat[state]))
+    return out
+
+
+def _garch(seed: int, n: int, mu: float, omega: float, alpha: float, beta: float) -> FloatArray:
+    rng = np.random.default_rng(seed)
+    out, variance = np.empty(n), omega / (1.0 - alpha - beta)
+    for t in range(n):
+        out[t] = math.sqrt(variance) * rng.standard_normal()
+        variance = omega + alpha * out[t] ** 2 + beta * variance
+    return mu + out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kalman_mle_recovers_the_noise_of_a_local_linear_trend(seed: int) -> None:
+    truth = KalmanNoise(q_level=1e-4, q_velocity=1e-7, r=4e-4)
+    y = _local_linear_trend(seed, 2000, truth)
+    fitted = LibraryModelFitter().fit_kalman(y, 1.0, KalmanNoise(1e-5, 1e-8, 1e-4))
+    assert isinstance(fitted, Success)
+    noise = fitted.unwrap()
+    assert noise.r == pytest.approx(truth.r, rel=0.15)
+    assert noise.q_level == pytest.approx(truth.q_level, rel=0.35)
+    assert truth.q_velocity / 3 < noise.q_velocity < truth.q_velocity * 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_two_state_hmm_is_recovered_calm_state_first(seed: int) -> None:
+    transmat = np.array([[0.98, 0.02], [0.05, 0.95]])
+    x = _markov_gaussian(seed, 1500, transmat, [0.05, -0.1], [0.6, 2.0])
+    fitted = LibraryModelFitter().fit_hmm(x, 2, seed=0)
+    assert isinstance(fitted, Success)
+    params = fitted.unwrap()
+    assert np.sqrt(params.variances) == pytest.approx([0.6, 2.0], rel=0.1)
+    assert np.diag(params.transmat) == pytest.approx(np.diag(transmat), abs=0.04)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_three_state_hmm_is_recovered_calm_normal_turbulent(seed: int) -> None:
+    transmat = np.array([[0.97, 0.02, 0.01], [0.03, 0.95, 0.02], [0.02, 0.08, 0.90]])
+    x = _markov_gaussian(seed, 3000, transmat, [0.05, 0.0, -0.2], [0.5, 1.2, 3.0])
+    fitted = LibraryModelFitter().fit_hmm(x, 3, seed=0)
+    assert isinstance(fitted, Success)
+    params = fitted.unwrap()
+    assert np.sqrt(params.variances) == pytest.approx([0.5, 1.2, 3.0], rel=0.15)
+    assert np.diag(params.transmat) == pytest.approx(np.diag(transmat), abs=0.06)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_garch_recovers_a_stationary_process_and_its_persistence(seed: int) -> None:
+    x = _garch(seed, 3000, mu=0.03, omega=0.05, alpha=0.08, beta=0.9)
+    fitted = LibraryModelFitter().fit_garch(x)
+    assert isinstance(fitted, Success)
+    params = fitted.unwrap()
+    assert params.alpha == pytest.approx(0.08, abs=0.03)
+    assert params.beta == pytest.approx(0.9, abs=0.04)
+    assert params.alpha + params.beta == pytest.approx(0.98, abs=0.015)
+    assert params.mu == pytest.approx(0.03, abs=0.1)  # sd of the mean: ~1.6 / sqrt(3000)
+
