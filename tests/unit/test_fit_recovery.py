@@ -10,6 +10,7 @@ a factor of three.
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from returns.result import Success
 
 from aitrader.adapters.models import LibraryModelFitter
+from aitrader.adapters.sample import sample_path
 from aitrader.domain.signals import FloatArray, KalmanNoise
 
 
@@ -91,3 +93,21 @@ def test_garch_recovers_a_stationary_process_and_its_persistence(seed: int) -> N
     assert params.alpha + params.beta == pytest.approx(0.98, abs=0.015)
     assert params.mu == pytest.approx(0.03, abs=0.1)  # sd of the mean: ~1.6 / sqrt(3000)
 
+
+def _bundled_closes(symbol: str) -> FloatArray:
+    with (sample_path() / "sample_daily.csv").open(newline="") as handle:
+        return np.array([float(row["close"]) for row in csv.DictReader(handle)
+                         if row["symbol"] == symbol])
+
+
+def test_garch_whose_likelihood_peaks_on_the_integrated_boundary_is_refitted_stationary() -> None:
+    # KO's first 126 bundled bars: arch's optimiser (feasible set alpha + beta <= 1) ends at
+    # alpha = 0, beta = 1, which the GARCH kernel cannot run (its variance has no level)
+    returns = 100 * np.diff(np.log(_bundled_closes("KO")[:126]))
+    fitted = LibraryModelFitter().fit_garch(returns)
+    assert isinstance(fitted, Success), fitted
+    params = fitted.unwrap()
+    assert params.alpha + params.beta <= 1 - 1e-3
+    # no clustering to speak of: the fit's long-run variance is the sample's
+    assert params.unconditional_variance == pytest.approx(np.var(returns), rel=0.1)
+    assert params.starting_variance == pytest.approx(np.var(returns), rel=0.1)

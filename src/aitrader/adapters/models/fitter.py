@@ -27,6 +27,9 @@ log = structlog.get_logger(__name__)
 _MIN_OBSERVATIONS = 30
 _LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
 _STAY = 0.9  # the HMM's starting probability of staying in a state
+# A GARCH refit off the integrated boundary keeps alpha + beta <= 1 - margin: a variance
+# half-life of ~690 bars, longer than any window it is fitted on, yet a stationary model.
+_PERSISTENCE_MARGIN = 1e-3
 T = TypeVar("T")
 # Fits are deterministic, and the same windows come back (refits in look-ahead checks, runs of
 # several strategies on one data set), so results are remembered by their exact inputs.
@@ -43,6 +46,32 @@ def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T])
         _FITS[full] = fit()
     result: T = _FITS[full]
     return result
+
+
+def _is_stationary(params: Any) -> bool:
+    alpha, beta = float(params["alpha[1]"]), float(params["beta[1]"])
+    return alpha >= 0 and beta >= 0 and alpha + beta < 1
+
+
+def _garch_fit(x: FloatArray, stationary: bool) -> Result[Any, ModelError]:
+    """arch's GARCH(1,1) fit; `stationary` keeps alpha + beta <= 1 - _PERSISTENCE_MARGIN."""
+    from arch.univariate import GARCH, ConstantMean, Normal  # noqa: PLC0415  (slow import)
+
+    class StationaryGarch(GARCH):
+        def constraints(self) -> tuple[FloatArray, FloatArray]:
+            a, b = super().constraints()
+            b = b.copy()
+            b[-1] = -(1.0 - _PERSISTENCE_MARGIN)  # the row -alpha - beta >= b[-1]
+            return a, b
+
+    model = ConstantMean(x, volatility=StationaryGarch() if stationary else GARCH(p=1, q=1),
+                         distribution=Normal(), rescale=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Success(model.fit(disp="off", show_warning=False))
+    except (ValueError, np.linalg.LinAlgError) as error:
+        return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
 
 
 def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
@@ -124,24 +153,26 @@ class LibraryModelFitter(ModelFitter):
         return Success(params.ordered())
 
     def _fit_garch(self, returns: FloatArray) -> Result[GarchParams, ModelError]:
-        from arch import arch_model  # noqa: PLC0415  (imported on first use: it is slow)
-
         usable = _usable(returns, "GARCH")
         if isinstance(usable, Failure):
             return usable
-        model = arch_model(usable.unwrap(), mean="Constant", vol="GARCH", p=1, q=1,
-                           dist="normal", rescale=False)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = model.fit(disp="off", show_warning=False)
-        except (ValueError, np.linalg.LinAlgError) as error:
-            return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
+        x = usable.unwrap()
+        fitted = _garch_fit(x, stationary=False)
+        if isinstance(fitted, Success) and not _is_stationary(fitted.unwrap().params):
+            # arch searches alpha + beta <= 1 and may end on the boundary (a window with no
+            # volatility clustering ends at alpha = 0, beta = 1: a variance with no level),
+            # which the kernel cannot run: refit over the stationary set it can.
+            log.debug("garch.boundary_refit", alpha=float(fitted.unwrap().params["alpha[1]"]),
+                      beta=float(fitted.unwrap().params["beta[1]"]))
+            fitted = _garch_fit(x, stationary=True)
+        if isinstance(fitted, Failure):
+            return fitted
+        fit = fitted.unwrap()
         p = fit.params
         mu, omega = float(p["mu"]), float(p["omega"])
         alpha, beta = float(p["alpha[1]"]), float(p["beta[1]"])
         # the variance of the first bar after the window, forecast from the window's last bar
-        last = usable.unwrap()[-1] - mu
+        last = x[-1] - mu
         first = omega + alpha * last * last + beta * float(fit.conditional_volatility[-1]) ** 2
         try:
             return Success(GarchParams(mu, omega, alpha, beta, first))
