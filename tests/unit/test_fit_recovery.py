@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import subprocess
+import sys
+from typing import Any
 
 import numpy as np
 import pytest
 from returns.result import Success
+from threadpoolctl import threadpool_limits
 
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.sample import sample_path
@@ -111,3 +116,43 @@ def test_garch_whose_likelihood_peaks_on_the_integrated_boundary_is_refitted_sta
     # no clustering to speak of: the fit's long-run variance is the sample's
     assert params.unconditional_variance == pytest.approx(np.var(returns), rel=0.1)
     assert params.starting_variance == pytest.approx(np.var(returns), rel=0.1)
+
+
+
+_FITS = """
+import numpy as np
+from aitrader.adapters.models import LibraryModelFitter
+from aitrader.domain.signals import KalmanNoise
+def fits():
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.normal(0.05, 0.6, 400), rng.normal(-0.1, 2.5, 200),
+                        rng.normal(0.0, 1.1, 400)])
+    y = np.cumsum(np.cumsum(rng.normal(0, 3e-4, 400)) + rng.normal(0, 1e-2, 400))
+    f, out = LibraryModelFitter(), []
+    for k in (2, 3, 4):
+        p = f.fit_hmm(x, k, 0).unwrap()
+        out += [a.tobytes().hex() for a in (p.startprob, p.transmat, p.means, p.variances,
+                                            p.prior)]
+    g = f.fit_garch(x).unwrap()
+    out += [float(v).hex() for v in (g.mu, g.omega, g.alpha, g.beta, g.first_variance)]
+    n = f.fit_kalman(y, 1.0, KalmanNoise(1e-5, 1e-8, 1e-4)).unwrap()
+    return out + [float(v).hex() for v in (n.q_level, n.q_velocity, n.r)]
+"""
+
+
+def test_fits_are_the_same_to_the_bit_in_another_process_and_thread_count() -> None:
+    # a process with one BLAS thread, and this one with four (OpenBLAS splits its sums by
+    # thread count): the fitter must not depend on either
+    script = _FITS + "import sys\nsys.stdout.write(''.join(f'fit {v}\\n' for v in fits()))\n"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    other = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+    namespace: dict[str, Any] = {}
+    exec(_FITS, namespace)  # the same code as the other process runs
+    with threadpool_limits(limits=4, user_api="blas"):
+        here = namespace["fits"]()
+    output = other.communicate(timeout=120)[0].decode().splitlines()
+    assert other.returncode == 0
+    assert len(here) == 3 * 5 + 5 + 3
+    assert [line.removeprefix("fit ") for line in output if line.startswith("fit ")] == here

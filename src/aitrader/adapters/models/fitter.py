@@ -13,6 +13,7 @@ import numpy as np
 import structlog
 from returns.result import Failure, Result, Success
 from scipy.optimize import minimize
+from threadpoolctl import ThreadpoolController
 
 from aitrader.domain.signals import (
     FloatArray,
@@ -35,6 +36,11 @@ T = TypeVar("T")
 # several strategies on one data set), so results are remembered by their exact inputs.
 _FITS: dict[tuple[object, ...], Any] = {}
 _MAX_FITS = 4096
+# The BLAS libraries numpy and scipy loaded (above). A multi-threaded BLAS splits its sums by
+# thread count, so arch's fit moved in the 6th digit between 1 and 2+ threads (OpenBLAS takes
+# one per core): the same data gave other parameters, and another run digest, on another
+# machine. Fits run on one BLAS thread; they are small, so it costs nothing measurable.
+_BLAS = ThreadpoolController()
 
 
 def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T]) -> T:
@@ -43,7 +49,8 @@ def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T])
     if full not in _FITS:
         if len(_FITS) >= _MAX_FITS:
             _FITS.clear()
-        _FITS[full] = fit()
+        with _BLAS.limit(limits=1, user_api="blas"):
+            _FITS[full] = fit()
     result: T = _FITS[full]
     return result
 
