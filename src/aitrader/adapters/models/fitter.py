@@ -55,9 +55,10 @@ def _remembered(key: tuple[object, ...], data: FloatArray, fit: Callable[[], T])
     return result
 
 
-def _is_stationary(params: Any) -> bool:
+def _is_off_the_boundary(params: Any) -> bool:
+    """alpha, beta >= 0 and alpha + beta <= 1 - margin: a fit the kernel runs as it is."""
     alpha, beta = float(params["alpha[1]"]), float(params["beta[1]"])
-    return alpha >= 0 and beta >= 0 and alpha + beta < 1
+    return alpha >= 0 and beta >= 0 and alpha + beta <= 1 - _PERSISTENCE_MARGIN
 
 
 def _garch_fit(x: FloatArray, stationary: bool) -> Result[Any, ModelError]:
@@ -165,10 +166,12 @@ class LibraryModelFitter(ModelFitter):
             return usable
         x = usable.unwrap()
         fitted = _garch_fit(x, stationary=False)
-        if isinstance(fitted, Success) and not _is_stationary(fitted.unwrap().params):
+        if isinstance(fitted, Success) and not _is_off_the_boundary(fitted.unwrap().params):
             # arch searches alpha + beta <= 1 and may end on the boundary (a window with no
             # volatility clustering ends at alpha = 0, beta = 1: a variance with no level),
-            # which the kernel cannot run: refit over the stationary set it can.
+            # which the kernel cannot run: refit over the stationary set it can. A fit on the
+            # boundary lands a hair either side of 1 as rounding goes (1 + 1e-9 on one BLAS
+            # thread, 1 - 1.4e-9 on two, for one window), so the margin decides, not the hair.
             log.debug("garch.boundary_refit", alpha=float(fitted.unwrap().params["alpha[1]"]),
                       beta=float(fitted.unwrap().params["beta[1]"]))
             fitted = _garch_fit(x, stationary=True)
