@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from returns.result import Success
+from returns.result import Failure, Success
 from threadpoolctl import threadpool_limits
 
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.sample import sample_path
-from aitrader.domain.signals import FloatArray, KalmanNoise
+from aitrader.application.models import FitPlan, fit_symbol
+from aitrader.domain.signals import FloatArray, KalmanNoise, RegimeSettings, SignalSettings
 
 
 def _local_linear_trend(seed: int, n: int, noise: KalmanNoise) -> FloatArray:
@@ -63,6 +64,27 @@ def test_kalman_mle_recovers_the_noise_of_a_local_linear_trend(seed: int) -> Non
     assert noise.r == pytest.approx(truth.r, rel=0.15)
     assert noise.q_level == pytest.approx(truth.q_level, rel=0.35)
     assert truth.q_velocity / 3 < noise.q_velocity < truth.q_velocity * 3
+
+
+
+def test_kalman_mle_in_price_space_is_not_capped_for_a_high_priced_instrument() -> None:
+    # a $500,000 share moving ~$5,000 a day: its noise variances are in the tens of millions
+    # of dollars squared, which a fixed search box (variances up to e^10 = 22,026) cut off
+    truth = KalmanNoise(q_level=2.5e7, q_velocity=4.0, r=1e6)
+    y = 5e5 + _local_linear_trend(3, 1000, truth)
+    fitted = LibraryModelFitter().fit_kalman(y, 1.0, KalmanNoise(1e-5, 1e-8, 1e-4))
+    assert isinstance(fitted, Success)
+    assert fitted.unwrap().q_level == pytest.approx(truth.q_level, rel=0.35)
+
+
+def test_kalman_mle_on_bars_that_do_not_move_is_an_error_not_a_zero_noise_fit() -> None:
+    # no noise explains them exactly: the likelihood has no maximum, and a fit at the search
+    # box's floor (1e-18) would make every later innovation z-score explode
+    fitter = LibraryModelFitter()
+    for y in (np.full(100, 4.6), np.linspace(4.6, 4.7, 100)):
+        fitted = fitter.fit_kalman(y, 1.0, KalmanNoise())
+        assert isinstance(fitted, Failure)
+        assert fitted.failure().code == "degenerate"
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -156,3 +178,17 @@ def test_fits_are_the_same_to_the_bit_in_another_process_and_thread_count() -> N
     assert other.returncode == 0
     assert len(here) == 3 * 5 + 5 + 3
     assert [line.removeprefix("fit ") for line in output if line.startswith("fit ")] == here
+
+
+@pytest.mark.parametrize("states", [2, 3, 4])
+def test_every_refit_on_the_sample_orders_its_states_calmest_first(states: int) -> None:
+    settings = SignalSettings(regime=RegimeSettings(states=states))
+    plan = FitPlan(window=120, refit_every=30, min_train=60)
+    for symbol in ("JPM", "KO"):
+        models = fit_symbol(_bundled_closes(symbol), frozenset({"hmm"}), settings, plan,
+                            LibraryModelFitter(), symbol)
+        assert models.hmm.starts == tuple(plan.fit_points(len(_bundled_closes(symbol))))
+        for params in models.hmm.params:  # fitted from different starts: labels by variance
+            assert params.states == states
+            assert np.all(np.diff(params.variances) > 0)
+            assert np.allclose(params.transmat.sum(axis=1), 1.0)

@@ -26,7 +26,7 @@ from aitrader.ports.models import ModelError, ModelFitter
 
 log = structlog.get_logger(__name__)
 _MIN_OBSERVATIONS = 30
-_LOG_BOUNDS = (-40.0, 10.0)  # noise variances between e^-40 and e^10
+_LOG_BOUNDS = (-30.0, 10.0)  # Kalman noise variances: e^-30 to e^10 times the moves' variance
 _STAY = 0.9  # the HMM's starting probability of staying in a state
 # A GARCH refit off the integrated boundary keeps alpha + beta <= 1 - margin: a variance
 # half-life of ~690 bars, longer than any window it is fitted on, yet a stationary model.
@@ -197,13 +197,24 @@ class LibraryModelFitter(ModelFitter):
                                       f"Kalman MLE needs at least {_MIN_OBSERVATIONS} finite "
                                       f"observations, got {len(y)}"))
 
+        if np.max(np.abs(np.diff(y, 2))) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
+            return Failure(ModelError("degenerate",
+                                      "Kalman MLE: the training bars lie on a straight line "
+                                      "(flat or constant drift), which no noise explains "
+                                      "better than zero; the configured noise applies"))
+        # The search box is centred on the data's own scale (the variance of its moves):
+        # fixed bounds cut off price-space fits of high-priced instruments (a $500,000 share
+        # has noise variances ~1e7 dollars squared) and sat far below log-space ones.
+        centre = math.log(float(np.var(np.diff(y))))
+        low, high = centre + _LOG_BOUNDS[0], centre + _LOG_BOUNDS[1]
+
         def negative(theta: FloatArray) -> float:
             q_level, q_velocity, r = (math.exp(v) for v in theta)
             value = -kalman_loglik(y, p0, KalmanNoise(q_level, q_velocity, r))
             return value if math.isfinite(value) else 1e300
 
-        x0 = np.log([start.q_level, start.q_velocity, start.r])
-        result = minimize(negative, x0, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * 3)
+        x0 = np.clip(np.log([start.q_level, start.q_velocity, start.r]), low, high)
+        result = minimize(negative, x0, method="L-BFGS-B", bounds=[(low, high)] * 3)
         if not np.all(np.isfinite(result.x)):
             return Failure(ModelError("fit_failed", f"Kalman MLE failed: {result.message}"))
         q_level, q_velocity, r = (float(math.exp(v)) for v in result.x)
