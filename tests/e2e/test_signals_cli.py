@@ -22,11 +22,11 @@ SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalma
 # strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
 GOLDEN = {
     "sma_cross": (24, 94713.64, -0.5832367009866747),
-    "breakout": (27, 98917.48, -0.0949590104642032),
-    "momentum": (11, 100673.87, 0.2243703824625988),
-    "mean_reversion": (10, 100698.61, 0.36915753999956885),
+    "breakout": (27, 100834.0, 0.14506750251145636),
+    "momentum": (4, 100859.87, 0.2552459839011851),
+    "mean_reversion": (3, 100167.52, 0.14718936629966295),
     "ma_cross": (26, 94602.74, -0.5921967787595593),
-    "multi_factor": (53, 102172.37, 0.6245629307612579),
+    "multi_factor": (61, 102425.75, 0.6881944760789674),
 }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal, norm
+from threadpoolctl import threadpool_limits
 
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.domain.market import Timeframe
@@ -260,8 +261,9 @@ def test_a_garch_fit_recovers_simulated_parameters_and_its_numbers_are_the_recur
     assert fitted.alpha == pytest.approx(0.1, abs=0.04)
     assert fitted.beta == pytest.approx(0.85, abs=0.05)
     assert fitted.mu == pytest.approx(0.05, abs=0.05)
-    reference = arch_model(x, mean="Constant", vol="GARCH", p=1, q=1, dist="normal",
-                           rescale=False).fit(disp="off")
+    with threadpool_limits(limits=1, user_api="blas"):  # as the fitter fits (determinism)
+        reference = arch_model(x, mean="Constant", vol="GARCH", p=1, q=1, dist="normal",
+                               rescale=False).fit(disp="off")
     variance = np.asarray(reference.conditional_volatility) ** 2
     # the domain's recursion, started where arch started, gives arch's variances ...
     (vol,) = Garch(Schedule((1,), (attrs.evolve(fitted, first_variance=variance[0]),))).batch(
