@@ -238,6 +238,11 @@ def test_a_journal_password_with_an_unencoded_at_sign_is_refused_without_any_of_
         load_config(None, {"AITRADER_JOURNAL__URL": "postgresql+psycopg://bob:p@ssw0rd@db/x"})
     assert "ssw0rd" not in str(raised.value)
     assert load_config(None, {"AITRADER_JOURNAL__URL": "postgresql://bob:p%40ssw0rd@db/x"})
+    # with a "/" before the "@" too (the check read only the part before the first "/")
+    with pytest.raises(ConfigError, match=r"percent-encoded \(@ as %40\)") as raised:
+        load_config(None, {"AITRADER_JOURNAL__URL": "postgresql+psycopg://bob:p/a@ss@db/x"})
+    assert "ss@db" not in str(raised.value)
+    assert load_config(None, {"AITRADER_JOURNAL__URL": "postgresql://bob:p/a%40ss@db/x"})
 
 
 def test_an_impossible_date_in_the_file_is_named_by_its_key_not_a_traceback(

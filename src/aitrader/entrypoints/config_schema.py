@@ -40,7 +40,10 @@ def _journal_url(_i: object, a: attrs.Attribute[str], v: str) -> None:
         shown = f"{scheme}://..." if sep else "a URL without a scheme"
         raise ValueError(f"{a.name} must be sqlite:///PATH or postgresql+psycopg://..., "
                          f"not {shown}")
-    if rest.split("/", 1)[0].count("@") > 1:  # unencoded, the driver shows a part as the host
+    # unencoded, the driver reads a part as the host (a password may hold "/": the whole
+    # authority and path count, not the part before the first "/")
+    authority = rest if scheme.split("+")[0].lower() != "sqlite" else rest.split("/", 1)[0]
+    if authority.partition("?")[0].count("@") > 1:
         raise ValueError(f"{a.name}: an @ in the user name or password must be percent-encoded "
                          "(@ as %40)")
     if scheme.split("+")[0].lower() == "sqlite" and not (rest.startswith("/") and rest[1:]):
