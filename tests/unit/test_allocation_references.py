@@ -392,3 +392,21 @@ def test_the_var_gate_estimates_over_the_moments_every_held_symbol_has() -> None
     alone = closes[[i for i in range(len(closes)) if i not in missing[0]]][-13:, 0]
     sigma = float(np.std(alone[1:] / alone[:-1] - 1, ddof=1))
     assert vw.var([6_000.0, 0.0], equity) == pytest.approx(Z_95 * sigma * 0.3, rel=1e-9)
+
+
+def test_symbols_whose_bars_never_meet_are_judged_as_if_perfectly_correlated() -> None:
+    # (reviewing the change: with fewer than three shared moments the gate read 0.0 for the
+    # whole portfolio, so a small order in such a symbol passed however far over the limit)
+    rng = np.random.default_rng(3)
+    closes = 100 * np.cumprod(1 + rng.normal(0, 0.05, size=(40, 2)), axis=0)
+    vw = VarWindow(2, 10)
+    for i in range(40):
+        vw.observe(i % 2, i, float(closes[i, i % 2]))  # symbol 0 at even moments, 1 at odd
+    equity = 10_000.0
+    own = [closes[k::2, k][-11:] for k in range(2)]
+    sigma = [float(np.std(c[1:] / c[:-1] - 1, ddof=1)) for c in own]
+    assert vw.var([4_000.0, 0.0], equity) == pytest.approx(Z_95 * 0.4 * sigma[0], rel=1e-9)
+    both = vw.var([4_000.0, -1_000.0], equity)
+    assert both == pytest.approx(Z_95 * (0.4 * sigma[0] + 0.1 * sigma[1]), rel=1e-9)
+    assert both > vw.var([4_000.0, 0.0], equity)
+
