@@ -329,7 +329,7 @@ def test_the_var_gate_is_z_times_the_portfolio_sigma_over_the_window(
     vw = VarWindow(n, window)
     for i in range(bars):
         for k in range(n):
-            vw.observe(k, i, float(closes[i, k]))
+            vw.observe(k, float(closes[i, k]), i)
     values = list(rng.uniform(-5_000, 10_000, size=n))
     equity = 25_000.0
     last = closes[-min(bars, window + 1):]
@@ -381,7 +381,7 @@ def test_the_var_gate_estimates_over_the_moments_every_held_symbol_has() -> None
     for i in range(len(closes)):
         for k in range(2):
             if i not in missing[k]:
-                vw.observe(k, i, float(closes[i, k]))
+                vw.observe(k, float(closes[i, k]), i)
     values, equity = [6_000.0, -2_500.0], 20_000.0
     shared = [i for i in range(len(closes)) if all(i not in m for m in missing)][-13:]
     window = closes[shared]
@@ -401,7 +401,7 @@ def test_symbols_whose_bars_never_meet_are_judged_as_if_perfectly_correlated() -
     closes = 100 * np.cumprod(1 + rng.normal(0, 0.05, size=(40, 2)), axis=0)
     vw = VarWindow(2, 10)
     for i in range(40):
-        vw.observe(i % 2, i, float(closes[i, i % 2]))  # symbol 0 at even moments, 1 at odd
+        vw.observe(i % 2, float(closes[i, i % 2]), i)  # symbol 0 at even moments, 1 at odd
     equity = 10_000.0
     own = [closes[k::2, k][-11:] for k in range(2)]
     sigma = [float(np.std(c[1:] / c[:-1] - 1, ddof=1)) for c in own]

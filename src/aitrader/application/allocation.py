@@ -1,8 +1,9 @@
 """Portfolio weights over time: an allocator re-run on a rebalancing schedule.
 
 Weights are each symbol's share of the invested fraction (they sum to 1, or to `max_weight` x
-symbols when that is less). Until `lookback` closes of every symbol are known the split is
-equal (and capped). With a schedule (daily, weekly, monthly)
+symbols when that is less). Until `lookback` + 1 closes at moments every symbol has a bar are
+known (among each symbol's last 2 x (`lookback` + 1): see aligned.py) the split is equal (and
+capped). With a schedule (daily, weekly, monthly)
 the weights are recomputed on the first bar of each new period, from the closes before it, and
 every symbol whose position has drifted from its target by more than `drift` of equity is
 re-sized on its next bar. Without one (`none`), the allocator runs once, on the first bar

@@ -169,7 +169,7 @@ class Safeguards:
         if self._atr is not None:
             self._update_atr(book)
         if self._var is not None:
-            self._var.observe(book.k, ts_ns, book.close)
+            self._var.observe(book.k, book.close, ts_ns)
         risk = self.risk
         if self._settings.risk.durable:
             risk.poll(from_ns(ts_ns))

@@ -28,7 +28,8 @@ class VarWindow:
         # twice the window: room for the shared moments when a symbol misses some bars
         self._closes = AlignedCloses(n, 2 * (window + 1))
 
-    def observe(self, k: int, ts_ns: int, close: float) -> None:
+    def observe(self, k: int, close: float, ts_ns: int) -> None:
+        """Record symbol k's close of the bar that closed at ts_ns (as Allocation.observe)."""
         self._closes.observe(k, ts_ns, close)
 
     def var(self, values: Sequence[float], equity: float) -> float:
