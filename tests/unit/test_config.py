@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from aitrader.entrypoints.config import ConfigError, load_config
-from aitrader.entrypoints.session import UserError, parse_moment, redact
+from aitrader.entrypoints.container import redact
+from aitrader.entrypoints.session import UserError, parse_moment
 
 
 def test_defaults_are_a_paper_safe_backtest_with_all_in_long_only_sizing() -> None:

@@ -101,7 +101,9 @@ class Allocation:
         return self._closes.shared(self._symbols, self.settings.lookback + 1)
 
     def _ready(self) -> bool:
-        return len(self._shared()) == self.settings.lookback + 1
+        wanted = self.settings.lookback + 1  # (counts first: cheap, and most bars stop there)
+        return all(self._closes.count(k) >= wanted for k in self._symbols) and \
+            len(self._shared()) == wanted
 
     def _recompute(self, day: date) -> None:
         s = self.settings

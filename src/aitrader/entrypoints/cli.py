@@ -21,7 +21,7 @@ from aitrader.domain.strategies import describe_strategies
 from aitrader.entrypoints import data_cli, risk_cli, runs_cli, signals_cli
 from aitrader.entrypoints import data_stream_cli as _data_stream  # noqa: F401 (registers `data stream`)
 from aitrader.entrypoints.config import ConfigError, load_config
-from aitrader.entrypoints.container import JournalUnavailableError, upgrade_journal
+from aitrader.entrypoints.container import JournalUnavailableError, redact, upgrade_journal
 from aitrader.entrypoints.modelling import MODEL_SECTIONS
 from aitrader.entrypoints.options import (
     AsJson,
@@ -40,7 +40,7 @@ from aitrader.entrypoints.options import (
     given_path,
 )
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
-from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare, redact
+from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,

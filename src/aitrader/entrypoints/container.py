@@ -33,6 +33,7 @@ from aitrader.adapters.simulated import SimulatedBroker
 from aitrader.adapters.sql import (
     SqlBarStore,
     SqlJournal,
+    mask_password,
     sqlite_file,
     sqlite_options_problem,
     url_problem,
@@ -95,6 +96,12 @@ def _sqlite_or_empty(path: Path) -> bool:
     except OSError:
         return True
     return not head or head == _SQLITE_HEADER
+
+
+def redact(url: str) -> str:
+    """A database URL with its password hidden, in its user part or its query string: the
+    journal adapter's masking, so messages, logs and manifests all hide the same."""
+    return mask_password(url)
 
 
 def journal_file(url: str) -> Path | None:

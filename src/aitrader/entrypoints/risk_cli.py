@@ -20,7 +20,7 @@ from returns.result import Failure
 
 from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
-from aitrader.entrypoints.container import JournalUnavailableError, open_journal
+from aitrader.entrypoints.container import JournalUnavailableError, open_journal, redact
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.runs_cli import (
     AsJsonObject,
@@ -28,7 +28,7 @@ from aitrader.entrypoints.runs_cli import (
     is_text,
     missing_sqlite_file,
 )
-from aitrader.entrypoints.session import RunFailedError, UserError, build_container, redact
+from aitrader.entrypoints.session import RunFailedError, UserError, build_container
 from aitrader.ports.journal import Journal
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (journaled).")]

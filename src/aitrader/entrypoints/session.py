@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
@@ -30,15 +29,18 @@ from aitrader.domain.strategies import Strategy, build_strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints import risk_setup
 from aitrader.entrypoints.config import Config
-from aitrader.entrypoints.container import Container, JournalUnavailableError, VendorSetupError
+from aitrader.entrypoints.container import (
+    Container,
+    JournalUnavailableError,
+    VendorSetupError,
+    redact,
+)
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
 from aitrader.entrypoints.reporting import unwritable_report
 from aitrader.ports.market_data import MarketData
 
 _log = structlog.get_logger(__name__)
 EASTERN = ZoneInfo("America/New_York")
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # a password may hold "/" (an "@" is refused)
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
 
 class UserError(Exception):
@@ -47,11 +49,6 @@ class UserError(Exception):
 
 class RunFailedError(Exception):
     """The run started but could not finish: exit code 1."""
-
-
-def redact(url: str) -> str:
-    """Hide the password of a database URL, in its user part or its query string."""
-    return _QUERY_SECRET.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def parse_moment(text: str | None, *, is_end: bool, what: str) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -65,14 +66,7 @@ def _garch_fit(x: FloatArray, stationary: bool) -> Result[Any, ModelError]:
     """arch's GARCH(1,1) fit; `stationary` keeps alpha + beta <= 1 - _PERSISTENCE_MARGIN."""
     from arch.univariate import GARCH, ConstantMean, Normal  # noqa: PLC0415  (slow import)
 
-    class StationaryGarch(GARCH):
-        def constraints(self) -> tuple[FloatArray, FloatArray]:
-            a, b = super().constraints()
-            b = b.copy()
-            b[-1] = -(1.0 - _PERSISTENCE_MARGIN)  # the row -alpha - beta >= b[-1]
-            return a, b
-
-    model = ConstantMean(x, volatility=StationaryGarch() if stationary else GARCH(p=1, q=1),
+    model = ConstantMean(x, volatility=_stationary_garch()() if stationary else GARCH(p=1, q=1),
                          distribution=Normal(), rescale=False)
     try:
         with warnings.catch_warnings():
@@ -80,6 +74,22 @@ def _garch_fit(x: FloatArray, stationary: bool) -> Result[Any, ModelError]:
             return Success(model.fit(disp="off", show_warning=False))
     except (ValueError, np.linalg.LinAlgError) as error:
         return Failure(ModelError("fit_failed", f"GARCH fit failed: {error}"))
+
+
+@functools.cache
+def _stationary_garch() -> type:
+    """arch's GARCH(1,1) with alpha + beta <= 1 - _PERSISTENCE_MARGIN (made once, on first use:
+    arch is a slow import)."""
+    from arch.univariate import GARCH  # noqa: PLC0415  (slow import)
+
+    class StationaryGarch(GARCH):
+        def constraints(self) -> tuple[FloatArray, FloatArray]:
+            a, b = super().constraints()
+            b = b.copy()
+            b[-1] = -(1.0 - _PERSISTENCE_MARGIN)  # the row -alpha - beta >= b[-1]
+            return a, b
+
+    return StationaryGarch
 
 
 def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:

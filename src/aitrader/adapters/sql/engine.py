@@ -27,6 +27,12 @@ _USERINFO = re.compile(r"(://[^:/@]*):[^@]*@")  # a password may hold "/"
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword|passfile|sslkey)=)[^&]*")
 
 
+def mask_password(url: str) -> str:
+    """url's text with the password hidden, in its user part or its query string (for a URL
+    kept as written, as a run's manifest keeps it)."""
+    return _QUERY_SECRET.sub(r"\1***", _USERINFO.sub(r"\1:***@", url))
+
+
 def safe_url(url: str | URL) -> str:
     """Render a database URL with its password masked, fit for messages and logs."""
     if isinstance(url, URL):
@@ -34,7 +40,7 @@ def safe_url(url: str | URL) -> str:
     try:
         shown = sa.make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        shown = _USERINFO.sub(r"\1:***@", url) if "://" in url else "(an unparsable URL)"
+        return mask_password(url) if "://" in url else "(an unparsable URL)"
     return _QUERY_SECRET.sub(r"\1***", shown)
 
 
