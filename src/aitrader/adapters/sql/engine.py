@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -155,7 +157,7 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _set_wal(cursor)
                 cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL
         finally:
             cursor.close()
@@ -173,6 +175,26 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 IMMEDIATE = "aitrader_sqlite_immediate"  # an execution option: begin SQLite writing at once
+
+
+def _set_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, retrying for as long as busy_timeout would wait.
+
+    Switching a new file to WAL takes its exclusive lock, and when several processes switch it
+    at once SQLite reports "database is locked" at once instead of calling the busy handler (it
+    would deadlock: each holds the shared lock the others wait on). One of them wins; the rest
+    find the file in WAL mode on a retry."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _password_of(url: str) -> str | None:
