@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aitrader.application.aligned import AlignedCloses
-from aitrader.domain.portfolio import allocate
+from aitrader.domain.portfolio import RISK_AVERSION, allocate
 
 Rebalance = Literal["none", "daily", "weekly", "monthly"]
 REBALANCE = ("none", "daily", "weekly", "monthly")
@@ -36,7 +36,7 @@ class AllocationSettings:
     drift: Decimal = Decimal(0)
     lookback: int = 60
     max_weight: float = 1.0
-    risk_aversion: float = 1.0
+    risk_aversion: float = RISK_AVERSION
 
     @property
     def is_static(self) -> bool:
