@@ -20,6 +20,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
+from structlog.testing import capture_logs
 
 from aitrader.adapters.sample import sample_path
 from aitrader.application.allocation import Allocation, AllocationSettings
@@ -458,3 +459,41 @@ def test_the_means_are_shrunk_toward_the_minimum_variance_portfolios_mean() -> N
     for seed, (rows, n) in enumerate([(60, 8), (30, 3), (200, 5), (6, 4)]):
         r = _returns(seed, rows, n)
         assert bayes_stein_means(r) == pytest.approx(_ref_bayes_stein(r), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("rebalance", ["none", "daily"])
+def test_a_symbol_missing_most_bars_of_the_window_is_a_warning_once_not_a_silent_equal_split(
+        rebalance: str) -> None:
+    # symbol 2 has a bar only every third moment: the window never holds lookback + 1 moments
+    # all three share, so the allocator keeps the equal split; the run must say why, once
+    closes, _ = _gapped(6, 200, 3)
+    s = AllocationSettings(allocator="inverse_volatility", rebalance=rebalance,  # type: ignore[arg-type]
+                           lookback=10)
+    alloc = Allocation(s, 3, ("AAA", "BBB", "CCC"))
+    day = date(2024, 1, 1)
+    with capture_logs() as logs:
+        for i in range(len(closes)):
+            for k in range(3):
+                if k != 2 or i % 3 == 0:
+                    alloc.observe(k, float(closes[i, k]), day, i)
+            day += timedelta(days=1)
+    assert alloc.weights == pytest.approx([1 / 3] * 3)
+    warned = [e for e in logs if e["event"] == "allocation.too_few_shared_bars"]
+    assert [(e["log_level"], e["symbol"]) for e in warned] == [("warning", "CCC")]
+    assert warned[0]["needed"] == 11
+    assert warned[0]["shared"] < 11
+
+
+def test_an_allocation_whose_symbols_share_enough_moments_warns_of_nothing() -> None:
+    closes, missing = _gapped(5, 60, 3)  # symbol 0 misses one moment in seven: room enough
+    alloc = Allocation(AllocationSettings(allocator="inverse_volatility", rebalance="daily",
+                                          lookback=10), 3, ("AAA", "BBB", "CCC"))
+    day = date(2024, 1, 1)
+    with capture_logs() as logs:
+        for i in range(len(closes)):
+            for k in range(3):
+                if i not in missing[k]:
+                    alloc.observe(k, float(closes[i, k]), day, i)
+            day += timedelta(days=1)
+    assert not [e for e in logs if e["log_level"] == "warning"]
+    assert alloc.weights != pytest.approx([1 / 3] * 3)
