@@ -22,8 +22,8 @@ SIGNAL_COLUMNS = ["ts_close", "close", "kalman_level", "kalman_velocity", "kalma
 # strategy -> (round trips, final equity, Sharpe) on the bundled sample with the defaults
 GOLDEN = {
     "sma_cross": (24, 94713.64, -0.5832367009866747),
-    "breakout": (27, 100834.0, 0.14506750251145636),
-    "momentum": (4, 100859.87, 0.2552459839011851),
+    "breakout": (27, 100663.71, 0.1238150101759411),
+    "momentum": (3, 101614.15, 0.9922740000949665),
     "mean_reversion": (3, 100167.52, 0.14718936629966295),
     "ma_cross": (26, 94602.74, -0.5921967787595593),
     "multi_factor": (61, 102425.75, 0.6881944760789674),

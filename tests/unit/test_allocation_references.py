@@ -3,14 +3,16 @@
 Each reference is written from the textbook definition with numpy/scipy (never by calling our
 code): inverse volatility is 1/sigma normalised, risk parity equalises the risk contributions
 w_i (C w)_i, mean-variance maximises mu'w - risk_aversion/2 w'Cw long-only with the weights
-summing to the invested fraction and none above max_weight (README, "Portfolio construction").
+summing to the invested fraction and none above max_weight (README, "Portfolio construction"),
+mu being the Bayes-Stein means (Jorion 1986, written out below from the paper).
 The estimates are the sample ones over simple returns (ddof 1).
 """
 
 from __future__ import annotations
 
+import csv
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +20,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
+from structlog.testing import capture_logs
 
+from aitrader.adapters.sample import sample_path
 from aitrader.application.allocation import Allocation, AllocationSettings
 from aitrader.application.var_window import VarWindow
-from aitrader.domain.portfolio import ALLOCATORS, ExposureScaler, allocate
+from aitrader.domain.portfolio import ALLOCATORS, ExposureScaler, allocate, bayes_stein_means
 from aitrader.domain.strategies import Target
 
 Z_95 = 1.6448536269514722
@@ -63,8 +67,26 @@ def _ref_risk_parity(r: np.ndarray) -> np.ndarray:
     return np.asarray(y / y.sum())
 
 
+def _ref_bayes_stein(r: np.ndarray) -> np.ndarray:
+    """Jorion (1986), "Bayes-Stein estimation for portfolio analysis", JFQA 21(3): the sample
+    means shrunk toward the mean of the minimum-variance portfolio, Y0 = 1'S^-1 Y / 1'S^-1 1,
+    by w = (N + 2) / ((N + 2) + T (Y - Y0 1)' S^-1 (Y - Y0 1)), S = (T - 1)/(T - N - 2) x the
+    sample covariance; with T <= N + 2 the means say nothing apart: all are Y0."""
+    t, n = r.shape
+    y = r.mean(axis=0)
+    inv = np.linalg.pinv(_ref_cov(r))
+    ones = np.ones(n)
+    y0 = (ones @ inv @ y) / (ones @ inv @ ones)
+    if t <= n + 2:
+        return np.full(n, y0)
+    inv_s = inv * (t - n - 2) / (t - 1)
+    d = y - y0
+    shrink = (n + 2) / ((n + 2) + t * (d @ inv_s @ d))
+    return np.asarray((1 - shrink) * y + shrink * y0)
+
+
 def _mv_objective(r: np.ndarray, w: np.ndarray, risk_aversion: float) -> float:
-    return float(r.mean(axis=0) @ w - 0.5 * risk_aversion * (w @ _ref_cov(r) @ w))
+    return float(_ref_bayes_stein(r) @ w - 0.5 * risk_aversion * (w @ _ref_cov(r) @ w))
 
 
 def _ref_mean_variance(r: np.ndarray, total: float, cap: float, risk_aversion: float
@@ -72,7 +94,7 @@ def _ref_mean_variance(r: np.ndarray, total: float, cap: float, risk_aversion: f
     """max mu'w - ra/2 w'Cw, 0 <= w_i <= cap, sum w = total, by trust-constr (not SLSQP)."""
     from scipy.optimize import Bounds, LinearConstraint
     n = r.shape[1]
-    mu, cov = r.mean(axis=0), _ref_cov(r)
+    mu, cov = _ref_bayes_stein(r), _ref_cov(r)
     best = None
     for start in (np.full(n, total / n), *(np.eye(n)[i] * min(cap, total) for i in range(n))):
         x0 = start if start.sum() == pytest.approx(total) else np.full(n, total / n)
@@ -121,7 +143,7 @@ def test_mean_variance_two_symbols_matches_the_closed_form() -> None:
     rng = np.random.default_rng(3)
     r = rng.normal(0.0, 0.01, size=(80, 2)) + np.array([0.0004, 0.0002])
     ra = 50.0
-    mu, c = r.mean(axis=0), np.cov(r, rowvar=False)
+    mu, c = _ref_bayes_stein(r), np.cov(r, rowvar=False)
     w1 = (mu[0] - mu[1] + ra * (c[1, 1] - c[0, 1])) / (ra * (c[0, 0] + c[1, 1] - 2 * c[0, 1]))
     assert 0 < w1 < 1
     assert allocate("mean_variance", r, 1.0, risk_aversion=ra) == pytest.approx(
@@ -134,7 +156,7 @@ def test_mean_variance_under_a_cap_is_the_capped_optimum_not_the_uncapped_one_cu
     best), not spread over the symbols the optimiser had dropped."""
     rng = np.random.default_rng(1)
     r = rng.normal([0.002, 0.001, 0.0005, 0.0], 0.01, size=(60, 4))
-    w = allocate("mean_variance", r, 1.0, cap=0.4)
+    w = allocate("mean_variance", r, 1.0, cap=0.4, risk_aversion=1.0)
     ref = _ref_mean_variance(r, 1.0, 0.4, 1.0)
     assert _mv_objective(r, w, 1.0) >= _mv_objective(r, ref, 1.0) - 1e-10
     assert w == pytest.approx(ref, abs=1e-4)  # [0.4, 0.2, 0, 0.4], not [0.4, 0.2, 0.2, 0.2]
@@ -410,3 +432,68 @@ def test_symbols_whose_bars_never_meet_are_judged_as_if_perfectly_correlated() -
     assert both == pytest.approx(Z_95 * (0.4 * sigma[0] + 0.1 * sigma[1]), rel=1e-9)
     assert both > vw.var([4_000.0, 0.0], equity)
 
+
+
+def _bundled_bars() -> list[tuple[str, datetime, float]]:
+    with (sample_path() / "sample_daily.csv").open(newline="") as handle:
+        return [(row["symbol"], datetime.fromisoformat(row["date"]).replace(tzinfo=UTC),
+                 float(row["close"])) for row in csv.DictReader(handle)]
+
+
+def test_mean_variance_with_the_default_settings_is_no_corner_portfolio_on_the_sample() -> None:
+    # with the sample means of 60 daily returns and risk_aversion 1, the one allocation of a
+    # default run put everything in AMZN, the symbol with the highest mean over the window
+    bars = sorted(_bundled_bars(), key=lambda b: (b[1], b[0]))
+    symbols = sorted({b[0] for b in bars})
+    alloc = Allocation(AllocationSettings(allocator="mean_variance"), len(symbols))
+    for symbol, day, close in bars:
+        alloc.observe(symbols.index(symbol), close, day.date(), int(day.timestamp()) * 10**9)
+    assert len(alloc.history) == 1
+    weights = np.array(alloc.history[0][1])
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights.max() < 0.6, dict(zip(symbols, weights.round(3), strict=True))
+    assert (weights > 0.05).sum() >= 3
+
+
+def test_the_means_are_shrunk_toward_the_minimum_variance_portfolios_mean() -> None:
+    for seed, (rows, n) in enumerate([(60, 8), (30, 3), (200, 5), (6, 4)]):
+        r = _returns(seed, rows, n)
+        assert bayes_stein_means(r) == pytest.approx(_ref_bayes_stein(r), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("rebalance", ["none", "daily"])
+def test_a_symbol_missing_most_bars_of_the_window_is_a_warning_once_not_a_silent_equal_split(
+        rebalance: str) -> None:
+    # symbol 2 has a bar only every third moment: the window never holds lookback + 1 moments
+    # all three share, so the allocator keeps the equal split; the run must say why, once
+    closes, _ = _gapped(6, 200, 3)
+    s = AllocationSettings(allocator="inverse_volatility", rebalance=rebalance,  # type: ignore[arg-type]
+                           lookback=10)
+    alloc = Allocation(s, 3, ("AAA", "BBB", "CCC"))
+    day = date(2024, 1, 1)
+    with capture_logs() as logs:
+        for i in range(len(closes)):
+            for k in range(3):
+                if k != 2 or i % 3 == 0:
+                    alloc.observe(k, float(closes[i, k]), day, i)
+            day += timedelta(days=1)
+    assert alloc.weights == pytest.approx([1 / 3] * 3)
+    warned = [e for e in logs if e["event"] == "allocation.too_few_shared_bars"]
+    assert [(e["log_level"], e["symbol"]) for e in warned] == [("warning", "CCC")]
+    assert warned[0]["needed"] == 11
+    assert warned[0]["shared"] < 11
+
+
+def test_an_allocation_whose_symbols_share_enough_moments_warns_of_nothing() -> None:
+    closes, missing = _gapped(5, 60, 3)  # symbol 0 misses one moment in seven: room enough
+    alloc = Allocation(AllocationSettings(allocator="inverse_volatility", rebalance="daily",
+                                          lookback=10), 3, ("AAA", "BBB", "CCC"))
+    day = date(2024, 1, 1)
+    with capture_logs() as logs:
+        for i in range(len(closes)):
+            for k in range(3):
+                if i not in missing[k]:
+                    alloc.observe(k, float(closes[i, k]), day, i)
+            day += timedelta(days=1)
+    assert not [e for e in logs if e["log_level"] == "warning"]
+    assert alloc.weights != pytest.approx([1 / 3] * 3)

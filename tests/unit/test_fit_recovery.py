@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hmmlearn.hmm import GaussianHMM
 from returns.result import Failure, Success
+from structlog.testing import capture_logs
 from threadpoolctl import threadpool_limits
 
 from aitrader.adapters.models import LibraryModelFitter
 from aitrader.adapters.sample import sample_path
-from aitrader.application.models import FitPlan, fit_symbol
+from aitrader.application.models import FitPlan, fit_symbol, percent_returns
 from aitrader.domain.signals import FloatArray, KalmanNoise, RegimeSettings, SignalSettings
 
 
@@ -184,11 +186,116 @@ def test_fits_are_the_same_to_the_bit_in_another_process_and_thread_count() -> N
 def test_every_refit_on_the_sample_orders_its_states_calmest_first(states: int) -> None:
     settings = SignalSettings(regime=RegimeSettings(states=states))
     plan = FitPlan(window=120, refit_every=30, min_train=60)
+    accepted = 0
     for symbol in ("JPM", "KO"):
         models = fit_symbol(_bundled_closes(symbol), frozenset({"hmm"}), settings, plan,
                             LibraryModelFitter(), symbol)
-        assert models.hmm.starts == tuple(plan.fit_points(len(_bundled_closes(symbol))))
+        # a fit with a state that owns too few bars is refused (the previous one holds)
+        assert set(models.hmm.starts) <= set(plan.fit_points(len(_bundled_closes(symbol))))
+        accepted += len(models.hmm.params)
         for params in models.hmm.params:  # fitted from different starts: labels by variance
             assert params.states == states
             assert np.all(np.diff(params.variances) > 0)
             assert np.allclose(params.transmat.sum(axis=1), 1.0)
+    assert accepted >= 2
+
+
+# ---- degenerate and unconverged fits --------------------------------------------------------
+
+def _sample_windows() -> list[tuple[str, int, FloatArray]]:
+    """The 16 windows the defaults fit on the sample: 8 symbols, at bars 126 and 189."""
+    plan, out = FitPlan(), []
+    for symbol in ("AAPL", "AMZN", "IBM", "JNJ", "JPM", "KO", "MSFT", "XOM"):
+        close = _bundled_closes(symbol)
+        for start in plan.fit_points(len(close)):
+            out.append((symbol, start, percent_returns(close[max(0, start - plan.window):start])))
+    return out
+
+
+def test_a_state_that_owns_a_single_bar_is_refused_not_labelled_a_regime() -> None:
+    # JPM's first 125 returns: EM ends with a "calm" state of sd 0.1 (the sample's is 1.96)
+    # holding one bar, a point mass whose likelihood grows without bound as it shrinks
+    returns = percent_returns(_bundled_closes("JPM")[:126])
+    fitted = LibraryModelFitter().fit_hmm(returns, 3, seed=0)
+    assert isinstance(fitted, Failure), fitted
+    assert fitted.failure().code == "degenerate"
+    assert "bars" in fitted.failure().message
+
+
+def test_every_state_of_an_accepted_sample_fit_owns_bars_and_a_floored_variance() -> None:
+    fitter = LibraryModelFitter()
+    accepted = 0
+    for _symbol, _start, returns in _sample_windows():
+        for states in (2, 3, 4):
+            fitted = fitter.fit_hmm(returns, states, seed=0)
+            if isinstance(fitted, Failure):
+                assert fitted.failure().code == "degenerate", fitted  # never the iteration cap
+                continue
+            accepted += 1
+            params = fitted.unwrap()
+            assert np.all(params.variances >= 0.01 * np.var(returns) * (1 - 1e-12))
+            owned = _occupancy(params, returns)
+            assert np.all(owned >= 10), owned
+    assert accepted >= 24  # most windows carry their regimes
+
+
+def _occupancy(params: Any, returns: FloatArray) -> FloatArray:
+    """Expected bars per state (the smoothed posteriors' sums), computed with hmmlearn anew."""
+    model = GaussianHMM(n_components=params.states, covariance_type="diag")
+    model.startprob_, model.transmat_ = params.startprob, params.transmat
+    model.means_ = params.means.reshape(-1, 1)
+    model.covars_ = params.variances.reshape(-1, 1)
+    owned: FloatArray = model.predict_proba(returns.reshape(-1, 1)).sum(axis=0)
+    return owned
+
+
+def test_a_run_of_identical_returns_cannot_shrink_a_state_below_the_variance_floor() -> None:
+    # 20 bars of no move among normal ones: without a floor relative to the window's variance
+    # a state sits on them with a variance set by hmmlearn's absolute prior (0.01 / 20)
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0.0, 1.5, 150), np.zeros(20), rng.normal(0.0, 1.5, 150)])
+    fitted = LibraryModelFitter().fit_hmm(x, 2, seed=0)
+    assert isinstance(fitted, Success), fitted
+    assert fitted.unwrap().variances[0] >= 0.01 * np.var(x) * (1 - 1e-12)
+
+
+def test_an_hmm_fit_stopped_by_its_iteration_cap_is_reported_not_converged() -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0.0, 0.6, 300), rng.normal(0.0, 2.0, 300)])
+    fitted = LibraryModelFitter(hmm_iterations=2).fit_hmm(x, 3, seed=0)
+    assert isinstance(fitted, Failure), fitted
+    assert fitted.failure().code == "not_converged"
+    assert LibraryModelFitter().fit_hmm(x, 3, seed=0).unwrap().states == 3
+
+
+def test_every_default_fit_on_the_sample_converges_within_the_iteration_budget() -> None:
+    # at the old cap (100) JPM@126, KO@189 and MSFT@126 stopped mid-way; none may now
+    def unconverged(fitter: LibraryModelFitter) -> list[tuple[str, int]]:
+        return [(symbol, start) for symbol, start, returns in _sample_windows()
+                if isinstance(fitted := fitter.fit_hmm(returns, 3, seed=0), Failure)
+                and fitted.failure().code == "not_converged"]
+
+    assert unconverged(LibraryModelFitter(hmm_iterations=100)) == [("JPM", 126), ("KO", 189),
+                                                                   ("MSFT", 126)]
+    assert unconverged(LibraryModelFitter()) == []
+
+
+def test_a_kalman_fit_that_does_not_converge_is_an_error_not_an_estimate() -> None:
+    y = _local_linear_trend(0, 500, KalmanNoise(q_level=1e-4, q_velocity=1e-7, r=4e-4))
+    fitted = LibraryModelFitter(kalman_iterations=1).fit_kalman(y, 1.0, KalmanNoise())
+    assert isinstance(fitted, Failure), fitted
+    assert fitted.failure().code == "not_converged"
+
+
+def test_a_failed_kalman_fit_is_a_warning_naming_the_symbol() -> None:
+    close = np.exp(_local_linear_trend(0, 300, KalmanNoise(1e-4, 1e-7, 4e-4)))
+    plan = FitPlan(kalman_fit=True, kalman_train=200)
+    with capture_logs() as logs:
+        models = fit_symbol(close, frozenset({"kalman"}), SignalSettings(), plan,
+                            LibraryModelFitter(kalman_iterations=1), "XYZ")
+    assert models.kalman is None  # the configured noise applies throughout
+    failed = [e for e in logs if e["event"] == "kalman.fit_failed"]
+    assert len(failed) == 1
+    assert failed[0]["log_level"] == "warning"
+    assert failed[0]["symbol"] == "XYZ"
+    assert "did not converge" in failed[0]["reason"]

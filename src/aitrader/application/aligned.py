@@ -48,3 +48,12 @@ class AlignedCloses:
         moments = [t for t in self._stamps[first] if all(t in c for c in kept)][-rows:]
         return np.array([[self._closes[k][t] for k in symbols] for t in moments],
                         dtype=np.float64).reshape(len(moments), len(symbols))
+
+    def coverage(self, symbols: Sequence[int]) -> dict[int, int]:
+        """For each of symbols, at how many of the moments any of them has kept since the
+        latest first kept moment among them it has a close."""
+        if not symbols:
+            return {}
+        since = max(self._stamps[k][0] if self._stamps[k] else 0 for k in symbols)
+        moments = {t for k in symbols for t in self._stamps[k] if t >= since}
+        return {k: sum(1 for t in moments if t in self._closes[k]) for k in symbols}

@@ -8,10 +8,15 @@ the weights are recomputed on the first bar of each new period, from the closes 
 every symbol whose position has drifted from its target by more than `drift` of equity is
 re-sized on its next bar. Without one (`none`), the allocator runs once, on the first bar
 after the lookback is filled (from the closes before it, as a rebalance does).
+
+When every symbol has its closes but they do not meet at lookback + 1 moments (a symbol with
+bars on fewer than about half the moments of the others' window), the equal split stays, and
+a warning names the symbol, once per symbol per run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Literal
@@ -19,10 +24,12 @@ from typing import Literal
 import attrs
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from aitrader.application.aligned import AlignedCloses
-from aitrader.domain.portfolio import allocate
+from aitrader.domain.portfolio import RISK_AVERSION, allocate
 
+log = structlog.get_logger(__name__)
 Rebalance = Literal["none", "daily", "weekly", "monthly"]
 REBALANCE = ("none", "daily", "weekly", "monthly")
 
@@ -36,7 +43,7 @@ class AllocationSettings:
     drift: Decimal = Decimal(0)
     lookback: int = 60
     max_weight: float = 1.0
-    risk_aversion: float = 1.0
+    risk_aversion: float = RISK_AVERSION
 
     @property
     def is_static(self) -> bool:
@@ -60,8 +67,10 @@ def _period(day: date, rebalance: Rebalance) -> tuple[int, ...]:
 class Allocation:
     """The current weights of n symbols, and which symbols are due for a rebalance check."""
 
-    def __init__(self, settings: AllocationSettings, n: int) -> None:
+    def __init__(self, settings: AllocationSettings, n: int, names: Sequence[str] = ()) -> None:
         self.settings = settings
+        self._names = [str(x) for x in names] or [f"#{k}" for k in range(n)]
+        self._warned: set[int] = set()
         # the equal split until the lookback is filled: capped like every later split
         self.weights = [float(w) for w in _equal_split(n, settings.max_weight)]
         self.shares = [_share(w) for w in self.weights]
@@ -102,12 +111,35 @@ class Allocation:
 
     def _ready(self) -> bool:
         wanted = self.settings.lookback + 1  # (counts first: cheap, and most bars stop there)
-        return all(self._closes.count(k) >= wanted for k in self._symbols) and \
-            len(self._shared()) == wanted
+        if not all(self._closes.count(k) >= wanted for k in self._symbols):
+            return False
+        shared = len(self._shared())
+        if shared < wanted:
+            self._warn_short(shared)
+        return shared == wanted
+
+    def _warn_short(self, shared: int) -> None:
+        """Name, once each, the symbols whose missing bars keep the window short: those with
+        bars at fewer than lookback + 1 of the moments every symbol's window spans (else the
+        one missing most of them)."""
+        wanted = self.settings.lookback + 1
+        present = self._closes.coverage(self._symbols)
+        short = [k for k in self._symbols if present[k] < wanted] or \
+            [min(self._symbols, key=lambda k: present[k])]
+        for k in short:
+            if k not in self._warned:
+                self._warned.add(k)
+                log.warning("allocation.too_few_shared_bars", symbol=self._names[k],
+                            shared=shared, needed=wanted, present=present[k],
+                            reason="the symbol has no bar at too many of the moments the "
+                                   "others have: the equal split is kept")
 
     def _recompute(self, day: date) -> None:
         s = self.settings
         closes = self._shared() if s.allocator != "equal_weight" else None
+        if closes is not None and len(closes) < s.lookback + 1 and all(
+                self._closes.count(k) >= s.lookback + 1 for k in self._symbols):
+            self._warn_short(len(closes))  # (not while the lookback is still filling)
         if closes is not None and len(closes) == s.lookback + 1:
             returns = closes[1:] / closes[:-1] - 1.0
             weights = allocate(s.allocator, returns, 1.0, s.max_weight, s.risk_aversion)

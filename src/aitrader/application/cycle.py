@@ -101,7 +101,7 @@ class TradingCycle(Safeguards):
         self.changes: list[tuple[int, int, float, float]] = []
         self.risk = RiskControl(settings.risk, journal)
         self._alloc = None if settings.allocation.is_static else Allocation(
-            settings.allocation, len(self.books))
+            settings.allocation, len(self.books), [str(b.symbol) for b in self.books])
         self._track_vol = settings.scaler.method == "volatility_target"
         self._scaled = not settings.scaler.is_identity
         self._track_days = settings.risk.track_day_trades

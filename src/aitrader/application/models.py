@@ -3,7 +3,7 @@
 Parameters that apply from bar s are always fitted on bars before s: the regime models on the
 returns of the `window` bars before s (refitted every `refit_every` bars once `min_train` bars
 exist), the Kalman noise (when estimated) on the first `train` bars, applying from bar `train`.
-A failed fit keeps the previous parameters; the failure is logged and counted.
+A failed or refused fit keeps the previous parameters; the failure is a warning naming the symbol.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class PortfolioConfig:
     drift: Decimal = attrs.field(default=Decimal("0.05"), validator=_non_negative)
     lookback: int = attrs.field(default=60, validator=[_at_least_two, _below(10**9)])
     max_weight: float = attrs.field(default=1.0, validator=_positive_float)
-    risk_aversion: float = attrs.field(default=1.0, validator=_positive_float)
+    risk_aversion: float = attrs.field(default=2.5, validator=_positive_float)
 
 
 @attrs.frozen

@@ -29,6 +29,18 @@ log = structlog.get_logger(__name__)
 _MIN_OBSERVATIONS = 30
 _LOG_BOUNDS = (-30.0, 10.0)  # Kalman noise variances: e^-30 to e^10 times the moves' variance
 _STAY = 0.9  # the HMM's starting probability of staying in a state
+# Every HMM state's variance is at least this share of the window's sample variance (a standard
+# deviation a tenth of the sample's). A Gaussian state that sits on a few bars has a likelihood
+# that grows without bound as its variance shrinks; hmmlearn's own floor (min_covar) is absolute
+# and applies only to its k-means start, so in its EM only a 0.01 prior held JPM's collapsed
+# state at sd 0.1 against a sample sd of 1.96. A real calm regime of equities is not ten times
+# quieter than its window.
+_VARIANCE_FLOOR = 0.01
+# ... and owns at least this many bars (expected, the smoothed posteriors' sum): a variance
+# estimated from fewer has a relative standard error above sqrt(2 / 10) = 45 %, and a state that
+# owns one or two outlying bars is a jump, not a regime.
+_MIN_OCCUPANCY = 10.0
+_HMM_TOLERANCE = 1e-4  # log-likelihood units per EM iteration (a window's is ~ -1.7 per bar)
 # A GARCH refit off the integrated boundary keeps alpha + beta <= 1 - margin: a variance
 # half-life of ~690 bars, longer than any window it is fitted on, yet a stationary model.
 _PERSISTENCE_MARGIN = 1e-3
@@ -92,6 +104,24 @@ def _stationary_garch() -> type:
     return StationaryGarch
 
 
+@functools.cache
+def _floored_hmm() -> type:
+    """hmmlearn's GaussianHMM whose M-step holds every variance at or above a floor (made once,
+    on first use: hmmlearn pulls scikit-learn). The per-state likelihood is unimodal in the
+    variance, so the clipped value is the constrained maximiser and EM still climbs."""
+    from hmmlearn.hmm import GaussianHMM  # noqa: PLC0415  (slow import)
+
+    class FlooredHmm(GaussianHMM):  # type: ignore[misc]
+        floor = 0.0  # set on the instance (scikit-learn's estimators take no extra arguments)
+        _covars_: Any
+
+        def _do_mstep(self, stats: dict[str, Any]) -> None:
+            super()._do_mstep(stats)
+            self._covars_ = np.maximum(self._covars_, self.floor)
+
+    return FlooredHmm
+
+
 def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
@@ -105,8 +135,9 @@ def _usable(x: FloatArray, what: str) -> Result[FloatArray, ModelError]:
 class LibraryModelFitter(ModelFitter):
     """Fits with hmmlearn's GaussianHMM (EM), arch's GARCH(1,1) and scipy's L-BFGS-B."""
 
-    def __init__(self, hmm_iterations: int = 100) -> None:
+    def __init__(self, hmm_iterations: int = 1000, kalman_iterations: int = 15000) -> None:
         self._iterations = hmm_iterations
+        self._kalman_iterations = kalman_iterations  # scipy's L-BFGS-B default
 
     def fit_hmm(self, returns: FloatArray, states: int,
                 seed: int) -> Result[HmmParams, ModelError]:
@@ -118,12 +149,11 @@ class LibraryModelFitter(ModelFitter):
 
     def fit_kalman(self, y: FloatArray, p0: float,
                    start: KalmanNoise) -> Result[KalmanNoise, ModelError]:
-        return _remembered(("kalman", p0, start), y, lambda: self._fit_kalman(y, p0, start))
+        return _remembered(("kalman", p0, start, self._kalman_iterations), y,
+                           lambda: self._fit_kalman(y, p0, start))
 
     def _fit_hmm(self, returns: FloatArray, states: int,
                  seed: int) -> Result[HmmParams, ModelError]:
-        from hmmlearn.hmm import GaussianHMM  # noqa: PLC0415  (first use: it pulls scikit-learn)
-
         usable = _usable(returns, "an HMM")
         if isinstance(usable, Failure):
             return usable
@@ -137,9 +167,10 @@ class LibraryModelFitter(ModelFitter):
         # transition matrix, no persistence) EM needed hundreds of iterations and stopped at
         # its cap far from the maximum: a 3-state fit lost ~140 log-likelihood units and found
         # transient "regimes" (see tests/unit/test_fit_recovery.py).
-        model = GaussianHMM(n_components=states, covariance_type="diag",
-                            n_iter=self._iterations, tol=1e-4, random_state=seed,
-                            init_params="")
+        model = _floored_hmm()(n_components=states, covariance_type="diag",
+                               n_iter=self._iterations, tol=_HMM_TOLERANCE, random_state=seed,
+                               init_params="")
+        model.floor = _VARIANCE_FLOOR * float(np.var(x))
         draw = np.random.default_rng(seed).dirichlet(np.ones(states), size=states)
         model.startprob_ = np.full(states, 1.0 / states)
         model.transmat_ = _STAY * np.eye(states) + (1.0 - _STAY) * draw
@@ -157,13 +188,30 @@ class LibraryModelFitter(ModelFitter):
             return Failure(ModelError("fit_failed", f"HMM fit failed: {error}"))
         finally:
             hmm_logger.setLevel(level)
+        history = list(model.monitor_.history)
+        # hmmlearn's monitor calls a fit stopped by its cap "converged": judge by the last step
+        if len(history) < 2 or history[-1] - history[-2] >= _HMM_TOLERANCE:
+            return Failure(ModelError("not_converged",
+                                      f"HMM EM did not converge in {self._iterations} "
+                                      f"iterations (log-likelihood still rising by "
+                                      f"{history[-1] - history[-2]:.2g} a step)"
+                                      if len(history) >= 2 else "HMM EM did not run"))
         transmat = np.asarray(model.transmat_, dtype=np.float64)
         if not np.allclose(transmat.sum(axis=1), 1.0):
             return Failure(ModelError("degenerate", "HMM fit left a state never visited"))
         try:
             # where the window ended (filtered = smoothed at the last observation), one step on:
             # the distribution of the first bar after the window, from the window's bars only
-            prior = model.predict_proba(x)[-1] @ transmat
+            posteriors = model.predict_proba(x)
+            owned = posteriors.sum(axis=0)
+            if owned.min() < _MIN_OCCUPANCY:
+                k = int(owned.argmin())
+                return Failure(ModelError(
+                    "degenerate",
+                    f"an HMM state (sd {math.sqrt(float(model.covars_[k, 0, 0])):.2g} against "
+                    f"the window's {float(np.std(x)):.2g}) owns {owned[k]:.1f} of {len(x)} "
+                    f"bars, fewer than {_MIN_OCCUPANCY:g}: fewer states or a longer window"))
+            prior = posteriors[-1] @ transmat
             params = HmmParams(model.startprob_, transmat, model.means_[:, 0],
                                model.covars_[:, 0, 0], prior / prior.sum())
         except (ValueError, np.linalg.LinAlgError) as error:
@@ -224,10 +272,15 @@ class LibraryModelFitter(ModelFitter):
             return value if math.isfinite(value) else 1e300
 
         x0 = np.clip(np.log([start.q_level, start.q_velocity, start.r]), low, high)
-        result = minimize(negative, x0, method="L-BFGS-B", bounds=[(low, high)] * 3)
+        result = minimize(negative, x0, method="L-BFGS-B", bounds=[(low, high)] * 3,
+                          options={"maxiter": self._kalman_iterations})
         if not np.all(np.isfinite(result.x)):
             return Failure(ModelError("fit_failed", f"Kalman MLE failed: {result.message}"))
+        if not result.success:
+            # a point where the search stopped is not a maximum-likelihood estimate: the
+            # configured noise is the better-founded one (the caller says so at warning level)
+            return Failure(ModelError("not_converged",
+                                      f"Kalman MLE did not converge: {result.message}"))
         q_level, q_velocity, r = (float(math.exp(v)) for v in result.x)
-        log.debug("kalman.fitted", q_level=q_level, q_velocity=q_velocity, r=r,
-                  converged=bool(result.success))
+        log.debug("kalman.fitted", q_level=q_level, q_velocity=q_velocity, r=r)
         return Success(KalmanNoise(q_level, q_velocity, r))
