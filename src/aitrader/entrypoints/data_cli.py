@@ -31,7 +31,6 @@ from aitrader.domain.series import (
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.container.wiring import VendorSetupError, raw_file_bars
 from aitrader.entrypoints.data_sources import (
-    EASTERN,
     calendar_of,
     data_config,
     rules_of,
@@ -45,7 +44,7 @@ from aitrader.entrypoints.data_sources import failed as _failed
 from aitrader.entrypoints.data_sources import range_of as _range
 from aitrader.entrypoints.data_sources import timeframe_of as _timeframe
 from aitrader.entrypoints.data_sources import within_calendar as _within_calendar
-from aitrader.entrypoints.inputs import RunFailedError, UserError
+from aitrader.entrypoints.inputs import EASTERN, RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start, given_path
 from aitrader.entrypoints.session import build_container

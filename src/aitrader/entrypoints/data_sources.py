@@ -9,7 +9,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -28,13 +27,12 @@ from aitrader.entrypoints.container.wiring import (
     open_cache,
     open_chain,
 )
-from aitrader.entrypoints.inputs import RunFailedError, UserError, parse_moment
+from aitrader.entrypoints.inputs import EASTERN, RunFailedError, UserError, parse_moment
 from aitrader.entrypoints.session import UNREACHABLE, build_container
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 
-EASTERN = ZoneInfo("America/New_York")
 _FIRST_YEAR, _LAST_YEAR = 1900, 2200  # what the exchange calendar can lay out (pandas' ns range)
 
 
