@@ -11,18 +11,18 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import structlog
 import typer
 
-from aitrader.domain.strategies import describe_strategies
-from aitrader.entrypoints import data_cli, risk_cli, runs_cli, signals_cli
-from aitrader.entrypoints import data_stream_cli as _data_stream  # noqa: F401 (registers `data stream`)
 from aitrader.entrypoints.config import ConfigError, load_config
+from aitrader.entrypoints.config_schema import MODEL_SECTIONS
 from aitrader.entrypoints.container import JournalUnavailableError, redact, upgrade_journal
-from aitrader.entrypoints.modelling import MODEL_SECTIONS
+from aitrader.entrypoints.inputs import RunFailedError, UserError
+from aitrader.entrypoints.lazy import LazyCommand, LazyGroup
 from aitrader.entrypoints.options import (
     AsJson,
     BarLabel,
@@ -39,17 +39,68 @@ from aitrader.entrypoints.options import (
     Vendor,
     given_path,
 )
-from aitrader.entrypoints.reporting import export, json_document, metrics_table
-from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
+# Each group's and lazy command's one-line help, listed by `aitrader --help` without importing it
+_DB_HELP = "The journal database."
+_RUNS_HELP = "Journaled runs."
+_DATA_HELP = "Market data: fetch, validate, gaps, sessions, compare, stream."
+_RISK_HELP = "The trading state."
+_SIGNALS_HELP = "Write the per-bar signal frame (Kalman, GARCH, regimes) and the fitted models."
+_CHECK_HELP = "Checks of a strategy's integrity."
+
+
+def _group(parent: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    group = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help=help_text)
+    parent.add_typer(group, name=name)
+    return group
+
+
+# The sub-commands defined in their own modules, imported when one of them runs (not before):
+# each attaches its commands to the parent it is given, explicitly (no import-time registration).
+def _attach_runs(parent: typer.Typer) -> None:
+    from aitrader.entrypoints import runs_cli  # noqa: PLC0415 - lazy: start-up time
+
+    runs_cli.register(_group(parent, "runs", _RUNS_HELP), _journal_url)
+
+
+def _attach_data(parent: typer.Typer) -> None:
+    from aitrader.entrypoints import data_cli, data_stream_cli  # noqa: PLC0415 - lazy: start-up time
+
+    data_app = _group(parent, "data", _DATA_HELP)
+    data_cli.register(data_app)
+    data_stream_cli.register(data_app)
+
+
+def _attach_risk(parent: typer.Typer) -> None:
+    from aitrader.entrypoints import risk_cli  # noqa: PLC0415 - lazy: start-up time
+
+    risk_cli.register(_group(parent, "risk", _RISK_HELP), _journal_url)
+
+
+def _attach_signals(parent: typer.Typer) -> None:
+    from aitrader.entrypoints import signals_cli  # noqa: PLC0415 - lazy: start-up time
+
+    signals_cli.register(parent, _overrides)
+
+
+class _Commands(LazyGroup):
+    """The root group: these sub-commands' modules load only when one of them is used."""
+
+    lazy: ClassVar[Mapping[str, LazyCommand]] = {
+        "signals": LazyCommand(_SIGNALS_HELP, _attach_signals),
+        "runs": LazyCommand(_RUNS_HELP, _attach_runs),
+        "data": LazyCommand(_DATA_HELP, _attach_data),
+        "check": LazyCommand(_CHECK_HELP, _attach_signals),  # signals_cli defines both
+        "risk": LazyCommand(_RISK_HELP, _attach_risk),
+    }
+    order: ClassVar[Sequence[str]] = (
+        "backtest", "paper", "strategies", "signals", "db", "runs", "data", "check", "risk")
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="aitrader: risk-first systematic trading for US equities.")
-db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The journal database.")
-runs_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Journaled runs.")
-app.add_typer(db_app, name="db")
-app.add_typer(runs_app, name="runs")
-app.add_typer(data_cli.app, name="data")
+db_app = _group(app, "db", _DB_HELP)
 
 Strategy = Annotated[str | None, typer.Option("--strategy", help="Strategy name (see `aitrader strategies`).")]
 Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
@@ -116,6 +167,9 @@ class _Progress:
 
 def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json: bool,
          quiet: bool) -> None:
+    from aitrader.entrypoints.reporting import export, json_document, metrics_table  # noqa: PLC0415 - lazy: start-up time
+    from aitrader.entrypoints.session import execute, prepare  # noqa: PLC0415 - lazy: start-up time
+
     started = time.perf_counter()
     config = load_config(config_file, overrides=overrides)
     prepared = prepare(config)
@@ -211,6 +265,8 @@ def paper(
 @app.command("strategies")
 def strategies(as_json: AsJson = False) -> None:
     """List the bundled strategies and their parameters."""
+    from aitrader.domain.strategies import describe_strategies  # noqa: PLC0415 - lazy: start-up time
+
     described = describe_strategies()
     if as_json:
         print(json.dumps(described))
@@ -238,13 +294,6 @@ def db_upgrade(journal: JournalUrl = None, config: ConfigFile = None) -> None:
     except JournalUnavailableError as error:
         raise RunFailedError(str(error)) from None
     print(f"journal {redact(url)} is at revision {revision}")
-
-
-runs_cli.register(runs_app, _journal_url)
-signals_cli.register(app, _overrides)
-risk_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The trading state.")
-app.add_typer(risk_app, name="risk")
-risk_cli.register(risk_app, _journal_url)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

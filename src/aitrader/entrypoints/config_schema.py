@@ -30,6 +30,10 @@ def _below(limit: int) -> Any:
     return check
 
 
+MODEL_SECTIONS = ("kalman.", "regime.")
+"""--param names with these prefixes set configuration keys instead of strategy parameters."""
+
+
 _MAX_CASH = 10**15
 _JOURNAL_SCHEMES = ("sqlite", "postgresql", "postgres")
 

@@ -9,62 +9,50 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Protocol
-from zoneinfo import ZoneInfo
 
 import attrs
 import typer
 from returns.result import Success
 
-from aitrader.application.data.chain import VendorChain
 from aitrader.application.data.compare import compare_frames
 from aitrader.application.data.gaps import GapReport, expected_for, fill_gaps
 from aitrader.application.data.sessions import tag_sessions
-from aitrader.application.data.source import GatedMarketData, SessionGatedMarketData, gate
-from aitrader.domain.market import Timeframe
+from aitrader.application.data.source import SessionGatedMarketData, gate
 from aitrader.domain.series import (
     BarFrame,
     GateReport,
-    GateRules,
     RawBars,
     gatekeep,
     merge_reports,
 )
 from aitrader.domain.values import Symbol
-from aitrader.entrypoints.config import Config, load_config
-from aitrader.entrypoints.container import (
-    LOCAL_VENDORS,
-    JournalUnavailableError,
-    VendorSetupError,
-    gate_rules,
-    open_bar_store,
-    open_cache,
-    open_chain,
-    raw_file_bars,
+from aitrader.entrypoints.container.wiring import VendorSetupError, raw_file_bars
+from aitrader.entrypoints.data_sources import (
+    calendar_of,
+    data_config,
+    rules_of,
+    source_of,
+    store_of,
+    symbols_of,
 )
+from aitrader.entrypoints.data_sources import chain_of as _chain
+from aitrader.entrypoints.data_sources import check_data_read as _data_read
+from aitrader.entrypoints.data_sources import failed as _failed
+from aitrader.entrypoints.data_sources import range_of as _range
+from aitrader.entrypoints.data_sources import timeframe_of as _timeframe
+from aitrader.entrypoints.data_sources import within_calendar as _within_calendar
+from aitrader.entrypoints.inputs import EASTERN, RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start, given_path
-from aitrader.entrypoints.session import (
-    UNREACHABLE,
-    RunFailedError,
-    UserError,
-    build_container,
-    parse_moment,
-)
-from aitrader.ports.bar_cache import BarStore
-from aitrader.ports.calendar import Calendar
-from aitrader.ports.errors import MarketDataError
+from aitrader.entrypoints.session import build_container
 from aitrader.ports.market_data import MarketData
 
-EASTERN = ZoneInfo("America/New_York")
+# _chain, _data_read, _failed, _range, _timeframe, _within_calendar: data_sources' helpers,
+# imported under the names the commands here have always called them by
 _SHOWN = 50
-_FIRST_YEAR, _LAST_YEAR = 1900, 2200  # what the exchange calendar can lay out (pandas' ns range)
-
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                  help="Market data: fetch, validate, gaps, sessions, compare, stream.")
 
 VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Vendor or comma-separated chain: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
 SymbolsOpt = Annotated[str | None, typer.Option("--symbols", help="Comma-separated symbols.")]
@@ -75,122 +63,6 @@ BarLabelOpt = Annotated[str | None, typer.Option("--bar-label", help="File times
 JournalOpt = Annotated[str | None, typer.Option("--journal", help="Journal URL (bars and quarantine are recorded there).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 MaxAgeOpt = Annotated[float | None, typer.Option("--max-age", help="Seconds: the feed is stale (exit 1) when its newest passing bar closed longer ago than this.")]
-
-
-def data_config(config_file: Path | None, **options: Any) -> Config:
-    keys = {"vendor": "data.vendor", "calendar": "data.calendar", "timeframe": "data.timeframe",
-            "adjustment": "vendors.adjustment", "journal": "journal.url",
-            "bar_label": "data.bar_label", "data": "data.path"}
-    tree: dict[str, Any] = {}
-    for option, key in keys.items():
-        value = options.get(option)
-        if value is None:
-            continue
-        section, leaf = key.split(".")
-        tree.setdefault(section, {})[leaf] = str(value)
-    return load_config(config_file, overrides=tree)
-
-
-def _within_calendar(day: date, flag: str) -> None:
-    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
-        raise UserError(f"{flag}: {day.isoformat()} is outside the years the calendar covers "
-                        f"({_FIRST_YEAR}-{_LAST_YEAR})")
-
-
-def _timeframe(config: Config) -> Timeframe:
-    try:
-        return Timeframe.parse(config.data.timeframe or "1D")
-    except ValueError as error:
-        raise UserError(f"--timeframe: {error}") from None
-
-
-def symbols_of(text: str | None, flag: str = "--symbols") -> list[Symbol]:
-    if not text or not text.strip():
-        raise UserError(f"{flag} is required")
-    try:
-        symbols = [Symbol.parse(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise UserError(f"{flag}: {error}") from None
-    if not symbols:
-        raise UserError(f"{flag} {text!r} names no symbol")
-    if len(set(symbols)) != len(symbols):
-        raise UserError(f"{flag}: a symbol is listed twice")
-    return symbols
-
-
-def _range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    first = parse_moment(start, is_end=False, what="--start")
-    last = parse_moment(end, is_end=True, what="--end")
-    if first is None or last is None:
-        raise UserError("--start and --end are required")
-    if first >= last:
-        raise UserError(f"--start {start} is not before --end {end}")
-    _within_calendar(first.astimezone(EASTERN).date(), "--start")
-    _within_calendar(last.astimezone(EASTERN).date(), "--end")
-    return first, last
-
-
-def calendar_of(config: Config) -> Calendar:
-    calendar: Calendar = build_container(config).calendar()
-    return calendar
-
-
-def _chain(config: Config, spec: str) -> VendorChain:
-    try:
-        return open_chain(spec, config.to_dict()["vendors"], config.data.path,
-                          config.data.bar_label, config.data.timeframe)
-    except VendorSetupError as error:
-        raise UserError(f"--vendor: {error}") from None
-
-
-def _data_read(config: Config, names: Sequence[str]) -> None:
-    """Refuse --data when no vendor named reads it (only `files` does), as a backtest does,
-    instead of ignoring the file and serving the vendors' bars as if they were its."""
-    if config.data.path and "files" not in [name.strip().lower() for name in names]:
-        raise UserError("--data is read only by the vendor 'files': name it (--vendor files "
-                        "--data PATH, or a chain with files) or leave --data out")
-
-
-def _failed(error: MarketDataError) -> Exception:
-    """Exit 1 when the data could not be had (a vendor unreachable, rate-limited or timing
-    out, the cache unusable); exit 2 for bad input (a corrupt file, a symbol or timeframe no
-    source has, a missing key), as a backtest on the same data decides."""
-    if error.code in UNREACHABLE:
-        return RunFailedError(error.message)
-    return UserError(error.message)
-
-
-def store_of(config: Config) -> BarStore:
-    try:
-        return open_bar_store(config.journal.url)
-    except JournalUnavailableError as error:
-        raise RunFailedError(str(error)) from None
-
-
-def source_of(config: Config, spec: str, store: BarStore | None,
-            rules: GateRules | None = None) -> GatedMarketData:
-    return GatedMarketData(_chain(config, spec), calendar_of(config),
-                           open_cache(config.to_dict()["vendors"]), store, _timeframe(config),
-                           config.vendors.adjustment, rules or rules_of(config),
-                           local=frozenset(LOCAL_VENDORS))
-
-
-def rules_of(config: Config, max_age: float | None = None) -> GateRules:
-    """The gate's rules from the configuration, judged as of now; with max_age (seconds) a
-    feed whose newest passing bar is older is reported stale."""
-    rules = gate_rules(config.to_dict()["vendors"], _now(config))
-    if max_age is None:
-        return rules
-    if not (math.isfinite(max_age) and max_age > 0):
-        raise UserError(f"--max-age must be a positive number of seconds, was {max_age}")
-    # Exact: max_age * 1e9 would overflow a float for ages a float of seconds still holds.
-    return attrs.evolve(rules, max_age_ns=int(Decimal(max_age) * 1_000_000_000))
-
-
-def _now(config: Config) -> datetime:
-    """The wall-clock time: no bar closing after it can be real."""
-    moment: datetime = build_container(config).wall_clock().now()
-    return moment
 
 
 @attrs.frozen
@@ -264,7 +136,6 @@ def _print_reports(checked: Sequence[_Checked]) -> None:
           + "".join(f"\n  {count:>8}  {reason}" for reason, count in totals.items()))
 
 
-@app.command("fetch")
 def fetch(
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
     start: Start = None, end: End = None, adjustment: AdjustOpt = None,
@@ -316,7 +187,6 @@ def fetch(
         raise typer.Exit(1)
 
 
-@app.command("validate")
 def validate(
     path_or_range: Annotated[str, typer.Argument(help="A CSV/Parquet file or directory, or a range START..END (with --vendor and --symbols).")],
     vendor: VendorOpt = None, symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None,
@@ -369,7 +239,6 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command("gaps")
 def gaps(
     symbols: SymbolsOpt = None, timeframe: TimeframeOpt = None, start: Start = None,
     end: End = None, vendor: VendorOpt = None, data: DataOpt = None,
@@ -422,7 +291,6 @@ def _gap_dict(symbol: Symbol, r: GapReport) -> dict[str, Any]:
                      for g in r.missing]}
 
 
-@app.command("sessions")
 def sessions(
     day: Annotated[str, typer.Option("--date", help="The exchange day, YYYY-MM-DD.")],
     calendar: CalendarOpt = None, config: ConfigFile = None, as_json: JsonOpt = False,
@@ -452,7 +320,6 @@ def sessions(
               f"{w.end.isoformat()}")
 
 
-@app.command("compare")
 def compare(
     vendors: Annotated[str, typer.Option("--vendors", help="Two vendors, A,B.")],
     symbol: Annotated[str, typer.Option("--symbol", help="The symbol.")],
@@ -506,3 +373,10 @@ def compare(
 
 def _num(value: float) -> float | None:
     return None if math.isnan(value) else value
+
+
+def register(data_app: typer.Typer) -> None:
+    """Attach fetch, validate, gaps, sessions and compare to the `data` group."""
+    for name, command in (("fetch", fetch), ("validate", validate), ("gaps", gaps),
+                          ("sessions", sessions), ("compare", compare)):
+        data_app.command(name)(command)

@@ -1,5 +1,5 @@
-"""`aitrader data stream`: Alpaca's live one-minute bars, gated and backfilled (registered on
-the `data` command group of data_cli)."""
+"""`aitrader data stream`: Alpaca's live one-minute bars, gated and backfilled (attached to
+the `data` command group by `register`, as data_cli's commands are)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from aitrader.application.data.stream import BackfillingStream
 from aitrader.application.data.stream_gate import StreamGate
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Quarantined
-from aitrader.entrypoints.container import open_bar_stream
-from aitrader.entrypoints.data_cli import (
-    JournalOpt,
-    SymbolsOpt,
-    app,
+from aitrader.entrypoints.container.wiring import open_bar_stream
+from aitrader.entrypoints.data_cli import JournalOpt, SymbolsOpt
+from aitrader.entrypoints.data_sources import (
     calendar_of,
     data_config,
     rules_of,
@@ -25,12 +23,11 @@ from aitrader.entrypoints.data_cli import (
     store_of,
     symbols_of,
 )
+from aitrader.entrypoints.inputs import RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile
-from aitrader.entrypoints.session import RunFailedError, UserError
 
 
-@app.command("stream")
 def stream(
     symbols: SymbolsOpt = None,
     vendor: Annotated[str, typer.Option(
@@ -92,6 +89,11 @@ def stream(
               file=sys.stderr)
     for problem in gate.unrecorded[:1]:
         print(f"warning: quarantined bars could not be journaled: {problem}", file=sys.stderr)
+
+
+def register(data_app: typer.Typer) -> None:
+    """Attach `stream` to the `data` group."""
+    data_app.command("stream")(stream)
 
 
 def _take_rejected(rejected: list[Quarantined], gate: StreamGate) -> None:

@@ -19,10 +19,7 @@ from aitrader.domain.signals import (
 from aitrader.domain.strategies import Strategy
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config
-from aitrader.entrypoints.container import Container
-
-MODEL_SECTIONS = ("kalman.", "regime.")
-"""--param names with these prefixes set configuration keys instead of strategy parameters."""
+from aitrader.entrypoints.container.wiring import Container
 
 
 def signal_settings(config: Config) -> SignalSettings:

@@ -21,6 +21,7 @@ from returns.result import Failure
 from aitrader.domain.risk import RiskState, TradingState
 from aitrader.entrypoints.config import load_config
 from aitrader.entrypoints.container import JournalUnavailableError, open_journal, redact
+from aitrader.entrypoints.inputs import RunFailedError, UserError
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
 from aitrader.entrypoints.runs_cli import (
     AsJsonObject,
@@ -28,7 +29,6 @@ from aitrader.entrypoints.runs_cli import (
     is_text,
     missing_sqlite_file,
 )
-from aitrader.entrypoints.session import RunFailedError, UserError, build_container
 from aitrader.ports.journal import Journal
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (journaled).")]
@@ -88,6 +88,8 @@ def register(risk_app: typer.Typer, journal_url: JournalUrlFn) -> None:
 
     def change(journal: str | None, config: Path | None, as_json: bool,
                move: Callable[[RiskState], RiskState], said: Callable[[RiskState], str]) -> None:
+        from aitrader.entrypoints.session import build_container  # noqa: PLC0415 - lazy: start-up time
+
         store, url = opened(journal, config, create=True)
         state = move(current(store))
         now = build_container(load_config(config, overrides={})).wall_clock().now()

@@ -16,8 +16,8 @@ from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
 from aitrader.domain.values import Price
 from aitrader.entrypoints.container import JournalUnavailableError, journal_file, open_journal
+from aitrader.entrypoints.inputs import RunFailedError, UserError, as_day, parse_moment
 from aitrader.entrypoints.options import ConfigFile, JournalUrl
-from aitrader.entrypoints.session import RunFailedError, UserError, as_day, parse_moment
 from aitrader.ports.errors import JournalError
 from aitrader.ports.journal import Journal
 

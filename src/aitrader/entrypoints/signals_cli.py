@@ -32,10 +32,10 @@ from aitrader.domain.signals import (
 )
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
+from aitrader.entrypoints.inputs import UserError
 from aitrader.entrypoints.modelling import fit_plan, fitted_models, signal_settings
 from aitrader.entrypoints.options import BarLabel, Calendar, ConfigFile, Data, End, Start, Vendor
 from aitrader.entrypoints.session import (
-    UserError,
     build_container,
     configured_strategy,
     load_frames,

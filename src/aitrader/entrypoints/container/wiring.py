@@ -1,4 +1,4 @@
-"""The composition root: the only module that knows concrete adapters.
+"""The composition root's wiring: the Container and the adapters it selects.
 
 Modes differ only in the adapters selected here: a backtest steps a simulated clock with the
 bars; local paper trading replays the bars through a stream paced by an accelerated clock.
@@ -30,15 +30,7 @@ from aitrader.adapters.parquet import ParquetBarCache
 from aitrader.adapters.replay import ReplayBarStream
 from aitrader.adapters.sample import sample_path
 from aitrader.adapters.simulated import SimulatedBroker
-from aitrader.adapters.sql import (
-    SqlBarStore,
-    SqlJournal,
-    mask_password,
-    sqlite_file,
-    sqlite_options_problem,
-    url_problem,
-)
-from aitrader.adapters.sql import upgrade as sql_upgrade
+from aitrader.adapters.sql import SqlBarStore
 from aitrader.adapters.vendors import (
     DEFAULT_BASE_URLS,
     DEFAULT_STREAM_URL,
@@ -57,65 +49,12 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, GateRules, to_ns
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.domain.values import Symbol
+from aitrader.entrypoints.container import JournalUnavailableError, open_journal
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
 from aitrader.ports.market_data import MarketData
 from aitrader.ports.vendor import BarVendor
-
-
-class JournalUnavailableError(Exception):
-    """The journal could not be opened; the message names the URL without its password."""
-
-
-def journal_url_problem(url: str) -> str | None:
-    """Why the journal adapter would refuse url's options or its SQLite file's path (bad
-    input), or None."""
-    unusable = url_problem(url)
-    if unusable is not None:
-        return unusable
-    path = sqlite_file(url)
-    if path is not None and path.is_dir():
-        return f"{path} is a directory, not a SQLite journal file"
-    if path is not None and any(p.exists() and not p.is_dir() for p in path.parents):
-        return f"{path}: a part of the path is not a directory"
-    if path is not None and path.is_file() and not _sqlite_or_empty(path):
-        return f"{path} is not a SQLite database (an empty or new file would be made one)"
-    return sqlite_options_problem(url)
-
-
-_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
-
-
-def _sqlite_or_empty(path: Path) -> bool:
-    """Whether path holds a SQLite database or nothing yet (SQLite makes an empty file one);
-    an unreadable file passes here, for the driver to name its own error."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(len(_SQLITE_HEADER))
-    except OSError:
-        return True
-    return not head or head == _SQLITE_HEADER
-
-
-def redact(url: str) -> str:
-    """A database URL with its password hidden, in its user part or its query string: the
-    journal adapter's masking, so messages, logs and manifests all hide the same."""
-    return mask_password(url)
-
-
-def journal_file(url: str) -> Path | None:
-    """The file a SQLite journal URL opens ('~' expanded), or None for another database."""
-    return sqlite_file(url)
-
-
-def open_journal(url: str) -> SqlJournal:
-    """Open (and on first use create) the journal at url."""
-    opened = SqlJournal.open(url)
-    journal = opened.value_or(None)
-    if journal is None:
-        raise JournalUnavailableError(str(opened.failure()))
-    return journal
 
 
 @functools.cache
@@ -316,15 +255,6 @@ def raw_file_bars(path: str, bar_label: str, timeframe: str | None) -> list[File
                                        f"and {file}")
             found[symbol], source[symbol] = raw, file
     return list(found.values())
-
-
-def upgrade_journal(url: str) -> str:
-    """Migrate the journal at url to the newest schema; returns the revision reached."""
-    result = sql_upgrade(url)
-    revision = result.value_or(None)
-    if revision is None:
-        raise JournalUnavailableError(str(result.failure()))
-    return str(revision)
 
 
 def _decimal(value: Any) -> Decimal:
