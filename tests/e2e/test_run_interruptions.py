@@ -1,0 +1,84 @@
+"""Runs that stop part-way (an exception, Ctrl-C) as the journal then tells them: failed, with
+the bars they had reached."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aitrader.application.cycle import TradingCycle
+from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, read_csv, write_csv
+
+STOPS = [(RuntimeError("disk on fire"), 1, "RuntimeError: disk on fire"),
+         (KeyboardInterrupt(), 130, "interrupted")]
+
+
+def _stopped_at_the_third_decision(monkeypatch: pytest.MonkeyPatch,
+                                   stop: BaseException) -> list[datetime]:
+    """Make the run's third decision raise `stop`; the moments of the decisions."""
+    decide = TradingCycle._decide
+    seen: list[datetime] = []
+
+    def failing(self: TradingCycle, book: Any, target: Any, row: Any, source: Any, i: int,
+                ts_ns: int) -> None:
+        seen.append(datetime.fromtimestamp(ts_ns / 1e9, UTC))
+        if len(seen) == 3:
+            raise stop
+        decide(self, book, target, row, source, i, ts_ns)
+
+    monkeypatch.setattr(TradingCycle, "_decide", failing)
+    return seen
+
+
+def _data(tmp_path: Path, symbols: tuple[str, ...]) -> Path:
+    for k, symbol in enumerate(symbols):  # the same days for each: bar i closes together
+        write_csv(tmp_path / "data" / f"{symbol}.csv", DAILY_HEADER,
+                  daily_rows(150, phase=float(k)))
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize(("stop", "code", "reason"), STOPS, ids=["exception", "ctrl_c"])
+@pytest.mark.parametrize("symbols", [("KO",), ("KO", "IBM")], ids=["one_symbol", "two"])
+@pytest.mark.parametrize("mode", ["backtest", "paper"])
+def test_a_run_stopped_part_way_journals_the_bars_it_had_reached(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str,
+    symbols: tuple[str, ...], stop: BaseException, code: int, reason: str,
+) -> None:
+    data = _data(tmp_path, symbols)
+    args = ("--data", str(data), "--symbols", ",".join(symbols), "--quiet")
+    whole = cli.backtest(*args, out=tmp_path / "whole")
+    assert whole.code == 0, whole.stderr
+    moments = [datetime.fromisoformat(row["ts"])
+               for row in read_csv(tmp_path / "whole" / "equity.csv")[1]]
+    seen = _stopped_at_the_third_decision(monkeypatch, stop)
+    outcome = cli.backtest(*args) if mode == "backtest" else cli.paper("--replay", *args)
+    assert outcome.code == code, outcome.stderr
+    assert len(seen) == 3
+    # every symbol's bar of that moment had been taken in, and no later one
+    reached = sum(moment <= seen[-1] for moment in moments) * len(symbols)
+    assert 0 < reached < len(moments) * len(symbols)
+    listed = cli.journaled_runs()[:1]
+    assert [(r["status"], r["bars"]) for r in listed] == [("failed", reached)]
+    shown = cli.runs("show", listed[0]["run_id"], "--json").json()
+    assert (shown["bars"], shown["metrics"]) == (reached, {"error": reason})
+
+
+@pytest.mark.parametrize("mode", ["backtest", "paper"])
+def test_a_run_that_fails_after_its_last_bar_journals_every_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    data = _data(tmp_path, ("KO", "IBM"))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("ledger on fire")
+
+    args = ("--data", str(data), "--quiet")
+    bars = cli.backtest_json(*args, out=tmp_path / "whole")["bars"]
+    monkeypatch.setattr("aitrader.application.run.risk_figures", broken)
+    outcome = cli.backtest(*args) if mode == "backtest" else cli.paper("--replay", *args)
+    assert outcome.code == 1, outcome.stderr
+    assert [(r["status"], r["bars"]) for r in cli.journaled_runs()] == [
+        ("failed", bars), ("finished", bars)]
