@@ -54,3 +54,41 @@ def test_a_bad_strategy_parameter_on_the_command_line_keeps_its_line(
     monkeypatch.setenv("AITRADER_STRATEGY__PARAMS__FAST", "5")
     assert _refused(cli, tmp_path, "backtest", "--param", "fast=abc", "--journal",
                     cli.journal_url) == "error: parameter fast: expected int, got 'abc'"
+
+
+@pytest.mark.parametrize("args", [
+    ["backtest", "--config", "a.yaml", "--config", "b.yaml"],
+    ["backtest", "--config=a.yaml", "--config", "b.yaml"],
+    ["backtest", "--data", "a.csv", "--data", "b.csv"],
+    ["backtest", "--journal", "sqlite:///a.db", "--journal", "sqlite:///b.db"],
+    ["backtest", "--out", "a", "--out", "b"],
+    ["backtest", "--symbols", "KO", "--symbols", "IBM"],
+    ["backtest", "--cash", "1000", "--cash", "2000"],
+    ["paper", "--replay", "--symbols", "KO", "--symbols", "IBM"],
+    ["signals", "--symbol", "KO", "--out", "a.csv", "--out", "b.csv"],
+    ["data", "fetch", "--vendor", "sample", "--symbols", "KO", "--symbols", "IBM"],
+    ["runs", "list", "--journal", "sqlite:///a.db", "--journal", "sqlite:///b.db"],
+    ["db", "upgrade", "--journal", "sqlite:///a.db", "--journal", "sqlite:///b.db"],
+], ids=lambda args: "_".join(a.strip("-").split("=")[0] for a in args[:3]))
+def test_an_option_given_twice_is_refused_not_silently_the_last(
+    cli: Cli, tmp_path: Path, args: list[str]
+) -> None:
+    # Typer kept the last: `--config a.yaml --config b.yaml` ran on b alone, saying nothing
+    (tmp_path / "a.yaml").write_text("broker:\n  cash: 1000\n")
+    (tmp_path / "b.yaml").write_text("broker:\n  fractional: true\n")
+    outcome = cli(*args)
+    assert outcome.code == 2, outcome.stderr
+    repeated = next(a.split("=")[0] for a in args if args.count(a) > 1 or a.startswith("--config="))
+    line = outcome.error_line()
+    assert f"{repeated} is given twice" in line
+    assert "b.db" not in line  # values are not echoed (a URL may hold a password)
+    assert "b.yaml" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]  # nothing written
+
+
+def test_options_meant_to_repeat_still_do(cli: Cli) -> None:
+    document = cli.backtest_json("--symbols", "KO", "--param", "fast=5", "--param", "slow=30",
+                                 "--quiet")
+    shown = cli.runs("show", document["run_id"], "--json").json()
+    assert {k: shown["config"]["strategy"]["params"][k] for k in ("fast", "slow")} == {
+        "fast": 5, "slow": 30}

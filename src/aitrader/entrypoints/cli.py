@@ -39,6 +39,7 @@ from aitrader.entrypoints.options import (
     Vendor,
     given_path,
 )
+from aitrader.entrypoints.repeats import repeated_option
 from aitrader.entrypoints.reporting import export, json_document, metrics_table
 from aitrader.entrypoints.session import RunFailedError, UserError, execute, prepare
 
@@ -276,6 +277,9 @@ def main() -> None:
     _configure_logging()
     previous = {sig: signal.signal(sig, _terminated) for sig in _STOPPING}
     try:
+        repeated = repeated_option(typer.main.get_command(app), sys.argv[1:])
+        if repeated is not None:  # Typer would keep the last one without a word
+            raise UserError(f"{repeated} is given twice: give it once")
         code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
         _say_error(str(error))
