@@ -3,6 +3,10 @@ the bars they had reached."""
 
 from __future__ import annotations
 
+import signal
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,3 +86,41 @@ def test_a_run_that_fails_after_its_last_bar_journals_every_bar(
     assert outcome.code == 1, outcome.stderr
     assert [(r["status"], r["bars"]) for r in cli.journaled_runs()] == [
         ("failed", bars), ("finished", bars)]
+
+
+_KILLED_MID_FLUSH = """
+import os, signal, sys
+from aitrader.adapters.sql import bulk
+from aitrader.entrypoints.cli import main
+insert = bulk.BulkWriter.insert
+calls = []
+def insert_then_die(self, table, *args, **kwargs):
+    insert(self, table, *args, **kwargs)
+    calls.append(table.name)
+    if len(calls) == 2:  # some of the run's rows are written, in the open transaction
+        os.kill(os.getpid(), signal.SIGKILL)
+bulk.BulkWriter.insert = insert_then_die
+sys.argv = ["aitrader", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_backtest_killed_in_the_middle_of_its_flush_leaves_a_sound_journal(
+    cli: Cli, tmp_path: Path
+) -> None:
+    args = ["backtest", "--symbols", "KO,IBM", "--quiet", "--journal", cli.journal_url,
+            "--out", str(tmp_path / "out")]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_FLUSH, *args],
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with sqlite3.connect(cli.db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        # the flush was one transaction: none of its rows, not some
+        assert [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("decisions", "orders", "fills", "equity")] == [0, 0, 0, 0]
+    runs = cli.journaled_runs()
+    assert [r["status"] for r in runs] == ["running"]  # nothing was left to say otherwise
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+    after = cli.backtest_json("--symbols", "KO,IBM", "--quiet", out=tmp_path / "again")
+    assert [r["status"] for r in cli.journaled_runs()] == ["finished", "running"]
+    assert after["metrics"]["trades"] > 0
