@@ -84,17 +84,18 @@ print(upgrade(sys.argv[1]))
 
 @pytest.mark.postgres
 def test_processes_migrating_a_new_postgres_journal_at_once_take_turns(
-    postgres_url: str, journal_url: str
+    postgres_url: str,
 ) -> None:
     # (four runs started together on a new PostgreSQL journal: one failed 'migration failed:
     # duplicate key value violates unique constraint "pg_type_typname_nsp_index"', both
     # creating the tables). The other process starts while this one is inside its migration,
     # and this one goes on only once the server shows the other waiting for a lock (or the
     # other has finished: it did not wait, and this one then fails).
-    if not journal_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only (SQLite takes turns by its write lock)")
+    watcher = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with watcher.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE migrate_race TEMPLATE template0")
+    journal_url = postgres_url.rsplit("/", 1)[0] + "/migrate_race"
     engine = create_journal_engine(journal_url).unwrap()
-    watcher = sa.create_engine(postgres_url)
     other: list[subprocess.Popen[str]] = []
 
     def meanwhile(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
