@@ -375,3 +375,24 @@ def test_when_the_second_file_cannot_be_moved_into_place_the_first_is_put_back(
         assert not out.exists()
         assert not model.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".k.")) == []
+
+
+def test_interrupted_between_the_two_moves_the_first_is_put_back(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, model = tmp_path / "k.csv", tmp_path / "k.json"
+    out.write_text("old frame\n")
+    replace = os.replace
+
+    def interrupted(source: Any, target: Any) -> None:
+        if Path(target) == model:
+            raise KeyboardInterrupt  # Ctrl-C as the second file was to be moved
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    stopped = cli("signals", "--symbol", "KO", "--out", str(out), "--model-out", str(model),
+                  "--quiet")
+    assert stopped.code == 130, stopped.stderr
+    assert out.read_text() == "old frame\n"
+    assert not model.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".k.")) == []

@@ -97,14 +97,16 @@ def _write_all(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
         for temp, path in temps:
             os.replace(temp, path)
             moved.append(path)
-    except OSError as error:
+    except BaseException as error:  # (Ctrl-C between two moves too)
         for done in reversed(moved):  # the pair goes together or not at all
             with contextlib.suppress(OSError):  # (the line below is said either way)
                 if done in kept:
                     os.replace(kept.pop(done), done)
                 else:
                     done.unlink()
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        if isinstance(error, OSError):
+            raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     finally:
         for left in [t for t, _ in temps] + list(kept.values()):
             left.unlink(missing_ok=True)
