@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from returns.result import Failure
 
+from aitrader.adapters.sql import SqlJournal
 from aitrader.application.cycle import TradingCycle
+from aitrader.ports.errors import JournalError
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, read_csv, write_csv
 
 STOPS = [(RuntimeError("disk on fire"), 1, "RuntimeError: disk on fire"),
@@ -124,3 +127,20 @@ def test_a_backtest_killed_in_the_middle_of_its_flush_leaves_a_sound_journal(
     after = cli.backtest_json("--symbols", "KO,IBM", "--quiet", out=tmp_path / "again")
     assert [r["status"] for r in cli.journaled_runs()] == ["finished", "running"]
     assert after["metrics"]["trades"] > 0
+
+
+def test_a_run_that_cannot_read_the_risk_state_journals_no_run(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the manifest was written first, then the risk state read: a run refused there stayed
+    # 'running' for ever, though it never started
+    assert cli("db", "upgrade", "--journal", cli.journal_url).code == 0
+
+    def unreadable(_self: object) -> Failure[JournalError]:
+        return Failure(JournalError("unavailable", "risk state unreadable"))
+
+    monkeypatch.setattr(SqlJournal, "risk_state", unreadable)
+    outcome = cli.paper("--replay", "--symbols", "KO", "--quiet")
+    assert outcome.code == 1
+    assert "risk state unreadable" in outcome.error_line()
+    assert cli.journaled_runs() == []

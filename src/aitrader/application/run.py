@@ -103,12 +103,6 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         return Failure(RunError("unreconciled", f"the broker account is not the one this run "
                                                 f"starts from: {mismatch}; not trading"))
     run_id = adapters.ids.run_id()
-    manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
-                           symbols=spec.symbols, config=spec.config, data_digest=data_digest,
-                           code_version=spec.code_version, started_at=adapters.wall_clock.now())
-    started = adapters.journal.start_run(manifest)
-    if isinstance(started, Failure):
-        return Failure(RunError("journal", str(started.failure())))
     digest = RunDigest()
     digest.manifest({k: v for k, v in spec.config.items() if k not in _NOT_DIGESTED}, data_digest)
     cycle = TradingCycle(
@@ -116,9 +110,17 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         sizing=spec.sizing, gates=spec.gates, broker=adapters.broker, journal=adapters.journal,
         clock=adapters.clock, ids=adapters.ids, digest=digest,
         signal_names=signal_names(spec.strategy), settings=spec.settings)
+    # read before the manifest is written: a run refused here never started, and must not
+    # read as running for ever
     restored = cycle.risk.restore()
     if isinstance(restored, Failure):
         return Failure(RunError("journal", f"cannot read the risk state: {restored.failure()}"))
+    manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
+                           symbols=spec.symbols, config=spec.config, data_digest=data_digest,
+                           code_version=spec.code_version, started_at=adapters.wall_clock.now())
+    started = adapters.journal.start_run(manifest)
+    if isinstance(started, Failure):
+        return Failure(RunError("journal", str(started.failure())))
     return Success((cycle, digest))
 
 
