@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from returns.result import Failure
 
-from aitrader.adapters.sql import SqlJournal
+from aitrader.adapters.sql import SqlJournal, bulk
 from aitrader.application.cycle import TradingCycle
 from aitrader.ports.errors import JournalError
 from tests.e2e.conftest import DAILY_HEADER, Cli, daily_rows, read_csv, write_csv
@@ -144,3 +144,29 @@ def test_a_run_that_cannot_read_the_risk_state_journals_no_run(
     assert outcome.code == 1
     assert "risk state unreadable" in outcome.error_line()
     assert cli.journaled_runs() == []
+
+
+def test_the_journal_can_be_read_while_a_run_holds_it_for_its_flush(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a run's flush holds the journal's write lock from its BEGIN: readers (runs list, show,
+    # explain in another process) still read, seeing the run as it was before the flush
+    insert = bulk.BulkWriter.insert
+    seen: list[tuple[object, int]] = []
+
+    def read_meanwhile(self: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+        insert(self, table, *args, **kwargs)
+        if not seen:
+            reader = SqlJournal.open(cli.journal_url).unwrap()
+            try:
+                run = reader.runs(10).unwrap()[0]
+                seen.append((run.summary, len(reader.decisions(run.manifest.run_id).unwrap())))
+            finally:
+                reader.close()
+
+    monkeypatch.setattr(bulk.BulkWriter, "insert", read_meanwhile)
+    document = cli.backtest_json("--symbols", "KO", "--quiet")
+    assert seen == [(None, 0)]  # running, with no record yet
+    shown = cli.runs("show", document["run_id"], "--json").json()
+    assert shown["status"] == "finished"
+    assert shown["counts"]["decisions"] > 0
