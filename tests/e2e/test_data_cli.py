@@ -621,3 +621,28 @@ def test_fetch_stores_no_symbols_bars_when_another_symbol_is_refused(cli: Cli) -
     if cli.db_path.exists():
         with sqlite3.connect(cli.db_path) as db:
             assert db.execute("SELECT count(*) FROM bars").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("vendor", "path", "status", "body"), [
+    ("finnhub", "/stock/candle", 401, {"error": "Invalid API key"}),
+    ("twelvedata", "/time_series", 200, {"code": 401, "message": "apikey bad-key is incorrect",
+                                         "status": "error"}),
+    ("alphavantage", "/query", 200,
+     json.loads((PAYLOADS / "alphavantage_error.json").read_text())),
+], ids=["finnhub_401", "twelvedata", "alphavantage"])
+def test_fetch_with_a_key_the_vendor_rejects_writes_no_journal(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, vendor: str, path: str,
+    status: int, body: object,
+) -> None:
+    monkeypatch.setenv(f"AITRADER_{vendor.upper()}_API_KEY", "bad-key")
+    with fake_vendor() as fake:
+        fake.answer(path, status, body)
+        monkeypatch.setenv(f"AITRADER_{vendor.upper()}_BASE_URL", fake.url)
+        outcome = cli("data", "fetch", "--vendor", vendor, "--symbols", "IBM", "--start",
+                      "2010-01-04", "--end", "2010-01-29", "--adjustment", "split",
+                      "--journal", cli.journal_url)
+        assert fake.requests  # the vendor was asked, and said no
+    assert outcome.code == 2, outcome.stderr
+    assert "bad-key" not in outcome.error_line()
+    assert not cli.db_path.exists()  # no journal made for a fetch refused on bad input
+    assert not list(tmp_path.rglob("*.parquet"))

@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -344,3 +345,54 @@ def test_an_impossible_kalman_fit_is_reported_not_silently_dropped(cli: Cli) -> 
                  "--param", "kalman.fit=true", "--param", "kalman.train=400")
     assert result.code == 0, result.stderr
     assert "kalman.fit_skipped" in result.stderr
+
+
+@pytest.mark.parametrize("existed", [False, True], ids=["new", "replacing"])
+def test_when_the_second_file_cannot_be_moved_into_place_the_first_is_put_back(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existed: bool
+) -> None:
+    # the two files are moved into place one after the other: the second move failing left
+    # the first written (or replaced) and the second not, a pair that never went together
+    out, model = tmp_path / "k.csv", tmp_path / "k.json"
+    if existed:
+        out.write_text("old frame\n")
+        model.write_text("old model\n")
+    replace = os.replace
+
+    def refusing(source: Any, target: Any) -> None:
+        if Path(target) == model:
+            raise PermissionError(13, "Permission denied")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refusing)
+    result = cli("signals", "--symbol", "KO", "--out", str(out), "--model-out", str(model),
+                 "--quiet")
+    assert result.code == 2
+    assert "k.json" in result.error_line()
+    if existed:  # both as they were
+        assert (out.read_text(), model.read_text()) == ("old frame\n", "old model\n")
+    else:  # neither
+        assert not out.exists()
+        assert not model.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".k.")) == []
+
+
+def test_interrupted_between_the_two_moves_the_first_is_put_back(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, model = tmp_path / "k.csv", tmp_path / "k.json"
+    out.write_text("old frame\n")
+    replace = os.replace
+
+    def interrupted(source: Any, target: Any) -> None:
+        if Path(target) == model:
+            raise KeyboardInterrupt  # Ctrl-C as the second file was to be moved
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    stopped = cli("signals", "--symbol", "KO", "--out", str(out), "--model-out", str(model),
+                  "--quiet")
+    assert stopped.code == 130, stopped.stderr
+    assert out.read_text() == "old frame\n"
+    assert not model.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".k.")) == []

@@ -195,4 +195,4 @@ def run_backtest(spec: RunSpec, frames: Sequence[BarFrame], adapters: Adapters,
             if collecting:
                 gc.enable()
 
-    return guarded(adapters, cycle, body)
+    return guarded(adapters, cycle, cycle.bars_reached, body)

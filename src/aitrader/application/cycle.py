@@ -139,6 +139,11 @@ class TradingCycle(Safeguards):
     def index_of(self, symbol: Symbol) -> int:
         return self._index[symbol]
 
+    def bars_reached(self) -> int:
+        """The bars given to the cycle so far (each book's last bar index, plus one), the one
+        in hand included: what a run stopped part-way had got through."""
+        return sum(book.i + 1 for book in self.books)
+
     def on_bar(self, k: int, row: Sequence[float], source: BarSource, i: int, ts_ns: int) -> None:
         """Process symbol k's closed bar i whose close and signals are `row`."""
         self._after_arrival(self._arrive(k, row, source, i, ts_ns), row, source, i, ts_ns)
@@ -240,23 +245,27 @@ class TradingCycle(Safeguards):
         chunk = 1 << 16
         report = chunk
         i = 0
-        while i < total:
-            if self.idle(k):  # skip to the first bar whose target differs from the book's
-                r = bisect.bisect_right(run_start, i) - 1
-                while r < runs and (run_exposure[r] != run_exposure[r]  # NaN: no view
-                                    or run_exposure[r] == book.exposure):
-                    r += 1
-                if r == runs:
-                    break
-                i = max(i, run_start[r])
-            while progress is not None and report <= i:  # each chunk end passed, as on_bars
-                progress(report, total)
-                report += chunk
-            row = [float(c[i]) for c in columns]
-            ts_ns = int(stamps[i])
-            self._arrive(k, row, source, i, ts_ns)
-            self._consider(book, targets.target(i, row), row, source, i, ts_ns)
-            i += 1
+        try:
+            while i < total:
+                if self.idle(k):  # skip to the first bar whose target differs from the book's
+                    r = bisect.bisect_right(run_start, i) - 1
+                    while r < runs and (run_exposure[r] != run_exposure[r]  # NaN: no view
+                                        or run_exposure[r] == book.exposure):
+                        r += 1
+                    if r == runs:
+                        break
+                    i = max(i, run_start[r])
+                while progress is not None and report <= i:  # each chunk end passed, as on_bars
+                    progress(report, total)
+                    report += chunk
+                row = [float(c[i]) for c in columns]
+                ts_ns = int(stamps[i])
+                self._arrive(k, row, source, i, ts_ns)
+                self._consider(book, targets.target(i, row), row, source, i, ts_ns)
+                i += 1
+        except BaseException:  # stopped part-way: as far as it got is the book's last bar
+            book.source, book.i = source, min(i, total - 1)
+            raise
         last = total - 1  # the book as on_bar leaves it after the last bar
         book.close, book.bar, book.source, book.i = float(columns[0][last]), None, source, last
         if progress is not None:
@@ -275,16 +284,21 @@ class TradingCycle(Safeguards):
         book = self.books[k]
         decide, on_bar, fills = book.decider, self.on_bar, self.fills
         i = start - 1
-        for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
-            if book.open_orders or book.unknown:
-                on_bar(k, row, source, i, ts_ns)
-                continue
-            target = decide(row)
-            if target is None or (target.exposure == book.exposure and (
-                    book.retry_after is None or len(fills) == book.retry_after)):
-                continue
-            book.close, book.bar, book.source, book.i = row[0], None, source, i
-            self._decide(book, target, row, source, i, ts_ns)
+        try:
+            for i, (row, ts_ns) in enumerate(zip(rows, stamps, strict=True), start):
+                if book.open_orders or book.unknown:
+                    on_bar(k, row, source, i, ts_ns)
+                    continue
+                target = decide(row)
+                if target is None or (target.exposure == book.exposure and (
+                        book.retry_after is None or len(fills) == book.retry_after)):
+                    continue
+                book.close, book.bar, book.source, book.i = row[0], None, source, i
+                self._decide(book, target, row, source, i, ts_ns)
+        except BaseException:  # stopped part-way: as far as it got is the book's last bar
+            if i >= start:
+                book.source, book.i = source, i
+            raise
         if i >= start:  # the book as on_bar leaves it after the last bar
             book.close, book.bar, book.source, book.i = row[0], None, source, i
 

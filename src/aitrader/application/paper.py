@@ -59,7 +59,6 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
         points: tuple[list[int], list[float], list[float], list[float], list[float],
                       list[float]] = ([], [], [], [], [], [])
         written = 0
-        bars = 0
         last_ts: int | None = None
 
         def mark() -> None:
@@ -96,6 +95,8 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
         for bar in stream:
             if bar.symbol not in spec.symbols:
                 continue
+            taken[0] += 1  # taken in: a run stopped on it journals it as reached
+            bars = taken[0]
             k = cycle.index_of(bar.symbol)
             high, low, close = float(bar.high.value), float(bar.low.value), float(bar.close.value)
             row = [close]
@@ -114,12 +115,11 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
             moment.append((k, row, _One(bar), 0))
             if len(moment) == symbols:
                 settle()
-            bars += 1
             if bars % flush_every == 0:
                 write_equity(len(points[1]))
                 flushed = adapters.journal.flush()
                 if isinstance(flushed, Failure):  # the run stops here: say so in the journal
-                    return failed_run(adapters, cycle.run_id, str(flushed.failure()))
+                    return failed_run(adapters, cycle.run_id, str(flushed.failure()), bars)
             if progress is not None:  # every bar: a paced replay's bar may take minutes
                 progress(bars)
         if last_ts is not None:
@@ -131,6 +131,7 @@ def run_paper(spec: RunSpec, stream: BarStream, data_digest: str, adapters: Adap
 
         curve = (np.array(points[0], dtype=np.int64), column(1), column(2), column(3),
                  column(4), column(5))
-        return close_run(spec, adapters, cycle, digest, bars, curve, periods_per_year)
+        return close_run(spec, adapters, cycle, digest, taken[0], curve, periods_per_year)
 
-    return guarded(adapters, cycle, body)
+    taken = [0]  # the bars taken from the stream so far
+    return guarded(adapters, cycle, lambda: taken[0], body)

@@ -103,12 +103,6 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         return Failure(RunError("unreconciled", f"the broker account is not the one this run "
                                                 f"starts from: {mismatch}; not trading"))
     run_id = adapters.ids.run_id()
-    manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
-                           symbols=spec.symbols, config=spec.config, data_digest=data_digest,
-                           code_version=spec.code_version, started_at=adapters.wall_clock.now())
-    started = adapters.journal.start_run(manifest)
-    if isinstance(started, Failure):
-        return Failure(RunError("journal", str(started.failure())))
     digest = RunDigest()
     digest.manifest({k: v for k, v in spec.config.items() if k not in _NOT_DIGESTED}, data_digest)
     cycle = TradingCycle(
@@ -116,9 +110,17 @@ def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
         sizing=spec.sizing, gates=spec.gates, broker=adapters.broker, journal=adapters.journal,
         clock=adapters.clock, ids=adapters.ids, digest=digest,
         signal_names=signal_names(spec.strategy), settings=spec.settings)
+    # read before the manifest is written: a run refused here never started, and must not
+    # read as running for ever
     restored = cycle.risk.restore()
     if isinstance(restored, Failure):
         return Failure(RunError("journal", f"cannot read the risk state: {restored.failure()}"))
+    manifest = RunManifest(run_id=run_id, mode=spec.mode, strategy=spec.strategy.name,
+                           symbols=spec.symbols, config=spec.config, data_digest=data_digest,
+                           code_version=spec.code_version, started_at=adapters.wall_clock.now())
+    started = adapters.journal.start_run(manifest)
+    if isinstance(started, Failure):
+        return Failure(RunError("journal", str(started.failure())))
     return Success((cycle, digest))
 
 
@@ -165,30 +167,32 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         gross=gross, net=net))
 
 
-def guarded(adapters: Adapters, cycle: TradingCycle,
+def guarded(adapters: Adapters, cycle: TradingCycle, reached: Callable[[], int],
             body: Callable[[], Result[RunResult, RunError]]) -> Result[RunResult, RunError]:
-    """Run a started run's body; if it raises, journal the run as failed and say why (an
-    interrupted run too, which then goes on being interrupted)."""
+    """Run a started run's body; if it raises, journal the run as failed with the bars it had
+    reached (`reached()`) and say why (an interrupted run too, which then goes on being
+    interrupted)."""
     try:
         return body()
     except KeyboardInterrupt:  # Ctrl-C: the run must not read as running forever
-        journal_failed(adapters, cycle.run_id, "interrupted")
+        journal_failed(adapters, cycle.run_id, "interrupted", reached())
         raise
     except Exception as error:  # the run has started: record how it ended, then report it
-        return failed_run(adapters, cycle.run_id, f"{type(error).__name__}: {error}")
+        return failed_run(adapters, cycle.run_id, f"{type(error).__name__}: {error}", reached())
 
 
-def failed_run(adapters: Adapters, run_id: str, reason: str) -> Failure[RunError]:
-    """A started run that cannot go on: journaled as failed with the reason, and reported."""
-    journal_failed(adapters, run_id, reason)
+def failed_run(adapters: Adapters, run_id: str, reason: str, bars: int) -> Failure[RunError]:
+    """A started run that cannot go on: journaled as failed with the reason and the bars it
+    had reached, and reported."""
+    journal_failed(adapters, run_id, reason, bars)
     return Failure(RunError("failed", f"run {run_id} failed: {reason}"))
 
 
-def journal_failed(adapters: Adapters, run_id: str, reason: str) -> None:
+def journal_failed(adapters: Adapters, run_id: str, reason: str, bars: int) -> None:
     """Mark a started run failed (with the records it buffered, if the journal takes them), so
-    it does not read as running forever."""
+    it does not read as running forever; `bars` are the bars it had taken in."""
     adapters.journal.finish_run(RunSummary(
-        run_id=run_id, status="failed", bars=0, digest="", decisions_digest="",
+        run_id=run_id, status="failed", bars=bars, digest="", decisions_digest="",
         finished_at=adapters.wall_clock.now(), metrics={"error": reason}))
 
 

@@ -39,6 +39,7 @@ from aitrader.entrypoints.options import (
     Vendor,
     given_path,
 )
+from aitrader.entrypoints.repeats import repeated_option
 
 # Each group's and lazy command's one-line help, listed by `aitrader --help` without importing it
 _DB_HELP = "The journal database."
@@ -325,6 +326,9 @@ def main() -> None:
     _configure_logging()
     previous = {sig: signal.signal(sig, _terminated) for sig in _STOPPING}
     try:
+        repeated = repeated_option(typer.main.get_command(app), sys.argv[1:])
+        if repeated is not None:  # Typer would keep the last one without a word
+            raise UserError(f"{repeated} is given twice: give it once")
         code = app(standalone_mode=False)
     except (UserError, ConfigError) as error:
         _say_error(str(error))

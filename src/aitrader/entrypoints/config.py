@@ -16,7 +16,9 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import attrs
 import cattrs
 import yaml
+from returns.result import Failure
 
+from aitrader.domain.strategies import build_strategy
 from aitrader.entrypoints.config_schema import VENDOR_NAMES, Config
 
 __all__ = ["Config", "ConfigError", "load_config"]  # Config: the loaded shape
@@ -305,7 +307,7 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
     for layer in layers:
         merged = _merge(merged, layer.tree)
     try:
-        return _converter.structure(merged, Config)
+        config = _converter.structure(merged, Config)
     except cattrs.BaseValidationError as error:
         problem = cattrs.transform_error(error, path="config", format_exception=_explain)[0]
         key, message = _tidy(problem)
@@ -315,6 +317,23 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None,
         raise ConfigError(f"{shown} (from {_sources(set_where, layers)})") from None
     except (ValueError, TypeError) as error:
         raise ConfigError(f"invalid configuration: {error}") from None
+    _check_params(config, layers)
+    return config
+
+
+def _check_params(config: Config, layers: list[_Layer]) -> None:
+    """A strategy parameter the strategy refuses, set in a file or the environment, is named
+    with its key and where it was set, as any other bad value is; one given with --param is
+    left for the command to refuse (its line names the parameter the user just typed)."""
+    built = build_strategy(config.strategy.name, config.strategy.params,
+                           config.risk.allow_short)
+    if not isinstance(built, Failure) or built.failure().parameter is None:
+        return  # sound, or a fault of no one parameter (an unknown strategy, fast >= slow)
+    fault = built.failure()
+    key = ("strategy", "params", str(fault.parameter))
+    where = _sources(key, layers)
+    if where != layers[-1].place:
+        raise ConfigError(f"config key {'.'.join(key)}: {fault.detail} (from {where})")
 
 
 def _check_mode(layer: _Layer) -> None:

@@ -152,26 +152,31 @@ def fetch(
     first, last = _range(start, end)
     tf = _timeframe(cfg)
     rules = rules_of(cfg, max_age)
-    store = store_of(cfg)
+    # the journal is opened (made and migrated) at its first write, as a run's: a fetch the
+    # vendor refuses (a rejected key, a symbol it does not have) leaves no journal behind
+    store: BarStore = build_container(cfg).bar_store()
     source = source_of(cfg, cfg.data.vendor, store, rules)
     loaded_all: list[tuple[Symbol, BarFrame]] = []
-    for symbol in wanted:  # every symbol is fetched before any is stored: all or none
-        loaded = source.bars(symbol, tf, first, last)
-        if not isinstance(loaded, Success):
-            raise _failed(loaded.failure())
-        loaded_all.append((symbol, loaded.unwrap()))
     results: list[dict[str, Any]] = []
-    for (symbol, frame), used in zip(loaded_all, source.used, strict=True):
-        written = store.write_bars(used.vendor, frame)
-        if not isinstance(written, Success):
-            raise RunFailedError(written.failure().message)
-        report = next((r for r in reversed(source.reports) if r.symbol == symbol), None)
-        results.append({"symbol": str(symbol), "timeframe": tf.value, "vendor": used.vendor,
-                        "bars": len(frame), "cached": used.cached, "digest": used.digest,
-                        "stale": bool(report and report.stale),
-                        "quarantined": len(report.quarantined) if report else 0,
-                        "reasons": report.counts if report else {},
-                        "sessions": dict(report.sessions) if report else {}})
+    try:
+        for symbol in wanted:  # every symbol is fetched before any is stored: all or none
+            loaded = source.bars(symbol, tf, first, last)
+            if not isinstance(loaded, Success):
+                raise _failed(loaded.failure())
+            loaded_all.append((symbol, loaded.unwrap()))
+        for (symbol, frame), used in zip(loaded_all, source.used, strict=True):
+            written = store.write_bars(used.vendor, frame)
+            if not isinstance(written, Success):
+                raise RunFailedError(written.failure().message)
+            report = next((r for r in reversed(source.reports) if r.symbol == symbol), None)
+            results.append({"symbol": str(symbol), "timeframe": tf.value, "vendor": used.vendor,
+                            "bars": len(frame), "cached": used.cached, "digest": used.digest,
+                            "stale": bool(report and report.stale),
+                            "quarantined": len(report.quarantined) if report else 0,
+                            "reasons": report.counts if report else {},
+                            "sessions": dict(report.sessions) if report else {}})
+    except JournalUnavailableError as error:
+        raise RunFailedError(str(error)) from None
     if as_json:
         print(json.dumps({"symbols": results, "attempts": [
             {"vendor": a.vendor, "outcome": a.outcome} for a in source.attempts]}))

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -72,9 +74,13 @@ def _umask() -> int:
 
 def _write_all(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
     """Write every file through a temporary file beside it, then move them all into place:
-    either all are written or none is (a failure removes the temporaries)."""
+    either all are written or none is. A failure removes the temporaries; one while moving
+    them puts back the files already moved (the previous file, kept until then as a link
+    beside it, or none)."""
     mode = 0o666 & ~_umask()  # what a plain open() would give, not mkstemp's 0600
     temps: list[tuple[Path, Path]] = []
+    kept: dict[Path, Path] = {}  # target -> its previous file
+    moved: list[Path] = []
     try:
         for path, write in writes:
             directory = path.parent if str(path.parent) else Path(".")
@@ -85,13 +91,38 @@ def _write_all(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
             temps.append((Path(name), path))
             write(Path(name))
             os.chmod(name, mode)
-        for moved, path in temps:
-            os.replace(moved, path)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        for _temp, path in temps:
+            if path.is_file():
+                kept[path] = _kept(path)
+        for temp, path in temps:
+            os.replace(temp, path)
+            moved.append(path)
+    except BaseException as error:  # (Ctrl-C between two moves too)
+        for done in reversed(moved):  # the pair goes together or not at all
+            with contextlib.suppress(OSError):  # (the line below is said either way)
+                if done in kept:
+                    os.replace(kept.pop(done), done)
+                else:
+                    done.unlink()
+        if isinstance(error, OSError):
+            raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     finally:
-        for left, _ in temps:
+        for left in [t for t, _ in temps] + list(kept.values()):
             left.unlink(missing_ok=True)
+
+
+def _kept(path: Path) -> Path:
+    """A second name for path's file beside it (a hard link, or a copy where the file system
+    has none), so it can be put back."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
+    os.close(handle)
+    try:
+        os.unlink(name)  # (mkstemp only found a free name)
+        os.link(path, name)
+    except OSError:
+        shutil.copy2(path, name)
+    return Path(name)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -4,7 +4,8 @@ Layout: `<root>/<source>/<SYMBOL>/<timeframe>/<sha256>.parquet` holds every bar 
 key; `index.json` beside it names the current file and the ranges fetched (merged, half-open
 [start, end) in UTC ns). A file's name is the SHA-256 of its columns, so a digest recorded by a
 run names exactly the bytes it used; a load checks the file against its name. Writes go to a
-temporary file and are renamed into place, so a crash leaves the previous state readable.
+temporary file of their own and are renamed into place, so a crash leaves the previous state
+readable; an interrupted store (Ctrl-C) removes what it wrote.
 
 `index.json` records the cache's `format`. A folder written under an older format holds bars
 stamped by an older convention (format 1: daily bars closing at 16:00 New York even on early
@@ -14,9 +15,12 @@ the next store replaces its content whole.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -99,10 +103,17 @@ class ParquetBarCache(BarCache):
             ranges = _union([*ranges, [to_ns(start), to_ns(end)]])
             digest = content_digest(merged)
             target = folder / f"{digest}.parquet"
-            if not target.exists():
+            written = not target.exists()
+            if written:
                 _write(target, merged)
-            _replace_text(folder / "index.json", json.dumps(
-                {"format": FORMAT, "digest": digest, "ranges": ranges, "bars": len(merged)}))
+            try:
+                _replace_text(folder / "index.json", json.dumps(
+                    {"format": FORMAT, "digest": digest, "ranges": ranges,
+                     "bars": len(merged)}))
+            except BaseException:  # (Ctrl-C too) no file is left that the index does not name
+                if written:
+                    target.unlink(missing_ok=True)
+                raise
             if index is not None and index.digest != digest:
                 (folder / f"{index.digest}.parquet").unlink(missing_ok=True)
         except (OSError, ValueError, KeyError, pa.ArrowException) as error:
@@ -147,15 +158,30 @@ def _read(path: Path, symbol: Symbol, timeframe: Timeframe) -> BarFrame:
 
 def _write(path: Path, frame: BarFrame) -> None:
     table = pa.table({name: getattr(frame, name) for name in _COLUMNS})
-    partial = path.with_suffix(".parquet.partial")
-    pq.write_table(table, partial, compression="zstd")
-    os.replace(partial, path)
+    with _beside(path) as partial:
+        pq.write_table(table, partial, compression="zstd")
+        os.replace(partial, path)
 
 
 def _replace_text(path: Path, text: str) -> None:
-    partial = path.with_suffix(".partial")
-    partial.write_text(text, "utf-8")
-    os.replace(partial, path)
+    with _beside(path) as partial:
+        partial.write_text(text, "utf-8")
+        os.replace(partial, path)
+
+
+_WRITES = itertools.count()
+
+
+@contextmanager
+def _beside(path: Path) -> Iterator[Path]:
+    """A temporary file of its own beside path (two writers never share one), removed if it
+    was not moved into place: an interrupted write (Ctrl-C) leaves no partial file behind."""
+    # named for this process and write, created as open() creates (the umask's permissions)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{next(_WRITES)}.partial")
+    try:
+        yield partial
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _merge(old: BarFrame, new: BarFrame) -> BarFrame:

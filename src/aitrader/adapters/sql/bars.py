@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aitrader.adapters.sql import tables
 from aitrader.adapters.sql.bulk import BulkWriter
-from aitrader.adapters.sql.engine import create_journal_engine, driver_message
+from aitrader.adapters.sql.engine import create_journal_engine, driver_message, writing
 from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport
@@ -60,7 +60,7 @@ class SqlBarStore(BarStore):
                    frame.volume.tolist())
         rows = list(zip(*columns, strict=True))
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 if frame.timeframe is Timeframe.DAY_1:
                     _drop_restamped(connection, source, frame)
                 BulkWriter(connection).insert(tables.bars, _BAR_COLUMNS, rows, conflict=_KEY)
@@ -81,7 +81,7 @@ class SqlBarStore(BarStore):
         if not wanted:
             return Success(0)
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 known = _recorded(connection, run_id, wanted)
                 rows = [row for row in wanted if row not in known]
                 if rows:

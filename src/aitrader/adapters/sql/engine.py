@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -175,6 +177,19 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 IMMEDIATE = "aitrader_sqlite_immediate"  # an execution option: begin SQLite writing at once
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[sa.Connection]:
+    """A write transaction (engine.begin() otherwise). On SQLite it takes the write lock at its
+    BEGIN, waiting busy_timeout for another process's writer: a transaction that reads before
+    it writes (the equity curve's last chunk, the quarantined bars already recorded) would
+    otherwise fail at once with "database is locked" when another process committed between
+    its read and its write (in WAL mode SQLite cannot bring a stale read up to date)."""
+    with engine.connect() as connection:
+        connection.execution_options(**{IMMEDIATE: True})
+        with connection.begin():
+            yield connection
 
 
 def _set_wal(cursor: Any) -> None:

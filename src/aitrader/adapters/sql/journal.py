@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aitrader.adapters.sql import reading, risk_rows, rows, tables
 from aitrader.adapters.sql.bulk import BulkWriter
-from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url
+from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url, writing
 from aitrader.adapters.sql.migrate import ensure_schema
 from aitrader.domain.audit import Decision, RunInfo, RunManifest, RunSummary
 from aitrader.domain.risk import RiskState
@@ -86,7 +86,7 @@ class SqlJournal(Journal):
 
     def start_run(self, manifest: RunManifest) -> Result[None, JournalError]:
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 connection.execute(tables.runs.insert(), rows.manifest_row(manifest))
         except sa.exc.IntegrityError:
             return Failure(JournalError(
@@ -122,7 +122,7 @@ class SqlJournal(Journal):
         if not self._has_buffered():
             return Success(None)
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 self._write_buffer(connection)
         except SQLAlchemyError as exc:
             log.warning("journal.flush_failed", url=self._url,
@@ -135,7 +135,7 @@ class SqlJournal(Journal):
         runs = tables.runs
         update = runs.update().where(runs.c.run_id == summary.run_id)
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 self._write_buffer(connection)
                 result = connection.execute(update.values(rows.summary_values(summary)))
                 if result.rowcount != 1:
@@ -160,7 +160,7 @@ class SqlJournal(Journal):
             metrics={"error": f"{error.code}: {error.message}"})
         runs = tables.runs
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 connection.execute(runs.update().where(runs.c.run_id == summary.run_id)
                                    .values(rows.summary_values(failed)))
         except SQLAlchemyError as exc:
@@ -252,7 +252,7 @@ class SqlJournal(Journal):
         table = tables.risk_state
         values = risk_rows.risk_values(state)
         try:
-            with self._engine.begin() as connection:
+            with writing(self._engine) as connection:
                 connection.execute(table.delete().where(table.c.key.in_(list(values))))
                 connection.execute(table.insert(), [
                     {"key": key, "value": value, "updated_at": at}

@@ -75,13 +75,16 @@ def downgrade(url: str, revision: str) -> Result[str | None, JournalError]:
 
 def migrate_engine(engine: Engine, revision: str, *, up: bool) -> Result[str | None, JournalError]:
     """Run the migrations on engine in one transaction (PostgreSQL and SQLite DDL is atomic).
-    Migrations of one database at once take turns: on SQLite the transaction holds the write
-    lock from its start (a later one waits for it, then finds the revision already done), and
-    in one process a lock keeps Alembic's module-level context to one migration at a time."""
+    Migrations of one database at once take turns: the transaction holds SQLite's write lock,
+    or a PostgreSQL advisory lock, from its start (a later one waits for it, then finds the
+    revision already done), and in one process a lock keeps Alembic's module-level context to
+    one migration at a time."""
     try:
         with _ALEMBIC, engine.connect() as connection:
             connection.execution_options(**{IMMEDIATE: True})
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATING})")
                 current = MigrationContext.configure(connection).get_current_revision()
                 if current is not None and not _is_known(current):
                     return Failure(_newer_than_code(engine, current))
@@ -99,6 +102,10 @@ def migrate_engine(engine: Engine, revision: str, *, up: bool) -> Result[str | N
 
 
 _ALEMBIC = threading.Lock()  # Alembic's `context` and `op` are module-level proxies
+# PostgreSQL's transaction-level advisory lock key for migrating a database: processes that
+# migrated one new database at once both created the tables, and one failed ('duplicate key
+# value violates unique constraint "pg_type_typname_nsp_index"', or 'relation already exists')
+_MIGRATING = 0x61697472  # "aitr"
 
 
 def ensure_schema(engine: Engine) -> Result[str, JournalError]:

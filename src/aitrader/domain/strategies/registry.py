@@ -22,10 +22,13 @@ from aitrader.domain.strategies.base import ParamSpec, Strategy
 
 @attrs.frozen
 class StrategyError:
-    """A strategy name or parameter the user gave cannot be used."""
+    """A strategy name or parameter the user gave cannot be used; `parameter` names the one
+    at fault, when one is (`detail` is then what is wrong with it)."""
 
     code: str
     message: str
+    parameter: str | None = None
+    detail: str = ""
 
 
 @attrs.frozen
@@ -97,19 +100,21 @@ def build_strategy(
         spec = entry.params.get(key)
         if spec is None:
             known = ", ".join(sorted(entry.params))
-            return Failure(StrategyError(
-                "unknown_parameter", f"strategy {name} has no parameter {key!r} (it has {known})"))
+            unknown = f"strategy {name} has no parameter {key!r} (it has {known})"
+            return Failure(StrategyError("unknown_parameter", unknown, key, unknown))
         try:
             value = _coerce(key, spec, raw)
         except ValueError as error:
-            return Failure(StrategyError("invalid_parameter", f"parameter {key}: {error}"))
+            return Failure(StrategyError("invalid_parameter", f"parameter {key}: {error}", key,
+                                         str(error)))
         problem = spec.check(value)
         if isinstance(value, float) and not math.isfinite(value):
             # every float parameter is a threshold, weight or scale: inf never trades (entry=inf
             # never enters) and NaN slips through every comparison
             problem = f"must be a finite number, got {value}"
         if problem:
-            return Failure(StrategyError("invalid_parameter", f"parameter {key} {problem}"))
+            return Failure(StrategyError("invalid_parameter", f"parameter {key} {problem}", key,
+                                         problem))
         values[key] = value
     if entry.models:
         values["settings"] = settings or SignalSettings()
