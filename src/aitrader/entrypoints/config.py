@@ -18,7 +18,6 @@ import cattrs
 import yaml
 from returns.result import Failure
 
-from aitrader.domain.strategies import build_strategy
 from aitrader.entrypoints.config_schema import VENDOR_NAMES, Config
 
 __all__ = ["Config", "ConfigError", "load_config"]  # Config: the loaded shape
@@ -325,6 +324,10 @@ def _check_params(config: Config, layers: list[_Layer]) -> None:
     """A strategy parameter the strategy refuses, set in a file or the environment, is named
     with its key and where it was set, as any other bad value is; one given with --param is
     left for the command to refuse (its line names the parameter the user just typed)."""
+    if not any(layer.names(("strategy", "params")) for layer in layers[:-1]):
+        return  # nothing set outside the command line (and no strategy code to load: start-up)
+    from aitrader.domain.strategies import build_strategy  # noqa: PLC0415 - numba: start-up
+
     built = build_strategy(config.strategy.name, config.strategy.params,
                            config.risk.allow_short)
     if not isinstance(built, Failure) or built.failure().parameter is None:

@@ -29,6 +29,7 @@ from aitrader.domain.series import (
     merge_reports,
 )
 from aitrader.domain.values import Symbol
+from aitrader.entrypoints.container import JournalUnavailableError
 from aitrader.entrypoints.container.wiring import VendorSetupError, raw_file_bars
 from aitrader.entrypoints.data_sources import (
     calendar_of,
@@ -48,6 +49,7 @@ from aitrader.entrypoints.inputs import EASTERN, RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start, given_path
 from aitrader.entrypoints.session import build_container
+from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.market_data import MarketData
 
 # _chain, _data_read, _failed, _range, _timeframe, _within_calendar: data_sources' helpers,
