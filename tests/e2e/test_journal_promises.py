@@ -9,6 +9,7 @@ run id across identical runs; `runs show --json` is strict JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -265,3 +266,16 @@ def test_a_journal_url_naming_no_database_is_bad_input_without_its_password(
         assert "journal.url" in line, line
         assert "hunter2" not in refused.stderr + refused.stdout
     assert not cli.db_path.exists()
+
+
+def test_version_names_the_code_a_run_records(cli: Cli, tmp_path: Path) -> None:
+    # `aitrader --version` prints what a run's manifest records as code_version, so a user can
+    # tell whether a journaled run came from the code installed now
+    journal = f"sqlite:///{tmp_path / 'j.db'}"
+    ran = cli("backtest", "--journal", journal, "--out", str(tmp_path / "out"), "--json")
+    assert ran.code == 0, ran.stderr
+    shown = cli("runs", "show", ran.json()["run_id"], "--journal", journal, "--json")
+    version = cli("--version")
+    assert version.code == 0, version.stderr
+    assert version.stdout == f"aitrader {shown.json()['code_version']}\n"
+    assert re.fullmatch(r"aitrader \d+\.\d+\.\d+\+[0-9a-f]{12}\n", version.stdout)

@@ -48,7 +48,7 @@ def _heavy_imported(args: list[str], cwd: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [
-    ["--help"], ["backtest", "--help"], ["paper", "--help"], ["db", "--help"],
+    ["--help"], ["--version"], ["backtest", "--help"], ["paper", "--help"], ["db", "--help"],
     ["runs", "--help"], ["risk", "--help"], ["db", "upgrade", "--journal", "JOURNAL"],
     ["runs", "list", "--journal", "JOURNAL"], ["runs", "show", "nope", "--journal", "JOURNAL"],
     ["risk", "status", "--journal", "JOURNAL"],

@@ -103,6 +103,23 @@ app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
                   help="aitrader: risk-first systematic trading for US equities.")
 db_app = _group(app, "db", _DB_HELP)
 
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from aitrader.entrypoints.version import code_version  # noqa: PLC0415 - start-up
+
+        typer.echo(f"aitrader {code_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Print the version (package version + digest of the source) and exit.")] = False,
+) -> None:
+    """aitrader: risk-first systematic trading for US equities."""
+
 Strategy = Annotated[str | None, typer.Option("--strategy", help="Strategy name (see `aitrader strategies`).")]
 Cash = Annotated[str | None, typer.Option("--cash", help="Starting cash in dollars.")]
 PerShare = Annotated[str | None, typer.Option("--commission-per-share", help="Commission per share ($).")]

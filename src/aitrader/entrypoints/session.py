@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,6 @@ import numpy as np
 import structlog
 from returns.result import Failure
 
-import aitrader
 from aitrader.application.backtest import run_backtest
 from aitrader.application.cycle import CycleSettings
 from aitrader.application.paper import run_paper
@@ -32,28 +29,10 @@ from aitrader.entrypoints.container.wiring import Container, VendorSetupError
 from aitrader.entrypoints.inputs import RunFailedError, UserError, parse_moment
 from aitrader.entrypoints.modelling import fitted_models, signal_settings, with_sessions
 from aitrader.entrypoints.reporting import unwritable_report
+from aitrader.entrypoints.version import code_version
 from aitrader.ports.market_data import MarketData
 
 _log = structlog.get_logger(__name__)
-
-
-def code_version() -> str:
-    """Package version plus a digest of its source, so a manifest pins the exact code."""
-    h = hashlib.sha256()
-    root = resources.files(aitrader)
-    for path in sorted(_python_files(root), key=str):
-        h.update(path.read_bytes())
-    return f"{aitrader.__version__}+{h.hexdigest()[:12]}"
-
-
-def _python_files(root: Any) -> list[Any]:
-    found = []
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name != "__pycache__":
-            found.extend(_python_files(entry))
-        elif entry.name.endswith(".py"):
-            found.append(entry)
-    return found
 
 
 @attrs.frozen
