@@ -89,3 +89,13 @@ def test_signals_reports_the_fits_in_its_summary_and_model_file(cli: Cli,
     assert clean.stdout.splitlines() == [
         "AAPL 1D: 241 bars, model fits hmm 2 fitted, 0 refused; garch 2 fitted, 0 refused; "
         "wrote aapl.csv"]
+
+
+def test_a_paper_replay_counts_its_fits_as_a_backtest_does(cli: Cli) -> None:
+    document = cli.paper_json("--replay", "--strategy", "momentum", "--symbols", "JPM")
+    assert document["mode"] == "paper"
+    hmm = document["models"]["hmm"]
+    assert (hmm["fitted"], hmm["refused"]) == (1, 1)
+    assert [(r["symbol"], r["bar"]) for r in hmm["refusals"]] == [("JPM", 126)]
+    shown = cli.runs("show", document["run_id"], "--json").json()
+    assert shown["metrics"]["models"] == document["models"]
