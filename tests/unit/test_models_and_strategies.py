@@ -3,6 +3,7 @@ session-anchored multi-timeframe bars."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from returns.result import Failure, Result, Success
 
+from aitrader.application.fits import FitTally, fits_line, refused_line
 from aitrader.application.lookahead import check_lookahead, cut_points
 from aitrader.application.models import FitPlan, fit_models, fit_symbol
 from aitrader.domain.market import Session, SessionWindow, Timeframe
@@ -95,6 +97,43 @@ def test_a_failed_refit_keeps_the_previous_parameters() -> None:
                         FitPlan(window=200, refit_every=50, min_train=100), fitter)
     assert models.garch.starts == (100, 150)  # the fits on > 150 returns failed
     assert models.garch.at(299) == models.garch.params[-1]
+
+
+def test_the_tally_counts_each_fit_done_and_refused_with_its_symbol_bar_and_code() -> None:
+    tally = FitTally()
+    fit_symbol(_path(300, 2), frozenset({"hmm", "garch"}), SignalSettings(),
+               FitPlan(window=200, refit_every=50, min_train=100), RecordingFitter(), "KO",
+               tally)
+    report = tally.report()
+    assert list(report) == ["hmm", "garch"]
+    assert report["hmm"] == {"fitted": 4, "refused": 0, "refusals": []}  # bars 100 ... 250
+    assert (report["garch"]["fitted"], report["garch"]["refused"]) == (2, 2)
+    assert report["garch"]["refusals"] == [  # the fits on more than 150 returns
+        {"symbol": "KO", "bar": 200, "code": "non_stationary", "detail": "no"},
+        {"symbol": "KO", "bar": 250, "code": "non_stationary", "detail": "no"}]
+    # as a journal hands it back (keys sorted), the line still lists models in their order
+    line = refused_line(json.loads(json.dumps(report, sort_keys=True)))
+    assert line == "model fits refused: garch 2 of 4"
+    assert fits_line(report) == "hmm 4 fitted, 0 refused; garch 2 fitted, 2 refused"
+    assert refused_line({"hmm": report["hmm"]}) is None
+    assert fits_line({}) == "none"
+
+
+def test_the_tally_names_the_models_a_strategy_fits_even_when_none_was_fitted() -> None:
+    momentum = build_strategy("momentum", {}, allow_short=False).unwrap()
+    short = [_frame("A", _path(50, 4))]  # no bar reaches min_train: no fit at all
+    tally = FitTally()
+    fit_models(momentum, short, SignalSettings(), FitPlan(kalman_fit=True), RecordingFitter(),
+               tally)
+    report = tally.report()
+    assert list(report) == ["kalman", "hmm", "garch"]
+    assert (report["hmm"]["fitted"], report["hmm"]["refused"]) == (0, 0)
+    # the Kalman noise cannot be fitted on 50 bars with a 250-bar training window
+    assert [(r["symbol"], r["bar"], r["code"]) for r in report["kalman"]["refusals"]] == [
+        ("A", 250, "too_few_observations")]
+    without = FitTally()
+    fit_models(momentum, short, SignalSettings(), FitPlan(), RecordingFitter(), without)
+    assert list(without.report()) == ["hmm", "garch"]  # kalman.fit off: the noise is configured
 
 
 def test_strategies_without_model_kernels_fit_nothing() -> None:

@@ -3,7 +3,8 @@
 Parameters that apply from bar s are always fitted on bars before s: the regime models on the
 returns of the `window` bars before s (refitted every `refit_every` bars once `min_train` bars
 exist), the Kalman noise (when estimated) on the first `train` bars, applying from bar `train`.
-A failed or refused fit keeps the previous parameters; the failure is a warning naming the symbol.
+A failed or refused fit keeps the previous parameters; the failure is a warning naming the symbol,
+and, when the caller passes a `FitTally`, a counted refusal that reaches the run's result.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import structlog
 from returns.result import Failure
 
+from aitrader.application.fits import MODELS, FitTally
 from aitrader.domain.series import BarFrame
 from aitrader.domain.signals import (
     RETURN_SCALE,
@@ -64,8 +66,11 @@ def percent_returns(close: FloatArray) -> FloatArray:
 
 
 def fit_symbol(close: FloatArray, needs: frozenset[str], settings: SignalSettings,
-               plan: FitPlan, fitter: ModelFitter, symbol: str = "") -> SymbolModels:
-    """One symbol's schedules for the models in `needs` ("kalman", "hmm", "garch")."""
+               plan: FitPlan, fitter: ModelFitter, symbol: str = "",
+               tally: FitTally | None = None) -> SymbolModels:
+    """One symbol's schedules for the models in `needs` ("kalman", "hmm", "garch"); each fit
+    done or refused is counted in `tally`, if given."""
+    tally = tally if tally is not None else FitTally()
     close = np.asarray(close, dtype=np.float64)
     n = len(close)
     hmm: Schedule[HmmParams] = Schedule()
@@ -79,34 +84,53 @@ def fit_symbol(close: FloatArray, needs: frozenset[str], settings: SignalSetting
                 if isinstance(fitted_hmm, Failure):
                     log.warning("hmm.fit_failed", symbol=symbol, bar=start,
                                 reason=str(fitted_hmm.failure()))
+                    tally.refused("hmm", symbol, start, fitted_hmm.failure().code,
+                                  fitted_hmm.failure().message)
                 else:
                     hmm = hmm.then(start, fitted_hmm.unwrap())
+                    tally.done("hmm")
             if "garch" in needs:
                 fitted_garch = fitter.fit_garch(returns)
                 if isinstance(fitted_garch, Failure):
                     log.warning("garch.fit_failed", symbol=symbol, bar=start,
                                 reason=str(fitted_garch.failure()))
+                    tally.refused("garch", symbol, start, fitted_garch.failure().code,
+                                  fitted_garch.failure().message)
                 else:
                     garch = garch.then(start, fitted_garch.unwrap())
+                    tally.done("garch")
     if "kalman" in needs and plan.kalman_fit and n <= plan.kalman_train:
         log.warning("kalman.fit_skipped", symbol=symbol, bars=n, train=plan.kalman_train,
                     reason="no bar after the training window: the configured noise applies")
+        tally.refused("kalman", symbol, plan.kalman_train, "too_few_observations",
+                      f"{n} bars, none after the {plan.kalman_train}-bar training window: "
+                      "the configured noise applies")
     if "kalman" in needs and plan.kalman_fit and n > plan.kalman_train:
         k = settings.kalman
         y = observations(close[:plan.kalman_train], k.space)
         fitted_kalman = fitter.fit_kalman(y, k.p0, k.noise)
         if isinstance(fitted_kalman, Failure):
-            log.warning("kalman.fit_failed", symbol=symbol, reason=str(fitted_kalman.failure()))
+            log.warning("kalman.fit_failed", symbol=symbol, bar=plan.kalman_train,
+                        reason=str(fitted_kalman.failure()))
+            tally.refused("kalman", symbol, plan.kalman_train, fitted_kalman.failure().code,
+                          fitted_kalman.failure().message)
         else:
             kalman = Schedule((0, plan.kalman_train), (k.noise, fitted_kalman.unwrap()))
+            tally.done("kalman")
     return SymbolModels(kalman=kalman, hmm=hmm, garch=garch)
 
 
 def fit_models(strategy: Strategy, frames: Sequence[BarFrame], settings: SignalSettings,
-               plan: FitPlan, fitter: ModelFitter) -> Mapping[Symbol, SymbolModels]:
-    """Schedules per symbol for the models the strategy's kernels read (none: empty)."""
+               plan: FitPlan, fitter: ModelFitter,
+               tally: FitTally | None = None) -> Mapping[Symbol, SymbolModels]:
+    """Schedules per symbol for the models the strategy's kernels read (none: empty); the fits
+    done and refused are counted in `tally`, if given, under the models the strategy has
+    fitted (it reads and, for the Kalman noise, `plan.kalman_fit` asks for)."""
     needs = model_needs(strategy)
+    if tally is not None:  # the Kalman noise is fitted only when asked to (kalman.fit)
+        tally.models = tuple(m for m in MODELS
+                             if m in needs and (m != "kalman" or plan.kalman_fit))
     if not needs:
         return {}
-    return {f.symbol: fit_symbol(f.close, needs, settings, plan, fitter, str(f.symbol))
+    return {f.symbol: fit_symbol(f.close, needs, settings, plan, fitter, str(f.symbol), tally)
             for f in frames}

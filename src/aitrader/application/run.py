@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import numpy as np
@@ -45,6 +46,9 @@ class RunSpec:
     settings: CycleSettings = CycleSettings()
     # each symbol's fitted model schedules, for the kernels that read them
     models: Mapping[Symbol, SymbolModels] = attrs.field(factory=dict)
+    # the fits done and refused per model the strategy reads (FitTally.report()), journaled
+    # with the run's summary and reported with its result
+    fits: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -88,6 +92,8 @@ class RunResult:
     risk: RiskFigures | None = None
     gross: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
     net: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
+    fits: Mapping[str, Any] = attrs.field(factory=dict)
+    """Fits done and refused per model the strategy reads (see RunSpec.fits)."""
 
 
 def open_run(spec: RunSpec, adapters: Adapters, data_digest: str
@@ -155,7 +161,8 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
     summary = RunSummary(run_id=cycle.run_id, status="finished", bars=bars, digest=digest.digest,
                          decisions_digest=digest.decisions_digest,
                          finished_at=adapters.wall_clock.now(),
-                         metrics=metrics.to_dict() | {"risk": risk.to_dict()})
+                         metrics=metrics.to_dict() | {"risk": risk.to_dict(),
+                                                      "models": dict(spec.fits)})
     finished = adapters.journal.finish_run(summary)
     if isinstance(finished, Failure):
         return Failure(RunError("journal", str(finished.failure())))
@@ -164,7 +171,7 @@ def close_run(spec: RunSpec, adapters: Adapters, cycle: TradingCycle, digest: Ru
         bars=bars, digest=digest.digest, decisions_digest=digest.decisions_digest,
         metrics=metrics, trades=trips, orders=tuple(cycle.orders.values()),
         fills=tuple(cycle.fills), ts_ns=ts_ns, equity=equity, cash=cash, risk=risk,
-        gross=gross, net=net))
+        gross=gross, net=net, fits=spec.fits))
 
 
 def guarded(adapters: Adapters, cycle: TradingCycle, reached: Callable[[], int],

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import attrs
 
+from aitrader.application.fits import FitTally
 from aitrader.application.models import FitPlan, fit_models
 from aitrader.domain.series import BarFrame, from_ns, session_bounds
 from aitrader.domain.signals import (
@@ -39,10 +40,12 @@ def fit_plan(config: Config) -> FitPlan:
 
 
 def fitted_models(container: Container, config: Config, strategy: Strategy,
-                  frames: Sequence[BarFrame]) -> Mapping[Symbol, SymbolModels]:
-    """Each symbol's model schedules for the kernels the strategy reads."""
+                  frames: Sequence[BarFrame],
+                  tally: FitTally | None = None) -> Mapping[Symbol, SymbolModels]:
+    """Each symbol's model schedules for the kernels the strategy reads (the fits done and
+    refused counted in `tally`, if given)."""
     return fit_models(strategy, frames, signal_settings(config), fit_plan(config),
-                      container.model_fitter())
+                      container.model_fitter(), tally)
 
 
 def with_sessions(container: Container, strategy: Strategy,

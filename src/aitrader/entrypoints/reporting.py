@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from aitrader.application.fits import refused_line
 from aitrader.application.run import RunResult
 from aitrader.domain.series import from_ns
 
@@ -70,6 +71,9 @@ def metrics_table(result: RunResult) -> str:
         concentration = risk.get("concentration")
         shown = "n/a" if concentration is None else f"{concentration:.3f}"
         lines.append(f"  {'Concentration (HHI)':<{width}}  {shown}")
+    refused = refused_line(result.fits)
+    if refused is not None:
+        lines.append(f"  {refused} (see --json models)")
     lines.append(f"  {'digest':<{width}}  {result.digest}")
     return "\n".join(lines)
 
@@ -87,6 +91,7 @@ def json_document(result: RunResult, timings: Mapping[str, float],
         "decisions_digest": result.decisions_digest,
         "metrics": result.metrics.to_dict(),
         "risk": result.risk.to_dict() if result.risk is not None else None,
+        "models": dict(result.fits),
         "timings": {k: round(v, 6) for k, v in timings.items()},
         "outputs": dict(outputs),
     }

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from returns.result import Failure, Result
 
+from aitrader.application.fits import fits_line, refused_line
 from aitrader.domain.audit import Decision, RunInfo
 from aitrader.domain.trading import Order
 from aitrader.domain.values import Price
@@ -142,6 +143,12 @@ def register(runs_app: typer.Typer, journal_url: JournalUrlFn) -> None:
             print(f"{key:<17} {shown}")
         print(f"{'counts':<17} {info['counts']}")
         for key, value in info["metrics"].items():
+            if key == "models" and isinstance(value, dict):  # the fits, not a bare dict
+                print(f"  {key:<24} {fits_line(value)}")
+                refused = refused_line(value)
+                if refused is not None:
+                    print(f"  {refused} (see --json metrics.models)")
+                continue
             print(f"  {key:<24} {value}")
         print(f"{'config':<17} {json.dumps(info['config'], sort_keys=True, default=str)}")
 

@@ -13,6 +13,7 @@ from returns.result import Failure
 
 from aitrader.application.backtest import run_backtest
 from aitrader.application.cycle import CycleSettings
+from aitrader.application.fits import FitTally
 from aitrader.application.paper import run_paper
 from aitrader.application.run import Adapters, RunResult, RunSpec, frames_digest
 from aitrader.domain.market import Timeframe
@@ -199,7 +200,9 @@ def prepare(config: Config) -> Prepared:
     gates = risk_setup.build_gates(config)
     try:
         spec = _spec(config, strategy, container, frames, gates)
-        spec = attrs.evolve(spec, models=fitted_models(container, config, strategy, frames))
+        tally = FitTally()
+        models = fitted_models(container, config, strategy, frames, tally)
+        spec = attrs.evolve(spec, models=models, fits=tally.report())
     except ValueError as error:  # a value the domain refuses that the config did not catch
         raise UserError(f"invalid configuration: {error}") from None
     out = Path(config.output.dir)  # judged, not made: export makes it once the run is done

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from aitrader.application.fits import FitTally, fits_line, refused_line
 from aitrader.application.lookahead import check_lookahead, cut_points
 from aitrader.application.models import fit_symbol
 from aitrader.domain.market import Timeframe
@@ -278,10 +279,15 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         container = build_container(cfg)
         frame = _frame_for(container, cfg, timeframe)
         settings = signal_settings(cfg)
+        plan = fit_plan(cfg)
+        # the Kalman noise is fitted only with kalman.fit: true, so only then is it counted
+        tally = FitTally(models=("kalman", "hmm", "garch")[0 if plan.kalman_fit else 1:])
         models = fit_symbol(frame.close, frozenset({"kalman", "hmm", "garch"}), settings,
-                            fit_plan(cfg), container.model_fitter(), str(frame.symbol))
+                            plan, container.model_fitter(), str(frame.symbol), tally)
+        fits = tally.report()
         table = signal_frame(frame, settings, models)
-        document = _clean(model_document(frame, cfg, models)) if model_out else None
+        document = _clean(model_document(frame, cfg, models) | {"models": fits}) \
+            if model_out else None
         writes: list[tuple[Path, Callable[[Path], None]]] = [
             (out, (lambda p: table.to_csv(p, index=False)) if kind == "csv"
              else (lambda p: _typed(table, frame).to_parquet(p, index=False)))]
@@ -290,9 +296,11 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
             writes.append((model_out, lambda p: _write_text(p, text)))
         _write_all(writes)
         if not quiet:
-            print(f"{frame.symbol} {frame.timeframe.value}: {len(table)} bars, "
-                  f"{len(models.hmm.starts)} HMM and {len(models.garch.starts)} GARCH fits; "
-                  f"wrote {out}" + (f" and {model_out}" if model_out else ""))
+            refused = refused_line(fits)
+            print(f"{frame.symbol} {frame.timeframe.value}: {len(table)} bars, model fits "
+                  f"{fits_line(fits)}; wrote {out}" + (f" and {model_out}" if model_out else ""))
+            if refused is not None:
+                print(f"  {refused}" + (f" (see {model_out} models)" if model_out else ""))
 
     @check_app.command("lookahead")
     def lookahead(
