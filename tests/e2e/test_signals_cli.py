@@ -365,7 +365,7 @@ def test_when_the_second_file_cannot_be_moved_into_place_the_first_is_put_back(
         replace(source, target)
 
     monkeypatch.setattr(os, "replace", refusing)
-    result = cli("signals", "--symbol", "KO", "--out", str(out), "--model-out", str(model),
+    result = cli("signals", "--symbol", "AAPL", "--out", str(out), "--model-out", str(model),
                  "--quiet")
     assert result.code == 2
     assert "k.json" in result.error_line()
