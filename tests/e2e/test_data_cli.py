@@ -372,16 +372,19 @@ def test_stream_quarantines_bad_live_bars_counts_and_journals_them(
     assert {source for _, _, source in found} == {"alpaca stream"}
 
 
+@pytest.mark.parametrize("journal", [False, True], ids=["no_journal", "journal"])
 def test_stream_with_a_refused_key_stops_with_one_line(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, journal: bool,
 ) -> None:
     script = Script([message(0)], refuse=True)
     with fake_stream(script) as url:
         stream_env(monkeypatch, url)
-        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1",
+                      *(("--journal", cli.journal_url) if journal else ()))
     assert outcome.code == 1
     assert "Alpaca refused the stream login: auth failed" in outcome.error_line()
     assert len(script.auth) == 1
+    assert not cli.db_path.exists()  # nothing was quarantined: no journal made
 
 
 def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
@@ -646,3 +649,38 @@ def test_fetch_with_a_key_the_vendor_rejects_writes_no_journal(
     assert "bad-key" not in outcome.error_line()
     assert not cli.db_path.exists()  # no journal made for a fetch refused on bad input
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_stream_makes_the_journal_only_for_its_first_quarantined_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with fake_stream(Script([message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        sound = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                    cli.journal_url, "--json")
+    assert sound.code == 0, sound.stderr
+    assert not cli.db_path.exists()
+    with fake_stream(Script([message(0), message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        duplicate = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                        cli.journal_url, "--json")
+    assert duplicate.code == 0, duplicate.stderr
+    with sqlite3.connect(cli.db_path) as db:
+        assert db.execute("select reason from quarantined_bars").fetchall() == [
+            ("duplicate timestamp",)]
+
+
+def test_stream_stops_in_one_line_when_the_journal_cannot_be_opened_for_a_quarantined_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    journal = "postgresql://trader:hunter2@127.0.0.1:1/aitrader"  # a server that is down
+    with fake_stream(Script([message(0), message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                      journal, "--json")
+    assert outcome.code == 1, outcome.stderr
+    line = outcome.error_line()
+    assert "journal" in line
+    assert "hunter2" not in line
+    assert [json.loads(line)["ts_close"][11:16] for line in outcome.stdout.splitlines()] == [
+        "14:31"]  # the bar before the quarantined one was printed
