@@ -74,6 +74,15 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
     assert recorded == (4, 4)
 
 
+def test_validate_of_a_sound_file_makes_no_journal(cli: Cli, tmp_path: Path) -> None:
+    # nothing was quarantined, so there is nothing to record: a new journal was made and
+    # migrated only to hold no row
+    path = write_csv(tmp_path / "AAPL.csv", DAILY_HEADER, daily_rows(30, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.json()["quarantined"] == 0
+    assert not cli.db_path.exists()
+
 def test_validate_names_a_bad_bar_by_its_line_in_a_long_file_of_interleaved_symbols(
     cli: Cli, tmp_path: Path,
 ) -> None:
@@ -394,6 +403,7 @@ def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
     reports = outcome.json()["reports"]
     assert [r["symbol"] for r in reports] == ["KO", "IBM"]
     assert all(r["received"] == r["passed"] > 0 for r in reports)
+    assert not cli.db_path.exists()  # nothing quarantined, nothing to record
 
 
 def test_validate_on_a_vendor_numbers_bars_by_their_place_in_the_feed(
