@@ -74,6 +74,15 @@ def test_validate_quarantines_corrupt_rows_and_exits_1(cli: Cli, tmp_path: Path)
     assert recorded == (4, 4)
 
 
+def test_validate_of_a_sound_file_makes_no_journal(cli: Cli, tmp_path: Path) -> None:
+    # nothing was quarantined, so there is nothing to record: a new journal was made and
+    # migrated only to hold no row
+    path = write_csv(tmp_path / "AAPL.csv", DAILY_HEADER, daily_rows(30, start=date(2024, 7, 8)))
+    outcome = cli("data", "validate", str(path), "--journal", cli.journal_url, "--json")
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.json()["quarantined"] == 0
+    assert not cli.db_path.exists()
+
 def test_validate_names_a_bad_bar_by_its_line_in_a_long_file_of_interleaved_symbols(
     cli: Cli, tmp_path: Path,
 ) -> None:
@@ -372,16 +381,19 @@ def test_stream_quarantines_bad_live_bars_counts_and_journals_them(
     assert {source for _, _, source in found} == {"alpaca stream"}
 
 
+@pytest.mark.parametrize("journal", [False, True], ids=["no_journal", "journal"])
 def test_stream_with_a_refused_key_stops_with_one_line(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, journal: bool,
 ) -> None:
     script = Script([message(0)], refuse=True)
     with fake_stream(script) as url:
         stream_env(monkeypatch, url)
-        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1")
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "1",
+                      *(("--journal", cli.journal_url) if journal else ()))
     assert outcome.code == 1
     assert "Alpaca refused the stream login: auth failed" in outcome.error_line()
     assert len(script.auth) == 1
+    assert not cli.db_path.exists()  # nothing was quarantined: no journal made
 
 
 def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
@@ -391,6 +403,7 @@ def test_validate_a_range_fetched_from_a_vendor(cli: Cli) -> None:
     reports = outcome.json()["reports"]
     assert [r["symbol"] for r in reports] == ["KO", "IBM"]
     assert all(r["received"] == r["passed"] > 0 for r in reports)
+    assert not cli.db_path.exists()  # nothing quarantined, nothing to record
 
 
 def test_validate_on_a_vendor_numbers_bars_by_their_place_in_the_feed(
@@ -646,3 +659,38 @@ def test_fetch_with_a_key_the_vendor_rejects_writes_no_journal(
     assert "bad-key" not in outcome.error_line()
     assert not cli.db_path.exists()  # no journal made for a fetch refused on bad input
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_stream_makes_the_journal_only_for_its_first_quarantined_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with fake_stream(Script([message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        sound = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                    cli.journal_url, "--json")
+    assert sound.code == 0, sound.stderr
+    assert not cli.db_path.exists()
+    with fake_stream(Script([message(0), message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        duplicate = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                        cli.journal_url, "--json")
+    assert duplicate.code == 0, duplicate.stderr
+    with sqlite3.connect(cli.db_path) as db:
+        assert db.execute("select reason from quarantined_bars").fetchall() == [
+            ("duplicate timestamp",)]
+
+
+def test_stream_stops_in_one_line_when_the_journal_cannot_be_opened_for_a_quarantined_bar(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    journal = "postgresql://trader:hunter2@127.0.0.1:1/aitrader"  # a server that is down
+    with fake_stream(Script([message(0), message(0), message(1)])) as url:
+        stream_env(monkeypatch, url)
+        outcome = cli("data", "stream", "--symbols", "AAPL", "--bars", "2", "--journal",
+                      journal, "--json")
+    assert outcome.code == 1, outcome.stderr
+    line = outcome.error_line()
+    assert "journal" in line
+    assert "hunter2" not in line
+    assert [json.loads(line)["ts_close"][11:16] for line in outcome.stdout.splitlines()] == [
+        "14:31"]  # the bar before the quarantined one was printed

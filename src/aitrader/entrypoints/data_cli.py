@@ -234,9 +234,10 @@ def validate(
             name, answer = fetched.unwrap()
             checked.append(_from_vendor(gate(name, answer, cal, rules)[1]))
     reports = [c.report for c in checked]
-    recorded = store_of(cfg).record_quarantine(None, reports)
-    if not isinstance(recorded, Success):
-        raise RunFailedError(recorded.failure().message)
+    if any(r.quarantined for r in reports):  # (else there is nothing to record: no journal)
+        recorded = store_of(cfg).record_quarantine(None, reports)
+        if not isinstance(recorded, Success):
+            raise RunFailedError(recorded.failure().message)
     if as_json:
         print(json.dumps({"reports": [_report_dict(c) for c in checked],
                           "quarantined": sum(len(r.quarantined) for r in reports)}))

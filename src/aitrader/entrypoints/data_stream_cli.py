@@ -13,6 +13,7 @@ from aitrader.application.data.stream import BackfillingStream
 from aitrader.application.data.stream_gate import StreamGate
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import Quarantined
+from aitrader.entrypoints.container import JournalUnavailableError
 from aitrader.entrypoints.container.wiring import open_bar_stream
 from aitrader.entrypoints.data_cli import JournalOpt, SymbolsOpt
 from aitrader.entrypoints.data_sources import (
@@ -20,12 +21,13 @@ from aitrader.entrypoints.data_sources import (
     data_config,
     rules_of,
     source_of,
-    store_of,
     symbols_of,
 )
 from aitrader.entrypoints.inputs import RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile
+from aitrader.entrypoints.session import build_container
+from aitrader.ports.bar_cache import BarStore
 
 
 def stream(
@@ -49,31 +51,37 @@ def stream(
         live = open_bar_stream(wanted, cfg.to_dict()["vendors"])
     except ValueError as error:
         raise UserError(str(error)) from None
-    store = store_of(cfg) if journal is not None else None
+    # the journal is opened (made and migrated) at the first quarantined bar, as data fetch
+    # opens it at its first write: a stream Alpaca refuses, or one with nothing to quarantine,
+    # leaves no journal behind
+    store: BarStore | None = build_container(cfg).bar_store() if journal is not None else None
     gate = StreamGate(calendar_of(cfg), Timeframe.MINUTE_1, rules_of(cfg), store,
                       source="alpaca stream", notify=None if as_json else _tell)
     feed = BackfillingStream(live, source_of(cfg, vendor, store), Timeframe.MINUTE_1, gate)
     seen = 0
     bars = iter(feed)
     try:
-        for bar in bars:
-            _take_rejected(live.rejected, gate)
-            values = {"symbol": str(bar.symbol), "ts_open": bar.ts_open.isoformat(),
-                      "ts_close": bar.ts_close.isoformat(), "open": str(bar.open.value),
-                      "high": str(bar.high.value), "low": str(bar.low.value),
-                      "close": str(bar.close.value), "volume": str(bar.volume)}
-            print(json.dumps(values) if as_json else " ".join(values.values()), flush=True)
-            seen += 1
-            if count is not None and seen >= count:
-                break
-    except KeyboardInterrupt:
-        pass
+        try:
+            for bar in bars:
+                _take_rejected(live.rejected, gate)
+                values = {"symbol": str(bar.symbol), "ts_open": bar.ts_open.isoformat(),
+                          "ts_close": bar.ts_close.isoformat(), "open": str(bar.open.value),
+                          "high": str(bar.high.value), "low": str(bar.low.value),
+                          "close": str(bar.close.value), "volume": str(bar.volume)}
+                print(json.dumps(values) if as_json else " ".join(values.values()), flush=True)
+                seen += 1
+                if count is not None and seen >= count:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            live.close()
+            bars.close()  # type: ignore[attr-defined]
+        _take_rejected(live.rejected, gate)
     except PermissionError as error:  # the vendor refused the login: retrying cannot help
         raise RunFailedError(str(error)) from None
-    finally:
-        live.close()
-        bars.close()  # type: ignore[attr-defined]
-    _take_rejected(live.rejected, gate)
+    except JournalUnavailableError as error:  # at the first quarantined bar
+        raise RunFailedError(str(error)) from None
     summary = {"bars": seen, "backfilled": feed.backfilled,
                "quarantined": len(gate.quarantined), "reasons": gate.counts,
                "unfilled": len(feed.unfilled)}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
-import secrets
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,6 +16,7 @@ import attrs
 from aitrader.application.fits import refused_line
 from aitrader.application.run import RunResult
 from aitrader.domain.series import from_ns
+from aitrader.entrypoints.files import write_all
 
 _PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
 _LABELS = [
@@ -123,19 +124,8 @@ def unwritable_report(out: Path) -> str | None:
     return None
 
 
-def _create_temp(path: Path) -> Path:
-    """A new empty file beside path, created like any file (mode 0o666 less the umask)."""
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return tmp
-
-
-def _write_csv(tmp: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
@@ -148,25 +138,17 @@ def _iso(value: object) -> str:
 def export(result: RunResult, out: Path) -> dict[str, str]:
     """Write trades.csv, orders.csv, equity.csv and exposure.csv into out; their paths.
 
-    All four or none: each is written to a temporary file beside it, and only when every one
-    is complete do they replace the files of that name (a reader sees old or new, never half).
+    All four or none (entrypoints.files.write_all): each is written to a new file beside it,
+    and only when every one is complete are they moved into place; a failure or Ctrl-C while
+    moving them puts back the ones already moved (a reader sees old or new, never half).
     """
     out.mkdir(parents=True, exist_ok=True)
     problem = unwritable_report(out)
-    if problem is not None:  # a rename onto a directory would fail after others succeeded
+    if problem is not None:  # said before anything is written
         raise OSError(problem)
     paths = {name: out / f"{name}.csv" for name in REPORTS}
-    temps: dict[str, Path] = {}
-    try:
-        for name, (header, rows) in _tables(result).items():
-            temps[name] = _create_temp(paths[name])
-            _write_csv(temps[name], header, rows)
-        for name, tmp in temps.items():
-            tmp.replace(paths[name])
-    except BaseException:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-        raise
+    write_all([(paths[name], functools.partial(_write_csv, header=header, rows=rows))
+               for name, (header, rows) in _tables(result).items()])
     return {name: str(path) for name, path in paths.items()}
 
 

@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +31,7 @@ from aitrader.domain.signals import (
 )
 from aitrader.domain.values import Symbol
 from aitrader.entrypoints.config import Config, load_config
+from aitrader.entrypoints.files import Write, write_all
 from aitrader.entrypoints.inputs import UserError
 from aitrader.entrypoints.modelling import fit_plan, fitted_models, signal_settings
 from aitrader.entrypoints.options import BarLabel, Calendar, ConfigFile, Data, End, Start, Vendor
@@ -65,65 +62,6 @@ def _format(path: Path, flag: str, allowed: Mapping[str, str]) -> str:
     if not path.parent.exists() and str(path.parent) not in ("", "."):
         raise UserError(f"{flag} {path}: directory {path.parent} does not exist")
     return kind
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_all(writes: Sequence[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write every file through a temporary file beside it, then move them all into place:
-    either all are written or none is. A failure removes the temporaries; one while moving
-    them puts back the files already moved (the previous file, kept until then as a link
-    beside it, or none)."""
-    mode = 0o666 & ~_umask()  # what a plain open() would give, not mkstemp's 0600
-    temps: list[tuple[Path, Path]] = []
-    kept: dict[Path, Path] = {}  # target -> its previous file
-    moved: list[Path] = []
-    try:
-        for path, write in writes:
-            directory = path.parent if str(path.parent) else Path(".")
-            if path.is_dir():
-                raise UserError(f"cannot write {path}: it is a directory")
-            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-            os.close(handle)
-            temps.append((Path(name), path))
-            write(Path(name))
-            os.chmod(name, mode)
-        for _temp, path in temps:
-            if path.is_file():
-                kept[path] = _kept(path)
-        for temp, path in temps:
-            os.replace(temp, path)
-            moved.append(path)
-    except BaseException as error:  # (Ctrl-C between two moves too)
-        for done in reversed(moved):  # the pair goes together or not at all
-            with contextlib.suppress(OSError):  # (the line below is said either way)
-                if done in kept:
-                    os.replace(kept.pop(done), done)
-                else:
-                    done.unlink()
-        if isinstance(error, OSError):
-            raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-        raise
-    finally:
-        for left in [t for t, _ in temps] + list(kept.values()):
-            left.unlink(missing_ok=True)
-
-
-def _kept(path: Path) -> Path:
-    """A second name for path's file beside it (a hard link, or a copy where the file system
-    has none), so it can be put back."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
-    os.close(handle)
-    try:
-        os.unlink(name)  # (mkstemp only found a free name)
-        os.link(path, name)
-    except OSError:
-        shutil.copy2(path, name)
-    return Path(name)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -288,13 +226,16 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         table = signal_frame(frame, settings, models)
         document = _clean(model_document(frame, cfg, models) | {"models": fits}) \
             if model_out else None
-        writes: list[tuple[Path, Callable[[Path], None]]] = [
+        writes: list[tuple[Path, Write]] = [
             (out, (lambda p: table.to_csv(p, index=False)) if kind == "csv"
              else (lambda p: _typed(table, frame).to_parquet(p, index=False)))]
         if model_out is not None:
             text = json.dumps(document, indent=2) + "\n"
             writes.append((model_out, lambda p: _write_text(p, text)))
-        _write_all(writes)
+        try:
+            write_all(writes)
+        except OSError as error:
+            raise UserError(f"cannot write {error.filename}: {error.strerror or error}") from None
         if not quiet:
             refused = refused_line(fits)
             print(f"{frame.symbol} {frame.timeframe.value}: {len(table)} bars, model fits "
