@@ -199,7 +199,7 @@ def _run(mode: str, overrides: dict[str, Any], config_file: Path | None, as_json
         outputs = export(result, Path(config.output.dir))
     except OSError as error:
         raise RunFailedError(f"run {result.run_id} finished and is journaled, but its reports "
-                             f"could not be written to {config.output.dir}: "
+                             f"could not be written to {error.filename or config.output.dir}: "
                              f"{error.strerror or error}") from None
     timings = {"load_s": loaded - started, "run_s": ran - loaded,
                "report_s": time.perf_counter() - ran}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import math
@@ -142,13 +143,20 @@ def export(result: RunResult, out: Path) -> dict[str, str]:
     and only when every one is complete are they moved into place; a failure or Ctrl-C while
     moving them puts back the ones already moved (a reader sees old or new, never half).
     """
+    made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
-    problem = unwritable_report(out)
-    if problem is not None:  # said before anything is written
-        raise OSError(problem)
-    paths = {name: out / f"{name}.csv" for name in REPORTS}
-    write_all([(paths[name], functools.partial(_write_csv, header=header, rows=rows))
-               for name, (header, rows) in _tables(result).items()])
+    try:
+        problem = unwritable_report(out)
+        if problem is not None:  # said before anything is written
+            raise OSError(problem)
+        paths = {name: out / f"{name}.csv" for name in REPORTS}
+        write_all([(paths[name], functools.partial(_write_csv, header=header, rows=rows))
+                   for name, (header, rows) in _tables(result).items()])
+    except BaseException:
+        for directory in made:  # the directories this export made, left empty: not left behind
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
     return {name: str(path) for name, path in paths.items()}
 
 

@@ -49,7 +49,7 @@ Tf = Annotated[str | None, typer.Option("--timeframe", help="Compute on these ba
 OutFile = Annotated[Path, typer.Option("--out", help="Signal frame: .csv or .parquet.")]
 ModelOut = Annotated[Path | None, typer.Option("--model-out", help="Fitted model parameters as JSON.")]
 Param = Annotated[list[str] | None, typer.Option("--param", help="kalman.* / regime.* setting name=value, or a strategy parameter (repeatable).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary line on success (warnings still go to stderr).")]
 
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
