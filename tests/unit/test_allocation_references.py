@@ -180,6 +180,9 @@ def test_inverse_volatility_and_risk_parity_match_the_references(
     assert rp == pytest.approx(_ref_risk_parity(r), rel=1e-5, abs=1e-9)
 
 
+# the reference's quasi-Newton Hessian warns when a step leaves the gradient unchanged (a flat
+# direction along the cap); an exact Hessian made the reference stop short of the cap instead
+@pytest.mark.filterwarnings("ignore:delta_grad == 0.0:UserWarning")
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(min_value=2, max_value=5), extra=st.integers(min_value=2, max_value=60),
        seed=st.integers(min_value=0, max_value=2**20),
