@@ -59,15 +59,17 @@ def test_a_strategy_that_fits_no_model_reports_none_and_prints_no_line(cli: Cli)
 
 
 def test_kalman_noise_fits_are_counted_when_asked_for(cli: Cli) -> None:
-    # the default training window (250 bars) is longer than the sample (241-245 bars a symbol)
-    skipped = cli.backtest_json("--strategy", "momentum", "--param", "kalman.fit=true")
+    # a training window longer than the sample (241-245 bars a symbol) leaves nothing to fit
+    skipped = cli.backtest_json("--strategy", "momentum", "--param", "kalman.fit=true",
+                                "--param", "kalman.train=250")
     kalman = skipped["models"]["kalman"]
     assert (kalman["fitted"], kalman["refused"]) == (0, 8)
     assert {(r["bar"], r["code"]) for r in kalman["refusals"]} == {(250, "too_few_observations")}
     assert list(skipped["models"]) == ["kalman", "hmm", "garch"]
 
-    fitted = cli.backtest_json("--strategy", "momentum", "--param", "kalman.fit=true",
-                               "--param", "kalman.train=100")
+    # the default window (126 bars, half a year of days) fits on the one-year sample (it was
+    # 250, which left every fit on it refused)
+    fitted = cli.backtest_json("--strategy", "momentum", "--param", "kalman.fit=true")
     assert (fitted["models"]["kalman"]["fitted"], fitted["models"]["kalman"]["refused"]) == (8, 0)
 
 

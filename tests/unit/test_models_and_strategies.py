@@ -128,9 +128,9 @@ def test_the_tally_names_the_models_a_strategy_fits_even_when_none_was_fitted() 
     report = tally.report()
     assert list(report) == ["kalman", "hmm", "garch"]
     assert (report["hmm"]["fitted"], report["hmm"]["refused"]) == (0, 0)
-    # the Kalman noise cannot be fitted on 50 bars with a 250-bar training window
+    # the Kalman noise cannot be fitted on 50 bars with a 126-bar (default) training window
     assert [(r["symbol"], r["bar"], r["code"]) for r in report["kalman"]["refusals"]] == [
-        ("A", 250, "too_few_observations")]
+        ("A", 126, "too_few_observations")]
     without = FitTally()
     fit_models(momentum, short, SignalSettings(), FitPlan(), RecordingFitter(), without)
     assert list(without.report()) == ["hmm", "garch"]  # kalman.fit off: the noise is configured

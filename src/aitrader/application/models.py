@@ -45,7 +45,7 @@ class FitPlan:
     min_train: int = 126
     seed: int = 0
     kalman_fit: bool = False
-    kalman_train: int = 250
+    kalman_train: int = 126
 
     def __attrs_post_init__(self) -> None:
         for name in ("window", "refit_every", "min_train", "kalman_train"):

@@ -272,7 +272,7 @@ class KalmanConfig:
     r: float = attrs.field(default=1e-4, validator=_positive_float)
     p0: float = attrs.field(default=1.0, validator=_positive_float)
     fit: bool = False
-    train: int = attrs.field(default=250, validator=_at_least(32))
+    train: int = attrs.field(default=126, validator=_at_least(32))
 
 
 @attrs.frozen
