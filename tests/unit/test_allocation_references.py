@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -464,6 +467,20 @@ def test_the_means_are_shrunk_toward_the_minimum_variance_portfolios_mean() -> N
         assert bayes_stein_means(r) == pytest.approx(_ref_bayes_stein(r), rel=1e-9, abs=1e-15)
 
 
+def _fed(alloc: Allocation, closes: np.ndarray,
+         has: Callable[[int, int], bool]) -> list[dict[str, Any]]:
+    """Feed closes[i, k] to alloc where symbol k has a bar at moment i (a day a moment);
+    the log events it produced."""
+    day = date(2024, 1, 1)
+    with capture_logs() as logs:
+        for i in range(len(closes)):
+            for k in range(closes.shape[1]):
+                if has(i, k):
+                    alloc.observe(k, float(closes[i, k]), day, i)
+            day += timedelta(days=1)
+    return logs
+
+
 @pytest.mark.parametrize("rebalance", ["none", "daily"])
 def test_a_symbol_missing_most_bars_of_the_window_is_a_warning_once_not_a_silent_equal_split(
         rebalance: str) -> None:
@@ -473,30 +490,29 @@ def test_a_symbol_missing_most_bars_of_the_window_is_a_warning_once_not_a_silent
     s = AllocationSettings(allocator="inverse_volatility", rebalance=rebalance,  # type: ignore[arg-type]
                            lookback=10)
     alloc = Allocation(s, 3, ("AAA", "BBB", "CCC"))
-    day = date(2024, 1, 1)
-    with capture_logs() as logs:
-        for i in range(len(closes)):
-            for k in range(3):
-                if k != 2 or i % 3 == 0:
-                    alloc.observe(k, float(closes[i, k]), day, i)
-            day += timedelta(days=1)
+    logs = _fed(alloc, closes, lambda i, k: k != 2 or i % 3 == 0)
     assert alloc.weights == pytest.approx([1 / 3] * 3)
     warned = [e for e in logs if e["event"] == "allocation.too_few_shared_bars"]
     assert [(e["log_level"], e["symbol"]) for e in warned] == [("warning", "CCC")]
     assert warned[0]["needed"] == 11
     assert warned[0]["shared"] < 11
+    # equal_weight estimates nothing: the equal split is its answer, not a fallback to warn of
+    plain = Allocation(attrs.evolve(s, allocator="equal_weight", max_weight=0.6), 3,
+                       ("AAA", "BBB", "CCC"))
+    logs = _fed(plain, closes, lambda i, k: k != 2 or i % 3 == 0)
+    assert [e for e in logs if e["event"] == "allocation.too_few_shared_bars"] == []
 
 
-def test_an_allocation_whose_symbols_share_enough_moments_warns_of_nothing() -> None:
+@pytest.mark.parametrize("rebalance", ["none", "daily", "weekly"])
+def test_an_allocation_whose_symbols_share_enough_moments_warns_of_nothing(
+        rebalance: str) -> None:
+    # (with rebalance none, the moment every symbol first held lookback + 1 closes warned,
+    # though the shared window was only a bar from full and filled on the next bar: the
+    # sample's AAPL, missing one day, was named on a plain mean_variance run)
     closes, missing = _gapped(5, 60, 3)  # symbol 0 misses one moment in seven: room enough
-    alloc = Allocation(AllocationSettings(allocator="inverse_volatility", rebalance="daily",
+    alloc = Allocation(AllocationSettings(allocator="inverse_volatility",
+                                          rebalance=rebalance,  # type: ignore[arg-type]
                                           lookback=10), 3, ("AAA", "BBB", "CCC"))
-    day = date(2024, 1, 1)
-    with capture_logs() as logs:
-        for i in range(len(closes)):
-            for k in range(3):
-                if i not in missing[k]:
-                    alloc.observe(k, float(closes[i, k]), day, i)
-            day += timedelta(days=1)
+    logs = _fed(alloc, closes, lambda i, k: i not in missing[k])
     assert not [e for e in logs if e["log_level"] == "warning"]
     assert alloc.weights != pytest.approx([1 / 3] * 3)

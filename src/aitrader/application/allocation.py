@@ -76,7 +76,8 @@ class Allocation:
         self.shares = [_share(w) for w in self.weights]
         self.due = [False] * n
         # twice what an estimate reads: room for the shared moments when a symbol misses bars
-        self._closes = AlignedCloses(n, 2 * (settings.lookback + 1))
+        self._keep = 2 * (settings.lookback + 1)
+        self._closes = AlignedCloses(n, self._keep)
         self._symbols = list(range(n))
         self._period: tuple[int, ...] | None = None
         self._once_done = False
@@ -114,9 +115,17 @@ class Allocation:
         if not all(self._closes.count(k) >= wanted for k in self._symbols):
             return False
         shared = len(self._shared())
-        if shared < wanted:
+        if shared < wanted and self._cannot_fill():
             self._warn_short(shared)
         return shared == wanted
+
+    def _cannot_fill(self) -> bool:
+        """The shared window is short for want of shared moments, not of bars yet: every
+        symbol holds all the closes kept for it (twice the window) and an allocator that
+        estimates is waiting on them. (A window one moment short while the closes are still
+        coming fills on a later bar: no warning for that.)"""
+        return self.settings.allocator != "equal_weight" and all(
+            self._closes.count(k) >= self._keep for k in self._symbols)
 
     def _warn_short(self, shared: int) -> None:
         """Name, once each, the symbols whose missing bars keep the window short: those with
@@ -137,9 +146,8 @@ class Allocation:
     def _recompute(self, day: date) -> None:
         s = self.settings
         closes = self._shared() if s.allocator != "equal_weight" else None
-        if closes is not None and len(closes) < s.lookback + 1 and all(
-                self._closes.count(k) >= s.lookback + 1 for k in self._symbols):
-            self._warn_short(len(closes))  # (not while the lookback is still filling)
+        if closes is not None and len(closes) < s.lookback + 1 and self._cannot_fill():
+            self._warn_short(len(closes))  # (not while the closes are still coming)
         if closes is not None and len(closes) == s.lookback + 1:
             returns = closes[1:] / closes[:-1] - 1.0
             weights = allocate(s.allocator, returns, 1.0, s.max_weight, s.risk_aversion)
