@@ -62,3 +62,14 @@ def test_when_the_third_report_cannot_be_moved_into_place_the_first_two_are_put_
         assert _contents(out) == before
     else:  # none of them, and not the folder the run made for them either
         assert not out.exists()
+
+
+def test_an_out_folder_that_cannot_be_made_leaves_none_of_its_parents_behind(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # (out/<a name too long> failed after making 'made/': the empty folder stayed)
+    out = tmp_path / "made" / ("x" * 300)
+    result = cli.backtest("--symbols", "KO", "--quiet", out=out)
+    assert result.code == 1, result.stderr
+    assert "reports could not be written" in result.error_line()
+    assert not (tmp_path / "made").exists()

@@ -144,8 +144,8 @@ def export(result: RunResult, out: Path) -> dict[str, str]:
     moving them puts back the ones already moved (a reader sees old or new, never half).
     """
     made = [d for d in (out, *out.parents) if not d.exists()]  # deepest first
-    out.mkdir(parents=True, exist_ok=True)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         problem = unwritable_report(out)
         if problem is not None:  # said before anything is written
             raise OSError(problem)
