@@ -86,6 +86,18 @@ def test_an_option_given_twice_is_refused_not_silently_the_last(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]  # nothing written
 
 
+def test_both_sides_of_an_on_off_flag_are_refused_a_plain_flag_twice_is_not(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # (`--allow-short --long-only` ran long-only without a word: the last side won)
+    outcome = cli("backtest", "--allow-short", "--long-only")
+    assert outcome.code == 2, outcome.stderr
+    assert outcome.error_line() == ("error: --allow-short/--long-only is given twice: give it "
+                                    "once")
+    assert list(tmp_path.iterdir()) == []
+    assert cli.backtest("--symbols", "KO", "--quiet", "--json", "--json").code == 0
+
+
 def test_options_meant_to_repeat_still_do(cli: Cli) -> None:
     document = cli.backtest_json("--symbols", "KO", "--param", "fast=5", "--param", "slow=30",
                                  "--quiet")

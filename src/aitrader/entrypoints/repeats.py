@@ -29,7 +29,14 @@ def repeated_option(command: Any, args: Sequence[str]) -> str | None:
         _opts, _args, order = command.make_parser(ctx).parse_args(args=rest)
     except Exception:  # a usage error: the real parse reports it
         return None
+    # a value, or one side of an on/off pair (--allow-short --long-only: the last won); a plain
+    # flag given twice (--json --json) loses nothing
     counts = Counter(p for p in order if getattr(p, "param_type_name", "") == "option"
-                     and not p.multiple and not p.is_flag and not p.count)
+                     and not p.multiple and not p.count
+                     and (not p.is_flag or p.secondary_opts))
     twice = [p for p, n in counts.items() if n > 1]
-    return max(twice[0].opts, key=len) if twice else None
+    if not twice:
+        return None
+    if twice[0].secondary_opts:
+        return "/".join((max(twice[0].opts, key=len), max(twice[0].secondary_opts, key=len)))
+    return str(max(twice[0].opts, key=len))
