@@ -120,6 +120,12 @@ def fit_symbol(close: FloatArray, needs: frozenset[str], settings: SignalSetting
     return SymbolModels(kalman=kalman, hmm=hmm, garch=garch)
 
 
+def counted_models(needs: frozenset[str], plan: FitPlan) -> tuple[str, ...]:
+    """The models fitting `needs` fits, in report order: each one read, the Kalman noise only
+    when asked to (kalman.fit)."""
+    return tuple(m for m in MODELS if m in needs and (m != "kalman" or plan.kalman_fit))
+
+
 def fit_models(strategy: Strategy, frames: Sequence[BarFrame], settings: SignalSettings,
                plan: FitPlan, fitter: ModelFitter,
                tally: FitTally | None = None) -> Mapping[Symbol, SymbolModels]:
@@ -127,9 +133,8 @@ def fit_models(strategy: Strategy, frames: Sequence[BarFrame], settings: SignalS
     done and refused are counted in `tally`, if given, under the models the strategy has
     fitted (it reads and, for the Kalman noise, `plan.kalman_fit` asks for)."""
     needs = model_needs(strategy)
-    if tally is not None:  # the Kalman noise is fitted only when asked to (kalman.fit)
-        tally.models = tuple(m for m in MODELS
-                             if m in needs and (m != "kalman" or plan.kalman_fit))
+    if tally is not None:
+        tally.models = counted_models(needs, plan)
     if not needs:
         return {}
     return {f.symbol: fit_symbol(f.close, needs, settings, plan, fitter, str(f.symbol), tally)

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import typer
 
-from aitrader.application.fits import FitTally, fits_line, refused_line
+from aitrader.application.fits import MODELS, FitTally, fits_line, refused_line
 from aitrader.application.lookahead import check_lookahead, cut_points
-from aitrader.application.models import fit_symbol
+from aitrader.application.models import counted_models, fit_symbol
 from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, aggregate, from_ns
 from aitrader.domain.signals import (
@@ -218,10 +218,10 @@ def register(app: typer.Typer, overrides: Overrides) -> None:
         frame = _frame_for(container, cfg, timeframe)
         settings = signal_settings(cfg)
         plan = fit_plan(cfg)
-        # the Kalman noise is fitted only with kalman.fit: true, so only then is it counted
-        tally = FitTally(models=("kalman", "hmm", "garch")[0 if plan.kalman_fit else 1:])
-        models = fit_symbol(frame.close, frozenset({"kalman", "hmm", "garch"}), settings,
-                            plan, container.model_fitter(), str(frame.symbol), tally)
+        needs = frozenset(MODELS)
+        tally = FitTally(models=counted_models(needs, plan))
+        models = fit_symbol(frame.close, needs, settings, plan, container.model_fitter(),
+                            str(frame.symbol), tally)
         fits = tally.report()
         table = signal_frame(frame, settings, models)
         document = _clean(model_document(frame, cfg, models) | {"models": fits}) \
