@@ -33,18 +33,18 @@ from aitrader.entrypoints.container import JournalUnavailableError
 from aitrader.entrypoints.container.wiring import VendorSetupError, raw_file_bars
 from aitrader.entrypoints.data_sources import (
     calendar_of,
+    chain_of,
+    check_data_read,
     data_config,
+    failed,
+    range_of,
     rules_of,
     source_of,
     store_of,
     symbols_of,
+    timeframe_of,
+    within_calendar,
 )
-from aitrader.entrypoints.data_sources import chain_of as _chain
-from aitrader.entrypoints.data_sources import check_data_read as _data_read
-from aitrader.entrypoints.data_sources import failed as _failed
-from aitrader.entrypoints.data_sources import range_of as _range
-from aitrader.entrypoints.data_sources import timeframe_of as _timeframe
-from aitrader.entrypoints.data_sources import within_calendar as _within_calendar
 from aitrader.entrypoints.inputs import EASTERN, RunFailedError, UserError
 from aitrader.entrypoints.options import Calendar as CalendarOpt
 from aitrader.entrypoints.options import ConfigFile, End, Start, given_path
@@ -52,8 +52,6 @@ from aitrader.entrypoints.session import build_container
 from aitrader.ports.bar_cache import BarStore
 from aitrader.ports.market_data import MarketData
 
-# _chain, _data_read, _failed, _range, _timeframe, _within_calendar: data_sources' helpers,
-# imported under the names the commands here have always called them by
 _SHOWN = 50
 
 VendorOpt = Annotated[str | None, typer.Option("--vendor", help="Vendor or comma-separated chain: alpaca, alphavantage, finnhub, twelvedata, yahoo, sample, files.")]
@@ -149,10 +147,10 @@ def fetch(
                   calendar=calendar, journal=journal, data=data)
     if not cfg.data.vendor:
         raise UserError("--vendor is required")
-    _data_read(cfg, cfg.data.vendor.split(","))
+    check_data_read(cfg, cfg.data.vendor.split(","))
     wanted = symbols_of(symbols)
-    first, last = _range(start, end)
-    tf = _timeframe(cfg)
+    first, last = range_of(start, end)
+    tf = timeframe_of(cfg)
     rules = rules_of(cfg, max_age)
     # the journal is opened (made and migrated) at its first write, as a run's: a fetch the
     # vendor refuses (a rejected key, a symbol it does not have) leaves no journal behind
@@ -164,7 +162,7 @@ def fetch(
         for symbol in wanted:  # every symbol is fetched before any is stored: all or none
             loaded = source.bars(symbol, tf, first, last)
             if not isinstance(loaded, Success):
-                raise _failed(loaded.failure())
+                raise failed(loaded.failure())
             loaded_all.append((symbol, loaded.unwrap()))
         for (symbol, frame), used in zip(loaded_all, source.used, strict=True):
             written = store.write_bars(used.vendor, frame)
@@ -205,7 +203,7 @@ def validate(
     cfg = data_config(config, vendor=vendor, timeframe=timeframe, adjustment=adjustment,
                   calendar=calendar, journal=journal, bar_label=bar_label)
     if cfg.data.timeframe:
-        _timeframe(cfg)  # a bad --timeframe is refused before anything is read
+        timeframe_of(cfg)  # a bad --timeframe is refused before anything is read
     rules = rules_of(cfg, max_age)
     cal = calendar_of(cfg)
     checked: list[_Checked] = []
@@ -223,14 +221,14 @@ def validate(
         if not sep:
             raise UserError(f"{path_or_range!r} is neither an existing file or directory nor a "
                             "range START..END")
-        first, last = _range(first_text.strip(), last_text.strip())
+        first, last = range_of(first_text.strip(), last_text.strip())
         if not cfg.data.vendor:
             raise UserError("validating a range needs --vendor (and --symbols)")
-        chain = _chain(cfg, cfg.data.vendor)
+        chain = chain_of(cfg, cfg.data.vendor)
         for symbol in symbols_of(symbols):
-            fetched = chain.fetch(symbol, _timeframe(cfg), first, last, cfg.vendors.adjustment)
+            fetched = chain.fetch(symbol, timeframe_of(cfg), first, last, cfg.vendors.adjustment)
             if not isinstance(fetched, Success):
-                raise _failed(fetched.failure())
+                raise failed(fetched.failure())
             name, answer = fetched.unwrap()
             checked.append(_from_vendor(gate(name, answer, cal, rules)[1]))
     reports = [c.report for c in checked]
@@ -261,11 +259,11 @@ def gaps(
     if not cfg.data.vendor and not cfg.data.path:
         raise UserError("give --vendor or --data")
     wanted = symbols_of(symbols)
-    first, last = _range(start, end)
-    tf = _timeframe(cfg)
+    first, last = range_of(start, end)
+    tf = timeframe_of(cfg)
     cal = calendar_of(cfg)
     rules = rules_of(cfg)
-    chain = _chain(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
+    chain = chain_of(cfg, cfg.data.vendor) if cfg.data.vendor and backfill else None
     # The bars examined are the file's when there is one; the chain only fills its holes.
     files = attrs.evolve(cfg, data=attrs.evolve(cfg.data, vendor=None))
     source: MarketData = SessionGatedMarketData(build_container(files).market_data(), cal, rules) \
@@ -275,7 +273,7 @@ def gaps(
     for symbol in wanted:
         loaded = source.bars(symbol, tf, first, last)
         if not isinstance(loaded, Success):
-            raise _failed(loaded.failure())
+            raise failed(loaded.failure())
         results.append((symbol, fill_gaps(loaded.unwrap(), expected, chain,
                                           cfg.vendors.adjustment, cal, rules)))
     if as_json:
@@ -308,7 +306,7 @@ def sessions(
         when = date.fromisoformat(day.strip())
     except ValueError:
         raise UserError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from None
-    _within_calendar(when, "--date")
+    within_calendar(when, "--date")
     cfg = data_config(config, calendar=calendar)
     cal = calendar_of(cfg)
     windows = cal.sessions_on(when)
@@ -345,14 +343,14 @@ def compare(
         raise UserError("--tolerance and --volume-tolerance must be non-negative numbers")
     cfg = data_config(config, timeframe=timeframe, adjustment=adjustment, calendar=calendar,
                   data=data)
-    _data_read(cfg, names)
+    check_data_read(cfg, names)
     sym = symbols_of(symbol, "--symbol")[0]
-    first, last = _range(start, end)
+    first, last = range_of(start, end)
     frames: list[BarFrame] = []
     for name in names:
-        loaded = source_of(cfg, name, None).bars(sym, _timeframe(cfg), first, last)
+        loaded = source_of(cfg, name, None).bars(sym, timeframe_of(cfg), first, last)
         if not isinstance(loaded, Success):
-            raise _failed(loaded.failure())
+            raise failed(loaded.failure())
         frames.append(loaded.unwrap())
     result = compare_frames(names[0], frames[0], names[1], frames[1], tolerance,
                             volume_tolerance)

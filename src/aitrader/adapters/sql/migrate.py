@@ -20,12 +20,7 @@ from returns.result import Failure, Result, Success
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from aitrader.adapters.sql.engine import (
-    IMMEDIATE,
-    create_journal_engine,
-    driver_message,
-    safe_url,
-)
+from aitrader.adapters.sql.engine import create_journal_engine, driver_message, safe_url, writing
 from aitrader.adapters.sql.tables import metadata
 from aitrader.ports.errors import JournalError
 
@@ -80,20 +75,18 @@ def migrate_engine(engine: Engine, revision: str, *, up: bool) -> Result[str | N
     revision already done), and in one process a lock keeps Alembic's module-level context to
     one migration at a time."""
     try:
-        with _ALEMBIC, engine.connect() as connection:
-            connection.execution_options(**{IMMEDIATE: True})
-            with connection.begin():
-                if engine.dialect.name == "postgresql":
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATING})")
-                current = MigrationContext.configure(connection).get_current_revision()
-                if current is not None and not _is_known(current):
-                    return Failure(_newer_than_code(engine, current))
-                config = _config()
-                config.attributes["connection"] = connection
-                if up:
-                    command.upgrade(config, revision)
-                else:
-                    command.downgrade(config, revision)
+        with _ALEMBIC, writing(engine) as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATING})")
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current is not None and not _is_known(current):
+                return Failure(_newer_than_code(engine, current))
+            config = _config()
+            config.attributes["connection"] = connection
+            if up:
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
     except CommandError as exc:
         return Failure(JournalError("bad_revision", f"{safe_url(engine.url)}: {exc}"))
     except SQLAlchemyError as exc:

@@ -9,7 +9,9 @@ and the adapters it selects for a run are in `container.wiring`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from returns.result import Failure, Result
 
 if TYPE_CHECKING:
     from aitrader.adapters.sql import SqlJournal
@@ -17,6 +19,17 @@ if TYPE_CHECKING:
 
 class JournalUnavailableError(Exception):
     """The journal could not be opened; the message names the URL without its password."""
+
+
+_T = TypeVar("_T")
+
+
+def opened(result: Result[_T, Any]) -> _T:
+    """What opening (or migrating) a journal or bar store gave, or JournalUnavailableError
+    with the adapter's message (which masks the password)."""
+    if isinstance(result, Failure):
+        raise JournalUnavailableError(str(result.failure()))
+    return result.unwrap()
 
 
 def journal_url_problem(url: str) -> str | None:
@@ -70,19 +83,11 @@ def open_journal(url: str) -> SqlJournal:
     """Open (and on first use create) the journal at url."""
     from aitrader.adapters.sql import SqlJournal  # noqa: PLC0415 - lazy: start-up time
 
-    opened = SqlJournal.open(url)
-    journal = opened.value_or(None)
-    if journal is None:
-        raise JournalUnavailableError(str(opened.failure()))
-    return journal
+    return opened(SqlJournal.open(url))
 
 
 def upgrade_journal(url: str) -> str:
     """Migrate the journal at url to the newest schema; returns the revision reached."""
     from aitrader.adapters.sql import upgrade as sql_upgrade  # noqa: PLC0415 - lazy: start-up time
 
-    result = sql_upgrade(url)
-    revision = result.value_or(None)
-    if revision is None:
-        raise JournalUnavailableError(str(result.failure()))
-    return str(revision)
+    return str(opened(sql_upgrade(url)))

@@ -49,7 +49,7 @@ from aitrader.domain.market import Timeframe
 from aitrader.domain.series import BarFrame, GateReport, GateRules, to_ns
 from aitrader.domain.trading import CommissionModel, SlippageModel
 from aitrader.domain.values import Symbol
-from aitrader.entrypoints.container import JournalUnavailableError, open_journal
+from aitrader.entrypoints.container import open_journal, opened
 from aitrader.ports.bar_cache import BarCache, BarStore
 from aitrader.ports.calendar import Calendar
 from aitrader.ports.errors import MarketDataError
@@ -181,11 +181,7 @@ def open_cache(vendors: Mapping[str, Any]) -> BarCache:
 
 
 def open_bar_store(url: str) -> BarStore:
-    opened = SqlBarStore.open(url)
-    store = opened.value_or(None)
-    if store is None:
-        raise JournalUnavailableError(str(opened.failure()))
-    return store
+    return opened(SqlBarStore.open(url))
 
 
 def gate_rules(vendors: Mapping[str, Any], as_of: datetime | None = None) -> GateRules:
